@@ -1,0 +1,5 @@
+import Benchmark
+import TallySketches
+
+let benchmarks: @Sendable () -> Void = {
+}

@@ -1,0 +1,63 @@
+// swift-tools-version:6.1
+// Tally: a telemetry collector for AI inference fleets. See README.md and ../shared/DESIGN.md.
+import PackageDescription
+
+/// Executables use jemalloc as the process allocator (libjemalloc-dev): ZeroMQ's
+/// small-message path and the sketches' buffers allocate from many threads.
+let jemalloc: [LinkerSetting] = [.linkedLibrary("jemalloc")]
+
+let package = Package(
+    name: "Tally",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "TallyWire", targets: ["TallyWire"]),
+        .library(name: "TallySketches", targets: ["TallySketches"]),
+        .library(name: "TallyClient", targets: ["TallyClient"]),
+        .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
+        .executable(name: "tally-sketch", targets: ["tally-sketch"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        // libzmq through pkg-config; Debian package libzmq3-dev.
+        .systemLibrary(
+            name: "CZeroMQ",
+            pkgConfig: "libzmq",
+            providers: [.apt(["libzmq3-dev"])]
+        ),
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        .target(name: "TallyWire", exclude: ["FORMAT.md"]),
+        .target(name: "TallySketches"),
+        // Seeded generators and distributions: tests, benchmarks, reports, tally-load.
+        .target(name: "TallySynthetic", dependencies: ["TallyWire"]),
+        .target(name: "TallyClient", dependencies: ["ZeroMQ", "TallyWire"]),
+
+        .executableTarget(
+            name: "tally-sketch",
+            dependencies: ["TallySketches", "TallySynthetic", "TallyWire", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/tally-sketch",
+            linkerSettings: jemalloc
+        ),
+
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "TallyWireTests", dependencies: ["TallyWire", "TallySynthetic"]),
+        .testTarget(name: "TallySketchesTests", dependencies: ["TallySketches", "TallySynthetic"]),
+        .testTarget(name: "TallyClientTests", dependencies: ["TallyClient", "TallyWire", "ZeroMQ"]),
+
+        .executableTarget(
+            name: "WireBenchmarks",
+            dependencies: ["TallyWire", "TallySynthetic", .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/WireBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "SketchBenchmarks",
+            dependencies: ["TallySketches", "TallySynthetic", .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/SketchBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

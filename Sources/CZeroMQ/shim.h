@@ -1,0 +1,2 @@
+// libzmq's C API, imported into Swift as the module CZeroMQ.
+#include <zmq.h>

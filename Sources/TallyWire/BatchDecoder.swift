@@ -1,0 +1,215 @@
+/// Decodes and validates batches of wire format v1 (FORMAT.md).
+///
+/// A batch is checked completely before any frame is handed out, so a caller
+/// either gets a ``BatchView`` whose every frame is valid or a ``WireError`` naming
+/// the first fault; one bad frame rejects its whole batch, and nothing else.
+/// The decoder never traps and never reads outside the given bytes.
+///
+/// Reuse one decoder per thread: it owns the string index that views point into,
+/// so decoding allocates nothing. Not thread-safe.
+public final class BatchDecoder {
+    @usableFromInline let stringStarts: UnsafeMutablePointer<UInt32>
+
+    public init() {
+        stringStarts = .allocate(capacity: WireLimits.maxStrings)
+    }
+
+    deinit { stringStarts.deallocate() }
+
+    /// Validates `bytes` as one batch and returns a view of it. The view is valid
+    /// while `bytes` is and until the next call to `decode` on this decoder (which
+    /// the view keeps alive).
+    public func decode(_ bytes: UnsafeRawBufferPointer) throws(WireError) -> BatchView {
+        let count = bytes.count
+        guard let p = bytes.baseAddress, count >= 4 else {
+            throw WireError(.truncated, field: "magic", value: UInt64(count))
+        }
+        let m = WireLimits.magic
+        guard p.load(as: UInt8.self) == m.0, p.load(fromByteOffset: 1, as: UInt8.self) == m.1,
+              p.load(fromByteOffset: 2, as: UInt8.self) == m.2, p.load(fromByteOffset: 3, as: UInt8.self) == m.3
+        else { throw WireError(.badMagic, field: "magic", value: UInt64(p.readLE(0, as: UInt32.self))) }
+        guard count > HeaderLayout.version else { throw WireError(.truncated, offset: count, field: "version") }
+        let version = p.load(fromByteOffset: HeaderLayout.version, as: UInt8.self)
+        guard version == WireLimits.version else {
+            throw WireError(.unsupportedVersion, offset: HeaderLayout.version, field: "version", value: UInt64(version))
+        }
+        guard count >= WireLimits.headerLength else {
+            throw WireError(.truncated, offset: count, field: "header", value: UInt64(count))
+        }
+        guard count <= WireLimits.maxBatchBytes else {
+            throw WireError(.overLimit, field: "batch_length", value: UInt64(count))
+        }
+        let flags = p.load(fromByteOffset: HeaderLayout.flags, as: UInt8.self)
+        guard flags == 0 else {
+            throw WireError(.unsupportedFlags, offset: HeaderLayout.flags, field: "flags", value: UInt64(flags))
+        }
+        let headerLength = Int(p.readLE(HeaderLayout.headerLength, as: UInt16.self))
+        guard headerLength >= WireLimits.headerLength, headerLength <= WireLimits.maxExtensibleLength else {
+            throw WireError(.badLayout, offset: HeaderLayout.headerLength, field: "header_length", value: UInt64(headerLength))
+        }
+        let batchLength = Int(p.readLE(HeaderLayout.batchLength, as: UInt32.self))
+        guard batchLength == count else {
+            throw WireError(.lengthMismatch, offset: HeaderLayout.batchLength, field: "batch_length", value: UInt64(batchLength))
+        }
+        guard headerLength <= count else {
+            throw WireError(.truncated, offset: count, field: "header", value: UInt64(headerLength))
+        }
+        let reserved = p.readLE(HeaderLayout.reserved, as: UInt16.self)
+        guard reserved == 0 else {
+            throw WireError(.reservedBitsSet, offset: HeaderLayout.reserved, field: "reserved", value: UInt64(reserved))
+        }
+        let frameLength = Int(p.readLE(HeaderLayout.frameLength, as: UInt16.self))
+        guard frameLength >= WireLimits.frameLength, frameLength <= WireLimits.maxExtensibleLength else {
+            throw WireError(.badLayout, offset: HeaderLayout.frameLength, field: "frame_length", value: UInt64(frameLength))
+        }
+        let frameCount = Int(p.readLE(HeaderLayout.frameCount, as: UInt16.self))
+        guard frameCount <= WireLimits.maxFrames else {
+            throw WireError(.overLimit, offset: HeaderLayout.frameCount, field: "frame_count", value: UInt64(frameCount))
+        }
+        let stringCount = Int(p.readLE(HeaderLayout.stringCount, as: UInt16.self))
+        guard stringCount <= WireLimits.maxStrings else {
+            throw WireError(.overLimit, offset: HeaderLayout.stringCount, field: "string_count", value: UInt64(stringCount))
+        }
+        let stringTableOffset = Int(p.readLE(HeaderLayout.stringTableOffset, as: UInt32.self))
+        guard stringTableOffset >= headerLength, stringTableOffset <= count else {
+            throw WireError(.lengthMismatch, offset: HeaderLayout.stringTableOffset, field: "string_table_offset",
+                            value: UInt64(stringTableOffset))
+        }
+
+        try indexStrings(p, from: stringTableOffset, to: count, stringCount: stringCount)
+        try validateFrames(p, from: headerLength, to: stringTableOffset, frameCount: frameCount,
+                           frameLength: frameLength, stringCount: stringCount)
+
+        return BatchView(
+            bytes: bytes,
+            producerID: p.readLE(HeaderLayout.producerID, as: UInt64.self),
+            sequence: p.readLE(HeaderLayout.sequence, as: UInt64.self),
+            frameCount: frameCount, stringCount: stringCount,
+            framesStart: headerLength, frameLength: frameLength,
+            decoder: self)
+    }
+
+    /// Walks the string table, recording where each string starts; it must end
+    /// exactly at the end of the batch.
+    private func indexStrings(_ p: UnsafeRawPointer, from start: Int, to end: Int, stringCount: Int) throws(WireError) {
+        var offset = start
+        for index in 0..<stringCount {
+            guard offset < end else { throw WireError(.truncated, offset: offset, field: "string[\(index)].length") }
+            let length = Int(p.load(fromByteOffset: offset, as: UInt8.self))
+            guard length > 0 else { throw WireError(.badString, offset: offset, field: "string[\(index)].length") }
+            guard end - (offset + 1) >= length else {
+                throw WireError(.truncated, offset: offset, field: "string[\(index)]", value: UInt64(length))
+            }
+            guard UTF8Validation.isValid(UnsafeRawBufferPointer(start: p + offset + 1, count: length)) else {
+                throw WireError(.badString, offset: offset + 1, field: "string[\(index)].utf8")
+            }
+            stringStarts[index] = UInt32(truncatingIfNeeded: offset + 1)
+            offset += 1 + length
+        }
+        guard offset == end else {
+            throw WireError(.trailingBytes, offset: offset, field: "string_table", value: UInt64(end - offset))
+        }
+    }
+
+    /// Checks every frame's length, references and values.
+    private func validateFrames(_ p: UnsafeRawPointer, from start: Int, to end: Int, frameCount: Int,
+                                frameLength: Int, stringCount: Int) throws(WireError) {
+        var offset = start
+        let strings = UInt16(truncatingIfNeeded: stringCount)
+        for index in 0..<frameCount {
+            guard end - offset >= frameLength else {
+                throw WireError(.lengthMismatch, offset: offset, frame: index, field: "frame", value: UInt64(end - offset))
+            }
+            let frame = p + offset
+            let tagCount = Int(frame.load(fromByteOffset: FrameLayout.tagCount, as: UInt8.self))
+            guard tagCount <= WireLimits.maxTags else {
+                throw WireError(.tooManyTags, offset: offset + FrameLayout.tagCount, frame: index, field: "tag_count",
+                                value: UInt64(tagCount))
+            }
+            let length = frameLength + tagCount * WireLimits.tagLength
+            guard end - offset >= length else {
+                throw WireError(.lengthMismatch, offset: offset, frame: index, field: "tags", value: UInt64(end - offset))
+            }
+            var enumsValid = true
+            let f = FrameReader.read(frame, frameLength: frameLength, valid: &enumsValid)
+            if !enumsValid || f.outcome.rawValue & 0x80 != 0 || !f.outcome.isValid
+                || f.safetyKinds.rawValue & ~SafetyKinds.defined.rawValue != 0
+                || frame.load(fromByteOffset: FrameLayout.reserved, as: UInt8.self) != 0
+                || f.model >= strings || !Self.optionalReferenceValid(f.modelVersion, strings)
+                || !Self.optionalReferenceValid(f.promptVersion, strings)
+                || !Self.optionalReferenceValid(f.route, strings) || !Self.optionalReferenceValid(f.errorClass, strings)
+                || (f.safetySeverity == .none) != (f.safetyKinds.rawValue == 0)
+                || (f.timeToFirstTokenMicros != WireLimits.absent32 && f.timeToFirstTokenMicros > f.totalLatencyMicros)
+                || f.queueTimeMicros > f.totalLatencyMicros || f.cachedInputTokens > f.inputTokens {
+                throw Self.explain(frame, f, offset: offset, index: index, strings: strings)
+            }
+            var seenKeys: (UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16) = (0, 0, 0, 0, 0, 0, 0, 0)
+            try withUnsafeMutableBytes(of: &seenKeys) { (seen) throws(WireError) in
+                for t in 0..<tagCount {
+                    let (key, value) = f.tag(t)
+                    guard key < strings, value < strings else {
+                        throw WireError(.stringReferenceOutOfRange, offset: offset + frameLength + t * 4, frame: index,
+                                        field: "tag[\(t)]", value: UInt64(key < strings ? value : key))
+                    }
+                    for s in 0..<t where seen.load(fromByteOffset: s * 2, as: UInt16.self) == key {
+                        throw WireError(.duplicateTagKey, offset: offset + frameLength + t * 4, frame: index,
+                                        field: "tag[\(t)].key", value: UInt64(key))
+                    }
+                    seen.storeBytes(of: key, toByteOffset: t * 2, as: UInt16.self)
+                }
+            }
+            offset += length
+        }
+        guard offset == end else {
+            throw WireError(.lengthMismatch, offset: offset, field: "string_table_offset", value: UInt64(end - offset))
+        }
+    }
+
+    @inline(__always)
+    private static func optionalReferenceValid(_ reference: UInt16, _ strings: UInt16) -> Bool {
+        reference == WireLimits.noString || reference < strings
+    }
+
+    /// Names the first fault of a frame that failed the combined check (cold path).
+    private static func explain(_ frame: UnsafeRawPointer, _ f: WireFrame, offset: Int, index: Int, strings: UInt16) -> WireError {
+        func fault(_ reason: WireRejectReason, _ at: Int, _ field: String, _ value: some FixedWidthInteger) -> WireError {
+            WireError(reason, offset: offset + at, frame: index, field: field, value: UInt64(truncatingIfNeeded: value))
+        }
+        let status = frame.load(fromByteOffset: FrameLayout.status, as: UInt8.self)
+        if RequestStatus(rawValue: status) == nil { return fault(.valueOutOfRange, FrameLayout.status, "status", status) }
+        let ring = frame.load(fromByteOffset: FrameLayout.ring, as: UInt8.self)
+        if DeploymentRing(rawValue: ring) == nil { return fault(.valueOutOfRange, FrameLayout.ring, "ring", ring) }
+        let severity = frame.load(fromByteOffset: FrameLayout.severity, as: UInt8.self)
+        if SafetySeverity(rawValue: severity) == nil {
+            return fault(.valueOutOfRange, FrameLayout.severity, "safety_severity", severity)
+        }
+        let outcome = f.outcome.rawValue
+        if outcome & 0x80 != 0 { return fault(.reservedBitsSet, FrameLayout.outcome, "outcome", outcome) }
+        if !f.outcome.isValid { return fault(.valueOutOfRange, FrameLayout.outcome, "outcome", outcome) }
+        let kinds = f.safetyKinds.rawValue
+        if kinds & ~SafetyKinds.defined.rawValue != 0 {
+            return fault(.reservedBitsSet, FrameLayout.safetyKinds, "safety_kinds", kinds)
+        }
+        let reserved = frame.load(fromByteOffset: FrameLayout.reserved, as: UInt8.self)
+        if reserved != 0 { return fault(.reservedBitsSet, FrameLayout.reserved, "reserved", reserved) }
+        if f.model >= strings { return fault(.stringReferenceOutOfRange, FrameLayout.model, "model", f.model) }
+        let optional: [(Int, String, UInt16)] = [
+            (FrameLayout.modelVersion, "model_version", f.modelVersion),
+            (FrameLayout.promptVersion, "prompt_version", f.promptVersion),
+            (FrameLayout.route, "route", f.route), (FrameLayout.errorClass, "error_class", f.errorClass),
+        ]
+        for (at, name, reference) in optional where !optionalReferenceValid(reference, strings) {
+            return fault(.stringReferenceOutOfRange, at, name, reference)
+        }
+        if (f.safetySeverity == .none) != (kinds == 0) {
+            return fault(.valueOutOfRange, FrameLayout.safetyKinds, "safety_kinds", kinds)
+        }
+        if f.timeToFirstTokenMicros != WireLimits.absent32 && f.timeToFirstTokenMicros > f.totalLatencyMicros {
+            return fault(.valueOutOfRange, FrameLayout.timeToFirstToken, "time_to_first_token", f.timeToFirstTokenMicros)
+        }
+        if f.queueTimeMicros > f.totalLatencyMicros {
+            return fault(.valueOutOfRange, FrameLayout.queueTime, "queue_time", f.queueTimeMicros)
+        }
+        return fault(.valueOutOfRange, FrameLayout.cachedInputTokens, "cached_input_tokens", f.cachedInputTokens)
+    }
+}

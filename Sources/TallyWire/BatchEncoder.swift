@@ -1,0 +1,195 @@
+/// Encodes ``TraceFrame`` values into one batch of wire format v1 (FORMAT.md).
+///
+/// Append frames until ``append(_:)`` returns `false` (the batch is full), then
+/// ``finish(sequence:)`` gives the bytes to send, and ``reset()`` starts the next
+/// batch. Strings are interned per batch; buffers are allocated once, so encoding
+/// allocates nothing. Not thread-safe.
+public final class BatchEncoder {
+    /// The largest batch this encoder builds, in bytes.
+    public let capacity: Int
+    /// Written into every batch header.
+    public let producerID: UInt64
+    @usableFromInline let buffer: UnsafeMutableRawPointer
+    @usableFromInline var strings: BatchStringTable
+    /// End of the frames written so far (they start at the header's end).
+    @usableFromInline var framesEnd = WireLimits.headerLength
+    /// Frames in the batch.
+    public private(set) var frameCount = 0
+    @usableFromInline var finished = false
+
+    /// - Parameters:
+    ///   - capacity: batch size limit in bytes, 1 KiB … ``WireLimits/maxBatchBytes``.
+    ///   - producerID: identifies this producer in every header (random per process is fine).
+    public init(capacity: Int = 65_536, producerID: UInt64 = 0) {
+        precondition(capacity >= 1024 && capacity <= WireLimits.maxBatchBytes, "batch capacity out of range")
+        self.capacity = capacity
+        self.producerID = producerID
+        buffer = .allocate(byteCount: capacity, alignment: 8)
+        strings = BatchStringTable(capacity: capacity)
+    }
+
+    deinit {
+        buffer.deallocate()
+        strings.deallocate()
+    }
+
+    /// Whether the batch holds no frame.
+    public var isEmpty: Bool { frameCount == 0 }
+
+    /// The size the batch would have if finished now, in bytes.
+    public var byteCount: Int { framesEnd + strings.byteCount }
+
+    /// Adds `frame` to the batch.
+    ///
+    /// - Returns: `false`, with the batch unchanged, when the frame does not fit in
+    ///   the remaining space or frame/string limits; finish and reset, then append again.
+    /// - Throws: ``WireError`` when the frame itself breaks the format's rules
+    ///   (empty or over-long string, more than 8 tags, duplicate tag keys, a value out
+    ///   of range), or is too large for even an empty batch. The batch is unchanged.
+    public func append(_ frame: TraceFrame) throws(WireError) -> Bool {
+        precondition(!finished, "append after finish: call reset() first")
+        guard frameCount < WireLimits.maxFrames else { return false }
+        let tagCount = frame.tags.count
+        let length = WireLimits.frameLength + tagCount * WireLimits.tagLength
+        try validate(frame, tagCount: tagCount)
+
+        let mark = strings.mark
+        guard let model = try intern(frame.model, "model"),
+              let modelVersion = try intern(optional: frame.modelVersion, "model_version"),
+              let promptVersion = try intern(optional: frame.promptVersion, "prompt_version"),
+              let route = try intern(optional: frame.route, "route"),
+              let errorClass = try intern(optional: frame.errorClass, "error_class")
+        else { return try full(mark) }
+
+        let p = buffer + framesEnd
+        // Tags first (into the space after the fixed part), so a full batch can still back out.
+        if framesEnd + length + strings.byteCount > capacity { return try full(mark) }
+        for (index, tag) in frame.tags.enumerated() {
+            guard let key = try intern(tag.key, "tag.key"), let value = try intern(tag.value, "tag.value") else {
+                return try full(mark)
+            }
+            for earlier in 0..<index where UnsafeRawPointer(p + WireLimits.frameLength).readLE(earlier * 4, as: UInt16.self) == key {
+                strings.rollBack(to: mark)
+                throw WireError(.duplicateTagKey, frame: frameCount, field: "tag[\(index)].key", value: UInt64(key))
+            }
+            (p + WireLimits.frameLength).writeLE(key, index * 4)
+            (p + WireLimits.frameLength).writeLE(value, index * 4 + 2)
+        }
+        if framesEnd + length + strings.byteCount > capacity { return try full(mark) }
+
+        p.writeLE(frame.eventTimeMicros, FrameLayout.eventTime)
+        p.writeLE(frame.userHash, FrameLayout.userHash)
+        p.writeLE(frame.sessionHash, FrameLayout.sessionHash)
+        p.writeLE(frame.queueTimeMicros, FrameLayout.queueTime)
+        p.writeLE(frame.timeToFirstTokenMicros ?? WireLimits.absent32, FrameLayout.timeToFirstToken)
+        p.writeLE(frame.totalLatencyMicros, FrameLayout.totalLatency)
+        p.writeLE(frame.inputTokens, FrameLayout.inputTokens)
+        p.writeLE(frame.outputTokens, FrameLayout.outputTokens)
+        p.writeLE(frame.cachedInputTokens, FrameLayout.cachedInputTokens)
+        p.writeLE(model, FrameLayout.model)
+        p.writeLE(modelVersion, FrameLayout.modelVersion)
+        p.writeLE(promptVersion, FrameLayout.promptVersion)
+        p.writeLE(route, FrameLayout.route)
+        p.writeLE(errorClass, FrameLayout.errorClass)
+        p.writeLE(frame.categoryID ?? WireLimits.noCategory, FrameLayout.categoryID)
+        p.writeLE(frame.status.rawValue, FrameLayout.status)
+        p.writeLE(frame.ring.rawValue, FrameLayout.ring)
+        p.writeLE(frame.outcome.rawValue, FrameLayout.outcome)
+        p.writeLE(frame.safetySeverity.rawValue, FrameLayout.severity)
+        p.writeLE(frame.safetyKinds.rawValue, FrameLayout.safetyKinds)
+        p.writeLE(UInt8(truncatingIfNeeded: tagCount), FrameLayout.tagCount)
+        p.writeLE(UInt8(0), FrameLayout.reserved)
+        framesEnd += length
+        frameCount += 1
+        return true
+    }
+
+    /// Writes the header and the string table and returns the finished batch. The
+    /// bytes stay valid until ``reset()`` or deinit; call ``reset()`` before appending again.
+    public func finish(sequence: UInt64) -> UnsafeRawBufferPointer {
+        let stringTableOffset = framesEnd
+        let total = stringTableOffset + strings.byteCount
+        let m = WireLimits.magic
+        buffer.storeBytes(of: m.0, toByteOffset: 0, as: UInt8.self)
+        buffer.storeBytes(of: m.1, toByteOffset: 1, as: UInt8.self)
+        buffer.storeBytes(of: m.2, toByteOffset: 2, as: UInt8.self)
+        buffer.storeBytes(of: m.3, toByteOffset: 3, as: UInt8.self)
+        buffer.writeLE(WireLimits.version, HeaderLayout.version)
+        buffer.writeLE(UInt8(0), HeaderLayout.flags)
+        buffer.writeLE(UInt16(WireLimits.headerLength), HeaderLayout.headerLength)
+        buffer.writeLE(UInt32(total), HeaderLayout.batchLength)
+        buffer.writeLE(UInt32(stringTableOffset), HeaderLayout.stringTableOffset)
+        buffer.writeLE(UInt16(frameCount), HeaderLayout.frameCount)
+        buffer.writeLE(UInt16(strings.count), HeaderLayout.stringCount)
+        buffer.writeLE(UInt16(WireLimits.frameLength), HeaderLayout.frameLength)
+        buffer.writeLE(UInt16(0), HeaderLayout.reserved)
+        buffer.writeLE(producerID, HeaderLayout.producerID)
+        buffer.writeLE(sequence, HeaderLayout.sequence)
+        (buffer + stringTableOffset).copyMemory(from: strings.bytes, byteCount: strings.byteCount)
+        finished = true
+        return UnsafeRawBufferPointer(start: buffer, count: total)
+    }
+
+    /// Empties the batch for reuse.
+    public func reset() {
+        strings.reset()
+        framesEnd = WireLimits.headerLength
+        frameCount = 0
+        finished = false
+    }
+
+    // MARK: Helpers
+
+    /// Backs out of a frame that does not fit; an empty batch that cannot take it never will.
+    @usableFromInline
+    func full(_ mark: (count: Int, byteCount: Int)) throws(WireError) -> Bool {
+        strings.rollBack(to: mark)
+        if frameCount == 0 {
+            throw WireError(.overLimit, frame: 0, field: "frame", value: UInt64(capacity))
+        }
+        return false
+    }
+
+    @usableFromInline
+    func intern(_ string: String, _ field: StaticString) throws(WireError) -> UInt16? {
+        var string = string
+        let length = string.utf8.count
+        guard length > 0, length <= WireLimits.maxStringBytes else {
+            throw WireError(.badString, frame: frameCount, field: "\(field)", value: UInt64(length))
+        }
+        return string.withUTF8 { strings.intern(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// ``WireLimits/noString`` for `nil`; otherwise as ``intern(_:_:)``.
+    @usableFromInline
+    func intern(optional string: String?, _ field: StaticString) throws(WireError) -> UInt16? {
+        guard let string else { return WireLimits.noString }
+        return try intern(string, field)
+    }
+
+    /// The rules of FORMAT.md that a ``TraceFrame``'s types do not already enforce.
+    @usableFromInline
+    func validate(_ frame: TraceFrame, tagCount: Int) throws(WireError) {
+        func fault(_ reason: WireRejectReason, _ field: String, _ value: some FixedWidthInteger) -> WireError {
+            WireError(reason, frame: frameCount, field: field, value: UInt64(truncatingIfNeeded: value))
+        }
+        if tagCount > WireLimits.maxTags { throw fault(.tooManyTags, "tag_count", tagCount) }
+        if let ttft = frame.timeToFirstTokenMicros, ttft == WireLimits.absent32 || ttft > frame.totalLatencyMicros {
+            throw fault(.valueOutOfRange, "time_to_first_token", ttft)
+        }
+        if frame.queueTimeMicros > frame.totalLatencyMicros {
+            throw fault(.valueOutOfRange, "queue_time", frame.queueTimeMicros)
+        }
+        if frame.cachedInputTokens > frame.inputTokens {
+            throw fault(.valueOutOfRange, "cached_input_tokens", frame.cachedInputTokens)
+        }
+        if !frame.outcome.isValid { throw fault(.valueOutOfRange, "outcome", frame.outcome.rawValue) }
+        if frame.safetyKinds.rawValue & ~SafetyKinds.defined.rawValue != 0 {
+            throw fault(.reservedBitsSet, "safety_kinds", frame.safetyKinds.rawValue)
+        }
+        if (frame.safetySeverity == .none) != frame.safetyKinds.isEmpty {
+            throw fault(.valueOutOfRange, "safety_kinds", frame.safetyKinds.rawValue)
+        }
+        if frame.categoryID == WireLimits.noCategory { throw fault(.valueOutOfRange, "category_id", WireLimits.noCategory) }
+    }
+}

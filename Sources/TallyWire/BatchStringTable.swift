@@ -1,0 +1,141 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The string table of a batch being encoded: each distinct string is stored once
+/// and referenced by its index.
+///
+/// Lookups go through an open-addressing (linear probing) index keyed by a 64-bit
+/// hash of the bytes. An index entry packs `generation << 48 | hash tag << 16 |
+/// reference + 1`; entries of another generation are empty, so ``reset()`` is O(1)
+/// (it starts a new generation). ``rollBack(to:)`` clears the entries added since the
+/// mark, newest first, which keeps every probe chain intact. Not thread-safe.
+@usableFromInline
+struct BatchStringTable {
+    /// Index slots: a power of two, twice ``WireLimits/maxStrings`` (load ≤ 0.5).
+    @usableFromInline static let slotCount = 2 * WireLimits.maxStrings
+    @usableFromInline let slots: UnsafeMutablePointer<UInt64>
+    /// Offset in ``bytes`` of each string's length byte.
+    @usableFromInline let offsets: UnsafeMutablePointer<UInt32>
+    /// Index slot of each string, for roll-back.
+    @usableFromInline let slotOf: UnsafeMutablePointer<UInt16>
+    /// The encoded table: for each string, a length byte and its UTF-8 bytes.
+    @usableFromInline let bytes: UnsafeMutableRawPointer
+    @usableFromInline let capacity: Int
+    /// Strings in the table.
+    @usableFromInline var count = 0
+    /// Encoded bytes of the table.
+    @usableFromInline var byteCount = 0
+    /// Entries of other generations are empty; never 0, so zeroed slots are empty too.
+    @usableFromInline var generation: UInt64 = 1
+
+    init(capacity: Int) {
+        slots = .allocate(capacity: Self.slotCount)
+        slots.initialize(repeating: 0, count: Self.slotCount)
+        offsets = .allocate(capacity: WireLimits.maxStrings)
+        slotOf = .allocate(capacity: WireLimits.maxStrings)
+        bytes = .allocate(byteCount: capacity, alignment: 8)
+        self.capacity = capacity
+    }
+
+    func deallocate() {
+        slots.deallocate()
+        offsets.deallocate()
+        slotOf.deallocate()
+        bytes.deallocate()
+    }
+
+    /// Empties the table for the next batch.
+    @inlinable mutating func reset() {
+        count = 0
+        byteCount = 0
+        generation = (generation + 1) & 0xFFFF
+        if generation == 0 {
+            slots.update(repeating: 0, count: Self.slotCount)
+            generation = 1
+        }
+    }
+
+    @inlinable var mark: (count: Int, byteCount: Int) { (count, byteCount) }
+
+    /// Removes the strings added since `mark`.
+    @inlinable mutating func rollBack(to mark: (count: Int, byteCount: Int)) {
+        while count > mark.count {
+            count -= 1
+            slots[Int(slotOf[count])] = 0
+        }
+        byteCount = mark.byteCount
+    }
+
+    /// The reference of `string`, adding it when new. Returns `nil` when the table
+    /// is full (by count or bytes); `string` must be 1–255 bytes.
+    @inlinable
+    mutating func intern(_ string: UnsafeRawBufferPointer) -> UInt16? {
+        let length = string.count
+        let hash = StringHash.hash(string)
+        let key = generation << 48 | (hash >> 32) << 16
+        var slot = Int(truncatingIfNeeded: hash) & (Self.slotCount - 1)
+        while true {
+            let entry = slots[slot]
+            if entry >> 48 != generation { break }
+            if entry & ~0xFFFF == key {
+                let reference = Int(truncatingIfNeeded: entry & 0xFFFF) &- 1
+                let offset = Int(offsets[reference])
+                if Int(bytes.load(fromByteOffset: offset, as: UInt8.self)) == length,
+                   memcmp(bytes + offset + 1, string.baseAddress!, length) == 0 {
+                    return UInt16(truncatingIfNeeded: reference)
+                }
+            }
+            slot = (slot &+ 1) & (Self.slotCount - 1)
+        }
+        guard count < WireLimits.maxStrings, byteCount + 1 + length <= capacity else { return nil }
+        let reference = count
+        offsets[reference] = UInt32(truncatingIfNeeded: byteCount)
+        slotOf[reference] = UInt16(truncatingIfNeeded: slot)
+        bytes.storeBytes(of: UInt8(truncatingIfNeeded: length), toByteOffset: byteCount, as: UInt8.self)
+        (bytes + byteCount + 1).copyMemory(from: string.baseAddress!, byteCount: length)
+        byteCount += 1 + length
+        slots[slot] = key | UInt64(reference + 1)
+        count += 1
+        return UInt16(truncatingIfNeeded: reference)
+    }
+}
+
+/// A fast, non-cryptographic 64-bit hash for short byte strings (interning only;
+/// never on the wire). Multiply-xorshift mixing after the finaliser in Stafford's
+/// "Mix13" variant of MurmurHash3's fmix64.
+@usableFromInline
+enum StringHash {
+    @inlinable @inline(__always)
+    static func mix(_ x: UInt64) -> UInt64 {
+        var z = x
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+
+    @inlinable
+    static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        let n = bytes.count
+        guard let p = bytes.baseAddress else { return mix(0) }
+        var h = 0x9E37_79B9_7F4A_7C15 ^ UInt64(n)
+        var i = 0
+        while i &+ 8 <= n {
+            h = mix(h ^ p.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            i &+= 8
+        }
+        if i < n {
+            var tail: UInt64 = 0
+            var shift: UInt64 = 0
+            while i < n {
+                tail |= UInt64(p.load(fromByteOffset: i, as: UInt8.self)) << shift
+                shift &+= 8
+                i &+= 1
+            }
+            h = mix(h ^ tail)
+        }
+        return h
+    }
+}

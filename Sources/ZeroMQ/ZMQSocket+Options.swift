@@ -1,0 +1,93 @@
+import CZeroMQ
+
+extension ZMQSocket {
+    @usableFromInline
+    func setOption(_ option: Int32, _ value: Int32, _ name: String) throws(ZMQError) {
+        var value = value
+        guard zmq_setsockopt(try open, option, &value, MemoryLayout<Int32>.size) == 0 else {
+            throw .last("zmq_setsockopt \(name)")
+        }
+    }
+
+    func setOption(_ option: Int32, bytes: [UInt8], _ name: String) throws(ZMQError) {
+        let handle = try open
+        let result = bytes.withUnsafeBytes { zmq_setsockopt(handle, option, $0.baseAddress, $0.count) }
+        guard result == 0 else { throw .last("zmq_setsockopt \(name)") }
+    }
+
+    func getOption(_ option: Int32, _ name: String) throws(ZMQError) -> Int32 {
+        var value: Int32 = 0
+        var size = MemoryLayout<Int32>.size
+        guard zmq_getsockopt(try open, option, &value, &size) == 0 else {
+            throw .last("zmq_getsockopt \(name)")
+        }
+        return value
+    }
+
+    /// Messages queued for sending per peer before sends block or fail with `EAGAIN`
+    /// (0 = unlimited; libzmq's default is 1000).
+    public func setSendHighWaterMark(_ messages: Int32) throws(ZMQError) {
+        try setOption(ZMQ_SNDHWM, messages, "ZMQ_SNDHWM")
+    }
+
+    /// Messages queued on the receiving side per peer before the sender is pushed back.
+    public func setReceiveHighWaterMark(_ messages: Int32) throws(ZMQError) {
+        try setOption(ZMQ_RCVHWM, messages, "ZMQ_RCVHWM")
+    }
+
+    /// How long `close` keeps unsent messages, in milliseconds (-1 = forever, 0 = discard).
+    public func setLinger(milliseconds: Int32) throws(ZMQError) {
+        try setOption(ZMQ_LINGER, milliseconds, "ZMQ_LINGER")
+    }
+
+    /// A receive waits at most this long, in milliseconds, then fails with `EAGAIN` (-1 = forever).
+    public func setReceiveTimeout(milliseconds: Int32) throws(ZMQError) {
+        try setOption(ZMQ_RCVTIMEO, milliseconds, "ZMQ_RCVTIMEO")
+    }
+
+    /// A send waits at most this long, in milliseconds, then fails with `EAGAIN` (-1 = forever).
+    public func setSendTimeout(milliseconds: Int32) throws(ZMQError) {
+        try setOption(ZMQ_SNDTIMEO, milliseconds, "ZMQ_SNDTIMEO")
+    }
+
+    /// With `true`, messages are queued only to completed connections: with no peer
+    /// connected, a `DONTWAIT` send fails at once instead of filling a queue.
+    public func setImmediate(_ on: Bool) throws(ZMQError) {
+        try setOption(ZMQ_IMMEDIATE, on ? 1 : 0, "ZMQ_IMMEDIATE")
+    }
+
+    /// XPUB only: with `true`, a subscriber at its high-water mark makes sends fail
+    /// with `EAGAIN` (or block) instead of dropping the message silently.
+    public func setNoDrop(_ on: Bool) throws(ZMQError) {
+        try setOption(ZMQ_XPUB_NODROP, on ? 1 : 0, "ZMQ_XPUB_NODROP")
+    }
+
+    /// SUB only: receive messages whose first part starts with `prefix` (empty = all).
+    public func subscribe(_ prefix: [UInt8] = []) throws(ZMQError) {
+        try setOption(ZMQ_SUBSCRIBE, bytes: prefix, "ZMQ_SUBSCRIBE")
+    }
+
+    public func unsubscribe(_ prefix: [UInt8] = []) throws(ZMQError) {
+        try setOption(ZMQ_UNSUBSCRIBE, bytes: prefix, "ZMQ_UNSUBSCRIBE")
+    }
+
+    /// Whether the last received part has more parts following it.
+    public var receiveMore: Bool {
+        get throws(ZMQError) { try getOption(ZMQ_RCVMORE, "ZMQ_RCVMORE") != 0 }
+    }
+
+    // MARK: CURVE (encryption and authentication)
+
+    /// Makes this socket a CURVE server with its 32-byte secret key.
+    public func setCurveServer(secretKey: [UInt8]) throws(ZMQError) {
+        try setOption(ZMQ_CURVE_SERVER, 1, "ZMQ_CURVE_SERVER")
+        try setOption(ZMQ_CURVE_SECRETKEY, bytes: secretKey, "ZMQ_CURVE_SECRETKEY")
+    }
+
+    /// Makes this socket a CURVE client of the server with `serverKey`.
+    public func setCurveClient(serverKey: [UInt8], publicKey: [UInt8], secretKey: [UInt8]) throws(ZMQError) {
+        try setOption(ZMQ_CURVE_SERVERKEY, bytes: serverKey, "ZMQ_CURVE_SERVERKEY")
+        try setOption(ZMQ_CURVE_PUBLICKEY, bytes: publicKey, "ZMQ_CURVE_PUBLICKEY")
+        try setOption(ZMQ_CURVE_SECRETKEY, bytes: secretKey, "ZMQ_CURVE_SECRETKEY")
+    }
+}

@@ -1,0 +1,138 @@
+import Testing
+@testable import TallyWire
+
+/// A corpus of broken batches: one per rejection reason, and every truncation of a
+/// valid batch. The decoder must name the reason and never trap.
+@Suite struct MalformedBatchTests {
+    /// A valid batch of two full frames; tests corrupt copies of it.
+    static let valid: [UInt8] = {
+        let encoder = BatchEncoder(producerID: 1)
+        _ = try! encoder.append(fullFrame)
+        _ = try! encoder.append(fullFrame)
+        return Array(encoder.finish(sequence: 5))
+    }()
+    static let firstFrame = WireLimits.headerLength
+    static var stringTable: Int { Int(valid[12]) | Int(valid[13]) << 8 }
+
+    static func reason(of bytes: [UInt8]) -> WireRejectReason? {
+        bytes.withUnsafeBytes { buffer -> WireRejectReason? in
+            do { _ = try BatchDecoder().decode(buffer); return nil } catch let error as WireError {
+                return error.reason
+            } catch { return nil }
+        }
+    }
+
+    static func corrupt(_ change: (inout [UInt8]) -> Void) -> WireRejectReason? {
+        var bytes = valid
+        change(&bytes)
+        return reason(of: bytes)
+    }
+
+    static func put16(_ bytes: inout [UInt8], _ offset: Int, _ value: UInt16) {
+        bytes[offset] = UInt8(value & 0xFF); bytes[offset + 1] = UInt8(value >> 8)
+    }
+
+    static func put32(_ bytes: inout [UInt8], _ offset: Int, _ value: UInt32) {
+        for i in 0..<4 { bytes[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * i)) }
+    }
+
+    @Test func validBatchDecodes() { #expect(Self.reason(of: Self.valid) == nil) }
+
+    @Test func headerFaults() {
+        #expect(Self.reason(of: []) == .truncated)
+        #expect(Self.reason(of: [0x54, 0x4C]) == .truncated)
+        #expect(Self.corrupt { $0[0] = 0x00 } == .badMagic)
+        #expect(Self.corrupt { $0[4] = 2 } == .unsupportedVersion)
+        #expect(Self.corrupt { $0[5] = 1 } == .unsupportedFlags)
+        #expect(Self.corrupt { Self.put16(&$0, 6, 39) } == .badLayout)
+        #expect(Self.corrupt { Self.put16(&$0, 6, 2000) } == .badLayout)
+        #expect(Self.corrupt { Self.put32(&$0, 8, UInt32($0.count + 1)) } == .lengthMismatch)
+        #expect(Self.corrupt { Self.put16(&$0, 22, 1) } == .reservedBitsSet)
+        #expect(Self.corrupt { Self.put16(&$0, 20, 60) } == .badLayout)
+        #expect(Self.corrupt { Self.put16(&$0, 16, UInt16(WireLimits.maxFrames + 1)) } == .overLimit)
+        #expect(Self.corrupt { Self.put16(&$0, 18, UInt16(WireLimits.maxStrings + 1)) } == .overLimit)
+        #expect(Self.corrupt { Self.put32(&$0, 12, 10) } == .lengthMismatch)
+        #expect(Self.corrupt { Self.put32(&$0, 12, UInt32($0.count + 5)) } == .lengthMismatch)
+        // Frame count one too high: the frames run into the string table.
+        #expect(Self.corrupt { Self.put16(&$0, 16, 3) } == .lengthMismatch)
+        // Frame count one too low: the frames end before the string table.
+        #expect(Self.corrupt { Self.put16(&$0, 16, 1) } == .lengthMismatch)
+        var big = [UInt8](repeating: 0, count: WireLimits.maxBatchBytes + 1)
+        big.replaceSubrange(0..<Self.valid.count, with: Self.valid)
+        #expect(Self.reason(of: big) == .overLimit)
+    }
+
+    @Test func stringTableFaults() {
+        let table = Self.stringTable
+        #expect(Self.corrupt { $0[table] = 0 } == .badString)
+        #expect(Self.corrupt { $0[table + 1] = 0xFF } == .badString)       // not UTF-8
+        #expect(Self.corrupt { $0[table + 1] = 0xC0; $0[table + 2] = 0x80 } == .badString)  // overlong
+        #expect(Self.corrupt { $0[table] = 0xFF } == .truncated)            // length past the end
+        #expect(Self.corrupt { $0.append(0); Self.put32(&$0, 8, UInt32($0.count)) } == .trailingBytes)
+        #expect(Self.corrupt { Self.put16(&$0, 18, 12) } == .trailingBytes)  // one string fewer than present
+    }
+
+    @Test func frameFaults() {
+        let f = Self.firstFrame
+        #expect(Self.corrupt { $0[f + 60] = 6 } == .valueOutOfRange)                 // status
+        #expect(Self.corrupt { $0[f + 61] = 3 } == .valueOutOfRange)                 // ring
+        #expect(Self.corrupt { $0[f + 63] = 5 } == .valueOutOfRange)                 // severity
+        #expect(Self.corrupt { $0[f + 62] = 0x80 } == .reservedBitsSet)              // outcome bit 7
+        #expect(Self.corrupt { $0[f + 62] = 0x18 } == .valueOutOfRange)              // task = 3
+        #expect(Self.corrupt { $0[f + 62] = 0x60 } == .valueOutOfRange)              // feedback = 3
+        #expect(Self.corrupt { Self.put16(&$0, f + 64, 1 << 12) } == .reservedBitsSet)
+        #expect(Self.corrupt { Self.put16(&$0, f + 64, 0) } == .valueOutOfRange)     // severity without kinds
+        #expect(Self.corrupt { $0[f + 63] = 0 } == .valueOutOfRange)                 // kinds without severity
+        #expect(Self.corrupt { $0[f + 67] = 1 } == .reservedBitsSet)
+        #expect(Self.corrupt { Self.put16(&$0, f + 48, 0xFFFF) } == .stringReferenceOutOfRange)
+        #expect(Self.corrupt { Self.put16(&$0, f + 48, 13) } == .stringReferenceOutOfRange)
+        #expect(Self.corrupt { Self.put16(&$0, f + 54, 200) } == .stringReferenceOutOfRange)
+        #expect(Self.corrupt { Self.put32(&$0, f + 28, 3_000_000) } == .valueOutOfRange)  // TTFT > total
+        #expect(Self.corrupt { Self.put32(&$0, f + 24, 3_000_000) } == .valueOutOfRange)  // queue > total
+        #expect(Self.corrupt { Self.put32(&$0, f + 44, 5_000) } == .valueOutOfRange)      // cached > input
+        #expect(Self.corrupt { $0[f + 66] = 9 } == .tooManyTags)
+        #expect(Self.corrupt { $0[f + 84 + 66] = 8 } == .lengthMismatch)  // last frame's tags overrun the table
+        #expect(Self.corrupt { Self.put16(&$0, f + 68, 200) } == .stringReferenceOutOfRange)  // tag key
+        #expect(Self.corrupt { Self.put16(&$0, f + 72, $0[f + 68...f + 69].withUnsafeBytes { $0.loadUnaligned(as: UInt16.self) }) }
+                == .duplicateTagKey)
+    }
+
+    @Test func errorsNameWhereAndWhat() throws {
+        var bytes = Self.valid
+        bytes[Self.firstFrame + 84 + 60] = 9  // second frame's status
+        try bytes.withUnsafeBytes { buffer in
+            do {
+                _ = try BatchDecoder().decode(buffer)
+                Issue.record("decoded a corrupt batch")
+            } catch let error as WireError {
+                #expect(error.reason == .valueOutOfRange)
+                #expect(error.frame == 1)
+                #expect(error.field == "status")
+                #expect(error.value == 9)
+                #expect(error.offset == Self.firstFrame + 84 + 60)
+            }
+        }
+    }
+
+    /// Every proper prefix of a valid batch is rejected, never decoded, never a trap.
+    @Test func everyTruncationIsRejected() {
+        for length in 0..<Self.valid.count {
+            let reason = Self.reason(of: Array(Self.valid.prefix(length)))
+            #expect(reason != nil, "prefix of \(length) bytes decoded")
+        }
+    }
+
+    /// Every single-byte corruption either decodes to a valid batch or is rejected;
+    /// the point is that none traps or reads out of bounds.
+    @Test func everySingleByteFlipIsHandled() {
+        var rejected = 0
+        for offset in 0..<Self.valid.count {
+            for flip: UInt8 in [0x01, 0x80, 0xFF] {
+                var bytes = Self.valid
+                bytes[offset] ^= flip
+                if Self.reason(of: bytes) != nil { rejected += 1 }
+            }
+        }
+        #expect(rejected > Self.valid.count, "most header/layout flips must be caught")
+    }
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the system libraries Tally builds against, only when missing:
+# libzmq3-dev (ZeroMQ), libjemalloc-dev (allocator), pkg-config.
+# Debian/Ubuntu with apt-get; run as root or with sudo available.
+set -euo pipefail
+
+missing=()
+for pkg in libzmq3-dev libjemalloc-dev pkg-config; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+fi
+command -v swift >/dev/null || { echo "setup: swift not found on PATH (expected Swift 6.1+, e.g. /opt/swift/usr/bin)"; exit 1; }
