@@ -1,0 +1,302 @@
+import TallyWire
+import ZeroMQ
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The producer library: what an inference server calls once per request.
+///
+/// ``record(_:)`` never blocks on the network and never throws. Frames are encoded
+/// into one of several lane buffers (picked by thread, with `trylock` moving past a
+/// busy lane, so there is no global lock per frame); a full batch is handed to a
+/// background sender, which also sends batches older than
+/// ``TallyClientConfiguration/maxBatchAgeMillis``. The sender uses `ZMQ_DONTWAIT`
+/// with `ZMQ_IMMEDIATE`: when no collector is connected or it is behind, batches are
+/// dropped and counted by reason (``counters``), never queued without bound.
+///
+/// Thread-safe. Call ``close(timeoutMillis:)`` before exit to deliver what is buffered.
+public final class TallyClient: @unchecked Sendable {
+    public let configuration: TallyClientConfiguration
+    private let lanes: [Lane]
+    private let laneMask: Int
+    private let queue: SendQueue
+    private let socket: ZMQSocket
+    private var senderThread: pthread_t?
+    /// Sender-side counters; guarded by `queue.lock`.
+    private var sent = (frames: UInt64(0), batches: UInt64(0))
+    private var senderDrops = [UInt64](repeating: 0, count: ClientDropReason.allCases.count)
+    private var nextSequence: UInt64 = 0
+    private var closed = false
+    /// Frames recorded after close; guarded by `queue.lock`.
+    private var recordedAfterClose: UInt64 = 0
+    private var lastInvalid: WireError?
+
+    /// Connects to the configured collectors and starts the sender thread.
+    /// Throws when an endpoint is malformed; an unreachable collector is not an error
+    /// (frames are dropped and counted until it appears).
+    public init(configuration: TallyClientConfiguration) throws(ZMQError) {
+        precondition(!configuration.endpoints.isEmpty, "TallyClient needs at least one endpoint")
+        self.configuration = configuration
+        var laneCount = 1
+        while laneCount < max(1, configuration.lanes) { laneCount <<= 1 }
+        laneMask = laneCount - 1
+        let capacity = min(max(configuration.batchBytes, 1024), WireLimits.maxBatchBytes)
+        let producerID = configuration.producerID
+        lanes = (0..<laneCount).map { _ in Lane(encoder: BatchEncoder(capacity: capacity, producerID: producerID)) }
+        queue = SendQueue(spares: (0..<max(1, configuration.queueDepth)).map { _ in
+            BatchEncoder(capacity: capacity, producerID: producerID)
+        })
+        let context = try ZMQContext()
+        socket = try ZMQSocket(context: context, type: .push)
+        try socket.setImmediate(true)
+        try socket.setSendHighWaterMark(configuration.sendHighWaterMark)
+        for endpoint in configuration.endpoints { try socket.connect(endpoint) }
+        senderThread = startThread(name: "tally-sender") { [unowned self] in self.runSender() }
+    }
+
+    deinit {
+        if senderThread != nil { close(timeoutMillis: 0) }
+    }
+
+    // MARK: Recording
+
+    /// Records one request. Never blocks on I/O and never throws: a frame that breaks
+    /// the wire rules is dropped as ``ClientDropReason/invalidFrame``.
+    public func record(_ frame: TraceFrame) {
+        let lane = acquireLane()
+        defer { lane.lock.unlock() }
+        if lane.closed {
+            queue.lock.withLock { recordedAfterClose &+= 1 }
+            return
+        }
+        lane.recorded &+= 1
+        do {
+            if lane.encoder.isEmpty { lane.firstFrameNanos = monotonicNanos() }
+            if try lane.encoder.append(frame) { return }
+            seal(lane)
+            lane.firstFrameNanos = monotonicNanos()
+            if try lane.encoder.append(frame) { return }
+            lane.invalid &+= 1  // cannot happen: an empty batch takes any valid frame
+        } catch {
+            lane.invalid &+= 1
+            queue.lock.withLock { lastInvalid = error }
+        }
+    }
+
+    /// The lane of this thread if free, else the next free one, else wait for this thread's.
+    @inline(__always)
+    private func acquireLane() -> Lane {
+        let home = Int(truncatingIfNeeded: UInt(bitPattern: Int(bitPattern: UInt(pthread_self()))) &* 0x9E37_79B9_7F4A_7C15 >> 40)
+        for step in 0...laneMask {
+            let lane = lanes[(home &+ step) & laneMask]
+            if lane.lock.tryLock() { return lane }
+        }
+        let lane = lanes[home & laneMask]
+        lane.lock.lock()
+        return lane
+    }
+
+    /// Hands the lane's batch to the sender (lane lock held). When every spare buffer
+    /// is waiting to be sent, the batch is dropped as ``ClientDropReason/queueFull``.
+    private func seal(_ lane: Lane) {
+        guard !lane.encoder.isEmpty else { return }
+        queue.lock.lock()
+        if let spare = queue.spares.popLast() {
+            queue.ready.append(lane.encoder)
+            lane.encoder = spare
+            queue.condition.broadcast()
+        } else {
+            lane.queueFull &+= UInt64(lane.encoder.frameCount)
+            lane.encoder.reset()
+        }
+        queue.lock.unlock()
+    }
+
+    // MARK: Sending
+
+    private func runSender() {
+        let agePeriod = UInt64(max(1, configuration.maxBatchAgeMillis)) * 1_000_000
+        var nextAgeCheck = monotonicNanos() + agePeriod / 2
+        queue.lock.lock()
+        while true {
+            if queue.ready.isEmpty && !queue.stopping {
+                queue.condition.wait(untilNanos: nextAgeCheck)
+            }
+            let now = monotonicNanos()
+            if now >= nextAgeCheck {
+                queue.lock.unlock()
+                sealAgedLanes(olderThan: agePeriod, now: now)
+                queue.lock.lock()
+                nextAgeCheck = now + agePeriod / 2
+            }
+            guard !queue.ready.isEmpty else {
+                if queue.stopping { break }
+                continue
+            }
+            let encoder = queue.ready.removeFirst()
+            queue.sending += 1
+            let sequence = nextSequence
+            let draining = queue.draining
+            queue.lock.unlock()
+
+            let bytes = encoder.finish(sequence: sequence)
+            var outcome: ClientDropReason? = nil
+            do {
+                if draining {
+                    // Flush or close: wait for the collector up to the caller's deadline.
+                    let left = queue.deadlineNanos > monotonicNanos() ? queue.deadlineNanos - monotonicNanos() : 0
+                    try socket.setSendTimeout(milliseconds: Int32(min(left / 1_000_000, 60_000)))
+                    try socket.send(bytes)
+                } else {
+                    try socket.send(bytes, flags: .dontWait)
+                }
+            } catch {
+                outcome = error.isWouldBlock ? .collectorUnavailable : .sendFailed
+            }
+
+            queue.lock.lock()
+            if let outcome {
+                senderDrops[outcome.rawValue] &+= UInt64(encoder.frameCount)
+            } else {
+                sent.frames &+= UInt64(encoder.frameCount)
+                sent.batches &+= 1
+                nextSequence &+= 1
+            }
+            encoder.reset()
+            queue.spares.append(encoder)
+            queue.sending -= 1
+            queue.condition.broadcast()
+        }
+        queue.lock.unlock()
+    }
+
+    private func sealAgedLanes(olderThan age: UInt64, now: UInt64) {
+        for lane in lanes where lane.lock.tryLock() {
+            if !lane.encoder.isEmpty && now &- lane.firstFrameNanos >= age { seal(lane) }
+            lane.lock.unlock()
+        }
+    }
+
+    // MARK: Flush and close
+
+    /// Sends everything recorded so far, waiting for a slow collector up to
+    /// `timeoutMillis`. Returns `true` when nothing is left buffered (everything was
+    /// sent or counted as dropped) in time.
+    @discardableResult
+    public func flush(timeoutMillis: Int) -> Bool {
+        let deadline = monotonicNanos() + UInt64(max(0, timeoutMillis)) * 1_000_000
+        for lane in lanes {
+            lane.lock.lock()
+            seal(lane)
+            lane.lock.unlock()
+        }
+        queue.lock.lock()
+        defer { queue.lock.unlock() }
+        queue.draining = true
+        queue.deadlineNanos = deadline
+        queue.condition.broadcast()
+        while !(queue.ready.isEmpty && queue.sending == 0) && monotonicNanos() < deadline {
+            queue.condition.wait(untilNanos: deadline)
+        }
+        queue.draining = false
+        return queue.ready.isEmpty && queue.sending == 0
+    }
+
+    /// Flushes within `timeoutMillis`, stops the sender and closes the socket; what
+    /// could not be delivered in time is counted as ``ClientDropReason/closeTimeout``.
+    /// Later ``record(_:)`` calls are counted as ``ClientDropReason/closed``. Idempotent.
+    @discardableResult
+    public func close(timeoutMillis: Int = 2_000) -> TallyClientCounters {
+        guard let thread = senderThread else { return counters }
+        let deadline = monotonicNanos() + UInt64(max(0, timeoutMillis)) * 1_000_000
+        for lane in lanes {
+            lane.lock.lock()
+            lane.closed = true
+            seal(lane)
+            lane.lock.unlock()
+        }
+        flush(timeoutMillis: timeoutMillis)
+        queue.lock.withLock {
+            queue.stopping = true
+            queue.draining = true
+            queue.deadlineNanos = deadline
+            queue.condition.broadcast()
+        }
+        pthread_join(thread, nil)
+        senderThread = nil
+        queue.lock.withLock {
+            for encoder in queue.ready { senderDrops[ClientDropReason.closeTimeout.rawValue] &+= UInt64(encoder.frameCount) }
+            queue.spares += queue.ready
+            queue.ready.removeAll()
+        }
+        for lane in lanes {
+            lane.lock.withLock {
+                lane.closeTimeout &+= UInt64(lane.encoder.frameCount)
+                lane.encoder.reset()
+            }
+        }
+        let left = deadline > monotonicNanos() ? (deadline - monotonicNanos()) / 1_000_000 : 0
+        try? socket.setLinger(milliseconds: Int32(min(left, 60_000)))
+        socket.close()
+        return counters
+    }
+
+    // MARK: Counters
+
+    /// A consistent-enough snapshot of the counters (each lane read under its lock).
+    public var counters: TallyClientCounters {
+        var result = TallyClientCounters()
+        for lane in lanes {
+            lane.lock.withLock {
+                result.framesRecorded &+= lane.recorded
+                result.dropped[ClientDropReason.invalidFrame.rawValue] &+= lane.invalid
+                result.dropped[ClientDropReason.queueFull.rawValue] &+= lane.queueFull
+                result.dropped[ClientDropReason.closeTimeout.rawValue] &+= lane.closeTimeout
+            }
+        }
+        queue.lock.withLock {
+            result.framesRecorded &+= recordedAfterClose
+            result.dropped[ClientDropReason.closed.rawValue] &+= recordedAfterClose
+            result.framesSent = sent.frames
+            result.batchesSent = sent.batches
+            for reason in ClientDropReason.allCases { result.dropped[reason.rawValue] &+= senderDrops[reason.rawValue] }
+        }
+        return result
+    }
+
+    /// Why the most recent invalid frame was refused, for diagnosing a producer.
+    public var lastInvalidFrameError: WireError? { queue.lock.withLock { lastInvalid } }
+}
+
+/// One recording buffer and its counters, guarded by `lock`.
+private final class Lane: @unchecked Sendable {
+    let lock = PThreadLock()
+    var encoder: BatchEncoder
+    var firstFrameNanos: UInt64 = 0
+    var closed = false
+    var recorded: UInt64 = 0
+    var invalid: UInt64 = 0
+    var queueFull: UInt64 = 0
+    var closeTimeout: UInt64 = 0
+    init(encoder: BatchEncoder) { self.encoder = encoder }
+}
+
+/// Sealed batches waiting for the sender and the spare buffers, guarded by `lock`.
+private final class SendQueue: @unchecked Sendable {
+    let lock = PThreadLock()
+    let condition: PThreadCondition
+    var ready: [BatchEncoder] = []
+    var spares: [BatchEncoder]
+    var sending = 0
+    var stopping = false
+    /// Flush or close in progress: send blocking up to `deadlineNanos`.
+    var draining = false
+    var deadlineNanos: UInt64 = 0
+    init(spares: [BatchEncoder]) {
+        self.spares = spares
+        ready.reserveCapacity(spares.count)
+        condition = PThreadCondition(lock: lock)
+    }
+}

@@ -1,0 +1,186 @@
+import Testing
+import TallyClient
+import TallyWire
+import ZeroMQ
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real PULL socket on loopback that decodes every batch it receives.
+final class Collector {
+    let context: ZMQContext
+    let socket: ZMQSocket
+    let endpoint: String
+    let decoder = BatchDecoder()
+    let message = ZMQMessage()
+    var frames = 0
+    var batches = 0
+    var sequences: [UInt64] = []
+    var eventTimes: [UInt64] = []
+
+    init(_ address: String = "tcp://127.0.0.1:*") throws {
+        context = try ZMQContext()
+        socket = try ZMQSocket(context: context, type: .pull)
+        try socket.bind(address)
+        endpoint = try socket.lastEndpoint()
+    }
+
+    /// Receives until `expected` frames arrived or `idleMillis` pass with nothing.
+    func receive(expected: Int, idleMillis: Int32 = 1_000) throws {
+        try socket.setReceiveTimeout(milliseconds: idleMillis)
+        while frames < expected {
+            do {
+                try socket.receive(into: message)
+            } catch {
+                if error.isWouldBlock { return }
+                throw error
+            }
+            let bytes = message.bytes
+            try bytes.withUnsafeBytes { try record(decoder.decode($0)) }
+        }
+    }
+
+    private func record(_ view: BatchView) {
+        sequences.append(view.sequence)
+        for frame in view.frames { eventTimes.append(frame.eventTimeMicros) }
+        frames += view.frameCount
+        batches += 1
+    }
+}
+
+func frame(_ i: Int, thread: Int = 0) -> TraceFrame {
+    TraceFrame(eventTimeMicros: UInt64(thread) << 32 | UInt64(i), model: "model-\(i % 3)", route: "chat",
+               tags: [CohortTag("tenant", "t\(i % 7)")], totalLatencyMicros: 1_000, inputTokens: 10, outputTokens: 5)
+}
+
+@Suite(.serialized) struct TallyClientTests {
+    @Test func closeDeliversBufferedFrames() throws {
+        let collector = try Collector()
+        var configuration = TallyClientConfiguration(endpoints: [collector.endpoint])
+        configuration.maxBatchAgeMillis = 60_000  // only close can send these
+        let client = try TallyClient(configuration: configuration)
+        usleep(100_000)  // let the connection complete (ZMQ_IMMEDIATE drops before that)
+        for i in 0..<1_000 { client.record(frame(i)) }
+        let before = client.counters
+        #expect(before.framesBuffered > 0, "the partial last batch waits for close")
+        #expect(before.framesBuffered + before.framesSent == 1_000)
+        let counters = client.close(timeoutMillis: 5_000)
+        try collector.receive(expected: 1_000)
+        #expect(collector.frames == 1_000)
+        #expect(counters.framesSent == 1_000)
+        #expect(counters.framesDropped == 0)
+        #expect(Set(collector.eventTimes) == Set((0..<1_000).map { UInt64($0) }))
+        #expect(collector.sequences == Array(0..<UInt64(collector.batches)), "sequence numbers count batches sent")
+    }
+
+    @Test func ageSendsPartialBatches() throws {
+        let collector = try Collector()
+        var configuration = TallyClientConfiguration(endpoints: [collector.endpoint])
+        configuration.maxBatchAgeMillis = 5
+        let client = try TallyClient(configuration: configuration)
+        usleep(100_000)
+        for i in 0..<10 { client.record(frame(i)) }
+        try collector.receive(expected: 10, idleMillis: 2_000)  // without flush or close
+        #expect(collector.frames == 10)
+        client.close()
+    }
+
+    /// Many threads record at once into a real PULL socket; every frame is either
+    /// received or counted as dropped, and the counts add up exactly.
+    @Test func manyThreadsCountsAddUp() throws {
+        let collector = try Collector()
+        var configuration = TallyClientConfiguration(endpoints: [collector.endpoint])
+        configuration.batchBytes = 8_192
+        let client = try TallyClient(configuration: configuration)
+        usleep(100_000)
+        let threads = 8, perThread = 20_000
+        let receiver = Thread { try? collector.receive(expected: threads * perThread, idleMillis: 1_500) }
+        let producers = (0..<threads).map { t in Thread { for i in 0..<perThread { client.record(frame(i, thread: t)) } } }
+        producers.forEach { $0.join() }
+        let counters = client.close(timeoutMillis: 5_000)
+        receiver.join()
+        #expect(counters.framesRecorded == UInt64(threads * perThread))
+        #expect(counters.framesSent + counters.framesDropped == counters.framesRecorded)
+        #expect(counters.framesBuffered == 0)
+        #expect(UInt64(collector.frames) == counters.framesSent, "the collector got exactly what was sent")
+        #expect(Set(collector.eventTimes).count == collector.frames, "no frame arrived twice")
+    }
+
+    @Test func dropsAndCountsWhenNothingListens() throws {
+        // A port that was free a moment ago: nobody listens there.
+        let probe = try Collector()
+        let endpoint = probe.endpoint
+        probe.socket.close()
+        var configuration = TallyClientConfiguration(endpoints: [endpoint])
+        configuration.batchBytes = 1_024
+        let client = try TallyClient(configuration: configuration)
+        for i in 0..<5_000 { client.record(frame(i)) }
+        let start = clock_ns()
+        let counters = client.close(timeoutMillis: 200)
+        #expect(clock_ns() - start < 3_000_000_000, "close must honour its timeout")
+        #expect(counters.framesRecorded == 5_000)
+        #expect(counters.framesSent == 0)
+        #expect(counters.framesDropped == 5_000)
+        #expect(counters.dropped(.collectorUnavailable) + counters.dropped(.queueFull)
+                + counters.dropped(.closeTimeout) == 5_000)
+        #expect(counters.dropped(.collectorUnavailable) > 0)
+    }
+
+    @Test func invalidAndLateFramesAreCountedNotSent() throws {
+        let collector = try Collector()
+        let client = try TallyClient(configuration: TallyClientConfiguration(endpoints: [collector.endpoint]))
+        usleep(100_000)
+        var bad = frame(1)
+        bad.model = ""
+        client.record(bad)
+        client.record(frame(2))
+        #expect(client.lastInvalidFrameError?.reason == .badString)
+        let counters = client.close(timeoutMillis: 2_000)
+        client.record(frame(3))
+        try collector.receive(expected: 1)
+        #expect(collector.frames == 1)
+        #expect(counters.dropped(.invalidFrame) == 1)
+        let after = client.counters
+        #expect(after.dropped(.closed) == 1)
+        #expect(after.framesRecorded == 3)
+        #expect(after.framesSent + after.framesDropped == after.framesRecorded)
+    }
+
+    @Test func flushDeliversWithoutClosing() throws {
+        let collector = try Collector("ipc:///tmp/tally-client-test-\(getpid()).sock")
+        var configuration = TallyClientConfiguration(endpoints: [collector.endpoint])
+        configuration.maxBatchAgeMillis = 60_000
+        let client = try TallyClient(configuration: configuration)
+        usleep(100_000)
+        for i in 0..<100 { client.record(frame(i)) }
+        #expect(client.flush(timeoutMillis: 2_000))
+        try collector.receive(expected: 100)
+        #expect(collector.frames == 100)
+        for i in 0..<50 { client.record(frame(i)) }
+        client.close()
+        try collector.receive(expected: 150)
+        #expect(collector.frames == 150)
+    }
+}
+
+/// A joinable thread for tests.
+final class Thread: @unchecked Sendable {
+    private var thread = pthread_t()
+    private let body: () -> Void
+    init(_ body: @escaping () -> Void) {
+        self.body = body
+        let raw = Unmanaged.passRetained(self).toOpaque()
+        pthread_create(&thread, nil, { raw in
+            let me = Unmanaged<Thread>.fromOpaque(raw!).takeRetainedValue()
+            me.body()
+            return nil
+        }, raw)
+    }
+    func join() { pthread_join(thread, nil) }
+}
+
+func clock_ns() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
