@@ -10,6 +10,7 @@ let package = Package(
     name: "Tally",
     platforms: [.macOS(.v15)],
     products: [
+        .executable(name: "tally-kernels", targets: ["tally-kernels"]),
         .library(name: "TallyWire", targets: ["TallyWire"]),
         .library(name: "TallySketches", targets: ["TallySketches"]),
         .library(name: "TallyClient", targets: ["TallyClient"]),
@@ -46,6 +47,12 @@ let package = Package(
         .testTarget(name: "TallySketchesTests", dependencies: ["TallySketches", "TallySynthetic"]),
         .testTarget(name: "TallyClientTests", dependencies: ["TallyClient", "TallyWire", "ZeroMQ"]),
 
+        // Hot loops for valgrind instruction counts (Benchmarks/callgrind.sh).
+        .executableTarget(
+            name: "tally-kernels",
+            dependencies: ["TallyWire", "TallySketches", "TallySynthetic"],
+            path: "Benchmarks/Kernels"
+        ),
         .executableTarget(
             name: "WireBenchmarks",
             dependencies: ["TallyWire", "TallySynthetic", .product(name: "Benchmark", package: "benchmark")],

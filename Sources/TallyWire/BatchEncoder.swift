@@ -10,12 +10,22 @@ public final class BatchEncoder {
     /// Written into every batch header.
     public let producerID: UInt64
     @usableFromInline let buffer: UnsafeMutableRawPointer
-    @usableFromInline var strings: BatchStringTable
-    /// End of the frames written so far (they start at the header's end).
-    @usableFromInline var framesEnd = WireLimits.headerLength
+    @usableFromInline let strings: BatchStringTable
+    @usableFromInline let recent = StringIdentityCache()
+    /// Progress of the batch, behind a pointer: no dynamic exclusivity checks per frame.
+    @usableFromInline let progress: UnsafeMutablePointer<Progress>
+
+    @usableFromInline
+    struct Progress {
+        /// End of the frames written so far (they start at the header's end).
+        @usableFromInline var framesEnd = WireLimits.headerLength
+        @usableFromInline var frameCount = 0
+        @usableFromInline var finished = false
+    }
+
     /// Frames in the batch.
-    public private(set) var frameCount = 0
-    @usableFromInline var finished = false
+    public var frameCount: Int { progress.pointee.frameCount }
+    @usableFromInline var framesEnd: Int { progress.pointee.framesEnd }
 
     /// - Parameters:
     ///   - capacity: batch size limit in bytes, 1 KiB … ``WireLimits/maxBatchBytes``.
@@ -26,11 +36,15 @@ public final class BatchEncoder {
         self.producerID = producerID
         buffer = .allocate(byteCount: capacity, alignment: 8)
         strings = BatchStringTable(capacity: capacity)
+        progress = .allocate(capacity: 1)
+        progress.initialize(to: Progress())
     }
 
     deinit {
         buffer.deallocate()
         strings.deallocate()
+        recent.deallocate()
+        progress.deallocate()
     }
 
     /// Whether the batch holds no frame.
@@ -46,8 +60,8 @@ public final class BatchEncoder {
     /// - Throws: ``WireError`` when the frame itself breaks the format's rules
     ///   (empty or over-long string, more than 8 tags, duplicate tag keys, a value out
     ///   of range), or is too large for even an empty batch. The batch is unchanged.
-    public func append(_ frame: TraceFrame) throws(WireError) -> Bool {
-        precondition(!finished, "append after finish: call reset() first")
+    public func append(_ frame: borrowing TraceFrame) throws(WireError) -> Bool {
+        precondition(!progress.pointee.finished, "append after finish: call reset() first")
         guard frameCount < WireLimits.maxFrames else { return false }
         let tagCount = frame.tags.count
         let length = WireLimits.frameLength + tagCount * WireLimits.tagLength
@@ -64,12 +78,13 @@ public final class BatchEncoder {
         let p = buffer + framesEnd
         // Tags first (into the space after the fixed part), so a full batch can still back out.
         if framesEnd + length + strings.byteCount > capacity { return try full(mark) }
-        for (index, tag) in frame.tags.enumerated() {
-            guard let key = try intern(tag.key, "tag.key"), let value = try intern(tag.value, "tag.value") else {
-                return try full(mark)
-            }
+        for index in 0..<tagCount {
+            // Indexing borrows the tag in place; `enumerated()` would copy (and retain) it.
+            guard let key = try intern(frame.tags[index].key, "tag.key"),
+                  let value = try intern(frame.tags[index].value, "tag.value")
+            else { return try full(mark) }
             for earlier in 0..<index where UnsafeRawPointer(p + WireLimits.frameLength).readLE(earlier * 4, as: UInt16.self) == key {
-                strings.rollBack(to: mark)
+                rollBack(to: mark)
                 throw WireError(.duplicateTagKey, frame: frameCount, field: "tag[\(index)].key", value: UInt64(key))
             }
             (p + WireLimits.frameLength).writeLE(key, index * 4)
@@ -99,8 +114,8 @@ public final class BatchEncoder {
         p.writeLE(frame.safetyKinds.rawValue, FrameLayout.safetyKinds)
         p.writeLE(UInt8(truncatingIfNeeded: tagCount), FrameLayout.tagCount)
         p.writeLE(UInt8(0), FrameLayout.reserved)
-        framesEnd += length
-        frameCount += 1
+        progress.pointee.framesEnd += length
+        progress.pointee.frameCount += 1
         return true
     }
 
@@ -126,16 +141,15 @@ public final class BatchEncoder {
         buffer.writeLE(producerID, HeaderLayout.producerID)
         buffer.writeLE(sequence, HeaderLayout.sequence)
         (buffer + stringTableOffset).copyMemory(from: strings.bytes, byteCount: strings.byteCount)
-        finished = true
+        progress.pointee.finished = true
         return UnsafeRawBufferPointer(start: buffer, count: total)
     }
 
     /// Empties the batch for reuse.
     public func reset() {
         strings.reset()
-        framesEnd = WireLimits.headerLength
-        frameCount = 0
-        finished = false
+        recent.invalidate()
+        progress.pointee = Progress()
     }
 
     // MARK: Helpers
@@ -143,21 +157,37 @@ public final class BatchEncoder {
     /// Backs out of a frame that does not fit; an empty batch that cannot take it never will.
     @usableFromInline
     func full(_ mark: (count: Int, byteCount: Int)) throws(WireError) -> Bool {
-        strings.rollBack(to: mark)
+        rollBack(to: mark)
         if frameCount == 0 {
             throw WireError(.overLimit, frame: 0, field: "frame", value: UInt64(capacity))
         }
         return false
     }
 
+    /// Removes the strings interned since `mark` (and forgets cached references to them).
     @usableFromInline
+    func rollBack(to mark: (count: Int, byteCount: Int)) {
+        if strings.count != mark.count { recent.invalidate() }
+        strings.rollBack(to: mark)
+    }
+
+    /// The batch reference of `string`, or `nil` when the string table is full.
+    @usableFromInline @inline(__always)
     func intern(_ string: String, _ field: StaticString) throws(WireError) -> UInt16? {
+        if let reference = recent.lookup(string) { return reference }
+        return try internBytes(string, field)
+    }
+
+    @usableFromInline
+    func internBytes(_ string: String, _ field: StaticString) throws(WireError) -> UInt16? {
         var string = string
         let length = string.utf8.count
         guard length > 0, length <= WireLimits.maxStringBytes else {
             throw WireError(.badString, frame: frameCount, field: "\(field)", value: UInt64(length))
         }
-        return string.withUTF8 { strings.intern(UnsafeRawBufferPointer($0)) }
+        let reference = string.withUTF8 { strings.intern(UnsafeRawBufferPointer($0)) }
+        if let reference { recent.store(string, reference) }
+        return reference
     }
 
     /// ``WireLimits/noString`` for `nil`; otherwise as ``intern(_:_:)``.
@@ -169,7 +199,7 @@ public final class BatchEncoder {
 
     /// The rules of FORMAT.md that a ``TraceFrame``'s types do not already enforce.
     @usableFromInline
-    func validate(_ frame: TraceFrame, tagCount: Int) throws(WireError) {
+    func validate(_ frame: borrowing TraceFrame, tagCount: Int) throws(WireError) {
         func fault(_ reason: WireRejectReason, _ field: String, _ value: some FixedWidthInteger) -> WireError {
             WireError(reason, frame: frameCount, field: field, value: UInt64(truncatingIfNeeded: value))
         }

@@ -24,12 +24,25 @@ struct BatchStringTable {
     /// The encoded table: for each string, a length byte and its UTF-8 bytes.
     @usableFromInline let bytes: UnsafeMutableRawPointer
     @usableFromInline let capacity: Int
+    /// The mutable counters, behind a pointer so that the table is a plain value
+    /// whose methods do not need exclusive access to their owner (no dynamic
+    /// exclusivity checks on the hot path).
+    @usableFromInline let state: UnsafeMutablePointer<State>
+
+    @usableFromInline
+    struct State {
+        /// Strings in the table.
+        @usableFromInline var count = 0
+        /// Encoded bytes of the table.
+        @usableFromInline var byteCount = 0
+        /// Entries of other generations are empty; never 0, so zeroed slots are empty too.
+        @usableFromInline var generation: UInt64 = 1
+    }
+
     /// Strings in the table.
-    @usableFromInline var count = 0
+    @inlinable var count: Int { state.pointee.count }
     /// Encoded bytes of the table.
-    @usableFromInline var byteCount = 0
-    /// Entries of other generations are empty; never 0, so zeroed slots are empty too.
-    @usableFromInline var generation: UInt64 = 1
+    @inlinable var byteCount: Int { state.pointee.byteCount }
 
     init(capacity: Int) {
         slots = .allocate(capacity: Self.slotCount)
@@ -38,6 +51,8 @@ struct BatchStringTable {
         slotOf = .allocate(capacity: WireLimits.maxStrings)
         bytes = .allocate(byteCount: capacity, alignment: 8)
         self.capacity = capacity
+        state = .allocate(capacity: 1)
+        state.initialize(to: State())
     }
 
     func deallocate() {
@@ -45,36 +60,40 @@ struct BatchStringTable {
         offsets.deallocate()
         slotOf.deallocate()
         bytes.deallocate()
+        state.deallocate()
     }
 
     /// Empties the table for the next batch.
-    @inlinable mutating func reset() {
-        count = 0
-        byteCount = 0
-        generation = (generation + 1) & 0xFFFF
-        if generation == 0 {
+    @inlinable func reset() {
+        state.pointee.count = 0
+        state.pointee.byteCount = 0
+        state.pointee.generation = (state.pointee.generation + 1) & 0xFFFF
+        if state.pointee.generation == 0 {
             slots.update(repeating: 0, count: Self.slotCount)
-            generation = 1
+            state.pointee.generation = 1
         }
     }
 
     @inlinable var mark: (count: Int, byteCount: Int) { (count, byteCount) }
 
     /// Removes the strings added since `mark`.
-    @inlinable mutating func rollBack(to mark: (count: Int, byteCount: Int)) {
-        while count > mark.count {
-            count -= 1
-            slots[Int(slotOf[count])] = 0
+    @inlinable func rollBack(to mark: (count: Int, byteCount: Int)) {
+        while state.pointee.count > mark.count {
+            state.pointee.count -= 1
+            slots[Int(slotOf[state.pointee.count])] = 0
         }
-        byteCount = mark.byteCount
+        state.pointee.byteCount = mark.byteCount
     }
 
     /// The reference of `string`, adding it when new. Returns `nil` when the table
     /// is full (by count or bytes); `string` must be 1–255 bytes.
     @inlinable
-    mutating func intern(_ string: UnsafeRawBufferPointer) -> UInt16? {
+    func intern(_ string: UnsafeRawBufferPointer) -> UInt16? {
         let length = string.count
         let hash = StringHash.hash(string)
+        let generation = state.pointee.generation
+        let count = state.pointee.count
+        let byteCount = state.pointee.byteCount
         let key = generation << 48 | (hash >> 32) << 16
         var slot = Int(truncatingIfNeeded: hash) & (Self.slotCount - 1)
         while true {
@@ -96,9 +115,9 @@ struct BatchStringTable {
         slotOf[reference] = UInt16(truncatingIfNeeded: slot)
         bytes.storeBytes(of: UInt8(truncatingIfNeeded: length), toByteOffset: byteCount, as: UInt8.self)
         (bytes + byteCount + 1).copyMemory(from: string.baseAddress!, byteCount: length)
-        byteCount += 1 + length
+        state.pointee.byteCount = byteCount + 1 + length
         slots[slot] = key | UInt64(reference + 1)
-        count += 1
+        state.pointee.count = count + 1
         return UInt16(truncatingIfNeeded: reference)
     }
 }

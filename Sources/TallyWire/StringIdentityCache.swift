@@ -1,0 +1,78 @@
+/// A direct-mapped cache in front of ``BatchStringTable``: it maps a `String`
+/// *value* (its 16 raw bytes) to its reference in the current batch.
+///
+/// Producers pass the same `String` values again and again (model names, tag keys,
+/// pooled tag values). Two equal small strings (≤ 15 UTF-8 bytes) have equal raw
+/// bytes, and copies of one large string share its storage pointer, so a hit skips
+/// hashing and comparing the bytes. A miss (another storage with the same text)
+/// falls back to the byte path, so correctness never depends on the cache. The
+/// cache keeps each cached string alive, so a storage address cannot be reused by a
+/// different string while its entry is valid. ``invalidate()`` drops every entry in
+/// O(1) by starting a new generation.
+@usableFromInline
+struct StringIdentityCache {
+    @usableFromInline static let size = 512
+    /// Raw bytes of each cached string, two words per entry.
+    @usableFromInline let bits: UnsafeMutablePointer<UInt64>
+    /// `generation << 16 | reference` per entry.
+    @usableFromInline let stamps: UnsafeMutablePointer<UInt64>
+    /// Keeps cached strings alive; written on misses only.
+    @usableFromInline let holders: UnsafeMutablePointer<String>
+    /// The current generation, behind a pointer (no exclusivity checks on the hot path).
+    @usableFromInline let generation: UnsafeMutablePointer<UInt64>
+
+    init() {
+        bits = .allocate(capacity: 2 * Self.size)
+        bits.initialize(repeating: 0, count: 2 * Self.size)
+        stamps = .allocate(capacity: Self.size)
+        stamps.initialize(repeating: 0, count: Self.size)
+        holders = .allocate(capacity: Self.size)
+        holders.initialize(repeating: "", count: Self.size)
+        generation = .allocate(capacity: 1)
+        generation.initialize(to: 1)
+    }
+
+    func deallocate() {
+        bits.deallocate()
+        stamps.deallocate()
+        holders.deinitialize(count: Self.size)
+        holders.deallocate()
+        generation.deallocate()
+    }
+
+    @inlinable @inline(__always)
+    static func rawBits(_ string: String) -> (UInt64, UInt64) {
+        unsafeBitCast(string, to: (UInt64, UInt64).self)
+    }
+
+    @inlinable @inline(__always)
+    static func slot(_ raw: (UInt64, UInt64)) -> Int {
+        let mixed = (raw.0 ^ (raw.1 &* 0x9E37_79B9_7F4A_7C15)) &* 0xD6E8_FEB8_6659_FD93
+        return Int(truncatingIfNeeded: mixed >> 40) & (size - 1)
+    }
+
+    /// The cached reference of `string` in the current generation, if any.
+    @inlinable @inline(__always)
+    func lookup(_ string: String) -> UInt16? {
+        let raw = Self.rawBits(string)
+        let slot = Self.slot(raw)
+        let stamp = stamps[slot]
+        guard stamp >> 16 == generation.pointee, bits[2 &* slot] == raw.0, bits[2 &* slot &+ 1] == raw.1 else { return nil }
+        return UInt16(truncatingIfNeeded: stamp)
+    }
+
+    @inlinable
+    func store(_ string: String, _ reference: UInt16) {
+        let raw = Self.rawBits(string)
+        let slot = Self.slot(raw)
+        holders[slot] = string
+        bits[2 &* slot] = raw.0
+        bits[2 &* slot &+ 1] = raw.1
+        stamps[slot] = generation.pointee << 16 | UInt64(reference)
+    }
+
+    /// Forgets every entry (a new batch, or references rolled back).
+    @inlinable func invalidate() {
+        generation.pointee &+= 1
+    }
+}
