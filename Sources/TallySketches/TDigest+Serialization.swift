@@ -1,0 +1,148 @@
+/// The compact binary form of a t-digest, version 1 (little-endian):
+///
+/// | field | encoding |
+/// |---|---|
+/// | version | u8 = 1 |
+/// | scale | u8: 1 k1, 2 k2, 3 k3 |
+/// | compression | u16, 10 … 10,000 |
+/// | count | varint: values inserted = sum of the centroid weights |
+/// | rejected | varint: NaN/∞ refused |
+/// | min, max, sum | f64 each (only when count > 0) |
+/// | centroids | varint K, 1 … count |
+/// | means | K varints: the first key, then K−1 non-negative deltas between keys |
+/// | weights | K zigzag varints: each weight minus the previous one (the first minus 0); weights ≥ 1 |
+///
+/// A mean's key is its order-preserving 64-bit image (sign bit flipped for positive
+/// values, all bits flipped for negative ones) rounded to ``meanKeyBits`` bits, i.e.
+/// a relative precision of 2⁻¹⁷ (about 8e-6). Keys of sorted means never decrease, so the deltas are
+/// small. Weights are exact integers. The buffer is merged before writing.
+extension TDigest {
+    /// Significant bits kept of each mean's 64-bit key (sign + 11 exponent + 16 mantissa).
+    public static let meanKeyBits = 28
+    static let formatVersion: UInt8 = 1
+
+    /// Serializes the digest (merging its buffer first, on a copy).
+    public func serialized() -> [UInt8] {
+        var digest = self
+        digest.compress()
+        var writer = ByteWriter()
+        writer.u8(TDigest.formatVersion)
+        writer.u8(scale.rawValue)
+        writer.u16(UInt16(compression))
+        writer.varint(count)
+        writer.varint(rejected)
+        guard count > 0 else { return writer.bytes }
+        writer.f64(min)
+        writer.f64(max)
+        writer.f64(sum)
+        writer.varint(UInt64(digest.means.count))
+        var previous: UInt64 = 0
+        for (i, mean) in digest.means.enumerated() {
+            let key = TDigest.meanKey(mean)
+            writer.varint(i == 0 ? key : key &- previous)
+            previous = key
+        }
+        var previousWeight: Int64 = 0
+        for weight in digest.weights {
+            let w = Int64(weight)
+            writer.varint(TDigest.zigzag(w - previousWeight))
+            previousWeight = w
+        }
+        return writer.bytes
+    }
+
+    /// Reads a digest written by ``serialized()``, validating every field.
+    /// - Throws: ``SketchError`` naming the first fault; never traps on bad bytes.
+    public init(serialized bytes: [UInt8]) throws(SketchError) {
+        let result = bytes.withUnsafeBytes { raw in Result { () throws(SketchError) in try TDigest.read(raw) } }
+        self = try result.get()
+    }
+
+    static func read(_ raw: UnsafeRawBufferPointer) throws(SketchError) -> TDigest {
+        var reader = ByteReader(raw)
+        let version = try reader.u8("version")
+        guard version == formatVersion else { throw .unsupportedVersion(version) }
+        let scaleByte = try reader.u8("scale")
+        guard let scale = TDigestScale(rawValue: scaleByte) else {
+            throw .invalidField(field: "scale", detail: "\(scaleByte)")
+        }
+        let compression = Int(try reader.u16("compression"))
+        guard compression >= 10 && compression <= 10_000 else {
+            throw .invalidField(field: "compression", detail: "\(compression) not in 10…10000")
+        }
+        var digest = TDigest(compression: compression, scale: scale)
+        digest.stats.count = try reader.varint("count")
+        digest.stats.rejected = try reader.varint("rejected")
+        guard digest.count > 0 else {
+            try reader.expectEnd()
+            return digest
+        }
+        digest.stats.min = try reader.f64("min")
+        digest.stats.max = try reader.f64("max")
+        digest.stats.sum = try reader.f64("sum")
+        guard digest.min.isFinite, digest.max.isFinite, digest.sum.isFinite, digest.min <= digest.max else {
+            throw .invalidField(field: "min/max/sum", detail: "not finite or min > max")
+        }
+        let centroids = try reader.varint("centroid count")
+        guard centroids >= 1, centroids <= digest.count, centroids <= UInt64(reader.remaining) else {
+            throw .invalidField(field: "centroid count", detail: "\(centroids) for count \(digest.count)")
+        }
+        var key: UInt64 = 0
+        for i in 0..<Int(centroids) {
+            let delta = try reader.varint("mean[\(i)]")
+            if i == 0 {
+                key = delta
+            } else {
+                let (next, overflow) = key.addingReportingOverflow(delta)
+                guard !overflow else { throw .invalidField(field: "mean[\(i)]", detail: "key overflow") }
+                key = next
+            }
+            guard key >> UInt64(meanKeyBits) == 0 else {
+                throw .invalidField(field: "mean[\(i)]", detail: "key wider than \(meanKeyBits) bits")
+            }
+            let mean = TDigest.mean(fromKey: key)
+            guard mean.isFinite else { throw .invalidField(field: "mean[\(i)]", detail: "not finite") }
+            // Rounded keys may step just outside [min, max]; the exact bounds win.
+            digest.means.append(Swift.min(Swift.max(mean, digest.min), digest.max))
+        }
+        var total: UInt64 = 0
+        var previousWeight: Int64 = 0
+        for i in 0..<Int(centroids) {
+            let (w, wrapped) = previousWeight.addingReportingOverflow(TDigest.unzigzag(try reader.varint("weight[\(i)]")))
+            guard !wrapped, w >= 1 else { throw .invalidField(field: "weight[\(i)]", detail: "\(w)") }
+            previousWeight = w
+            let weight = UInt64(w)
+            let (sum, overflow) = total.addingReportingOverflow(weight)
+            guard !overflow, sum <= digest.count else {
+                throw .invalidField(field: "weight[\(i)]", detail: "\(weight)")
+            }
+            total = sum
+            digest.weights.append(Double(weight))
+        }
+        guard total == digest.count else {
+            throw .invalidField(field: "weights", detail: "sum \(total) ≠ count \(digest.count)")
+        }
+        try reader.expectEnd()
+        return digest
+    }
+
+    /// Zigzag: 0, −1, 1, −2, … → 0, 1, 2, 3, … so small differences of either sign are short varints.
+    static func zigzag(_ v: Int64) -> UInt64 { UInt64(bitPattern: (v << 1) ^ (v >> 63)) }
+    static func unzigzag(_ u: UInt64) -> Int64 { Int64(bitPattern: u >> 1) ^ -Int64(bitPattern: u & 1) }
+
+    /// Order-preserving key of `mean`, rounded to ``meanKeyBits`` significant bits.
+    static func meanKey(_ mean: Double) -> UInt64 {
+        let bits = mean.bitPattern
+        let ordered = bits >> 63 == 1 ? ~bits : bits | (1 << 63)
+        let drop = UInt64(64 - meanKeyBits)
+        let half: UInt64 = 1 << (drop - 1)
+        let (rounded, overflow) = ordered.addingReportingOverflow(half)
+        return (overflow ? ordered : rounded) >> drop
+    }
+
+    static func mean(fromKey key: UInt64) -> Double {
+        let ordered = key << UInt64(64 - meanKeyBits)
+        let bits = ordered >> 63 == 1 ? ordered & ~(1 << 63) : ~ordered
+        return Double(bitPattern: bits)
+    }
+}

@@ -1,0 +1,90 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The scale functions of Dunning & Ertl, "Computing Extremely Accurate Quantiles
+/// Using t-Digests" (2019), section 2.1. A centroid may span at most one unit of
+/// k: k(q_right) − k(q_left) ≤ 1. Steeper ends give smaller centroids, so tighter
+/// quantiles, near q = 0 and q = 1.
+public enum TDigestScale: UInt8, Sendable, CaseIterable {
+    /// k1(q) = δ/(2π)·asin(2q − 1): centroid size ∝ √(q(1−q)).
+    case k1 = 1
+    /// k2(q) = δ/Z·log(q/(1−q)), Z = 4·log(n/δ) + 24: size ∝ q(1−q).
+    case k2 = 2
+    /// k3(q) = δ/Z·log(2q) (q ≤ ½), −δ/Z·log(2(1−q)) (q > ½), Z = 4·log(n/δ) + 21:
+    /// size ∝ min(q, 1−q).
+    case k3 = 3
+    /// Tally's tail-boosted k2: with u = log(q/(1−q)), k = δ/Z·(u + sign(u)·λ·t²/2),
+    /// t = min(max(0, |u| − u₀), u₁ − u₀), Z as for k2. It is k2 for q within
+    /// [σ(−u₀), σ(u₀)] and adds centroids beyond, where they are small (cheap to
+    /// store) and where rank and value errors matter most: at |u| = u₀ + t the
+    /// centroids are 1 + λt times smaller than k2's. λ = ``tailBoost``, u₀ = ``tailStart``.
+    case k2t = 4
+
+    /// λ of ``k2t``.
+    public static let tailBoost = 0.5
+    /// u₁ of ``k2t``: log-odds where the boost stops growing (8 ≈ q = .99966); beyond
+    /// it the slope is k2's again, so the last few hundred values do not each become a centroid.
+    public static let tailEnd = 8.0
+    /// u₀ of ``k2t``: log-odds where the boost starts (3 ≈ q = .953).
+    public static let tailStart = 3.0
+
+    /// k(q) for compression `delta` and total weight `n`.
+    @inlinable
+    func k(_ q: Double, delta: Double, n: Double) -> Double {
+        switch self {
+        case .k1:
+            return delta / (2 * Double.pi) * asin(2 * q - 1)
+        case .k2:
+            let q = Swift.min(Swift.max(q, 1e-15), 1 - 1e-15)
+            return delta / Self.normalizer(n, delta, 24) * log(q / (1 - q))
+        case .k3:
+            let q = Swift.min(Swift.max(q, 1e-15), 1 - 1e-15)
+            let z = delta / Self.normalizer(n, delta, 21)
+            return q <= 0.5 ? z * log(2 * q) : -z * log(2 * (1 - q))
+        case .k2t:
+            let q = Swift.min(Swift.max(q, 1e-15), 1 - 1e-15)
+            let u = log(q / (1 - q))
+            let t = Swift.min(Swift.max(0, abs(u) - Self.tailStart), Self.tailEnd - Self.tailStart)
+            let boosted = abs(u) + Self.tailBoost * t * t / 2
+            return delta / Self.normalizer(n, delta, 24) * (u < 0 ? -boosted : boosted)
+        }
+    }
+
+    /// The inverse of ``k(_:delta:n:)``.
+    @inlinable
+    func q(_ k: Double, delta: Double, n: Double) -> Double {
+        switch self {
+        case .k1:
+            let x = k * 2 * Double.pi / delta
+            return x >= Double.pi / 2 ? 1 : (sin(x) + 1) / 2
+        case .k2:
+            let x = k * Self.normalizer(n, delta, 24) / delta
+            return 1 / (1 + exp(-x))
+        case .k3:
+            let x = k * Self.normalizer(n, delta, 21) / delta
+            return x <= 0 ? exp(x) / 2 : 1 - exp(-x) / 2
+        case .k2t:
+            let x = abs(k * Self.normalizer(n, delta, 24) / delta)
+            let lambda = Self.tailBoost
+            let span = Self.tailEnd - Self.tailStart
+            let fullBoost = lambda * span * span / 2
+            var magnitude = x
+            if x > Self.tailEnd + fullBoost {
+                magnitude = x - fullBoost
+            } else if x > Self.tailStart {
+                // Solve t + λt²/2 = x − u₀ for t ≥ 0.
+                magnitude = Self.tailStart + ((1 + 2 * lambda * (x - Self.tailStart)).squareRoot() - 1) / lambda
+            }
+            let u = k < 0 ? -magnitude : magnitude
+            return 1 / (1 + exp(-u))
+        }
+    }
+
+    @inlinable
+    static func normalizer(_ n: Double, _ delta: Double, _ constant: Double) -> Double {
+        4 * log(Swift.max(n / delta, 1)) + constant
+    }
+}

@@ -1,0 +1,2 @@
+import ArgumentParser
+struct DistinctCommand: ParsableCommand { static let configuration = CommandConfiguration(commandName: "distinct") }

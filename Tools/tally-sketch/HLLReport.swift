@@ -1,0 +1,6 @@
+/// HyperLogLog accuracy report (filled in with the HyperLogLog).
+struct HLLReport {
+    let trials: Int
+    let maxDistinct: Int
+    func run() {}
+}

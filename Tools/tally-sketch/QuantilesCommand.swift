@@ -1,0 +1,2 @@
+import ArgumentParser
+struct QuantilesCommand: ParsableCommand { static let configuration = CommandConfiguration(commandName: "quantiles") }
