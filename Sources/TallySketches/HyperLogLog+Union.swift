@@ -1,0 +1,43 @@
+extension HyperLogLog {
+    /// The union of sketches of the same precision: exact while the union of the
+    /// exact key sets stays within ``exactLimit``, else registers (element-wise
+    /// maximum) estimated with Ertl's estimator. Order-independent.
+    /// - Throws: ``SketchError/parameterMismatch(_:)`` when precisions differ.
+    public static func union(_ sketches: [HyperLogLog]) throws(SketchError) -> HyperLogLog {
+        guard let first = sketches.first else { return HyperLogLog() }
+        for sketch in sketches where sketch.precision != first.precision {
+            throw .parameterMismatch("HyperLogLog precision \(first.precision)/\(sketch.precision)")
+        }
+        var result = HyperLogLog(precision: first.precision)
+        if sketches.count == 1 { return first }
+        if sketches.allSatisfy(\.isExact) {
+            var merged: [UInt64] = sketches.flatMap(\.keys)
+            merged.sort { ($0 & keyMask, $0) < ($1 & keyMask, $1) }
+            // Keep one key per 28-bit value: the last, which carries the largest escape.
+            var keys: [UInt64] = []
+            keys.reserveCapacity(merged.count)
+            for key in merged {
+                if let last = keys.last, last & keyMask == key & keyMask { keys[keys.count - 1] = key } else { keys.append(key) }
+            }
+            result.keys = keys
+            // The exact count of the union is known, so the martingale may start from it.
+            if keys.count > result.exactLimit { result.convertToDense() }
+            return result
+        }
+        result.registers = [UInt8](repeating: 0, count: result.registerCount)
+        for var sketch in sketches {
+            if sketch.isExact { sketch.convertToDense() }
+            for i in result.registers.indices where sketch.registers[i] > result.registers[i] {
+                result.registers[i] = sketch.registers[i]
+            }
+        }
+        result.hipValid = false
+        result.recomputeChangeMass()
+        return result
+    }
+
+    /// Adds every value of `other` (see ``union(_:)``).
+    public mutating func formUnion(_ other: HyperLogLog) throws(SketchError) {
+        self = try HyperLogLog.union([self, other])
+    }
+}
