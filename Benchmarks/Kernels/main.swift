@@ -69,9 +69,36 @@ func decodeKernel(_ count: Int) -> UInt64 {
     return checksum
 }
 
+/// Inserts `count` lognormal values, one per call, into a warm t-digest.
+func tdigestInsertKernel(_ count: Int) -> UInt64 {
+    var rng = SplitMix64(seed: 42)
+    let values = (0..<100_000).map { _ in Distribution.lognormal(mu: 0, sigma: 1).sample(&rng) }
+    var digest = TDigest()
+    for x in values { digest.insert(x) }
+    var done = 0
+    while done < count {
+        for x in values where done < count {
+            digest.insert(x)
+            done += 1
+        }
+    }
+    return digest.count
+}
+
+/// Inserts `count` random hashes into a dense HyperLogLog.
+func hllInsertKernel(_ count: Int) -> UInt64 {
+    var rng = SplitMix64(seed: 43)
+    var sketch = HyperLogLog()
+    for _ in 0..<10_000 { sketch.insert(rng.next()) }
+    for _ in 0..<count { sketch.insert(rng.next()) }
+    return UInt64(sketch.estimate)
+}
+
 let kernels: [String: (Int) -> UInt64] = [
     "encode": encodeKernel,  // COUNT = frames encoded
     "decode": decodeKernel,  // COUNT = frames decoded
+    "tdigest-insert": tdigestInsertKernel,  // COUNT = values inserted
+    "hll-insert": hllInsertKernel,  // COUNT = values inserted (includes one SplitMix64 draw each)
 ]
 guard let kernel = kernels[arguments[1]] else {
     print("unknown kernel \(arguments[1]); known: \(kernels.keys.sorted())")

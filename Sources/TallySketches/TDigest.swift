@@ -124,19 +124,37 @@ public struct TDigest: Sendable {
     /// Merges the buffered values into the centroids. Queries and serialization do
     /// this themselves; call it to bound the work of a later query.
     public mutating func compress() {
-        guard !buffer.isEmpty else { return }
-        buffer.sort()
-        // Merge the sorted buffer (weight 1 each) with the sorted centroids.
+        let n = buffer.count
+        guard n > 0 else { return }
+        let total = means.count + n
+        // The merge scratch doubles as the sort's temporary buffer.
         scratchMeans.removeAll(keepingCapacity: true)
+        scratchMeans.append(contentsOf: repeatElement(0, count: total))
         scratchWeights.removeAll(keepingCapacity: true)
-        scratchMeans.reserveCapacity(means.count + buffer.count)
-        scratchWeights.reserveCapacity(means.count + buffer.count)
-        var i = 0, j = 0
-        while i < means.count || j < buffer.count {
-            if j == buffer.count || (i < means.count && means[i] <= buffer[j]) {
-                scratchMeans.append(means[i]); scratchWeights.append(weights[i]); i += 1
-            } else {
-                scratchMeans.append(buffer[j]); scratchWeights.append(1); j += 1
+        scratchWeights.append(contentsOf: repeatElement(0, count: total))
+        buffer.withUnsafeMutableBufferPointer { values in
+            scratchMeans.withUnsafeMutableBufferPointer { temporary in
+                RadixSort.sort(values, temporary: temporary)
+            }
+        }
+        // Merge the sorted buffer (weight 1 each) with the sorted centroids.
+        buffer.withUnsafeBufferPointer { values in
+            means.withUnsafeBufferPointer { centroidMeans in
+                weights.withUnsafeBufferPointer { centroidWeights in
+                    scratchMeans.withUnsafeMutableBufferPointer { outMeans in
+                        scratchWeights.withUnsafeMutableBufferPointer { outWeights in
+                            var i = 0, j = 0
+                            let c = centroidMeans.count
+                            for k in 0..<total {
+                                if j == n || (i < c && centroidMeans[i] <= values[j]) {
+                                    outMeans[k] = centroidMeans[i]; outWeights[k] = centroidWeights[i]; i &+= 1
+                                } else {
+                                    outMeans[k] = values[j]; outWeights[k] = 1; j &+= 1
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
         buffer.removeAll(keepingCapacity: true)

@@ -1,0 +1,68 @@
+/// LSD radix sort of doubles by their order-preserving 64-bit images, 8 bits a pass;
+/// a pass whose byte is the same for every value is skipped (sign and exponent
+/// bytes often are). Allocates nothing: the histograms live on the stack and the
+/// caller lends the temporary buffer. It cut the t-digest's insert cost from about
+/// 470 to 310 instructions a value (Benchmarks/README.md).
+enum RadixSort {
+    /// Sorts `values` ascending (−0 before +0; callers never pass NaN), using
+    /// `temporary` (at least as long) as scratch.
+    static func sort(_ values: UnsafeMutableBufferPointer<Double>, temporary: UnsafeMutableBufferPointer<Double>) {
+        guard values.count > 1 else { return }
+        precondition(values.count <= Int(UInt32.max), "radix sort of over 4 G values")
+        precondition(temporary.count >= values.count, "radix sort scratch too small")
+        // 256 × 4 bytes = 1 KiB: within the standard library's always-on-the-stack limit.
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 256) { counts in
+            values.withMemoryRebound(to: UInt64.self) { keys in
+                temporary.withMemoryRebound(to: UInt64.self) { spare in
+                    sortKeys(keys, spare: spare, counts: counts)
+                }
+            }
+        }
+    }
+
+    private static func sortKeys(_ keys: UnsafeMutableBufferPointer<UInt64>, spare: UnsafeMutableBufferPointer<UInt64>,
+                                 counts: UnsafeMutableBufferPointer<UInt32>) {
+        let n = keys.count
+        var differing: UInt64 = 0  // bits in which some key differs from the first
+        let first = orderedKey(keys[0])
+        for i in 0..<n {
+            let key = orderedKey(keys[i])
+            keys[i] = key
+            differing |= key ^ first
+        }
+        var source = keys.baseAddress!, destination = spare.baseAddress!
+        for byte in 0..<8 {
+            let shift = UInt64(byte &* 8)
+            if (differing >> shift) & 0xFF == 0 { continue }  // every key shares this byte
+            for digit in 0..<256 { counts[digit] = 0 }
+            for i in 0..<n { counts[Int((source[i] >> shift) & 0xFF)] &+= 1 }
+            var offset: UInt32 = 0
+            for digit in 0..<256 {
+                let count = counts[digit]
+                counts[digit] = offset
+                offset &+= count
+            }
+            for i in 0..<n {
+                let key = source[i]
+                let digit = Int((key >> shift) & 0xFF)
+                destination[Int(counts[digit])] = key
+                counts[digit] &+= 1
+            }
+            swap(&source, &destination)
+        }
+        if source != keys.baseAddress! { keys.baseAddress!.update(from: source, count: n) }
+        for i in 0..<n { keys[i] = doubleBits(keys[i]) }
+    }
+
+    /// Sign bit flipped for non-negative values, all bits flipped for negative ones:
+    /// unsigned order of the result is numeric order of the doubles.
+    @inline(__always)
+    static func orderedKey(_ bits: UInt64) -> UInt64 {
+        bits >> 63 == 1 ? ~bits : bits | (1 << 63)
+    }
+
+    @inline(__always)
+    static func doubleBits(_ key: UInt64) -> UInt64 {
+        key >> 63 == 1 ? key & ~(1 << 63) : ~key
+    }
+}
