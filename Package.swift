@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "TallyWire", targets: ["TallyWire"]),
         .library(name: "TallySketches", targets: ["TallySketches"]),
         .library(name: "TallyClient", targets: ["TallyClient"]),
+        .library(name: "TallyCore", targets: ["TallyCore"]),
         .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
         .executable(name: "tally-sketch", targets: ["tally-sketch"]),
     ],
@@ -34,6 +35,8 @@ let package = Package(
         // Seeded generators and distributions: tests, benchmarks, reports, tally-load.
         .target(name: "TallySynthetic", dependencies: ["TallyWire"]),
         .target(name: "TallyClient", dependencies: ["ZeroMQ", "TallyWire"]),
+        // Aggregation: series keys, per-series KPIs, windows, shards. No I/O.
+        .target(name: "TallyCore", dependencies: ["TallyWire", "TallySketches"]),
 
         .executableTarget(
             name: "tally-sketch",
@@ -45,6 +48,7 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "TallyWireTests", dependencies: ["TallyWire", "TallySynthetic"]),
         .testTarget(name: "TallySketchesTests", dependencies: ["TallySketches", "TallySynthetic"]),
+        .testTarget(name: "TallyCoreTests", dependencies: ["TallyCore", "TallyWire", "TallySketches", "TallySynthetic"]),
         .testTarget(name: "TallyClientTests", dependencies: ["TallyClient", "TallyWire", "ZeroMQ"]),
 
         // Hot loops for valgrind instruction counts (Benchmarks/callgrind.sh).

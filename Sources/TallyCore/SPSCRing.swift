@@ -1,0 +1,58 @@
+import Synchronization
+
+/// A bounded, lock-free ring for exactly one producer thread and one consumer
+/// thread (Lamport's single-producer/single-consumer queue, with acquire/release
+/// indices). Elements are plain values copied in and out. `push` fails instead of
+/// blocking when the ring is full; `pop` returns nil when it is empty.
+///
+/// The producer's and consumer's indices sit on separate cache lines.
+public final class SPSCRing<Element>: @unchecked Sendable {
+    public let capacity: Int
+    private let mask: Int
+    private let slots: UnsafeMutablePointer<Element>
+    /// Next slot the producer writes; written by the producer only.
+    private let tail = Atomic<Int>(0)
+    private let padding: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)
+    /// Next slot the consumer reads; written by the consumer only.
+    private let head = Atomic<Int>(0)
+
+    /// - Parameter capacity: rounded up to a power of two, at least 2.
+    public init(capacity: Int) {
+        var size = 2
+        while size < capacity { size <<= 1 }
+        self.capacity = size
+        mask = size - 1
+        slots = .allocate(capacity: size)
+    }
+
+    deinit {
+        var h = head.load(ordering: .relaxed)
+        let t = tail.load(ordering: .relaxed)
+        while h != t {
+            (slots + (h & mask)).deinitialize(count: 1)
+            h &+= 1
+        }
+        slots.deallocate()
+    }
+
+    /// Producer only. Returns false, leaving `element` unqueued, when full.
+    public func push(_ element: Element) -> Bool {
+        let t = tail.load(ordering: .relaxed)
+        if t &- head.load(ordering: .acquiring) >= capacity { return false }
+        (slots + (t & mask)).initialize(to: element)
+        tail.store(t &+ 1, ordering: .releasing)
+        return true
+    }
+
+    /// Consumer only. The oldest element, or nil when empty.
+    public func pop() -> Element? {
+        let h = head.load(ordering: .relaxed)
+        if h == tail.load(ordering: .acquiring) { return nil }
+        let element = (slots + (h & mask)).move()
+        head.store(h &+ 1, ordering: .releasing)
+        return element
+    }
+
+    /// Elements queued (exact only when both sides are quiet).
+    public var count: Int { tail.load(ordering: .acquiring) &- head.load(ordering: .acquiring) }
+}

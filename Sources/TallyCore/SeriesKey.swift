@@ -1,0 +1,83 @@
+import TallyWire
+
+/// The identity of a series: a frame's dimensions as symbols (``SymbolTable``),
+/// with tags sorted by key symbol so that the same cohort always gives the same key
+/// whatever the producer's tag order. A plain value of 88 bytes (no references).
+public struct SeriesKey: Sendable, Hashable {
+    public var model: UInt32
+    public var modelVersion: UInt32
+    public var promptVersion: UInt32
+    public var route: UInt32
+    public var ring: DeploymentRing
+    public var tagCount: UInt8
+    /// Tags 0 ..< tagCount as `key << 32 | value`, ascending.
+    public var tags: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
+
+    public init(model: UInt32, modelVersion: UInt32 = 0, promptVersion: UInt32 = 0, route: UInt32 = 0,
+                ring: DeploymentRing = .stable, tags: [(key: UInt32, value: UInt32)] = []) {
+        self.model = model
+        self.modelVersion = modelVersion
+        self.promptVersion = promptVersion
+        self.route = route
+        self.ring = ring
+        tagCount = 0
+        self.tags = (0, 0, 0, 0, 0, 0, 0, 0)
+        for tag in tags.prefix(WireLimits.maxTags) { insertTag(key: tag.key, value: tag.value) }
+    }
+
+    /// The overflow series of a shard whose window is at its cardinality cap.
+    public static let overflow = SeriesKey(model: SymbolTable.overflow)
+
+    /// Tag `index` as (key, value) symbols.
+    @inlinable
+    public func tag(_ index: Int) -> (key: UInt32, value: UInt32) {
+        let packed = withUnsafeBytes(of: tags) { $0.load(fromByteOffset: index &* 8, as: UInt64.self) }
+        return (UInt32(truncatingIfNeeded: packed >> 32), UInt32(truncatingIfNeeded: packed))
+    }
+
+    /// Adds a tag keeping the tags sorted (insertion sort: at most 8).
+    @inlinable
+    public mutating func insertTag(key: UInt32, value: UInt32) {
+        let packed = UInt64(key) << 32 | UInt64(value)
+        let count = Int(tagCount)
+        guard count < WireLimits.maxTags else { return }
+        withUnsafeMutableBytes(of: &tags) { raw in
+            var i = count
+            while i > 0 && raw.load(fromByteOffset: (i &- 1) &* 8, as: UInt64.self) > packed {
+                raw.storeBytes(of: raw.load(fromByteOffset: (i &- 1) &* 8, as: UInt64.self), toByteOffset: i &* 8, as: UInt64.self)
+                i &-= 1
+            }
+            raw.storeBytes(of: packed, toByteOffset: i &* 8, as: UInt64.self)
+        }
+        tagCount &+= 1
+    }
+
+    /// A 64-bit hash of the key (multiply-xorshift over its words); the shard of a
+    /// series is `routingHash % shardCount`.
+    @inlinable
+    public var routingHash: UInt64 {
+        @inline(__always) func mix(_ h: UInt64, _ v: UInt64) -> UInt64 {
+            var z = (h ^ v) &* 0x9E37_79B9_7F4A_7C15
+            z ^= z >> 32
+            return z
+        }
+        var h = mix(UInt64(model) << 32 | UInt64(modelVersion), UInt64(promptVersion) << 32 | UInt64(route))
+        h = mix(h, UInt64(ring.rawValue) << 8 | UInt64(tagCount))
+        for i in 0..<Int(tagCount) {
+            let (key, value) = tag(i)
+            h = mix(h, UInt64(key) << 32 | UInt64(value))
+        }
+        h ^= h >> 29
+        h &*= 0xBF58_476D_1CE4_E5B9
+        return h ^ (h >> 32)
+    }
+
+    public static func == (a: SeriesKey, b: SeriesKey) -> Bool {
+        guard a.model == b.model, a.modelVersion == b.modelVersion, a.promptVersion == b.promptVersion,
+              a.route == b.route, a.ring == b.ring, a.tagCount == b.tagCount else { return false }
+        for i in 0..<Int(a.tagCount) where a.tag(i) != b.tag(i) { return false }
+        return true
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(routingHash) }
+}
