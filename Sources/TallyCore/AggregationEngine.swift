@@ -1,0 +1,182 @@
+import Dispatch
+import Synchronization
+import TallyWire
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The sharded aggregation core: ingest ports route each frame by its series
+/// key to one of N single-writer shards through lock-free SPSC rings; shards fold
+/// frames into per-window tables and seal windows on the collector's clock; the
+/// flusher collects sealed windows with ``collectSealedWindows()``.
+///
+/// No lock is taken per frame: a frame crosses exactly one SPSC ring, and only its
+/// shard's thread touches its series. Every frame given to an ingest port is either
+/// aggregated into exactly one sealed window or counted as dropped by reason
+/// (``EngineCounters``).
+public final class AggregationEngine: @unchecked Sendable {
+    public let configuration: EngineConfiguration
+    public let symbols: SymbolTable
+    let shards: [Shard]
+    private let group = DispatchGroup()
+    private let ports = Mutex<[IngestPort]>([])
+    private let started = Atomic<Bool>(false)
+    private let stopped = Atomic<Bool>(false)
+
+    /// - Parameter clock: the collector's clock, µs since the Unix epoch (injectable for tests).
+    public init(configuration: EngineConfiguration = EngineConfiguration(), symbols: SymbolTable = SymbolTable(),
+                clock: @escaping @Sendable () -> UInt64 = AggregationEngine.wallClockMicros) {
+        self.configuration = configuration
+        self.symbols = symbols
+        shards = (0..<max(1, configuration.shards)).map { Shard(index: $0, configuration: configuration, clock: clock) }
+    }
+
+    /// Wall-clock time in µs since the Unix epoch.
+    public static let wallClockMicros: @Sendable () -> UInt64 = {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1_000
+    }
+
+    /// A port for one ingest thread (its rings to every shard). Ports may be made
+    /// before or after ``start()``.
+    public func makeIngestPort() -> IngestPort {
+        let rings = shards.map { _ in SPSCRing<FrameRecord>(capacity: configuration.ringCapacity) }
+        for (shard, ring) in zip(shards, rings) { shard.addRing(ring) }
+        let port = IngestPort(engine: self, rings: rings)
+        ports.withLock { $0.append(port) }
+        return port
+    }
+
+    /// Starts one thread per shard.
+    public func start() {
+        guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        for shard in shards {
+            DispatchQueue(label: "tally.shard.\(shard.index)").async(group: group) { shard.run() }
+        }
+    }
+
+    /// Stops the shards after they drain their rings and seal every open window
+    /// (the open window is flushed, never lost). Call it once the ingest threads
+    /// have stopped calling ``IngestPort/ingest(_:)``; ports count later frames as `stopped`.
+    /// Waits at most `timeoutMillis`; returns whether every shard finished.
+    @discardableResult
+    public func stop(timeoutMillis: Int = 10_000) -> Bool {
+        stopped.store(true, ordering: .releasing)
+        for shard in shards { shard.stopping.store(true, ordering: .releasing) }
+        if !started.load(ordering: .acquiring) { start() }
+        return group.wait(timeout: .now() + .milliseconds(timeoutMillis)) == .success
+    }
+
+    var isStopped: Bool { stopped.load(ordering: .acquiring) }
+
+    /// Windows every shard has sealed, oldest first, each with the tables of the
+    /// shards that saw traffic in it. Call from one flusher thread.
+    public func collectSealedWindows() -> [SealedWindow] {
+        let through = shards.map { $0.sealedClock.load(ordering: .acquiring) }.min() ?? 0
+        var byStart: [UInt64: [WindowTable]] = [:]
+        for shard in shards {
+            shard.mailbox.withLock { tables in
+                var keep: [WindowTable] = []
+                for table in tables {
+                    if configuration.window.sealTime(ofWindowStarting: table.startMicros) <= through {
+                        byStart[table.startMicros, default: []].append(table)
+                    } else {
+                        keep.append(table)
+                    }
+                }
+                tables = keep
+            }
+        }
+        return byStart.keys.sorted().map { SealedWindow(startMicros: $0, intervalMicros: configuration.window.intervalMicros,
+                                                        tables: byStart[$0]!) }
+    }
+
+    /// The engine's counters, summed over ports and shards.
+    public var counters: EngineCounters {
+        var c = EngineCounters()
+        for port in ports.withLock({ $0 }) {
+            let p = port.counters
+            c.accepted &+= p.accepted
+            for i in c.dropped.indices { c.dropped[i] &+= p.dropped[i] }
+        }
+        c.aggregatedPerShard = shards.map { $0.aggregated.load(ordering: .acquiring) }
+        c.dropped[EngineDropReason.late.rawValue] &+= shards.reduce(0) { $0 + $1.late.load(ordering: .acquiring) }
+        c.dropped[EngineDropReason.future.rawValue] &+= shards.reduce(0) { $0 + $1.future.load(ordering: .acquiring) }
+        c.folded = shards.reduce(0) { $0 + $1.folded.load(ordering: .acquiring) }
+        c.sealedTables = shards.reduce(0) { $0 + $1.sealedTables.load(ordering: .acquiring) }
+        return c
+    }
+}
+
+/// One window as every shard sealed it: the tables of the shards that had traffic
+/// (their series are disjoint, except each shard's overflow series).
+public struct SealedWindow: Sendable {
+    public let startMicros: UInt64
+    public let intervalMicros: UInt64
+    public let tables: [WindowTable]
+
+    public var frames: UInt64 { tables.reduce(0) { $0 + $1.frames } }
+}
+
+/// An ingest thread's way into the engine: resolves each frame of a decoded batch
+/// and pushes it to its shard's ring. One thread uses a port at a time.
+public final class IngestPort: @unchecked Sendable {
+    unowned let engine: AggregationEngine
+    let rings: [SPSCRing<FrameRecord>]
+    let resolver: BatchResolver
+    private let state = Mutex(PortCounters())
+
+    struct PortCounters {
+        var accepted: UInt64 = 0
+        var dropped = [UInt64](repeating: 0, count: EngineDropReason.allCases.count)
+    }
+
+    init(engine: AggregationEngine, rings: [SPSCRing<FrameRecord>]) {
+        self.engine = engine
+        self.rings = rings
+        resolver = BatchResolver(symbols: engine.symbols, prices: engine.configuration.prices)
+    }
+
+    /// Routes every frame of a validated batch; never blocks longer than the
+    /// back-pressure policy allows per frame.
+    public func ingest(_ batch: BatchView) {
+        var accepted: UInt64 = 0
+        var dropped = [UInt64](repeating: 0, count: EngineDropReason.allCases.count)
+        if engine.isStopped {
+            state.withLock {
+                $0.accepted &+= UInt64(batch.frameCount)
+                $0.dropped[EngineDropReason.stopped.rawValue] &+= UInt64(batch.frameCount)
+            }
+            return
+        }
+        resolver.begin(batch)
+        let shardCount = UInt64(rings.count)
+        for frame in batch.frames {
+            accepted &+= 1
+            let record = resolver.record(frame)
+            let ring = rings[Int(record.routingHash % shardCount)]
+            if ring.push(record) { continue }
+            switch engine.configuration.backPressure {
+            case .drop:
+                dropped[EngineDropReason.ringFull.rawValue] &+= 1
+            case .wait(let maxMicros):
+                let deadline = AggregationEngine.wallClockMicros() &+ maxMicros
+                var pushed = false
+                while !pushed && AggregationEngine.wallClockMicros() < deadline {
+                    sched_yield()
+                    pushed = ring.push(record)
+                }
+                if !pushed { dropped[EngineDropReason.ringFullTimeout.rawValue] &+= 1 }
+            }
+        }
+        state.withLock {
+            $0.accepted &+= accepted
+            for i in dropped.indices { $0.dropped[i] &+= dropped[i] }
+        }
+    }
+
+    var counters: PortCounters { state.withLock { $0 } }
+}

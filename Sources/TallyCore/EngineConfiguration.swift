@@ -1,0 +1,66 @@
+/// How an ``AggregationEngine`` is shaped.
+public struct EngineConfiguration: Sendable {
+    /// Shard threads (each owns the series whose routing hash maps to it).
+    public var shards: Int = 2
+    /// Records each ingest→shard ring holds (rounded up to a power of two).
+    public var ringCapacity: Int = 16_384
+    /// What an ingest thread does when a shard's ring is full.
+    public var backPressure: BackPressure = .wait(maxMicros: 2_000)
+    /// Series a shard admits per window before folding new keys into its overflow series.
+    public var maxSeriesPerShardWindow: Int = 50_000
+    public var window = WindowPolicy()
+    public var sketches = SketchParameters()
+    public var prices = PriceTable()
+
+    public init() {}
+
+    public enum BackPressure: Sendable, Equatable {
+        /// Drop the frame at once (counted as `ring_full`).
+        case drop
+        /// Spin-wait for room up to this long, then drop (counted as `ring_full_timeout`).
+        case wait(maxMicros: UInt64)
+    }
+}
+
+/// Why the engine did not aggregate a frame it was given.
+public enum EngineDropReason: Int, CaseIterable, Sendable {
+    /// The shard's ring was full and the policy is `.drop`.
+    case ringFull
+    /// The shard's ring stayed full for the whole `.wait` time.
+    case ringFullTimeout
+    /// Its window was already sealed (see ``WindowPolicy``).
+    case late
+    /// Its event time was too far ahead of the collector's clock.
+    case future
+    /// Given to the engine after `stop()`.
+    case stopped
+
+    public var name: String {
+        switch self {
+        case .ringFull: "ring_full"
+        case .ringFullTimeout: "ring_full_timeout"
+        case .late: "late"
+        case .future: "future"
+        case .stopped: "stopped"
+        }
+    }
+}
+
+/// The engine's own counters. Once stopped and collected:
+/// `accepted == aggregated + dropped (all reasons)`.
+public struct EngineCounters: Sendable, Equatable {
+    /// Frames handed to ``IngestPort/ingest(_:)``.
+    public var accepted: UInt64 = 0
+    /// Frames folded into a window, per shard.
+    public var aggregatedPerShard: [UInt64] = []
+    /// By ``EngineDropReason`` raw value.
+    public var dropped = [UInt64](repeating: 0, count: EngineDropReason.allCases.count)
+    /// Frames folded into an overflow series (included in aggregated).
+    public var folded: UInt64 = 0
+    /// Windows sealed (counted per shard table).
+    public var sealedTables: UInt64 = 0
+
+    public var aggregated: UInt64 { aggregatedPerShard.reduce(0, +) }
+    public func dropped(_ reason: EngineDropReason) -> UInt64 { dropped[reason.rawValue] }
+    public var totalDropped: UInt64 { dropped.reduce(0, +) }
+}

@@ -1,0 +1,106 @@
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One shard: a single writer thread that drains its rings (one per ingest port),
+/// places each record in its window, folds it into that window's table, and seals
+/// windows whose time has come by moving their tables to ``mailbox`` (a lock taken
+/// once per sealed window, never per frame).
+final class Shard: @unchecked Sendable {
+    let index: Int
+    let configuration: EngineConfiguration
+    let clock: @Sendable () -> UInt64
+
+    /// Rings from the ingest ports; grown under `portsLock` when a port registers.
+    private let portsLock = Mutex<[SPSCRing<FrameRecord>]>([])
+    /// Sealed tables waiting for the flusher.
+    let mailbox = Mutex<[WindowTable]>([])
+    /// The collector time up to which this shard has sealed every due window.
+    let sealedClock = Atomic<UInt64>(0)
+    let stopping = Atomic<Bool>(false)
+    let finished = Atomic<Bool>(false)
+
+    // Counters published by the shard thread.
+    let aggregated = Atomic<UInt64>(0)
+    let late = Atomic<UInt64>(0)
+    let future = Atomic<UInt64>(0)
+    /// Frames folded into overflow series, added when their window is sealed.
+    let folded = Atomic<UInt64>(0)
+    let sealedTables = Atomic<UInt64>(0)
+
+    init(index: Int, configuration: EngineConfiguration, clock: @escaping @Sendable () -> UInt64) {
+        self.index = index
+        self.configuration = configuration
+        self.clock = clock
+    }
+
+    func addRing(_ ring: SPSCRing<FrameRecord>) {
+        portsLock.withLock { $0.append(ring) }
+    }
+
+    /// The shard thread's loop; returns after `stopping` once every ring is empty
+    /// and every window is sealed.
+    func run() {
+        var open: [UInt64: WindowTable] = [:]
+        var sealedThrough: UInt64? = nil  // start of the newest sealed window
+        let policy = configuration.window
+        var rings: [SPSCRing<FrameRecord>] = []
+        while true {
+            rings = portsLock.withLock { $0 }
+            var now = clock()
+            var taken = 0
+            var aggregatedHere: UInt64 = 0, lateHere: UInt64 = 0, futureHere: UInt64 = 0
+            for ring in rings {
+                var budget = 4_096
+                while budget > 0, let record = ring.pop() {
+                    budget -= 1
+                    taken += 1
+                    switch policy.place(eventTimeMicros: record.eventTimeMicros, nowMicros: now) {
+                    case .future:
+                        futureHere &+= 1
+                    case .late:
+                        lateHere &+= 1
+                    case .window(let start):
+                        if let sealed = sealedThrough, start <= sealed {
+                            lateHere &+= 1
+                            continue
+                        }
+                        open[start, default: WindowTable(startMicros: start,
+                                                         maxSeries: configuration.maxSeriesPerShardWindow,
+                                                         sketches: configuration.sketches)].add(record)
+                        aggregatedHere &+= 1
+                    }
+                }
+            }
+            aggregated.add(aggregatedHere, ordering: .relaxed)
+            late.add(lateHere, ordering: .relaxed)
+            future.add(futureHere, ordering: .relaxed)
+
+            let stop = stopping.load(ordering: .acquiring)
+            let drained = taken == 0 && rings.allSatisfy { $0.count == 0 }
+            if stop && drained {
+                // Final flush: seal every open window, whatever its time.
+                now = UInt64.max
+            } else {
+                now = clock()
+            }
+            let due = open.keys.filter { policy.sealTime(ofWindowStarting: $0) <= now }.sorted()
+            if !due.isEmpty {
+                let tables = due.map { open.removeValue(forKey: $0)! }
+                folded.add(tables.reduce(0) { $0 + $1.foldedFrames }, ordering: .relaxed)
+                mailbox.withLock { $0.append(contentsOf: tables) }
+                sealedTables.add(UInt64(tables.count), ordering: .relaxed)
+                sealedThrough = max(sealedThrough ?? 0, due.last!)
+            }
+            sealedClock.store(now, ordering: .releasing)
+            if stop && drained {
+                finished.store(true, ordering: .releasing)
+                return
+            }
+            if taken == 0 { usleep(200) }
+        }
+    }
+}
