@@ -1,3 +1,5 @@
+import Dispatch
+import Synchronization
 import Testing
 import TallySketches
 import TallySynthetic
@@ -238,23 +240,24 @@ struct ReferenceSeries: Equatable {
     }
 
     /// One producer and one consumer thread pass 10^6 values; none lost, none
-    /// duplicated, order kept.
-    @Test func twoThreadsTransferEverythingInOrder() async {
+    /// duplicated, order kept. Real threads (Dispatch), not tasks: both sides spin,
+    /// which must not occupy Swift's cooperative pool; both spin loops are bounded.
+    @Test func twoThreadsTransferEverythingInOrder() {
         let ring = SPSCRing<UInt64>(capacity: 1_024)
         let total: UInt64 = 1_000_000
-        async let produced: Int = Task.detached {
-            var fullSpins = 0
-            var i: UInt64 = 0
-            while i < total {
-                if ring.push(i) { i += 1 } else { fullSpins += 1 }
+        let spinLimit = 500_000_000
+        let group = DispatchGroup()
+        let result = Mutex((received: UInt64(0), inOrder: true, producerGaveUp: false))
+        DispatchQueue.global().async(group: group) {
+            var i: UInt64 = 0, spins = 0
+            while i < total && spins < spinLimit {
+                if ring.push(i) { i += 1 } else { spins += 1 }
             }
-            return fullSpins
-        }.value
-        let received: (count: UInt64, inOrder: Bool) = await Task.detached {
-            var expected: UInt64 = 0
-            var inOrder = true
-            var spins = 0
-            while expected < total && spins < 200_000_000 {
+            if i < total { result.withLock { $0.producerGaveUp = true } }
+        }
+        DispatchQueue.global().async(group: group) {
+            var expected: UInt64 = 0, inOrder = true, spins = 0
+            while expected < total && spins < spinLimit {
                 if let v = ring.pop() {
                     if v != expected { inOrder = false }
                     expected += 1
@@ -262,10 +265,11 @@ struct ReferenceSeries: Equatable {
                     spins += 1
                 }
             }
-            return (expected, inOrder)
-        }.value
-        _ = await produced
-        #expect(received.count == total && received.inOrder)
+            result.withLock { $0.received = expected; $0.inOrder = inOrder }
+        }
+        #expect(group.wait(timeout: .now() + .seconds(120)) == .success)
+        let (received, inOrder, gaveUp) = result.withLock { $0 }
+        #expect(received == total && inOrder && !gaveUp)
         #expect(ring.pop() == nil)
     }
 }

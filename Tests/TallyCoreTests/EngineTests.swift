@@ -83,7 +83,8 @@ func ingest(_ port: IngestPort, _ batchBytes: [[UInt8]]) throws {
         #expect(counters.aggregated == inWindows, "what shards aggregated is what sealed windows hold")
         #expect(counters.aggregated + counters.totalDropped == counters.accepted, "\(counters)")
         #expect(Set(windows.map(\.startMicros)).count == windows.count, "each window sealed once")
-        #expect(counters.dropped(.late) > 0, "the clock ran ahead of some frames: late frames are counted")
+        // Whether some frames turn late here depends on scheduling; lateness itself is
+        // tested deterministically in windowsSealOnTheClockWhileIngestContinues.
         // Routing: a series lives in exactly one shard's table of a window.
         for window in windows {
             var seen = Set<SeriesKey>()
