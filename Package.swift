@@ -54,7 +54,7 @@ let package = Package(
         // Hot loops for valgrind instruction counts (Benchmarks/callgrind.sh).
         .executableTarget(
             name: "tally-kernels",
-            dependencies: ["TallyWire", "TallySketches", "TallySynthetic"],
+            dependencies: ["TallyWire", "TallySketches", "TallySynthetic", "TallyCore"],
             path: "Benchmarks/Kernels"
         ),
         .executableTarget(

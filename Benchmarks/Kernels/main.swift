@@ -4,6 +4,7 @@ import Glibc
 #endif
 // counts (Benchmarks/callgrind.sh). Each runs `count` operations after a warm-up
 // and prints the work done, so that Ir per operation = (Ir(count) − Ir(0)) / count.
+import TallyCore
 import TallySketches
 import TallySynthetic
 import TallyWire
@@ -94,7 +95,52 @@ func hllInsertKernel(_ count: Int) -> UInt64 {
     return UInt64(sketch.estimate)
 }
 
+/// Folds `count` pre-resolved fleet records (all fields set) into one window table:
+/// the shard's per-frame path without the ring. `series` > 0 remaps the records'
+/// keys onto that many series (the fleet's own tag cross-product gives ~70,000
+/// series per 100,000 frames).
+func aggregateKernel(_ count: Int, series: Int) -> UInt64 {
+    let symbols = SymbolTable()
+    var prices = PriceTable()
+    prices.prices["llama-3.1-70b-instruct"] = ModelPrice(input: 0.9, cachedInput: 0.45, output: 0.9)
+    prices.prices["mistral-large"] = ModelPrice(input: 2, cachedInput: 1, output: 6)
+    let resolver = BatchResolver(symbols: symbols, prices: prices)
+    let decoder = BatchDecoder()
+    let encoder = BatchEncoder(capacity: 65_536)
+    var rng = SplitMix64(seed: 2026)
+    let fleet = SyntheticFleet(tenants: 20, users: 5_000)
+    var records: [FrameRecord] = []
+    while records.count < 100_000 {
+        encoder.reset()
+        while try! encoder.append(fleet.frame(eventTimeMicros: 1_763_700_000_000_000, &rng)) {}
+        let view = try! decoder.decode(encoder.finish(sequence: 0))
+        resolver.begin(view)
+        for frame in view.frames { records.append(resolver.record(frame)) }
+    }
+    if series > 0 {
+        let keys = records.prefix(series).map(\.key)
+        for i in records.indices {
+            records[i].key = keys[i % keys.count]
+            records[i].routingHash = records[i].key.routingHash
+        }
+    }
+    var table = WindowTable(startMicros: 0, maxSeries: 1_000_000, sketches: SketchParameters())
+    for r in records { table.add(r) }  // warm: every series exists, sketches grown
+    var done = 0
+    records.withUnsafeBufferPointer { records in
+        while done < count {
+            for r in records where done < count {
+                table.add(r)
+                done += 1
+            }
+        }
+    }
+    return table.frames
+}
+
 let kernels: [String: (Int) -> UInt64] = [
+    "aggregate": { aggregateKernel($0, series: 1_000) },  // COUNT = frames folded; 1,000 series
+    "aggregate-70k": { aggregateKernel($0, series: 0) },  // same, the fleet's ~70,000 series
     "encode": encodeKernel,  // COUNT = frames encoded
     "decode": decodeKernel,  // COUNT = frames decoded
     "tdigest-insert": tdigestInsertKernel,  // COUNT = values inserted
