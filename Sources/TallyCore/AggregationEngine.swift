@@ -122,7 +122,9 @@ public struct SealedWindow: Sendable {
 }
 
 /// An ingest thread's way into the engine: resolves each frame of a decoded batch
-/// and pushes it to its shard's ring. One thread uses a port at a time.
+/// and pushes it to its shard's ring. One thread uses a port at a time. A port
+/// refers to its engine without keeping it alive (the engine keeps its ports):
+/// use it only while the engine exists.
 public final class IngestPort: @unchecked Sendable {
     unowned let engine: AggregationEngine
     let rings: [SPSCRing<FrameRecord>]
