@@ -64,3 +64,18 @@ public struct EngineCounters: Sendable, Equatable {
     public func dropped(_ reason: EngineDropReason) -> UInt64 { dropped[reason.rawValue] }
     public var totalDropped: UInt64 { dropped.reduce(0, +) }
 }
+
+extension EngineCounters {
+    /// The counters by the stable names snapshots carry: `frames.accepted`,
+    /// `frames.aggregated`, `frames.folded`, `dropped.<reason>`, `shard.<i>.frames`,
+    /// `windows.sealed_tables`. Cumulative since the engine started.
+    public var named: [String: UInt64] {
+        var result: [String: UInt64] = [
+            "frames.accepted": accepted, "frames.aggregated": aggregated, "frames.folded": folded,
+            "windows.sealed_tables": sealedTables,
+        ]
+        for reason in EngineDropReason.allCases { result["dropped.\(reason.name)"] = dropped(reason) }
+        for (i, frames) in aggregatedPerShard.enumerated() { result["shard.\(i).frames"] = frames }
+        return result
+    }
+}

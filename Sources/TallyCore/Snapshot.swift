@@ -1,0 +1,181 @@
+import TallySketches
+import TallyWire
+
+/// One window's aggregates as a collector publishes them: self-contained (strings,
+/// not symbols), mergeable across collectors (same window) and across windows
+/// (rollups). SNAPSHOT.md specifies the binary form.
+public struct Snapshot: Sendable {
+    public static let formatVersion: UInt8 = 1
+
+    /// Who produced it; with ``sequences``, makes resends idempotent.
+    public var collectorID: String
+    public var windowStartMicros: UInt64
+    /// Exclusive end: start + interval for one window, the last window's end for a rollup.
+    public var windowEndMicros: UInt64
+    /// The snapshot sequence numbers it covers, per collector: one entry `[s, s]` for a
+    /// single window; merges concatenate, and overlapping ranges of one collector are an error.
+    public var sequences: [SequenceRange]
+    public var sketches: SketchParameters
+    /// Series sorted by ``SeriesLabels`` (deterministic output).
+    public var series: [SnapshotSeries]
+    /// The engine's own counters for the window, by stable name (e.g. `frames.accepted`,
+    /// `dropped.late`, `series.folded_frames`); merged by addition.
+    public var counters: [String: UInt64]
+
+    public struct SequenceRange: Sendable, Hashable, Comparable {
+        public var collectorID: String
+        public var first: UInt64
+        public var last: UInt64
+        public init(collectorID: String, first: UInt64, last: UInt64) {
+            self.collectorID = collectorID
+            self.first = first
+            self.last = last
+        }
+        public static func < (a: Self, b: Self) -> Bool { (a.collectorID, a.first, a.last) < (b.collectorID, b.first, b.last) }
+    }
+
+    public init(collectorID: String, windowStartMicros: UInt64, windowEndMicros: UInt64, sequence: UInt64,
+                sketches: SketchParameters, series: [SnapshotSeries], counters: [String: UInt64]) {
+        self.collectorID = collectorID
+        self.windowStartMicros = windowStartMicros
+        self.windowEndMicros = windowEndMicros
+        sequences = [SequenceRange(collectorID: collectorID, first: sequence, last: sequence)]
+        self.sketches = sketches
+        self.series = series.sorted { $0.labels < $1.labels }
+        self.counters = counters
+    }
+
+    /// Total requests over all series.
+    public var requests: UInt64 { series.reduce(0) { $0 + $1.aggregate.requests } }
+}
+
+/// A series' dimensions as strings.
+public struct SeriesLabels: Sendable, Hashable, Comparable {
+    public var model: String
+    public var modelVersion: String
+    public var promptVersion: String
+    public var route: String
+    public var ring: DeploymentRing
+    /// Sorted by key.
+    public var tags: [CohortTag]
+
+    public init(model: String, modelVersion: String = "", promptVersion: String = "", route: String = "",
+                ring: DeploymentRing = .stable, tags: [CohortTag] = []) {
+        self.model = model
+        self.modelVersion = modelVersion
+        self.promptVersion = promptVersion
+        self.route = route
+        self.ring = ring
+        self.tags = tags.sorted { ($0.key, $0.value) < ($1.key, $1.value) }
+    }
+
+    /// The overflow series' labels (model "~overflow~").
+    public static let overflow = SeriesLabels(model: "~overflow~")
+
+    public static func < (a: Self, b: Self) -> Bool {
+        if (a.model, a.modelVersion, a.promptVersion, a.route, a.ring.rawValue)
+            != (b.model, b.modelVersion, b.promptVersion, b.route, b.ring.rawValue) {
+            return (a.model, a.modelVersion, a.promptVersion, a.route, a.ring.rawValue)
+                < (b.model, b.modelVersion, b.promptVersion, b.route, b.ring.rawValue)
+        }
+        return a.tags.lexicographicallyPrecedes(b.tags) { ($0.key, $0.value) < ($1.key, $1.value) }
+    }
+}
+
+/// One series of a snapshot: its labels, its aggregate, and its error classes by
+/// name (the aggregate's own error-class map, keyed by collector-local symbols, is empty here).
+public struct SnapshotSeries: Sendable {
+    public var labels: SeriesLabels
+    public var aggregate: SeriesAggregate
+    public var errorClasses: [String: UInt64]
+
+    public init(labels: SeriesLabels, aggregate: SeriesAggregate, errorClasses: [String: UInt64]) {
+        self.labels = labels
+        var aggregate = aggregate
+        aggregate.errorClasses = [:]
+        self.aggregate = aggregate
+        self.errorClasses = errorClasses
+    }
+
+    public mutating func merge(_ other: SnapshotSeries) throws(SketchError) {
+        try aggregate.merge(other.aggregate)
+        for (name, count) in other.errorClasses { errorClasses[name, default: 0] &+= count }
+    }
+}
+
+extension Snapshot {
+    /// The snapshot of a sealed window: shard tables merged (their series are
+    /// disjoint but for the overflow series), symbols resolved under one lock.
+    public static func build(_ window: SealedWindow, collectorID: String, sequence: UInt64, symbols: SymbolTable,
+                             sketches: SketchParameters, counters: [String: UInt64]) throws(SketchError) -> Snapshot {
+        var used = Set<UInt32>()
+        for table in window.tables {
+            for (key, aggregate) in zip(table.keys, table.aggregates) {
+                used.formUnion([key.model, key.modelVersion, key.promptVersion, key.route])
+                for i in 0..<Int(key.tagCount) { let (k, v) = key.tag(i); used.insert(k); used.insert(v) }
+                used.formUnion(aggregate.errorClasses.keys)
+            }
+        }
+        let names = symbols.strings(used)
+        func name(_ symbol: UInt32) -> String { names[symbol] ?? "" }
+        var bySeries: [SeriesLabels: SnapshotSeries] = [:]
+        for table in window.tables {
+            for (key, aggregate) in zip(table.keys, table.aggregates) {
+                let labels = key == .overflow ? SeriesLabels.overflow : SeriesLabels(
+                    model: name(key.model), modelVersion: name(key.modelVersion), promptVersion: name(key.promptVersion),
+                    route: name(key.route), ring: key.ring,
+                    tags: (0..<Int(key.tagCount)).map { let (k, v) = key.tag($0); return CohortTag(name(k), name(v)) })
+                var errors: [String: UInt64] = [:]
+                for (symbol, count) in aggregate.errorClasses { errors[name(symbol), default: 0] &+= count }
+                let series = SnapshotSeries(labels: labels, aggregate: aggregate, errorClasses: errors)
+                if bySeries[labels] == nil { bySeries[labels] = series } else { try bySeries[labels]!.merge(series) }
+            }
+        }
+        var counters = counters
+        counters["series.active"] = UInt64(bySeries.count)
+        counters["series.folded_frames", default: 0] &+= window.tables.reduce(0) { $0 + $1.foldedFrames }
+        return Snapshot(collectorID: collectorID, windowStartMicros: window.startMicros,
+                        windowEndMicros: window.startMicros + window.intervalMicros, sequence: sequence,
+                        sketches: sketches, series: Array(bySeries.values), counters: counters)
+    }
+
+    /// Merges snapshots: of the same window from several collectors, or of
+    /// consecutive windows (a rollup spanning from the earliest start to the latest
+    /// end). Counters, sums, min, max and HyperLogLogs are exact; t-digests merge
+    /// deterministically (pairwise in label order).
+    /// - Throws: ``SketchError/parameterMismatch(_:)`` for different sketch parameters
+    ///   or overlapping sequence ranges of one collector.
+    public static func merged(_ snapshots: [Snapshot], collectorID: String) throws(SketchError) -> Snapshot {
+        guard let first = snapshots.first else {
+            throw .parameterMismatch("nothing to merge")
+        }
+        var ranges: [SequenceRange] = []
+        for snapshot in snapshots {
+            guard snapshot.sketches == first.sketches else { throw .parameterMismatch("snapshot sketch parameters differ") }
+            ranges += snapshot.sequences
+        }
+        ranges.sort()
+        for (a, b) in zip(ranges, ranges.dropFirst()) where a.collectorID == b.collectorID && b.first <= a.last {
+            throw .parameterMismatch("collector \(a.collectorID) sequences \(a.first)…\(a.last) and \(b.first)…\(b.last) overlap")
+        }
+        // Merge in a fixed order (by window, then collector) so the result is deterministic.
+        let ordered = snapshots.sorted {
+            ($0.windowStartMicros, $0.sequences.first?.collectorID ?? "", $0.sequences.first?.first ?? 0)
+                < ($1.windowStartMicros, $1.sequences.first?.collectorID ?? "", $1.sequences.first?.first ?? 0)
+        }
+        var bySeries: [SeriesLabels: SnapshotSeries] = [:]
+        var counters: [String: UInt64] = [:]
+        for snapshot in ordered {
+            for series in snapshot.series {
+                if bySeries[series.labels] == nil { bySeries[series.labels] = series } else { try bySeries[series.labels]!.merge(series) }
+            }
+            for (name, value) in snapshot.counters where name != "series.active" { counters[name, default: 0] &+= value }
+        }
+        counters["series.active"] = UInt64(bySeries.count)
+        var result = Snapshot(collectorID: collectorID, windowStartMicros: snapshots.map(\.windowStartMicros).min()!,
+                              windowEndMicros: snapshots.map(\.windowEndMicros).max()!, sequence: 0,
+                              sketches: first.sketches, series: Array(bySeries.values), counters: counters)
+        result.sequences = ranges
+        return result
+    }
+}
