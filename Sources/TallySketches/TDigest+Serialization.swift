@@ -7,7 +7,8 @@
 /// | compression | u16, 10 … 10,000 |
 /// | count | varint: values inserted = sum of the centroid weights |
 /// | rejected | varint: NaN/∞ refused |
-/// | min, max, sum | f64 each (only when count > 0) |
+/// | value | f64, only when count = 1 (then nothing follows: min = max = sum = value) |
+/// | min, max, sum | f64 each (only when count > 1) |
 /// | centroids | varint K, 1 … count |
 /// | means | K varints: the first key, then K−1 non-negative deltas between keys |
 /// | weights | K zigzag varints: each weight minus the previous one (the first minus 0); weights ≥ 1 |
@@ -32,6 +33,10 @@ extension TDigest {
         writer.varint(count)
         writer.varint(rejected)
         guard count > 0 else { return writer.bytes }
+        if count == 1 {
+            writer.f64(min)
+            return writer.bytes
+        }
         writer.f64(min)
         writer.f64(max)
         writer.f64(sum)
@@ -74,6 +79,17 @@ extension TDigest {
         digest.stats.count = try reader.varint("count")
         digest.stats.rejected = try reader.varint("rejected")
         guard digest.count > 0 else {
+            try reader.expectEnd()
+            return digest
+        }
+        if digest.stats.count == 1 {
+            let value = try reader.f64("value")
+            guard value.isFinite else { throw .invalidField(field: "value", detail: "not finite") }
+            digest.stats.min = value
+            digest.stats.max = value
+            digest.stats.sum = value
+            digest.means = [value]
+            digest.weights = [1]
             try reader.expectEnd()
             return digest
         }

@@ -6,7 +6,7 @@ import TallyWire
 
 /// Aggregates frames through the real engine (1 window) and returns its snapshot.
 func snapshot(of frames: [TraceFrame], collector: String, sequence: UInt64, shards: Int = 2,
-              symbols: SymbolTable = SymbolTable()) throws -> Snapshot {
+              symbols: SymbolTable = SymbolTable(), allowEmpty: Bool = false) throws -> Snapshot {
     let start: UInt64 = 1_763_700_000_000_000
     var configuration = EngineConfiguration()
     configuration.shards = shards
@@ -16,7 +16,10 @@ func snapshot(of frames: [TraceFrame], collector: String, sequence: UInt64, shar
     engine.start()
     try ingest(port, try batches(frames))
     #expect(engine.stop())
-    let windows = engine.collectSealedWindows()
+    var windows = engine.collectSealedWindows()
+    if allowEmpty && windows.isEmpty {
+        windows = [SealedWindow(startMicros: start, intervalMicros: configuration.window.intervalMicros, tables: [])]
+    }
     #expect(windows.count == 1)
     return try Snapshot.build(windows[0], collectorID: collector, sequence: sequence, symbols: symbols,
                               sketches: configuration.sketches, counters: engine.counters.named)

@@ -194,6 +194,12 @@ func sample(_ distribution: Distribution, _ n: Int, seed: UInt64) -> [Double] {
             let a = Self.digest.quantile(q), b = back.quantile(q)
             #expect(abs(a - b) <= 2e-5 * abs(a), "q=\(q): \(a) vs \(b)")  // means keep 17 significant bits
         }
+        var one = TDigest()
+        one.insert(-7.25)
+        #expect(one.serialized().count == 14, "one value: 6 header bytes + the value")
+        let oneBack = try TDigest(serialized: one.serialized())
+        #expect(oneBack.count == 1 && oneBack.min == -7.25 && oneBack.max == -7.25 && oneBack.sum == -7.25)
+        #expect(oneBack.quantile(0.5) == -7.25)
         let empty = try TDigest(serialized: TDigest().serialized())
         #expect(empty.isEmpty)
         var small = TDigest()

@@ -1,0 +1,292 @@
+import TallySketches
+import TallyWire
+
+/// The binary form of a ``Snapshot``, version 1 (SNAPSHOT.md is the specification).
+/// Decoding validates everything and throws ``SnapshotCodecError`` naming the
+/// first fault; it never traps on bad bytes.
+public enum SnapshotCodec {
+    public static let magic: [UInt8] = Array("TLYS".utf8)
+
+    public static func encode(_ snapshot: Snapshot) -> [UInt8] {
+        var strings = StringTableBuilder()
+        for series in snapshot.series {
+            let l = series.labels
+            for s in [l.model, l.modelVersion, l.promptVersion, l.route] { strings.add(s) }
+            for tag in l.tags { strings.add(tag.key); strings.add(tag.value) }
+            for name in series.errorClasses.keys.sorted() { strings.add(name) }
+        }
+        strings.add(snapshot.collectorID)
+        for range in snapshot.sequences { strings.add(range.collectorID) }
+        for name in snapshot.counters.keys.sorted() { strings.add(name) }
+
+        var w = SnapshotWriter()
+        w.bytes += magic
+        w.u8(Snapshot.formatVersion)
+        w.u8(0)   // flags
+        w.u8(0); w.u8(0)  // reserved
+        w.u64(snapshot.windowStartMicros)
+        w.u64(snapshot.windowEndMicros)
+        w.varint(UInt64(strings.strings.count))
+        for s in strings.strings { w.varint(UInt64(s.utf8.count)); w.bytes += s.utf8 }
+        w.varint(strings.ref(snapshot.collectorID))
+        w.varint(UInt64(snapshot.sequences.count))
+        for range in snapshot.sequences {
+            w.varint(strings.ref(range.collectorID)); w.varint(range.first); w.varint(range.last)
+        }
+        let p = snapshot.sketches
+        w.varint(UInt64(p.compression)); w.u8(p.scale.rawValue); w.varint(UInt64(p.digestBuffer)); w.u8(UInt8(p.hllPrecision))
+        let counterNames = snapshot.counters.keys.sorted()
+        w.varint(UInt64(counterNames.count))
+        for name in counterNames { w.varint(strings.ref(name)); w.varint(snapshot.counters[name]!) }
+        w.varint(UInt64(snapshot.series.count))
+        for series in snapshot.series { encode(series, strings: strings, into: &w) }
+        return w.bytes
+    }
+
+    static func encode(_ series: SnapshotSeries, strings: StringTableBuilder, into w: inout SnapshotWriter) {
+        let l = series.labels, a = series.aggregate
+        for s in [l.model, l.modelVersion, l.promptVersion, l.route] { w.varint(strings.ref(s)) }
+        w.u8(l.ring.rawValue)
+        w.u8(UInt8(l.tags.count))
+        for tag in l.tags { w.varint(strings.ref(tag.key)); w.varint(strings.ref(tag.value)) }
+        w.varint(a.requests)
+        for count in a.statusCounts { w.varint(count) }
+        let errorNames = series.errorClasses.keys.sorted()
+        w.varint(UInt64(errorNames.count))
+        for name in errorNames { w.varint(strings.ref(name)); w.varint(series.errorClasses[name]!) }
+        for count in [a.refusals, a.escalations, a.fallbacks] { w.varint(count) }
+        for count in a.taskOutcomes { w.varint(count) }
+        w.varint(a.feedbackUp); w.varint(a.feedbackDown)
+        for count in a.safetyBySeverity.dropFirst() { w.varint(count) }
+        var kindMask: UInt64 = 0
+        for bit in a.safetyByKind.indices where a.safetyByKind[bit] > 0 { kindMask |= 1 << UInt64(bit) }
+        w.varint(kindMask)
+        for bit in a.safetyByKind.indices where a.safetyByKind[bit] > 0 { w.varint(a.safetyByKind[bit]) }
+        w.varint(a.unpriced)
+        w.varint(a.cachedInputTokens)
+        for digest in [a.queueTime, a.timeToFirstToken, a.totalLatency, a.timePerOutputToken, a.inputTokens,
+                       a.outputTokens, a.cost] {
+            let bytes = digest.serialized()
+            w.varint(UInt64(bytes.count)); w.bytes += bytes
+        }
+        for sketch in [a.users, a.sessions] {
+            let bytes = sketch.serialized()
+            w.varint(UInt64(bytes.count)); w.bytes += bytes
+        }
+        let categories = a.categories.keys.sorted()
+        w.varint(UInt64(categories.count))
+        for category in categories { w.varint(UInt64(category)); w.varint(a.categories[category]!) }
+        w.varint(a.otherCategories)
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws(SnapshotCodecError) -> Snapshot {
+        var r = SnapshotReader(bytes: bytes)
+        guard bytes.count >= 24 else { throw .truncated("header") }
+        guard Array(bytes[0..<4]) == magic else { throw .badMagic }
+        let version = try r.u8(at: 4)
+        guard version == Snapshot.formatVersion else { throw .unsupportedVersion(version) }
+        guard bytes[5] == 0, bytes[6] == 0, bytes[7] == 0 else { throw .invalid("flags/reserved", "not zero") }
+        r.offset = 8
+        let start = try r.u64("window_start"), end = try r.u64("window_end")
+        guard start < end else { throw .invalid("window", "start \(start) ≥ end \(end)") }
+        let stringCount = try r.count("string_count", max: 1 << 20)
+        var strings: [String] = []
+        strings.reserveCapacity(stringCount)
+        for i in 0..<stringCount {
+            let length = try r.count("string[\(i)].length", max: 1 << 16)
+            let raw = try r.take(length, "string[\(i)]")
+            guard let s = String(validating: raw, as: UTF8.self) else { throw .invalid("string[\(i)]", "not UTF-8") }
+            strings.append(s)
+        }
+        func string(_ field: String) throws(SnapshotCodecError) -> String {
+            let ref = try r.count(field, max: strings.count - 1)
+            return strings[ref]
+        }
+        let collector = try string("collector_id")
+        var sequences: [Snapshot.SequenceRange] = []
+        for i in 0..<(try r.count("sequence_count", max: 1 << 20)) {
+            let id = try string("sequence[\(i)].collector")
+            let first = try r.varint("sequence[\(i)].first"), last = try r.varint("sequence[\(i)].last")
+            guard first <= last else { throw .invalid("sequence[\(i)]", "first > last") }
+            sequences.append(Snapshot.SequenceRange(collectorID: id, first: first, last: last))
+        }
+        guard !sequences.isEmpty else { throw .invalid("sequence_count", "0") }
+        var sketches = SketchParameters()
+        sketches.compression = try r.count("compression", max: 10_000)
+        guard let scale = TDigestScale(rawValue: try r.u8("scale")) else { throw .invalid("scale", "unknown") }
+        sketches.scale = scale
+        sketches.digestBuffer = try r.count("digest_buffer", max: 1 << 24)
+        sketches.hllPrecision = Int(try r.u8("hll_precision"))
+        guard sketches.compression >= 10, (4...18).contains(sketches.hllPrecision) else {
+            throw .invalid("sketch parameters", "out of range")
+        }
+        var counters: [String: UInt64] = [:]
+        for i in 0..<(try r.count("counter_count", max: 1 << 16)) {
+            counters[try string("counter[\(i)].name")] = try r.varint("counter[\(i)].value")
+        }
+        var series: [SnapshotSeries] = []
+        for i in 0..<(try r.count("series_count", max: 1 << 24)) {
+            series.append(try decodeSeries(&r, index: i, strings: strings, sketches: sketches))
+        }
+        guard r.offset == bytes.count else { throw .trailingBytes(bytes.count - r.offset) }
+        var snapshot = Snapshot(collectorID: collector, windowStartMicros: start, windowEndMicros: end, sequence: 0,
+                                sketches: sketches, series: series, counters: counters)
+        snapshot.sequences = sequences
+        return snapshot
+    }
+
+    static func decodeSeries(_ r: inout SnapshotReader, index: Int, strings: [String],
+                             sketches: SketchParameters) throws(SnapshotCodecError) -> SnapshotSeries {
+        let f = "series[\(index)]"
+        func string(_ field: String) throws(SnapshotCodecError) -> String {
+            strings[try r.count("\(f).\(field)", max: strings.count - 1)]
+        }
+        let model = try string("model"), version = try string("model_version")
+        let prompt = try string("prompt_version"), route = try string("route")
+        guard let ring = DeploymentRing(rawValue: try r.u8("\(f).ring")) else { throw .invalid("\(f).ring", "unknown") }
+        let tagCount = Int(try r.u8("\(f).tag_count"))
+        guard tagCount <= WireLimits.maxTags else { throw .invalid("\(f).tag_count", "\(tagCount)") }
+        var tags: [CohortTag] = []
+        for t in 0..<tagCount { tags.append(CohortTag(try string("tag[\(t)].key"), try string("tag[\(t)].value"))) }
+        var a = SeriesAggregate(sketches: sketches)
+        a.requests = try r.varint("\(f).requests")
+        for i in a.statusCounts.indices { a.statusCounts[i] = try r.varint("\(f).status[\(i)]") }
+        var errors: [String: UInt64] = [:]
+        for e in 0..<(try r.count("\(f).error_class_count", max: 1 << 16)) {
+            errors[try string("error_class[\(e)]")] = try r.varint("\(f).error_class[\(e)].count")
+        }
+        a.refusals = try r.varint("\(f).refusals")
+        a.escalations = try r.varint("\(f).escalations")
+        a.fallbacks = try r.varint("\(f).fallbacks")
+        for i in a.taskOutcomes.indices { a.taskOutcomes[i] = try r.varint("\(f).task[\(i)]") }
+        a.feedbackUp = try r.varint("\(f).feedback_up")
+        a.feedbackDown = try r.varint("\(f).feedback_down")
+        for i in 1..<a.safetyBySeverity.count { a.safetyBySeverity[i] = try r.varint("\(f).severity[\(i)]") }
+        let mask = try r.varint("\(f).safety_kind_mask")
+        guard mask >> 16 == 0 else { throw .invalid("\(f).safety_kind_mask", "\(mask)") }
+        for bit in 0..<16 where mask & (1 << UInt64(bit)) != 0 { a.safetyByKind[bit] = try r.varint("\(f).safety_kind[\(bit)]") }
+        a.unpriced = try r.varint("\(f).unpriced")
+        a.cachedInputTokens = try r.varint("\(f).cached_input_tokens")
+        var digests: [TDigest] = []
+        for d in 0..<7 {
+            let bytes = try r.take(try r.count("\(f).digest[\(d)].length", max: 1 << 24), "\(f).digest[\(d)]")
+            do {
+                let digest = try TDigest(serialized: Array(bytes))
+                guard digest.compression == sketches.compression, digest.scale == sketches.scale else {
+                    throw SnapshotCodecError.invalid("\(f).digest[\(d)]", "parameters differ from the header's")
+                }
+                digests.append(digest)
+            } catch let error as SketchError {
+                throw .invalid("\(f).digest[\(d)]", error.description)
+            } catch let error as SnapshotCodecError { throw error } catch { throw .invalid("\(f).digest[\(d)]", "\(error)") }
+        }
+        (a.queueTime, a.timeToFirstToken, a.totalLatency, a.timePerOutputToken, a.inputTokens, a.outputTokens, a.cost)
+            = (digests[0], digests[1], digests[2], digests[3], digests[4], digests[5], digests[6])
+        var hlls: [HyperLogLog] = []
+        for h in 0..<2 {
+            let bytes = try r.take(try r.count("\(f).hll[\(h)].length", max: 1 << 20), "\(f).hll[\(h)]")
+            let sketch: HyperLogLog
+            do { sketch = try HyperLogLog(serialized: Array(bytes)) } catch { throw .invalid("\(f).hll[\(h)]", error.description) }
+            guard sketch.precision == sketches.hllPrecision else { throw .invalid("\(f).hll[\(h)]", "precision differs") }
+            hlls.append(sketch)
+        }
+        a.users = hlls[0]
+        a.sessions = hlls[1]
+        for c in 0..<(try r.count("\(f).category_count", max: SeriesAggregate.maxCategories)) {
+            let id = try r.count("\(f).category[\(c)].id", max: 0xFFFE)
+            a.categories[UInt16(id)] = try r.varint("\(f).category[\(c)].count")
+        }
+        a.otherCategories = try r.varint("\(f).other_categories")
+        return SnapshotSeries(labels: SeriesLabels(model: model, modelVersion: version, promptVersion: prompt,
+                                                   route: route, ring: ring, tags: tags),
+                              aggregate: a, errorClasses: errors)
+    }
+}
+
+/// Why snapshot bytes were refused.
+public enum SnapshotCodecError: Error, Equatable, Sendable, CustomStringConvertible {
+    case truncated(String)
+    case badMagic
+    case unsupportedVersion(UInt8)
+    case invalid(String, String)
+    case trailingBytes(Int)
+
+    public var description: String {
+        switch self {
+        case let .truncated(field): "truncated at \(field)"
+        case .badMagic: "not a Tally snapshot (bad magic)"
+        case let .unsupportedVersion(v): "unsupported snapshot version \(v)"
+        case let .invalid(field, detail): "invalid \(field): \(detail)"
+        case let .trailingBytes(n): "\(n) trailing bytes"
+        }
+    }
+}
+
+/// The snapshot's string table: each distinct string once, referenced by index.
+struct StringTableBuilder {
+    var strings: [String] = [""]
+    var index: [String: Int] = ["": 0]
+    mutating func add(_ s: String) {
+        if index[s] == nil { index[s] = strings.count; strings.append(s) }
+    }
+    func ref(_ s: String) -> UInt64 { UInt64(index[s]!) }
+}
+
+struct SnapshotWriter {
+    var bytes: [UInt8] = []
+    mutating func u8(_ v: UInt8) { bytes.append(v) }
+    mutating func u64(_ v: UInt64) { for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(8 * i))) } }
+    mutating func varint(_ value: UInt64) {
+        var v = value
+        while v >= 0x80 { bytes.append(UInt8(truncatingIfNeeded: v) | 0x80); v >>= 7 }
+        bytes.append(UInt8(v))
+    }
+}
+
+struct SnapshotReader {
+    let bytes: [UInt8]
+    var offset = 0
+
+    func u8(at position: Int) throws(SnapshotCodecError) -> UInt8 {
+        guard position < bytes.count else { throw .truncated("byte \(position)") }
+        return bytes[position]
+    }
+
+    mutating func u8(_ field: String) throws(SnapshotCodecError) -> UInt8 {
+        guard offset < bytes.count else { throw .truncated(field) }
+        defer { offset += 1 }
+        return bytes[offset]
+    }
+
+    mutating func u64(_ field: String) throws(SnapshotCodecError) -> UInt64 {
+        guard bytes.count - offset >= 8 else { throw .truncated(field) }
+        var v: UInt64 = 0
+        for i in 0..<8 { v |= UInt64(bytes[offset + i]) << UInt64(8 * i) }
+        offset += 8
+        return v
+    }
+
+    mutating func varint(_ field: String) throws(SnapshotCodecError) -> UInt64 {
+        var result: UInt64 = 0, shift: UInt64 = 0
+        while true {
+            let byte = try u8(field)
+            guard shift < 63 || (shift == 63 && byte <= 1) else { throw .invalid(field, "varint over 64 bits") }
+            result |= UInt64(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { return result }
+            shift += 7
+        }
+    }
+
+    /// A varint that must be ≤ `max` (a count, a length or a reference).
+    mutating func count(_ field: String, max: Int) throws(SnapshotCodecError) -> Int {
+        let v = try varint(field)
+        guard max >= 0, v <= UInt64(max) else { throw .invalid(field, "\(v) over \(max)") }
+        return Int(v)
+    }
+
+    mutating func take(_ n: Int, _ field: String) throws(SnapshotCodecError) -> ArraySlice<UInt8> {
+        guard bytes.count - offset >= n else { throw .truncated(field) }
+        defer { offset += n }
+        return bytes[offset..<(offset + n)]
+    }
+}
