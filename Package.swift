@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "TallySynthetic", dependencies: ["TallyWire"]),
         .target(name: "TallyClient", dependencies: ["ZeroMQ", "TallyWire"]),
         // Aggregation: series keys, per-series KPIs, windows, shards. No I/O.
-        .target(name: "TallyCore", dependencies: ["TallyWire", "TallySketches"]),
+        .target(name: "TallyCore", dependencies: ["TallyWire", "TallySketches"], exclude: ["SNAPSHOT.md"]),
 
         .executableTarget(
             name: "tally-sketch",

@@ -27,6 +27,31 @@ public struct FrameRecord: Sendable {
     public var safetySeverity: SafetySeverity
     public var safetyKinds: SafetyKinds
 
+    public init(key: SeriesKey, routingHash: UInt64, eventTimeMicros: UInt64, userHash: UInt64, sessionHash: UInt64,
+                cost: Double, queueTimeMicros: UInt32, timeToFirstTokenMicros: UInt32, totalLatencyMicros: UInt32,
+                inputTokens: UInt32, outputTokens: UInt32, cachedInputTokens: UInt32, errorClass: UInt32,
+                categoryID: UInt16, status: RequestStatus, outcome: OutcomeBits, safetySeverity: SafetySeverity,
+                safetyKinds: SafetyKinds) {
+        self.key = key
+        self.routingHash = routingHash
+        self.eventTimeMicros = eventTimeMicros
+        self.userHash = userHash
+        self.sessionHash = sessionHash
+        self.cost = cost
+        self.queueTimeMicros = queueTimeMicros
+        self.timeToFirstTokenMicros = timeToFirstTokenMicros
+        self.totalLatencyMicros = totalLatencyMicros
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.cachedInputTokens = cachedInputTokens
+        self.errorClass = errorClass
+        self.categoryID = categoryID
+        self.status = status
+        self.outcome = outcome
+        self.safetySeverity = safetySeverity
+        self.safetyKinds = safetyKinds
+    }
+
     /// Time per output token in µs: (total − TTFT) / (output tokens − 1), defined
     /// when TTFT is present and at least two tokens were generated; else nil.
     @inlinable
