@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 import TallySketches
 import TallySynthetic
@@ -52,5 +55,35 @@ import TallyWire
             b[Int(rng.next() % UInt64(b.count))] ^= UInt8(1 + rng.next() % 255)
             _ = try? SnapshotCodec.decode(b)  // must not trap
         }
+    }
+}
+
+@Suite struct SnapshotJSONTests {
+    /// The JSON parses (checked with Python's json module, a real parser) and
+    /// carries the same numbers as the snapshot.
+    @Test func jsonIsValidAndFaithful() throws {
+        let s = SnapshotCodecTests.sample
+        let line = s.jsonLine()
+        #expect(!line.contains("\n"))
+        let path = "/tmp/tally-snapshot-test-\(getpid()).json"
+        let file = fopen(path, "w")!
+        fputs(line, file)
+        fclose(file)
+        defer { unlink(path) }
+        let check = """
+        python3 -c "import json,sys; d=json.load(open('\(path)')); \
+        assert d['format']==1 and d['collector']=='collector-a'; \
+        assert sum(x['requests'] for x in d['series'])==\(s.requests); \
+        assert d['counters']['frames.accepted']==\(s.counters["frames.accepted"]!); \
+        assert all(x['latency_us']['count']==x['requests'] for x in d['series']); \
+        assert all(x['latency_us']['min']<=x['latency_us']['p50']<=x['latency_us']['max'] for x in d['series']); \
+        print('ok')"
+        """
+        let pipe = popen(check, "r")!
+        var buffer = [CChar](repeating: 0, count: 64)
+        let output = fgets(&buffer, 64, pipe).map { _ in String(cString: buffer) } ?? ""
+        #expect(pclose(pipe) == 0)
+        #expect(output.hasPrefix("ok"), "python json check: \(output)")
+        #expect(JSONObject.quote("a\"b\\c\n\u{1}") == "\"a\\\"b\\\\c\\n\\u0001\"")
     }
 }

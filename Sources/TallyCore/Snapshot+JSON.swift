@@ -1,0 +1,133 @@
+import TallySketches
+import TallyWire
+
+extension Snapshot {
+    /// The snapshot as one line of JSON with stable field names, for people and
+    /// tools (digests as count/min/max/mean/sum and quantiles p50 … p999;
+    /// HyperLogLogs as estimates). Non-finite numbers are written as null.
+    public func jsonLine() -> String {
+        var o = JSONObject()
+        o.number("format", Double(Snapshot.formatVersion))
+        o.string("collector", collectorID)
+        o.number("window_start_us", Double(windowStartMicros))
+        o.number("window_end_us", Double(windowEndMicros))
+        o.raw("sequences", "[" + sequences.map { r in
+            var s = JSONObject()
+            s.string("collector", r.collectorID); s.number("first", Double(r.first)); s.number("last", Double(r.last))
+            return s.text
+        }.joined(separator: ",") + "]")
+        var c = JSONObject()
+        for name in counters.keys.sorted() { c.number(name, Double(counters[name]!)) }
+        o.raw("counters", c.text)
+        o.raw("series", "[" + series.map(\.json).joined(separator: ",") + "]")
+        return o.text
+    }
+}
+
+extension SnapshotSeries {
+    var json: String {
+        let a = aggregate
+        var o = JSONObject()
+        o.string("model", labels.model)
+        o.string("model_version", labels.modelVersion)
+        o.string("prompt_version", labels.promptVersion)
+        o.string("route", labels.route)
+        o.string("ring", labels.ring.name)
+        var tags = JSONObject()
+        for tag in labels.tags { tags.string(tag.key, tag.value) }
+        o.raw("tags", tags.text)
+        o.number("requests", Double(a.requests))
+        var status = JSONObject()
+        for s in RequestStatus.allCases { status.number(s.name, Double(a.statusCounts[Int(s.rawValue)])) }
+        o.raw("status", status.text)
+        o.number("error_rate", a.errorRate)
+        var errors = JSONObject()
+        for name in errorClasses.keys.sorted() { errors.number(name, Double(errorClasses[name]!)) }
+        o.raw("error_classes", errors.text)
+        o.number("refusals", Double(a.refusals))
+        o.number("escalations", Double(a.escalations))
+        o.number("fallbacks", Double(a.fallbacks))
+        var task = JSONObject()
+        task.number("unknown", Double(a.taskOutcomes[0])); task.number("success", Double(a.taskOutcomes[1]))
+        task.number("failure", Double(a.taskOutcomes[2]))
+        o.raw("task", task.text)
+        var feedback = JSONObject()
+        feedback.number("up", Double(a.feedbackUp)); feedback.number("down", Double(a.feedbackDown))
+        o.raw("feedback", feedback.text)
+        var severity = JSONObject()
+        for s in SafetySeverity.allCases where s != .none { severity.number(s.name, Double(a.safetyBySeverity[Int(s.rawValue)])) }
+        var kinds = JSONObject()
+        for (bit, name) in SafetyKinds.names where a.safetyByKind[bit] > 0 { kinds.number(name, Double(a.safetyByKind[bit])) }
+        var safety = JSONObject()
+        safety.number("incidents", Double(a.safetyIncidents))
+        safety.raw("by_severity", severity.text)
+        safety.raw("by_kind", kinds.text)
+        o.raw("safety", safety.text)
+        o.number("unpriced", Double(a.unpriced))
+        o.raw("cost_usd", digestJSON(a.cost))
+        o.raw("latency_us", digestJSON(a.totalLatency))
+        o.raw("ttft_us", digestJSON(a.timeToFirstToken))
+        o.raw("tpot_us", digestJSON(a.timePerOutputToken))
+        o.raw("queue_us", digestJSON(a.queueTime))
+        o.raw("input_tokens", digestJSON(a.inputTokens))
+        o.raw("output_tokens", digestJSON(a.outputTokens))
+        o.number("cached_input_tokens", Double(a.cachedInputTokens))
+        o.number("users", a.users.estimate.rounded())
+        o.number("sessions", a.sessions.estimate.rounded())
+        var categories = JSONObject()
+        for id in a.categories.keys.sorted() { categories.number(String(id), Double(a.categories[id]!)) }
+        o.raw("categories", categories.text)
+        o.number("other_categories", Double(a.otherCategories))
+        return o.text
+    }
+
+    private func digestJSON(_ d: TDigest) -> String {
+        var o = JSONObject()
+        o.number("count", Double(d.count))
+        guard d.count > 0 else { return o.text }
+        o.number("min", d.min); o.number("max", d.max); o.number("sum", d.sum); o.number("mean", d.mean)
+        for (name, q) in [("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999)] {
+            o.number(name, d.quantile(q))
+        }
+        return o.text
+    }
+}
+
+/// A minimal JSON object writer: keys in insertion order, RFC 8259 string escapes.
+struct JSONObject {
+    private var fields: [String] = []
+
+    mutating func string(_ key: String, _ value: String) { fields.append(Self.quote(key) + ":" + Self.quote(value)) }
+    mutating func raw(_ key: String, _ json: String) { fields.append(Self.quote(key) + ":" + json) }
+    mutating func number(_ key: String, _ value: Double) {
+        let text: String
+        if !value.isFinite {
+            text = "null"
+        } else if value == value.rounded() && abs(value) < 9e15 {
+            text = String(Int64(value))
+        } else {
+            text = "\(value)"
+        }
+        fields.append(Self.quote(key) + ":" + text)
+    }
+
+    var text: String { "{" + fields.joined(separator: ",") + "}" }
+
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
