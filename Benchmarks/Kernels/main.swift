@@ -138,7 +138,40 @@ func aggregateKernel(_ count: Int, series: Int) -> UInt64 {
     return table.frames
 }
 
+/// Prints the snapshot bytes of one series after 1 … 10^5 frames (users drawn from
+/// 5,000, one session per 3 frames); COUNT is ignored.
+func snapshotSizes(_: Int) -> UInt64 {
+    func seriesBytes(_ n: Int) -> Int {
+        var a = SeriesAggregate()
+        var rng = SplitMix64(seed: 7)
+        for i in 0..<n {
+            let s = rng.next()
+            a.add(FrameRecord(
+                key: SeriesKey(model: 2), routingHash: 0, eventTimeMicros: 0, userHash: (s >> 20) % 5_000 + 1,
+                sessionHash: UInt64(i / 3) + 1, cost: Double(s % 1_000) / 1e5, queueTimeMicros: UInt32(s % 5_000),
+                timeToFirstTokenMicros: UInt32(10_000 + s % 90_000), totalLatencyMicros: UInt32(200_000 + s % 800_000),
+                inputTokens: UInt32(s % 3_000), outputTokens: UInt32(2 + s % 700), cachedInputTokens: 0, errorClass: 0,
+                categoryID: UInt16(s % 20), status: .ok, outcome: OutcomeBits(task: .success), safetySeverity: .none,
+                safetyKinds: []))
+        }
+        let series = SnapshotSeries(
+            labels: SeriesLabels(model: "llama-3.1-70b-instruct", modelVersion: "2024-07-23", promptVersion: "p-2024.11",
+                                 route: "chat", tags: [CohortTag("tenant", "acme"), CohortTag("region", "eu")]),
+            aggregate: a, errorClasses: [:])
+        func encoded(_ series: [SnapshotSeries]) -> Int {
+            SnapshotCodec.encode(Snapshot(collectorID: "c", windowStartMicros: 0, windowEndMicros: 1, sequence: 0,
+                                          sketches: SketchParameters(), series: series, counters: [:])).count
+        }
+        return encoded([series]) - encoded([])
+    }
+    for n in [1, 10, 100, 1_000, 10_000, 100_000] {
+        print("snapshot bytes of one series after \(n) frames: \(seriesBytes(n)) (label strings included)")
+    }
+    return 0
+}
+
 let kernels: [String: (Int) -> UInt64] = [
+    "snapshot-sizes": snapshotSizes,  // prints a table; not a callgrind kernel
     "aggregate": { aggregateKernel($0, series: 1_000) },  // COUNT = frames folded; 1,000 series
     "aggregate-70k": { aggregateKernel($0, series: 0) },  // same, the fleet's ~70,000 series
     "encode": encodeKernel,  // COUNT = frames encoded

@@ -87,8 +87,8 @@ final class Shard: @unchecked Sendable {
             } else {
                 now = clock()
             }
-            let due = open.keys.filter { policy.sealTime(ofWindowStarting: $0) <= now }.sorted()
-            if !due.isEmpty {
+            if open.keys.contains(where: { policy.sealTime(ofWindowStarting: $0) <= now }) {
+                let due = open.keys.filter { policy.sealTime(ofWindowStarting: $0) <= now }.sorted()
                 let tables = due.map { open.removeValue(forKey: $0)! }
                 folded.add(tables.reduce(0) { $0 + $1.foldedFrames }, ordering: .relaxed)
                 mailbox.withLock { $0.append(contentsOf: tables) }
