@@ -48,6 +48,25 @@ final class Collector {
     }
 }
 
+/// Makes a client and waits until its connection to `collector` is up: a probe
+/// frame is flushed (flush sends blocking, which with ZMQ_IMMEDIATE waits for the
+/// connection) and received. Returns the client; the collector's tallies and the
+/// expected counts in the tests exclude the probe (`probeFrames`).
+func connectedClient(_ configuration: TallyClientConfiguration, _ collector: Collector) throws -> TallyClient {
+    let client = try TallyClient(configuration: configuration)
+    client.record(frame(0, thread: 999))
+    #expect(client.flush(timeoutMillis: 10_000), "connection to the collector")
+    try collector.receive(expected: 1, idleMillis: 10_000)
+    #expect(collector.frames == 1)
+    collector.frames = 0
+    collector.batches = 0
+    collector.sequences = []
+    collector.eventTimes = []
+    return client
+}
+
+let probeFrames: UInt64 = 1
+
 func frame(_ i: Int, thread: Int = 0) -> TraceFrame {
     TraceFrame(eventTimeMicros: UInt64(thread) << 32 | UInt64(i), model: "model-\(i % 3)", route: "chat",
                tags: [CohortTag("tenant", "t\(i % 7)")], totalLatencyMicros: 1_000, inputTokens: 10, outputTokens: 5)
@@ -58,27 +77,25 @@ func frame(_ i: Int, thread: Int = 0) -> TraceFrame {
         let collector = try Collector()
         var configuration = TallyClientConfiguration(endpoints: [collector.endpoint])
         configuration.maxBatchAgeMillis = 60_000  // only close can send these
-        let client = try TallyClient(configuration: configuration)
-        usleep(100_000)  // let the connection complete (ZMQ_IMMEDIATE drops before that)
+        let client = try connectedClient(configuration, collector)
         for i in 0..<1_000 { client.record(frame(i)) }
         let before = client.counters
         #expect(before.framesBuffered > 0, "the partial last batch waits for close")
-        #expect(before.framesBuffered + before.framesSent == 1_000)
+        #expect(before.framesBuffered + before.framesSent == 1_000 + probeFrames)
         let counters = client.close(timeoutMillis: 5_000)
         try collector.receive(expected: 1_000)
         #expect(collector.frames == 1_000)
-        #expect(counters.framesSent == 1_000)
+        #expect(counters.framesSent == 1_000 + probeFrames)
         #expect(counters.framesDropped == 0)
         #expect(Set(collector.eventTimes) == Set((0..<1_000).map { UInt64($0) }))
-        #expect(collector.sequences == Array(0..<UInt64(collector.batches)), "sequence numbers count batches sent")
+        #expect(collector.sequences == Array(1...UInt64(collector.batches)), "sequence numbers count batches sent (0 was the probe)")
     }
 
     @Test func ageSendsPartialBatches() throws {
         let collector = try Collector()
         var configuration = TallyClientConfiguration(endpoints: [collector.endpoint])
         configuration.maxBatchAgeMillis = 5
-        let client = try TallyClient(configuration: configuration)
-        usleep(100_000)
+        let client = try connectedClient(configuration, collector)
         for i in 0..<10 { client.record(frame(i)) }
         try collector.receive(expected: 10, idleMillis: 2_000)  // without flush or close
         #expect(collector.frames == 10)
@@ -91,18 +108,17 @@ func frame(_ i: Int, thread: Int = 0) -> TraceFrame {
         let collector = try Collector()
         var configuration = TallyClientConfiguration(endpoints: [collector.endpoint])
         configuration.batchBytes = 8_192
-        let client = try TallyClient(configuration: configuration)
-        usleep(100_000)
+        let client = try connectedClient(configuration, collector)
         let threads = 8, perThread = 20_000
         let receiver = Thread { try? collector.receive(expected: threads * perThread, idleMillis: 1_500) }
         let producers = (0..<threads).map { t in Thread { for i in 0..<perThread { client.record(frame(i, thread: t)) } } }
         producers.forEach { $0.join() }
         let counters = client.close(timeoutMillis: 5_000)
         receiver.join()
-        #expect(counters.framesRecorded == UInt64(threads * perThread))
+        #expect(counters.framesRecorded == UInt64(threads * perThread) + probeFrames)
         #expect(counters.framesSent + counters.framesDropped == counters.framesRecorded)
         #expect(counters.framesBuffered == 0)
-        #expect(UInt64(collector.frames) == counters.framesSent, "the collector got exactly what was sent")
+        #expect(UInt64(collector.frames) + probeFrames == counters.framesSent, "the collector got exactly what was sent")
         #expect(Set(collector.eventTimes).count == collector.frames, "no frame arrived twice")
     }
 
@@ -128,8 +144,7 @@ func frame(_ i: Int, thread: Int = 0) -> TraceFrame {
 
     @Test func invalidAndLateFramesAreCountedNotSent() throws {
         let collector = try Collector()
-        let client = try TallyClient(configuration: TallyClientConfiguration(endpoints: [collector.endpoint]))
-        usleep(100_000)
+        let client = try connectedClient(TallyClientConfiguration(endpoints: [collector.endpoint]), collector)
         var bad = frame(1)
         bad.model = ""
         client.record(bad)
@@ -142,7 +157,7 @@ func frame(_ i: Int, thread: Int = 0) -> TraceFrame {
         #expect(counters.dropped(.invalidFrame) == 1)
         let after = client.counters
         #expect(after.dropped(.closed) == 1)
-        #expect(after.framesRecorded == 3)
+        #expect(after.framesRecorded == 3 + probeFrames)
         #expect(after.framesSent + after.framesDropped == after.framesRecorded)
     }
 
@@ -150,8 +165,7 @@ func frame(_ i: Int, thread: Int = 0) -> TraceFrame {
         let collector = try Collector("ipc:///tmp/tally-client-test-\(getpid()).sock")
         var configuration = TallyClientConfiguration(endpoints: [collector.endpoint])
         configuration.maxBatchAgeMillis = 60_000
-        let client = try TallyClient(configuration: configuration)
-        usleep(100_000)
+        let client = try connectedClient(configuration, collector)
         for i in 0..<100 { client.record(frame(i)) }
         #expect(client.flush(timeoutMillis: 2_000))
         try collector.receive(expected: 100)
