@@ -187,6 +187,12 @@ public final class TallyClient: @unchecked Sendable {
     @discardableResult
     public func flush(timeoutMillis: Int) -> Bool {
         let deadline = monotonicNanos() + UInt64(max(0, timeoutMillis)) * 1_000_000
+        // Draining first: a batch sealed below must be sent blocking (waiting for the
+        // collector up to the deadline), not with DONTWAIT by a sender that got to it first.
+        queue.lock.withLock {
+            queue.draining = true
+            queue.deadlineNanos = deadline
+        }
         for lane in lanes {
             lane.lock.lock()
             seal(lane)
@@ -194,8 +200,6 @@ public final class TallyClient: @unchecked Sendable {
         }
         queue.lock.lock()
         defer { queue.lock.unlock() }
-        queue.draining = true
-        queue.deadlineNanos = deadline
         queue.condition.broadcast()
         while !(queue.ready.isEmpty && queue.sending == 0) && monotonicNanos() < deadline {
             queue.condition.wait(untilNanos: deadline)
@@ -211,6 +215,10 @@ public final class TallyClient: @unchecked Sendable {
     public func close(timeoutMillis: Int = 2_000) -> TallyClientCounters {
         guard let thread = senderThread else { return counters }
         let deadline = monotonicNanos() + UInt64(max(0, timeoutMillis)) * 1_000_000
+        queue.lock.withLock {
+            queue.draining = true
+            queue.deadlineNanos = deadline
+        }
         for lane in lanes {
             lane.lock.lock()
             lane.closed = true
