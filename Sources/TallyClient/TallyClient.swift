@@ -215,16 +215,8 @@ public final class TallyClient: @unchecked Sendable {
     public func close(timeoutMillis: Int = 2_000) -> TallyClientCounters {
         guard let thread = senderThread else { return counters }
         let deadline = monotonicNanos() + UInt64(max(0, timeoutMillis)) * 1_000_000
-        queue.lock.withLock {
-            queue.draining = true
-            queue.deadlineNanos = deadline
-        }
-        for lane in lanes {
-            lane.lock.lock()
-            lane.closed = true
-            seal(lane)
-            lane.lock.unlock()
-        }
+        // No frame enters a lane from here on; flush seals and sends what they hold.
+        for lane in lanes { lane.lock.withLock { lane.closed = true } }
         flush(timeoutMillis: timeoutMillis)
         queue.lock.withLock {
             queue.stopping = true
