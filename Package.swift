@@ -55,12 +55,19 @@ let package = Package(
         .executableTarget(
             name: "tally-kernels",
             dependencies: ["TallyWire", "TallySketches", "TallySynthetic", "TallyCore"],
-            path: "Benchmarks/Kernels"
+            path: "Benchmarks/Kernels",
+            linkerSettings: jemalloc  // as tallyd: memory figures are jemalloc's
         ),
         .executableTarget(
             name: "WireBenchmarks",
             dependencies: ["TallyWire", "TallySynthetic", .product(name: "Benchmark", package: "benchmark")],
             path: "Benchmarks/WireBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "CoreBenchmarks",
+            dependencies: ["TallyCore", "TallyWire", "TallySynthetic", .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/CoreBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(

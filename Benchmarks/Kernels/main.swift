@@ -124,7 +124,7 @@ func aggregateKernel(_ count: Int, series: Int) -> UInt64 {
             records[i].routingHash = records[i].key.routingHash
         }
     }
-    var table = WindowTable(startMicros: 0, maxSeries: 1_000_000, sketches: SketchParameters())
+    let table = WindowTable(startMicros: 0, maxSeries: 1_000_000, sketches: SketchParameters())
     for r in records { table.add(r) }  // warm: every series exists, sketches grown
     var done = 0
     records.withUnsafeBufferPointer { records in
@@ -170,9 +170,48 @@ func snapshotSizes(_: Int) -> UInt64 {
     return 0
 }
 
+/// Resident bytes of this process (from /proc/self/statm).
+func residentBytes() -> Int {
+    guard let file = fopen("/proc/self/statm", "r") else { return 0 }
+    defer { fclose(file) }
+    var size = 0, resident = 0
+    guard withUnsafeMutablePointer(to: &size, { s in withUnsafeMutablePointer(to: &resident) { r in
+        withVaList([s, r]) { vfscanf(file, "%ld %ld", $0) } } }) == 2 else { return 0 }
+    return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+/// Folds `framesPerSeries` frames into each of COUNT series (all fields set; users
+/// drawn from 5,000, a session per 3 frames) and prints resident bytes per series.
+func seriesMemory(_ count: Int, framesPerSeries: Int) -> UInt64 {
+    let before = residentBytes()
+    let table = WindowTable(startMicros: 0, maxSeries: 10_000_000, sketches: SketchParameters())
+    var rng = SplitMix64(seed: 11)
+    for round in 0..<framesPerSeries {
+        for series in 0..<count {
+            let s = rng.next()
+            let key = SeriesKey(model: UInt32(series + 2), modelVersion: 3, promptVersion: 4, route: 5)
+            table.add(FrameRecord(
+                key: key, routingHash: key.routingHash, eventTimeMicros: 0, userHash: (s >> 20) % 5_000 + 1,
+                sessionHash: UInt64(round / 3) + 1, cost: Double(s % 1_000) / 1e5, queueTimeMicros: UInt32(s % 5_000),
+                timeToFirstTokenMicros: UInt32(10_000 + s % 90_000), totalLatencyMicros: UInt32(200_000 + s % 800_000),
+                inputTokens: UInt32(s % 3_000), outputTokens: UInt32(2 + s % 700), cachedInputTokens: 0, errorClass: 0,
+                categoryID: UInt16(s % 20), status: .ok, outcome: OutcomeBits(task: .success), safetySeverity: .none,
+                safetyKinds: []))
+        }
+    }
+    let grown = residentBytes() - before
+    print("\(count) series × \(framesPerSeries) frames: \(grown / 1_048_576) MiB resident, \(grown / max(count, 1)) B a series")
+    return table.frames
+}
+
 let kernels: [String: (Int) -> UInt64] = [
+    "memory-one-frame": { seriesMemory($0, framesPerSeries: 1) },  // COUNT = series; prints bytes a series
+    "memory-busy": { seriesMemory($0, framesPerSeries: 300) },  // 3 M frames/s × 10 s over 100,000 series
+    "memory-saturated": { seriesMemory($0, framesPerSeries: 10_000) },  // every sketch at its largest
     "snapshot-sizes": snapshotSizes,  // prints a table; not a callgrind kernel
     "aggregate": { aggregateKernel($0, series: 1_000) },  // COUNT = frames folded; 1,000 series
+    // 100 series: 2,000 frames a series at callgrind.sh's COUNT, so digest merges are amortised.
+    "aggregate-100": { aggregateKernel($0, series: 100) },
     "aggregate-70k": { aggregateKernel($0, series: 0) },  // same, the fleet's ~70,000 series
     "encode": encodeKernel,  // COUNT = frames encoded
     "decode": decodeKernel,  // COUNT = frames decoded

@@ -1,7 +1,13 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 /// How an ``AggregationEngine`` is shaped.
 public struct EngineConfiguration: Sendable {
-    /// Shard threads (each owns the series whose routing hash maps to it).
-    public var shards: Int = 2
+    /// Shard threads (each owns the series whose routing hash maps to it); one per
+    /// online core by default.
+    public var shards: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     /// Records each ingest→shard ring holds (rounded up to a power of two).
     public var ringCapacity: Int = 16_384
     /// What an ingest thread does when a shard's ring is full.

@@ -45,6 +45,7 @@ final class Shard: @unchecked Sendable {
     /// and every window is sealed.
     func run() {
         var open: [UInt64: WindowTable] = [:]
+        var current: WindowTable? = nil  // the table the last record went to
         var sealedThrough: UInt64? = nil  // start of the newest sealed window
         let policy = configuration.window
         var rings: [SPSCRing<FrameRecord>] = []
@@ -64,13 +65,21 @@ final class Shard: @unchecked Sendable {
                     case .late:
                         lateHere &+= 1
                     case .window(let start):
+                        if let table = current, table.startMicros == start {
+                            table.add(record)  // the common case: no dictionary lookup
+                            aggregatedHere &+= 1
+                            continue
+                        }
                         if let sealed = sealedThrough, start <= sealed {
                             lateHere &+= 1
                             continue
                         }
-                        open[start, default: WindowTable(startMicros: start,
-                                                         maxSeries: configuration.maxSeriesPerShardWindow,
-                                                         sketches: configuration.sketches)].add(record)
+                        let table = open[start] ?? WindowTable(startMicros: start,
+                                                               maxSeries: configuration.maxSeriesPerShardWindow,
+                                                               sketches: configuration.sketches)
+                        open[start] = table
+                        current = table
+                        table.add(record)
                         aggregatedHere &+= 1
                     }
                 }
@@ -90,6 +99,7 @@ final class Shard: @unchecked Sendable {
             if open.keys.contains(where: { policy.sealTime(ofWindowStarting: $0) <= now }) {
                 let due = open.keys.filter { policy.sealTime(ofWindowStarting: $0) <= now }.sorted()
                 let tables = due.map { open.removeValue(forKey: $0)! }
+                if let table = current, open[table.startMicros] == nil { current = nil }
                 folded.add(tables.reduce(0) { $0 + $1.foldedFrames }, ordering: .relaxed)
                 mailbox.withLock { $0.append(contentsOf: tables) }
                 sealedTables.add(UInt64(tables.count), ordering: .relaxed)

@@ -110,7 +110,7 @@ extension Snapshot {
                              sketches: SketchParameters, counters: [String: UInt64]) throws(SketchError) -> Snapshot {
         var used = Set<UInt32>()
         for table in window.tables {
-            for (key, aggregate) in zip(table.keys, table.aggregates) {
+            table.forEachSeries { key, aggregate in
                 used.formUnion([key.model, key.modelVersion, key.promptVersion, key.route])
                 for i in 0..<Int(key.tagCount) { let (k, v) = key.tag(i); used.insert(k); used.insert(v) }
                 used.formUnion(aggregate.errorClasses.keys)
@@ -120,7 +120,7 @@ extension Snapshot {
         func name(_ symbol: UInt32) -> String { names[symbol] ?? "" }
         var bySeries: [SeriesLabels: SnapshotSeries] = [:]
         for table in window.tables {
-            for (key, aggregate) in zip(table.keys, table.aggregates) {
+            try table.forEachSeries { (key, aggregate) throws(SketchError) in
                 let labels = key == .overflow ? SeriesLabels.overflow : SeriesLabels(
                     model: name(key.model), modelVersion: name(key.modelVersion), promptVersion: name(key.promptVersion),
                     route: name(key.route), ring: key.ring,

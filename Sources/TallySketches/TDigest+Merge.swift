@@ -26,8 +26,8 @@ extension TDigest {
         }
         centroids.sort { $0.mean < $1.mean || ($0.mean == $1.mean && $0.weight < $1.weight) }
         result.stats.sum = sums.sorted().reduce(0, +)
-        result.scratchMeans = centroids.map(\.mean)
-        result.scratchWeights = centroids.map(\.weight)
+        result.means = centroids.map(\.mean)
+        result.weights = centroids.map(\.weight)
         result.mergePass(forward: true, span: TDigest.mergeSpan)
         return result
     }

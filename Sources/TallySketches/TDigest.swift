@@ -10,25 +10,27 @@
 /// value, so small inputs are answered exactly. NaN and ±∞ are refused and counted
 /// in ``rejected``, never stored.
 ///
-/// Memory: two `Double` arrays of the centroids (≤ about `compression` of them),
-/// the buffer (up to ``bufferCapacity`` values, grown on demand) and a merge
-/// scratch area; nothing is allocated per value once they have grown.
+/// Memory: two `Double` arrays of the centroids (at most about `compression` of
+/// them, with room for one buffer more while merging) and the buffer (up to
+/// ``bufferCapacity`` values); merges work in place, so there is no scratch area
+/// and nothing is allocated per value once the arrays have grown. The struct
+/// itself is 80 bytes. Per-series digests in the aggregation core use a small
+/// buffer (TallyCore `SketchParameters`).
 public struct TDigest: Sendable {
-    /// δ, 10 … 10,000: more gives more, smaller centroids (more accuracy, more bytes).
-    public let compression: Int
-    public let scale: TDigestScale
-    /// Values buffered between merges.
-    public let bufferCapacity: Int
-
     @usableFromInline var means: [Double] = []
     @usableFromInline var weights: [Double] = []
     @usableFromInline var buffer: [Double] = []
-    @usableFromInline var scratchMeans: [Double] = []
-    @usableFromInline var scratchWeights: [Double] = []
-    /// Merge passes so far; their parity picks the direction of the next one.
-    @usableFromInline var passes: UInt64 = 0
-
     @usableFromInline var stats = Stats()
+    @usableFromInline let storedBufferCapacity: UInt32
+    /// Merge passes so far; their parity picks the direction of the next one.
+    @usableFromInline var passes: UInt32 = 0
+    @usableFromInline let storedCompression: UInt16
+    public let scale: TDigestScale
+
+    /// δ, 10 … 10,000: more gives more, smaller centroids (more accuracy, more bytes).
+    public var compression: Int { Int(storedCompression) }
+    /// Values buffered between merges.
+    @inlinable public var bufferCapacity: Int { Int(storedBufferCapacity) }
 
     /// Exact statistics kept beside the centroids.
     @usableFromInline
@@ -64,12 +66,14 @@ public struct TDigest: Sendable {
 
     /// - Parameters:
     ///   - compression: δ, clamped to 10 … 10,000.
-    ///   - bufferCapacity: values buffered between merges; `nil` picks 5·δ.
+    ///   - bufferCapacity: values buffered between merges, 16 … 2^24; `nil` picks 5·δ.
+    ///     Small buffers save memory and cost more merge passes per value.
     public init(compression: Int = TDigest.defaultCompression, scale: TDigestScale = TDigest.defaultScale,
                 bufferCapacity: Int? = nil) {
-        self.compression = Swift.min(Swift.max(compression, 10), 10_000)
+        let delta = Swift.min(Swift.max(compression, 10), 10_000)
+        self.storedCompression = UInt16(delta)
         self.scale = scale
-        self.bufferCapacity = Swift.max(bufferCapacity ?? 5 * self.compression, 16)
+        self.storedBufferCapacity = UInt32(Swift.min(Swift.max(bufferCapacity ?? 5 * delta, 16), 1 << 24))
     }
 
     /// Up to this many values the digest keeps every value as its own centroid.
@@ -104,16 +108,14 @@ public struct TDigest: Sendable {
         }
         if weight == 1 { return insert(value) }
         compress()
-        scratchMeans.removeAll(keepingCapacity: true)
-        scratchWeights.removeAll(keepingCapacity: true)
-        var placed = false
-        for i in means.indices {
-            if !placed && value < means[i] {
-                scratchMeans.append(value); scratchWeights.append(Double(weight)); placed = true
-            }
-            scratchMeans.append(means[i]); scratchWeights.append(weights[i])
+        // Centroids are sorted by mean; the new one goes after those of equal mean.
+        var position = means.count
+        for i in means.indices where value < means[i] {
+            position = i
+            break
         }
-        if !placed { scratchMeans.append(value); scratchWeights.append(Double(weight)) }
+        means.insert(value, at: position)
+        weights.insert(Double(weight), at: position)
         stats.count &+= weight
         stats.sum += value * Double(weight)
         if value < stats.min { stats.min = value }
@@ -123,100 +125,121 @@ public struct TDigest: Sendable {
 
     /// Merges the buffered values into the centroids. Queries and serialization do
     /// this themselves; call it to bound the work of a later query.
+    ///
+    /// The merge runs in a scratch area allocated for the call (one allocation per
+    /// ``bufferCapacity`` values, never per value), so an idle digest holds no
+    /// scratch: per-series digests stay at centroids + buffer.
     public mutating func compress() {
         let n = buffer.count
         guard n > 0 else { return }
-        let total = means.count + n
-        // The merge scratch doubles as the sort's temporary buffer.
-        scratchMeans.removeAll(keepingCapacity: true)
-        scratchMeans.append(contentsOf: repeatElement(0, count: total))
-        scratchWeights.removeAll(keepingCapacity: true)
-        scratchWeights.append(contentsOf: repeatElement(0, count: total))
+        let c = means.count
+        let total = c + n
+        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: 2 * total)
+        defer { scratch.deallocate() }
+        let outMeans = UnsafeMutableBufferPointer(start: scratch, count: total)
+        let outWeights = UnsafeMutableBufferPointer(start: scratch + total, count: total)
         buffer.withUnsafeMutableBufferPointer { values in
-            scratchMeans.withUnsafeMutableBufferPointer { temporary in
-                RadixSort.sort(values, temporary: temporary)
-            }
+            // The weights' half of the scratch is the sort's temporary buffer.
+            RadixSort.sort(values, temporary: outWeights)
         }
-        // Merge the sorted buffer (weight 1 each) with the sorted centroids.
+        // Merge the sorted buffer (weight 1 each) with the sorted centroids; a
+        // centroid goes first on equal means.
         buffer.withUnsafeBufferPointer { values in
             means.withUnsafeBufferPointer { centroidMeans in
                 weights.withUnsafeBufferPointer { centroidWeights in
-                    scratchMeans.withUnsafeMutableBufferPointer { outMeans in
-                        scratchWeights.withUnsafeMutableBufferPointer { outWeights in
-                            var i = 0, j = 0
-                            let c = centroidMeans.count
-                            for k in 0..<total {
-                                if j == n || (i < c && centroidMeans[i] <= values[j]) {
-                                    outMeans[k] = centroidMeans[i]; outWeights[k] = centroidWeights[i]; i &+= 1
-                                } else {
-                                    outMeans[k] = values[j]; outWeights[k] = 1; j &+= 1
-                                }
-                            }
+                    var i = 0, j = 0
+                    for k in 0..<total {
+                        if j == n || (i < c && centroidMeans[i] <= values[j]) {
+                            outMeans[k] = centroidMeans[i]; outWeights[k] = centroidWeights[i]; i &+= 1
+                        } else {
+                            outMeans[k] = values[j]; outWeights[k] = 1; j &+= 1
                         }
                     }
                 }
             }
         }
         buffer.removeAll(keepingCapacity: true)
-        mergePass(forward: passes & 1 == 0)
+        passes &+= 1
+        let kept = TDigest.mergeSorted(means: outMeans, weights: outWeights, total: Double(count),
+                                       forward: passes & 1 == 1, compression: Double(compression), scale: scale,
+                                       exactLimit: exactLimit, span: 1)
+        store(means: outMeans.baseAddress!, weights: outWeights.baseAddress!, count: kept)
     }
 
-    /// One merge pass over the sorted scratch centroids into `means`/`weights`.
+    /// Replaces the centroids, growing the arrays to just what is needed (doubling
+    /// would waste up to half of every busy per-series digest).
+    @usableFromInline
+    mutating func store(means newMeans: UnsafePointer<Double>, weights newWeights: UnsafePointer<Double>, count: Int) {
+        if means.capacity < count {
+            means.reserveCapacity(count + 8)
+            weights.reserveCapacity(count + 8)
+        }
+        means.removeAll(keepingCapacity: true)
+        weights.removeAll(keepingCapacity: true)
+        means.append(contentsOf: UnsafeBufferPointer(start: newMeans, count: count))
+        weights.append(contentsOf: UnsafeBufferPointer(start: newWeights, count: count))
+    }
+
+    /// One merge pass over the sorted centroids, in place.
     @usableFromInline
     mutating func mergePass(forward: Bool, span: Double = 1) {
         passes &+= 1
         let n = Double(count) - Double(buffer.count)
-        TDigest.mergeSorted(means: scratchMeans, weights: scratchWeights, total: n, forward: forward,
-                            compression: Double(compression), scale: scale, exactLimit: exactLimit, span: span,
-                            intoMeans: &means, intoWeights: &weights)
+        let delta = Double(compression), scale = scale, exactLimit = exactLimit
+        let kept = means.withUnsafeMutableBufferPointer { means in
+            weights.withUnsafeMutableBufferPointer { weights in
+                TDigest.mergeSorted(means: means, weights: weights, total: n, forward: forward,
+                                    compression: delta, scale: scale, exactLimit: exactLimit, span: span)
+            }
+        }
+        means.removeLast(means.count - kept)
+        weights.removeLast(weights.count - kept)
     }
 
     /// The core of the merging t-digest: walks sorted centroids (in either
     /// direction) and merges neighbours while the merged centroid spans at most one
-    /// unit of k. With `total ≤ exactLimit` nothing is merged.
-    static func mergeSorted(means inMeans: [Double], weights inWeights: [Double], total n: Double, forward: Bool,
-                            compression delta: Double, scale: TDigestScale, exactLimit: Int, span: Double,
-                            intoMeans outMeans: inout [Double], intoWeights outWeights: inout [Double]) {
-        outMeans.removeAll(keepingCapacity: true)
-        outWeights.removeAll(keepingCapacity: true)
-        let count = inMeans.count
-        guard count > 0 else { return }
-        if n <= Double(exactLimit) {
-            outMeans.append(contentsOf: inMeans)
-            outWeights.append(contentsOf: inWeights)
-            return
+    /// unit of k. With `total ≤ exactLimit` nothing is merged. Works in place: the
+    /// merged centroids end up, in ascending order, in the first `returned` slots.
+    static func mergeSorted(means: UnsafeMutableBufferPointer<Double>, weights: UnsafeMutableBufferPointer<Double>,
+                            total n: Double, forward: Bool, compression delta: Double, scale: TDigestScale,
+                            exactLimit: Int, span: Double) -> Int {
+        let count = means.count
+        guard count > 0 else { return 0 }
+        if n <= Double(exactLimit) { return count }
+        // A forward pass writes at or before the slot it reads; a backward pass at or after it.
+        var index = forward ? 0 : count - 1
+        let direction = forward ? 1 : -1
+        var out = index
+        var mean = means[index], weight = weights[index]
+        var before = 0.0
+        let step = TDigestScaleStep(scale: scale, delta: delta, n: n, span: span)
+        var limit = n * step.next(0)
+        // No centroid outweighs `cap`: it bounds the middle ones, which k2 makes widest.
+        let cap = Swift.max(1, n * TDigest.centroidCap * span / delta)
+        limit = Swift.min(limit, cap)
+        index += direction
+        while index >= 0 && index < count {
+            let w = weights[index]
+            if before + weight + w <= limit {
+                weight += w
+                mean += (means[index] - mean) * w / weight
+            } else {
+                means[out] = mean; weights[out] = weight; out += direction
+                before += weight
+                limit = Swift.min(n * step.next(before / n), before + cap)
+                mean = means[index]; weight = w
+            }
+            index += direction
         }
-        inMeans.withUnsafeBufferPointer { means in
-            inWeights.withUnsafeBufferPointer { weights in
-                var index = forward ? 0 : count - 1
-                let step = forward ? 1 : -1
-                var mean = means[index], weight = weights[index]
-                var before = 0.0
-                var limit = n * scale.q(scale.k(0, delta: delta, n: n) + span, delta: delta, n: n)
-                // No centroid outweighs `cap`: it bounds the middle ones, which k2 makes widest.
-                let cap = Swift.max(1, n * TDigest.centroidCap * span / delta)
-                limit = Swift.min(limit, cap)
-                index += step
-                while index >= 0 && index < count {
-                    let w = weights[index]
-                    if before + weight + w <= limit {
-                        weight += w
-                        mean += (means[index] - mean) * w / weight
-                    } else {
-                        outMeans.append(mean); outWeights.append(weight)
-                        before += weight
-                        limit = Swift.min(n * scale.q(scale.k(before / n, delta: delta, n: n) + span, delta: delta, n: n),
-                                          before + cap)
-                        mean = means[index]; weight = w
-                    }
-                    index += step
-                }
-                outMeans.append(mean); outWeights.append(weight)
+        means[out] = mean; weights[out] = weight
+        if forward { return out + 1 }
+        let kept = count - out
+        if out > 0 {
+            for i in 0..<kept {  // ascending copy: safe for this overlap (destination below source)
+                means[i] = means[i + out]
+                weights[i] = weights[i + out]
             }
         }
-        if !forward {
-            outMeans.reverse()
-            outWeights.reverse()
-        }
+        return kept
     }
 }

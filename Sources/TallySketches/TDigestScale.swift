@@ -88,3 +88,48 @@ public enum TDigestScale: UInt8, Sendable, CaseIterable {
         4 * log(Swift.max(n / delta, 1)) + constant
     }
 }
+
+/// The merge pass's step, `q(k(x) + span)`, for one pass (fixed δ and n), with
+/// what does not depend on x computed once. For k2, and for k2t while x and the
+/// result stay in its middle (|log-odds| ≤ u₀, where it equals k2), a step of k is
+/// a step of s = span·Z/δ in log-odds, so q(k(x) + span) = x / (x + (1 − x)·e^(−s)):
+/// no logarithm or exponential per centroid. Elsewhere it evaluates k and q.
+struct TDigestScaleStep {
+    let scale: TDigestScale
+    let delta: Double
+    let n: Double
+    let span: Double
+    /// e^(−s), or NaN when the shortcut does not apply to this scale.
+    let shrink: Double
+    /// The middle of k2t in q: [σ(−u₀), σ(u₀)]; all of [0, 1] for k2.
+    let low: Double
+    let high: Double
+
+    init(scale: TDigestScale, delta: Double, n: Double, span: Double) {
+        self.scale = scale
+        self.delta = delta
+        self.n = n
+        self.span = span
+        switch scale {
+        case .k2, .k2t:
+            shrink = exp(-span * TDigestScale.normalizer(n, delta, 24) / delta)
+            let u0 = scale == .k2 ? Double.infinity : TDigestScale.tailStart
+            low = 1 / (1 + exp(u0))
+            high = 1 / (1 + exp(-u0))
+        case .k1, .k3:
+            shrink = .nan
+            low = 1
+            high = 0
+        }
+    }
+
+    /// q(k(x) + span), for x = the share of the weight before the next centroid.
+    @inline(__always)
+    func next(_ x: Double) -> Double {
+        if x >= low && x > 0 {
+            let stepped = x / (x + (1 - x) * shrink)
+            if stepped <= high { return stepped }
+        }
+        return scale.q(scale.k(x, delta: delta, n: n) + span, delta: delta, n: n)
+    }
+}

@@ -86,7 +86,7 @@ func fleet(_ count: Int, seed: UInt64) -> [TraceFrame] {
         let again = try snapshot(of: frames, collector: "a", sequence: 5)
         #expect(throws: SketchError.self) { try Snapshot.merged([a, again], collectorID: "x") }
         var other = try snapshot(of: frames, collector: "b", sequence: 1)
-        other.sketches.compression = 100
+        other.sketches.compression += 50
         #expect(throws: SketchError.self) { try Snapshot.merged([a, other], collectorID: "x") }
         let next = try snapshot(of: frames, collector: "a", sequence: 6)
         #expect(try Snapshot.merged([a, next], collectorID: "x").requests == 200, "consecutive windows roll up")
