@@ -20,6 +20,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
@@ -50,6 +51,8 @@ let package = Package(
         .testTarget(name: "TallySketchesTests", dependencies: ["TallySketches", "TallySynthetic"]),
         .testTarget(name: "TallyCoreTests", dependencies: ["TallyCore", "TallyWire", "TallySketches", "TallySynthetic"]),
         .testTarget(name: "TallyClientTests", dependencies: ["TallyClient", "TallyWire", "ZeroMQ"]),
+        .testTarget(name: "TallyDaemonTests", dependencies: ["TallyDaemon", "TallyCore", "TallyClient", "TallyWire",
+                                                             "TallySynthetic", "ZeroMQ"]),
 
         // Hot loops for valgrind instruction counts (Benchmarks/callgrind.sh).
         .executableTarget(
@@ -63,6 +66,30 @@ let package = Package(
             dependencies: ["TallyWire", "TallySynthetic", .product(name: "Benchmark", package: "benchmark")],
             path: "Benchmarks/WireBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .target(
+            name: "TallyDaemon",
+            dependencies: ["TallyCore", "TallyWire", "ZeroMQ", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/TallyDaemon"
+        ),
+        .executableTarget(
+            name: "tallyd",
+            dependencies: ["TallyDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log")],
+            path: "Sources/tallyd",
+            linkerSettings: jemalloc
+        ),
+        .executableTarget(
+            name: "tally-load",
+            dependencies: ["TallyClient", "TallySynthetic", "TallyWire",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/tally-load",
+            linkerSettings: jemalloc
+        ),
+        .executableTarget(
+            name: "tally-tail",
+            dependencies: ["TallyDaemon", "TallyCore", "ZeroMQ", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/tally-tail"
         ),
         .executableTarget(
             name: "CoreBenchmarks",

@@ -1,0 +1,169 @@
+import Foundation
+import Logging
+import Synchronization
+import TallyCore
+import TallyWire
+import ZeroMQ
+
+/// tallyd's parts wired together: ZeroMQ sources → aggregation engine → flusher
+/// (a snapshot per sealed window, numbered) → one ``SinkWorker`` per sink.
+///
+/// Snapshot sequence numbers continue across restarts (the next is one past the
+/// highest in the data directory). Counters in every snapshot are cumulative since
+/// this process started.
+public final class Collector: @unchecked Sendable {
+    public let configuration: DaemonConfiguration
+    public let engine: AggregationEngine
+    private let context: ZMQContext
+    private let sources: [ZeroMQSource]
+    public let sinks: [SinkWorker]
+    private let replay: ReplayServer?
+    private let logger: Logger
+    private let stopping = Atomic<Bool>(false)
+    private let flusherDone = DispatchSemaphore(value: 0)
+    private let flushLock = Mutex<FlushState>(FlushState(nextSequence: 0))
+    /// Called with each snapshot after it was handed to the sinks (the demo's table).
+    private let onSnapshot: (@Sendable (EncodedSnapshot) -> Void)?
+
+    struct FlushState {
+        var nextSequence: UInt64
+        var lastFlushMicros: UInt64 = 0
+        var lastSnapshotBytes: UInt64 = 0
+        var snapshots: UInt64 = 0
+    }
+
+    /// Binds every endpoint and opens every sink; throws before anything runs when
+    /// one fails (a taken port, an unwritable data directory).
+    /// - Parameter extraSinks: more sinks (each behind its own worker), e.g. from an embedding program.
+    public init(configuration: DaemonConfiguration, logger: Logger = Logger(label: "tallyd"),
+                extraSinks: [any SnapshotSink] = [],
+                onSnapshot: (@Sendable (EncodedSnapshot) -> Void)? = nil) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        self.logger = logger
+        self.onSnapshot = onSnapshot
+        engine = AggregationEngine(configuration: configuration.engine)
+        context = try ZMQContext()
+        var sinks = [SinkWorker(sink: try FileSink(directory: configuration.dataDirectory,
+                                                   maxBytes: configuration.fileMaxBytes,
+                                                   retention: configuration.fileRetention,
+                                                   fsyncEachRecord: configuration.fsync == "always"),
+                                capacity: configuration.sinkQueue)]
+        if !configuration.pubEndpoint.isEmpty {
+            sinks.append(SinkWorker(sink: try PubSink(context: context, endpoint: configuration.pubEndpoint),
+                                    capacity: configuration.sinkQueue))
+        }
+        if !configuration.jsonLines.isEmpty {
+            sinks.append(SinkWorker(sink: try JSONLinesSink(path: configuration.jsonLines), capacity: configuration.sinkQueue))
+        }
+        sinks += extraSinks.map { SinkWorker(sink: $0, capacity: configuration.sinkQueue) }
+        self.sinks = sinks
+        let stored = SnapshotLog.read(directory: configuration.dataDirectory)
+        let next = (stored.records.map(\.sequence).max() ?? 0) + (stored.records.isEmpty ? 0 : 1)
+        flushLock.withLock { $0.nextSequence = next }
+        if stored.report.torn > 0 {
+            logger.warning("data directory: skipped \(stored.report.torn) torn snapshot record(s) (a crash mid-write)")
+        }
+        replay = configuration.replayEndpoint.isEmpty ? nil
+            : try ReplayServer(context: context, endpoint: configuration.replayEndpoint, directory: configuration.dataDirectory)
+        var sources: [ZeroMQSource] = []
+        for endpoint in configuration.endpoints {
+            sources.append(try ZeroMQSource(context: context, endpoint: endpoint, port: engine.makeIngestPort()))
+        }
+        self.sources = sources
+    }
+
+    /// Starts the shards, the ingest threads and the flusher.
+    public func start() {
+        engine.start()
+        for source in sources { source.start() }
+        let thread = Thread { [self] in
+            while !stopping.load(ordering: .acquiring) {
+                flush()
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            flusherDone.signal()
+        }
+        thread.name = "tally.flusher"
+        thread.start()
+        logger.info("tallyd \(configuration.collectorID): ingest on \(configuration.endpoints.joined(separator: ", ")); snapshots every \(configuration.windowSeconds) s to \(configuration.dataDirectory)/\(configuration.pubEndpoint.isEmpty ? "" : ", PUB \(configuration.pubEndpoint)")\(configuration.replayEndpoint.isEmpty ? "" : ", replay \(configuration.replayEndpoint)")")
+    }
+
+    /// Graceful shutdown: stop receiving, drain the rings, seal and flush every open
+    /// window, deliver queued snapshots and close the sinks — each step bounded by
+    /// `timeoutSeconds`. Returns true when nothing had to be abandoned.
+    @discardableResult
+    public func stop(timeoutSeconds: Double = 10) -> Bool {
+        guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return true }
+        flusherDone.wait()
+        for source in sources { source.stop() }
+        let drained = engine.stop(timeoutMillis: Int(timeoutSeconds * 1_000))
+        flush()
+        var clean = drained
+        for sink in sinks where !sink.close(timeoutSeconds: timeoutSeconds) {
+            logger.error("sink \(sink.sink.name) did not finish within \(timeoutSeconds) s; its queued snapshots are counted as dropped")
+            clean = false
+        }
+        replay?.stop()
+        logger.info("tallyd stopped: \(counters()["frames.accepted"] ?? 0) frames accepted, \(flushLock.withLock { $0.snapshots }) snapshots")
+        return clean
+    }
+
+    /// Everything the daemon counts, by stable name: the engine's counters plus
+    /// ingest (`ingest.batches`, `ingest.bytes`, `ingest.rejected.<reason>`), sinks
+    /// (`sink.<name>.delivered|failures|retries|queue_depth|dropped.<reason>`) and
+    /// the flusher (`flush.micros`, `snapshot.bytes`, `snapshots`).
+    public func counters() -> [String: UInt64] {
+        var c = engine.counters.named
+        c["ingest.batches"] = sources.reduce(0) { $0 + $1.batches.load(ordering: .relaxed) }
+        c["ingest.bytes"] = sources.reduce(0) { $0 + $1.bytes.load(ordering: .relaxed) }
+        for reason in WireRejectReason.allCases {
+            c["ingest.rejected.\(reason.name)"] = sources.reduce(0) { $0 + ($1.rejectedByReason[reason] ?? 0) }
+        }
+        for sink in sinks {
+            let s = sink.counters, name = sink.sink.name
+            c["sink.\(name).delivered"] = s.delivered
+            c["sink.\(name).failures"] = s.failures
+            c["sink.\(name).retries"] = s.retries
+            c["sink.\(name).queue_depth"] = UInt64(s.queueDepth)
+            for reason in SinkDropReason.allCases { c["sink.\(name).dropped.\(reason.rawValue)"] = s.dropped[reason] ?? 0 }
+        }
+        flushLock.withLock {
+            c["flush.micros"] = $0.lastFlushMicros
+            c["snapshot.bytes"] = $0.lastSnapshotBytes
+            c["snapshots"] = $0.snapshots
+        }
+        if let replay { c["replay.snapshots_served"] = replay.served.load(ordering: .relaxed) }
+        return c
+    }
+
+    /// Turns every sealed window into a snapshot and hands it to the sinks.
+    func flush() {
+        for window in engine.collectSealedWindows() {
+            let started = DispatchTime.now().uptimeNanoseconds
+            let sequence = flushLock.withLock { s -> UInt64 in
+                defer { s.nextSequence += 1 }
+                return s.nextSequence
+            }
+            let snapshot: Snapshot
+            do {
+                snapshot = try Snapshot.build(window, collectorID: configuration.collectorID, sequence: sequence,
+                                              symbols: engine.symbols, sketches: configuration.engine.sketches,
+                                              counters: counters())
+            } catch {
+                logger.error("window at \(window.startMicros): snapshot failed: \(error)")  // cannot happen: one parameter set
+                continue
+            }
+            let encoded = EncodedSnapshot(sequence: sequence, snapshot: snapshot, bytes: SnapshotCodec.encode(snapshot))
+            for sink in sinks { sink.enqueue(encoded) }
+            let micros = (DispatchTime.now().uptimeNanoseconds - started) / 1_000
+            flushLock.withLock {
+                $0.lastFlushMicros = micros
+                $0.lastSnapshotBytes = UInt64(encoded.bytes.count)
+                $0.snapshots += 1
+            }
+            logger.info("\(SnapshotSummary.line(snapshot, sequence: sequence))")
+            onSnapshot?(encoded)
+        }
+    }
+}

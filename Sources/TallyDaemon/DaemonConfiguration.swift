@@ -1,0 +1,228 @@
+import TallyCore
+
+/// Everything tallyd can be told, with the embedded defaults: a collector that
+/// needs no outside server (PULL on loopback, snapshots to files under
+/// `./tally-data`, a PUB stream and a replay endpoint on loopback).
+///
+/// Sources of settings, later ones winning: the defaults, the file (``load(file:)``),
+/// environment variables `TALLY_<KEY>` (``applyEnvironment(_:)``), command-line flags.
+public struct DaemonConfiguration: Sendable, Equatable {
+    /// Names this collector in snapshots (merging refuses overlapping sequences of one id).
+    public var collectorID = "tally-local"
+    /// ZeroMQ endpoints the PULL sockets bind (tcp:// or ipc://); one ingest thread each.
+    public var endpoints = ["tcp://127.0.0.1:7411"]
+    /// Window length in seconds, 1 … 3,600.
+    public var windowSeconds = 10
+    /// Seconds after a window's end during which its frames are still accepted, 0 … 600.
+    public var allowedLatenessSeconds = 2
+    /// Shard threads; 0 = one per core.
+    public var shards = 0
+    /// Series per shard and window before new keys fold into the overflow series.
+    public var maxSeriesPerShard = 50_000
+    /// Where the file sink writes snapshots (created if missing).
+    public var dataDirectory = "tally-data"
+    /// A snapshot file is closed and a new one started past this size.
+    public var fileMaxBytes = 64 << 20
+    /// Snapshot files kept; the oldest are deleted beyond it.
+    public var fileRetention = 200
+    /// `always` (fsync after every snapshot), `never` (leave it to the OS).
+    public var fsync = "always"
+    /// PUB endpoint for the snapshot stream; empty disables it.
+    public var pubEndpoint = "tcp://127.0.0.1:7412"
+    /// REP endpoint serving stored snapshots by sequence range; empty disables it.
+    public var replayEndpoint = "tcp://127.0.0.1:7413"
+    /// JSON lines of every snapshot: empty (off), `-` (stdout) or a file path.
+    public var jsonLines = ""
+    /// Snapshots each sink may queue before it drops (counted).
+    public var sinkQueue = 64
+    /// Prints a per-window summary table on stdout (for the demo); the one-line log is always written.
+    public var summary = false
+    /// Price per million tokens by model: input, cached input, output (US dollars).
+    public var prices: [String: ModelPrice] = [:]
+
+    public init() {}
+
+    /// Applies a configuration file's text over these settings.
+    /// - Throws: ``ConfigError`` naming the field (unknown keys and wrong types included).
+    public mutating func load(file text: String) throws(ConfigError) {
+        for (key, entry) in try ConfigFile.parse(text).sorted(by: { $0.value.line < $1.value.line }) {
+            try set(key, entry.value)
+        }
+        try validate()
+    }
+
+    /// Applies `TALLY_<KEY>` variables (e.g. `TALLY_WINDOW_SECONDS=5`,
+    /// `TALLY_ENDPOINTS=tcp://0.0.0.0:7411,ipc:///tmp/tally`).
+    public mutating func applyEnvironment(_ environment: [String: String]) throws(ConfigError) {
+        for key in DaemonConfiguration.keys {
+            let name = "TALLY_" + key.uppercased()
+            guard let text = environment[name] else { continue }
+            try set(key, text: text, field: name)
+        }
+        try validate()
+    }
+
+    /// Sets one top-level key from a flag's or a variable's text.
+    public mutating func set(_ key: String, text: String, field: String) throws(ConfigError) {
+        let value: ConfigValue
+        switch key {
+        case "endpoints": value = .strings(text.split(separator: ",").map { String($0).trimmingSpaces() })
+        case "window_seconds", "allowed_lateness_seconds", "shards", "max_series_per_shard", "file_max_bytes",
+             "file_retention", "sink_queue":
+            guard let number = Int(text.replacingUnderscores()) else { throw ConfigError(field: field, "not an integer: \(text)") }
+            value = .integer(number)
+        case "summary":
+            guard text == "true" || text == "false" else { throw ConfigError(field: field, "true or false, not \(text)") }
+            value = .boolean(text == "true")
+        default: value = .string(text)
+        }
+        do { try set(key, value) } catch { throw ConfigError(field: field, error.message) }
+    }
+
+    /// Top-level keys (snake case, as in the file).
+    public static let keys = ["collector_id", "endpoints", "window_seconds", "allowed_lateness_seconds", "shards",
+                              "max_series_per_shard", "data_directory", "file_max_bytes", "file_retention", "fsync",
+                              "pub_endpoint", "replay_endpoint", "json_lines", "sink_queue", "summary"]
+
+    mutating func set(_ key: String, _ value: ConfigValue) throws(ConfigError) {
+        func string() throws(ConfigError) -> String {
+            guard case .string(let s) = value else { throw ConfigError(field: key, "expected a quoted string") }
+            return s
+        }
+        func integer() throws(ConfigError) -> Int {
+            guard case .integer(let i) = value else { throw ConfigError(field: key, "expected an integer") }
+            return i
+        }
+        func number() throws(ConfigError) -> Double {
+            switch value {
+            case .integer(let i): return Double(i)
+            case .float(let f): return f
+            default: throw ConfigError(field: key, "expected a number")
+            }
+        }
+        switch key {
+        case "collector_id": collectorID = try string()
+        case "endpoints":
+            guard case .strings(let list) = value else { throw ConfigError(field: key, "expected an array of strings") }
+            endpoints = list
+        case "window_seconds": windowSeconds = try integer()
+        case "allowed_lateness_seconds": allowedLatenessSeconds = try integer()
+        case "shards": shards = try integer()
+        case "max_series_per_shard": maxSeriesPerShard = try integer()
+        case "data_directory": dataDirectory = try string()
+        case "file_max_bytes": fileMaxBytes = try integer()
+        case "file_retention": fileRetention = try integer()
+        case "fsync": fsync = try string()
+        case "pub_endpoint": pubEndpoint = try string()
+        case "replay_endpoint": replayEndpoint = try string()
+        case "json_lines": jsonLines = try string()
+        case "sink_queue": sinkQueue = try integer()
+        case "summary":
+            guard case .boolean(let b) = value else { throw ConfigError(field: key, "expected true or false") }
+            summary = b
+        default:
+            let parts = key.split(separator: ".", maxSplits: 1).map(String.init)
+            guard parts.count == 2, parts[0] == "prices",
+                  let dot = parts[1].lastIndex(of: ".") else {
+                throw ConfigError(field: key, "unknown setting (known: \(DaemonConfiguration.keys.joined(separator: ", ")), prices.<model>.input|cached_input|output)")
+            }
+            let model = String(parts[1][..<dot]), field = String(parts[1][parts[1].index(after: dot)...])
+            var price = prices[model] ?? ModelPrice(input: .nan, cachedInput: .nan, output: .nan)
+            let amount = try number()
+            guard amount >= 0 else { throw ConfigError(field: key, "a price is ≥ 0") }
+            switch field {
+            case "input": price.input = amount
+            case "cached_input": price.cachedInput = amount
+            case "output": price.output = amount
+            default: throw ConfigError(field: key, "a price has input, cached_input and output")
+            }
+            prices[model] = price
+        }
+    }
+
+    /// Checks ranges and combinations.
+    public func validate() throws(ConfigError) {
+        if collectorID.isEmpty || collectorID.utf8.count > 255 { throw ConfigError(field: "collector_id", "1 … 255 bytes") }
+        if endpoints.isEmpty { throw ConfigError(field: "endpoints", "at least one endpoint") }
+        for endpoint in endpoints + [pubEndpoint, replayEndpoint] where !endpoint.isEmpty {
+            guard endpoint.hasPrefix("tcp://") || endpoint.hasPrefix("ipc://") || endpoint.hasPrefix("inproc://") else {
+                throw ConfigError(field: "endpoints", "\(endpoint): expected tcp://, ipc:// or inproc://")
+            }
+        }
+        if !(1...3_600).contains(windowSeconds) { throw ConfigError(field: "window_seconds", "\(windowSeconds) not in 1 … 3600") }
+        if !(0...600).contains(allowedLatenessSeconds) {
+            throw ConfigError(field: "allowed_lateness_seconds", "\(allowedLatenessSeconds) not in 0 … 600")
+        }
+        if !(0...256).contains(shards) { throw ConfigError(field: "shards", "\(shards) not in 0 … 256") }
+        if !(1...10_000_000).contains(maxSeriesPerShard) {
+            throw ConfigError(field: "max_series_per_shard", "\(maxSeriesPerShard) not in 1 … 10000000")
+        }
+        if dataDirectory.isEmpty { throw ConfigError(field: "data_directory", "must not be empty") }
+        if fileMaxBytes < 4_096 { throw ConfigError(field: "file_max_bytes", "at least 4096") }
+        if fileRetention < 1 { throw ConfigError(field: "file_retention", "at least 1 file") }
+        if fsync != "always" && fsync != "never" { throw ConfigError(field: "fsync", "always or never, not \(fsync)") }
+        if !(1...100_000).contains(sinkQueue) { throw ConfigError(field: "sink_queue", "\(sinkQueue) not in 1 … 100000") }
+        for (model, price) in prices where price.input.isNaN || price.cachedInput.isNaN || price.output.isNaN {
+            throw ConfigError(field: "prices.\(model)", "needs input, cached_input and output")
+        }
+    }
+
+    /// The engine configuration these settings describe.
+    public var engine: EngineConfiguration {
+        var engine = EngineConfiguration()
+        if shards > 0 { engine.shards = shards }
+        engine.maxSeriesPerShardWindow = maxSeriesPerShard
+        engine.window = WindowPolicy(intervalMicros: UInt64(windowSeconds) * 1_000_000,
+                                     allowedLatenessMicros: UInt64(allowedLatenessSeconds) * 1_000_000)
+        engine.prices = PriceTable()
+        engine.prices.prices = prices
+        return engine
+    }
+
+    /// The commented default configuration (`tallyd --print-default-config`).
+    public static let defaultText = """
+    # tallyd configuration (TOML). Every setting may also come from an environment
+    # variable TALLY_<SETTING> (e.g. TALLY_WINDOW_SECONDS=5) or a command-line flag;
+    # flags win over variables, variables over this file.
+
+    # Names this collector in every snapshot.
+    collector_id = "tally-local"
+    # ZeroMQ endpoints to bind PULL sockets on (tcp:// or ipc://), one ingest thread each.
+    # To accept a fleet on the network: ["tcp://0.0.0.0:7411"]
+    endpoints = ["tcp://127.0.0.1:7411"]
+    # Window length (s, 1 … 3600); windows align to wall-clock multiples.
+    window_seconds = 10
+    # A frame may arrive this long (s) after its window ended and still count in it;
+    # later frames are counted as late and dropped.
+    allowed_lateness_seconds = 2
+    # Shard threads folding frames; 0 = one per core.
+    shards = 0
+    # Series per shard and window; past it new keys fold into one overflow series (counted).
+    max_series_per_shard = 50000
+
+    # File sink (always on): binary snapshots appended to files in this directory.
+    data_directory = "tally-data"
+    file_max_bytes = 67108864       # start a new file past 64 MiB
+    file_retention = 200            # files kept; older ones are deleted
+    fsync = "always"                # "always" after each snapshot, or "never"
+
+    # Snapshot stream for subscribers (ZeroMQ PUB); "" disables it.
+    pub_endpoint = "tcp://127.0.0.1:7412"
+    # Serves stored snapshots by sequence range (ZeroMQ REP), to fill gaps; "" disables it.
+    replay_endpoint = "tcp://127.0.0.1:7413"
+    # JSON lines of every snapshot: "" (off), "-" (stdout) or a file path.
+    json_lines = ""
+    # Snapshots a sink may queue before it drops them (counted by sink and reason).
+    sink_queue = 64
+    # Print a per-window summary table on stdout.
+    summary = false
+
+    # Prices per million tokens (US dollars). Models without a price get no cost
+    # and are counted as unpriced.
+    # [prices."llama-3.1-70b-instruct"]
+    # input = 0.88
+    # cached_input = 0.44
+    # output = 0.88
+
+    """
+}

@@ -1,0 +1,105 @@
+import Foundation
+import TallyCore
+import ZeroMQ
+
+/// A sink's failure to deliver one snapshot.
+public struct SinkError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// One snapshot, encoded once and shared by every sink.
+public struct EncodedSnapshot: Sendable {
+    public let sequence: UInt64
+    public let snapshot: Snapshot
+    public let bytes: [UInt8]
+}
+
+/// Where snapshots go. `deliver` runs on the sink's own thread (``SinkWorker``):
+/// it may block or fail without touching ingest or the other sinks.
+public protocol SnapshotSink: AnyObject, Sendable {
+    var name: String { get }
+    func deliver(_ snapshot: EncodedSnapshot) throws(SinkError)
+    func close()
+}
+
+/// The file sink: binary snapshots appended to the data directory (``SnapshotLog``).
+public final class FileSink: SnapshotSink, @unchecked Sendable {
+    public let name = "file"
+    private let writer: SnapshotLogWriter
+
+    public init(directory: String, maxBytes: Int, retention: Int, fsyncEachRecord: Bool) throws(SinkError) {
+        writer = try SnapshotLogWriter(directory: directory, maxBytes: maxBytes, retention: retention,
+                                       fsyncEachRecord: fsyncEachRecord)
+    }
+
+    public func deliver(_ snapshot: EncodedSnapshot) throws(SinkError) {
+        try writer.append(sequence: snapshot.sequence, payload: snapshot.bytes)
+    }
+
+    public func close() { writer.close() }
+}
+
+/// The snapshot stream: ZeroMQ PUB, one two-part message per snapshot,
+/// `["tally.snapshot" + 8-byte big-endian sequence, SnapshotCodec bytes]`.
+/// PUB drops for slow subscribers without telling anyone; subscribers see gaps in
+/// the sequence and fill them from the replay endpoint.
+public final class PubSink: SnapshotSink, @unchecked Sendable {
+    public let name = "pub"
+    public static let topic = Array("tally.snapshot".utf8)
+    private let socket: ZMQSocket
+
+    public init(context: ZMQContext, endpoint: String) throws(ZMQError) {
+        socket = try ZMQSocket(context: context, type: .pub)
+        try socket.setSendHighWaterMark(1_000)
+        try socket.bind(endpoint)
+    }
+
+    public func deliver(_ snapshot: EncodedSnapshot) throws(SinkError) {
+        var header = PubSink.topic
+        for i in (0..<8).reversed() { header.append(UInt8(truncatingIfNeeded: snapshot.sequence >> (8 * UInt64(i)))) }
+        do {
+            try socket.send(multipart: [header, snapshot.bytes], flags: .dontWait)
+        } catch {
+            throw SinkError("publish failed: \(error)")
+        }
+    }
+
+    public func close() { socket.close() }
+}
+
+/// JSON lines (``Snapshot/jsonLine()``) to stdout or a file.
+public final class JSONLinesSink: SnapshotSink, @unchecked Sendable {
+    public let name = "json"
+    private let handle: FileHandle
+    private let ownsHandle: Bool
+
+    /// - Parameter path: `-` for stdout, else a file appended to (created if missing).
+    public init(path: String) throws(SinkError) {
+        if path == "-" {
+            handle = FileHandle.standardOutput
+            ownsHandle = false
+        } else {
+            if !FileManager.default.fileExists(atPath: path) {
+                guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                    throw SinkError("cannot create \(path)")
+                }
+            }
+            guard let file = FileHandle(forWritingAtPath: path) else { throw SinkError("cannot open \(path)") }
+            file.seekToEndOfFile()
+            handle = file
+            ownsHandle = true
+        }
+    }
+
+    public func deliver(_ snapshot: EncodedSnapshot) throws(SinkError) {
+        do {
+            try handle.write(contentsOf: Array((snapshot.snapshot.jsonLine() + "\n").utf8))
+        } catch {
+            throw SinkError("write failed: \(error)")
+        }
+    }
+
+    public func close() { if ownsHandle { try? handle.close() } }
+}

@@ -1,0 +1,115 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import TallyDaemon
+
+/// tallyd: the Tally collector. Settings: defaults < --config file < TALLY_* variables < flags.
+@main
+struct Tallyd: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tallyd",
+        abstract: "Tally collector: ZeroMQ trace frames in, per-window snapshots out.")
+
+    @Option(name: .long, help: "Configuration file (TOML; see --print-default-config).")
+    var config: String?
+    @Flag(name: .long, help: "Print the commented default configuration and exit.")
+    var printDefaultConfig = false
+    @Option(name: .long, help: "Bind endpoint for frames (repeatable; replaces the configured list).")
+    var endpoint: [String] = []
+    @Option(name: .long, help: "Data directory of the file sink.")
+    var dataDir: String?
+    @Option(name: .long, help: "Window length in seconds (1 … 3600).")
+    var window: Int?
+    @Option(name: .long, help: "Shard threads (0 = one per core).")
+    var shards: Int?
+    @Option(name: .long, help: "Collector id written into snapshots.")
+    var collectorID: String?
+    @Option(name: .long, help: "PUB endpoint for the snapshot stream (\"\" disables).")
+    var pub: String?
+    @Option(name: .long, help: "Replay endpoint (\"\" disables).")
+    var replay: String?
+    @Option(name: .long, help: "JSON lines of every snapshot: - (stdout) or a file.")
+    var json: String?
+    @Flag(name: .long, help: "Print a table of the top series of every window on stdout.")
+    var summary = false
+
+    func run() throws {
+        if printDefaultConfig {
+            print(DaemonConfiguration.defaultText, terminator: "")
+            return
+        }
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        var logger = Logger(label: "tallyd")
+        logger.logLevel = .info
+        var settings = DaemonConfiguration()
+        do {
+            if let config {
+                guard let text = try? String(contentsOfFile: config, encoding: .utf8) else {
+                    throw ConfigError(field: "--config", "cannot read \(config)")
+                }
+                try settings.load(file: text)
+            }
+            try settings.applyEnvironment(ProcessInfo.processInfo.environment)
+            if !endpoint.isEmpty { settings.endpoints = endpoint }
+            if let dataDir { settings.dataDirectory = dataDir }
+            if let window { settings.windowSeconds = window }
+            if let shards { settings.shards = shards }
+            if let collectorID { settings.collectorID = collectorID }
+            if let pub { settings.pubEndpoint = pub }
+            if let replay { settings.replayEndpoint = replay }
+            if let json { settings.jsonLines = json }
+            if summary { settings.summary = true }
+            try settings.validate()
+        } catch let error as ConfigError {
+            FileHandle.standardError.write(Data("tallyd: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        let printTable = settings.summary
+        let collector: Collector
+        do {
+            let showTable: @Sendable (EncodedSnapshot) -> Void = { encoded in
+                print(SnapshotSummary.table(encoded.snapshot))
+                fflush(nil)  // all streams: stdout is a C global, not concurrency-safe to name
+            }
+            collector = try Collector(configuration: settings, logger: logger, onSnapshot: printTable ? showTable : nil)
+        } catch {
+            FileHandle.standardError.write(Data("tallyd: cannot start: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        // SIGINT/SIGTERM: graceful stop, then exit 0 (1 when something had to be abandoned).
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        let done = DispatchSemaphore(value: 0)
+        let clean = ManagedAtomicFlag()
+        var handlers: [DispatchSourceSignal] = []
+        for number in [SIGINT, SIGTERM] {
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                guard clean.claim() else { return }
+                logger.info("signal \(number): stopping")
+                clean.result = collector.stop()
+                done.signal()
+            }
+            source.resume()
+            handlers.append(source)
+        }
+        collector.start()
+        done.wait()
+        _ = handlers
+        if !clean.result { throw ExitCode(1) }
+    }
+}
+
+/// Set once by the first signal; later signals are ignored while stopping.
+final class ManagedAtomicFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var claimed = false
+    var result = true
+    func claim() -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        if claimed { return false }
+        claimed = true
+        return true
+    }
+}

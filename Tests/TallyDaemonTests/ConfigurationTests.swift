@@ -1,0 +1,57 @@
+import Testing
+@testable import TallyDaemon
+
+@Suite struct ConfigurationTests {
+    @Test func theCommentedDefaultIsTheDefault() throws {
+        var c = DaemonConfiguration()
+        try c.load(file: DaemonConfiguration.defaultText)
+        #expect(c == DaemonConfiguration())
+    }
+
+    @Test func fileEnvironmentAndPrices() throws {
+        var c = DaemonConfiguration()
+        try c.load(file: """
+        collector_id = "edge-1"   # a comment
+        endpoints = ["tcp://0.0.0.0:7411", "ipc:///tmp/tally.sock"]
+        window_seconds = 5
+        [prices."llama-3.1-70b-instruct"]
+        input = 0.88
+        cached_input = 0.44
+        output = 1
+        """)
+        #expect(c.collectorID == "edge-1" && c.endpoints.count == 2 && c.windowSeconds == 5)
+        #expect(c.prices["llama-3.1-70b-instruct"]?.output == 1)
+        try c.applyEnvironment(["TALLY_WINDOW_SECONDS": "2", "TALLY_ENDPOINTS": "ipc:///tmp/a,ipc:///tmp/b", "HOME": "/x"])
+        #expect(c.windowSeconds == 2 && c.endpoints == ["ipc:///tmp/a", "ipc:///tmp/b"])
+        #expect(c.engine.window.intervalMicros == 2_000_000)
+    }
+
+    @Test(arguments: [
+        ("window_seconds = 0", "window_seconds"),
+        ("window_seconds = \"ten\"", "window_seconds"),
+        ("windows = 3", "windows"),
+        ("fsync = \"sometimes\"", "fsync"),
+        ("endpoints = [\"http://x\"]", "endpoints"),
+        ("collector_id = \"unterminated", "collector_id"),
+        ("just words", "line 1"),
+        ("[prices.m]\ninput = 1", "prices.m"),
+        ("[prices.m]\ninput = -1", "prices.m.input"),
+        ("shards = 1\nshards = 2", "shards"),
+    ])
+    func invalidFilesNameTheField(text: String, field: String) {
+        var c = DaemonConfiguration()
+        #expect {
+            try c.load(file: text)
+        } throws: { error in
+            guard let error = error as? ConfigError else { return false }
+            return error.field == field && !error.message.isEmpty
+        }
+    }
+
+    @Test func badEnvironmentNamesTheVariable() {
+        var c = DaemonConfiguration()
+        #expect(throws: ConfigError(field: "TALLY_WINDOW_SECONDS", "not an integer: soon")) {
+            try c.applyEnvironment(["TALLY_WINDOW_SECONDS": "soon"])
+        }
+    }
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The README's run command: installs what is missing, builds (release), starts tallyd
+# with the embedded defaults (file sink under ./tally-data, PUB stream and replay on
+# loopback; see Tools/demo.toml) plus a demo fleet from tally-load, and prints the
+# per-window summary. Ctrl-C stops both; tallyd flushes the open window first.
+# TALLY_DEMO_RATE sets the demo fleet's frames/s (default 2000; 0 = no demo fleet).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+Tools/setup.sh
+for product in tallyd tally-load tally-tail; do
+    swift build -c release --product "$product" 2>&1 | grep -v 'prohibited flag' | tail -1
+done
+.build/release/tallyd --config Tools/demo.toml "$@" &
+tallyd=$!
+load=""
+stop() {
+    trap - INT TERM
+    [ -n "$load" ] && kill -TERM "$load" 2>/dev/null || true
+    kill -TERM "$tallyd" 2>/dev/null || true
+    wait "$tallyd" || true
+}
+trap stop INT TERM
+rate=${TALLY_DEMO_RATE:-2000}
+if [ "$rate" != "0" ]; then
+    sleep 1
+    .build/release/tally-load --rate "$rate" --quiet &
+    load=$!
+    echo "run.sh: demo fleet publishing $rate frames/s to tcp://127.0.0.1:7411; first summary within one window (5 s). Ctrl-C stops."
+fi
+wait "$tallyd"
