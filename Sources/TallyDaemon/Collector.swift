@@ -46,6 +46,7 @@ public final class Collector: @unchecked Sendable {
         context = try ZMQContext()
         var sinks = [SinkWorker(sink: try FileSink(directory: configuration.dataDirectory,
                                                    maxBytes: configuration.fileMaxBytes,
+                                                   maxSeconds: configuration.fileMaxSeconds,
                                                    retention: configuration.fileRetention,
                                                    fsyncEachRecord: configuration.fsync == "always"),
                                 capacity: configuration.sinkQueue)]

@@ -23,6 +23,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var dataDirectory = "tally-data"
     /// A snapshot file is closed and a new one started past this size.
     public var fileMaxBytes = 64 << 20
+    /// A snapshot file is closed and a new one started once it is this old (s).
+    public var fileMaxSeconds = 3_600
     /// Snapshot files kept; the oldest are deleted beyond it.
     public var fileRetention = 200
     /// `always` (fsync after every snapshot), `never` (leave it to the OS).
@@ -67,7 +69,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         let value: ConfigValue
         switch key {
         case "endpoints": value = .strings(text.split(separator: ",").map { String($0).trimmingSpaces() })
-        case "window_seconds", "allowed_lateness_seconds", "shards", "max_series_per_shard", "file_max_bytes",
+        case "window_seconds", "allowed_lateness_seconds", "shards", "max_series_per_shard", "file_max_bytes", "file_max_seconds",
              "file_retention", "sink_queue":
             guard let number = Int(text.replacingUnderscores()) else { throw ConfigError(field: field, "not an integer: \(text)") }
             value = .integer(number)
@@ -81,7 +83,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
 
     /// Top-level keys (snake case, as in the file).
     public static let keys = ["collector_id", "endpoints", "window_seconds", "allowed_lateness_seconds", "shards",
-                              "max_series_per_shard", "data_directory", "file_max_bytes", "file_retention", "fsync",
+                              "max_series_per_shard", "data_directory", "file_max_bytes", "file_max_seconds", "file_retention", "fsync",
                               "pub_endpoint", "replay_endpoint", "json_lines", "sink_queue", "summary"]
 
     mutating func set(_ key: String, _ value: ConfigValue) throws(ConfigError) {
@@ -111,6 +113,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         case "max_series_per_shard": maxSeriesPerShard = try integer()
         case "data_directory": dataDirectory = try string()
         case "file_max_bytes": fileMaxBytes = try integer()
+        case "file_max_seconds": fileMaxSeconds = try integer()
         case "file_retention": fileRetention = try integer()
         case "fsync": fsync = try string()
         case "pub_endpoint": pubEndpoint = try string()
@@ -159,6 +162,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         }
         if dataDirectory.isEmpty { throw ConfigError(field: "data_directory", "must not be empty") }
         if fileMaxBytes < 4_096 { throw ConfigError(field: "file_max_bytes", "at least 4096") }
+        if fileMaxSeconds < 1 { throw ConfigError(field: "file_max_seconds", "at least 1") }
         if fileRetention < 1 { throw ConfigError(field: "file_retention", "at least 1 file") }
         if fsync != "always" && fsync != "never" { throw ConfigError(field: "fsync", "always or never, not \(fsync)") }
         if !(1...100_000).contains(sinkQueue) { throw ConfigError(field: "sink_queue", "\(sinkQueue) not in 1 … 100000") }
@@ -203,6 +207,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     # File sink (always on): binary snapshots appended to files in this directory.
     data_directory = "tally-data"
     file_max_bytes = 67108864       # start a new file past 64 MiB
+    file_max_seconds = 3600         # or once the file is an hour old
     file_retention = 200            # files kept; older ones are deleted
     fsync = "always"                # "always" after each snapshot, or "never"
 

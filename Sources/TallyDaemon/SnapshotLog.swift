@@ -105,19 +105,23 @@ public enum SnapshotLog {
     }
 }
 
-/// Appends records to the newest snapshot file, rotating by size and deleting
+/// Appends records to the newest snapshot file, rotating by size and age and deleting
 /// the oldest files beyond the retention. Used by one thread (the file sink's).
 final class SnapshotLogWriter {
     let directory: String
     let maxBytes: Int
     let retention: Int
     let fsyncEachRecord: Bool
+    /// A file is closed once it is this old (seconds), so retention also works by time.
+    let maxSeconds: Int
     private var descriptor: Int32 = -1
     private var written = 0
+    private var openedAt = 0
 
-    init(directory: String, maxBytes: Int, retention: Int, fsyncEachRecord: Bool) throws(SinkError) {
+    init(directory: String, maxBytes: Int, maxSeconds: Int = 3_600, retention: Int, fsyncEachRecord: Bool) throws(SinkError) {
         self.directory = directory
         self.maxBytes = maxBytes
+        self.maxSeconds = maxSeconds
         self.retention = retention
         self.fsyncEachRecord = fsyncEachRecord
         try SnapshotLogWriter.makeDirectory(directory)
@@ -138,7 +142,7 @@ final class SnapshotLogWriter {
     /// Appends one snapshot; opens a new file first when there is none yet (a
     /// restart never appends to a file that may end torn) or the current is full.
     func append(sequence: UInt64, payload: [UInt8]) throws(SinkError) {
-        if descriptor < 0 || written >= maxBytes { try rotate(firstSequence: sequence) }
+        if descriptor < 0 || written >= maxBytes || time(nil) - openedAt >= maxSeconds { try rotate(firstSequence: sequence) }
         let record = SnapshotLog.encodeRecord(sequence: sequence, payload: payload)
         var done = 0
         while done < record.count {
@@ -169,6 +173,7 @@ final class SnapshotLogWriter {
         descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw SinkError("cannot open \(path): \(String(cString: strerror(errno)))") }
         written = 0
+        openedAt = time(nil)
         let files = SnapshotLog.files(in: directory)
         for old in files.dropLast(retention) { unlink(old) }
     }

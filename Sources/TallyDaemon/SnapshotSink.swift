@@ -29,9 +29,10 @@ public final class FileSink: SnapshotSink, @unchecked Sendable {
     public let name = "file"
     private let writer: SnapshotLogWriter
 
-    public init(directory: String, maxBytes: Int, retention: Int, fsyncEachRecord: Bool) throws(SinkError) {
-        writer = try SnapshotLogWriter(directory: directory, maxBytes: maxBytes, retention: retention,
-                                       fsyncEachRecord: fsyncEachRecord)
+    public init(directory: String, maxBytes: Int, maxSeconds: Int = 3_600, retention: Int,
+                fsyncEachRecord: Bool) throws(SinkError) {
+        writer = try SnapshotLogWriter(directory: directory, maxBytes: maxBytes, maxSeconds: maxSeconds,
+                                       retention: retention, fsyncEachRecord: fsyncEachRecord)
     }
 
     public func deliver(_ snapshot: EncodedSnapshot) throws(SinkError) {

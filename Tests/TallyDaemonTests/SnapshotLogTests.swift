@@ -43,4 +43,16 @@ import Foundation
         #expect(SnapshotLog.files(in: dir).count == 3)
         #expect(SnapshotLog.read(directory: dir).records.map(\.sequence) == [1, 2, 3])
     }
+
+    @Test func filesRotateByAge() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let writer = try SnapshotLogWriter(directory: dir, maxBytes: 1 << 20, maxSeconds: 1, retention: 10, fsyncEachRecord: false)
+        try writer.append(sequence: 0, payload: [1])
+        Thread.sleep(forTimeInterval: 2.1)  // time(2) has whole seconds
+        try writer.append(sequence: 1, payload: [2])
+        writer.close()
+        #expect(SnapshotLog.files(in: dir).count == 2)
+        #expect(SnapshotLog.read(directory: dir).records.map(\.sequence) == [0, 1])
+    }
 }
