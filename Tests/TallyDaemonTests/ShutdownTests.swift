@@ -27,12 +27,17 @@ import TallySynthetic
         var rng = SplitMix64(seed: seed)
         let fleet = SyntheticFleet(tenants: 3, users: 500)
         let start = Date()
-        var signalled = false
-        while Date().timeIntervalSince(start) < seconds + 0.5 {
+        let storedBefore = SnapshotLog.read(directory: dir).records.count
+        var signalledAt: Date? = nil
+        while signalledAt.map({ Date().timeIntervalSince($0) < 0.5 }) ?? true {
             for _ in 0..<100 { client.record(fleet.frame(eventTimeMicros: UInt64(Date().timeIntervalSince1970 * 1e6), &rng)) }
-            if !signalled && Date().timeIntervalSince(start) >= seconds {
-                process.terminate()  // SIGTERM while the client keeps sending
-                signalled = true
+            // SIGTERM while the client keeps sending, once tallyd is surely up (it has
+            // written a snapshot of this run), or after 30 s whatever happened.
+            let elapsed = Date().timeIntervalSince(start)
+            if signalledAt == nil && elapsed >= seconds
+                && (SnapshotLog.read(directory: dir).records.count > storedBefore || elapsed > 30) {
+                process.terminate()
+                signalledAt = Date()
             }
             Thread.sleep(forTimeInterval: 0.01)
         }
