@@ -72,11 +72,20 @@ public struct SeriesKey: Sendable, Hashable {
         return h ^ (h >> 32)
     }
 
+    /// Compares the used tag slots as words (the per-frame path compares every
+    /// record's key with its series' key once).
+    @inlinable
     public static func == (a: SeriesKey, b: SeriesKey) -> Bool {
         guard a.model == b.model, a.modelVersion == b.modelVersion, a.promptVersion == b.promptVersion,
               a.route == b.route, a.ring == b.ring, a.tagCount == b.tagCount else { return false }
-        for i in 0..<Int(a.tagCount) where a.tag(i) != b.tag(i) { return false }
-        return true
+        let count = Int(a.tagCount)
+        return withUnsafeBytes(of: a.tags) { x in
+            withUnsafeBytes(of: b.tags) { y in
+                for i in 0..<count where x.load(fromByteOffset: i &* 8, as: UInt64.self)
+                    != y.load(fromByteOffset: i &* 8, as: UInt64.self) { return false }
+                return true
+            }
+        }
     }
 
     public func hash(into hasher: inout Hasher) { hasher.combine(routingHash) }
