@@ -118,7 +118,7 @@ public final class WindowTable: @unchecked Sendable {
         let s = state
         s.pointee.frames &+= 1
         let hash = record.routingHash
-        var i = Int(truncatingIfNeeded: hash) & s.pointee.slotMask
+        var i = WindowTable.home(hash) & s.pointee.slotMask
         while true {
             let slot = s.pointee.slots[i]
             if slot.entry == 0 { break }
@@ -133,6 +133,11 @@ public final class WindowTable: @unchecked Sendable {
         }
         addNew(record, slot: i)
     }
+
+    /// A key's first slot, from the routing hash's upper bits: the shard was chosen
+    /// by `routingHash % shards`, so within a shard the low bits are not spread.
+    @inlinable @inline(__always)
+    static func home(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash >> 29) }
 
     @usableFromInline
     func entryPointer(_ n: Int) -> UnsafeMutablePointer<Entry> {
@@ -188,7 +193,7 @@ public final class WindowTable: @unchecked Sendable {
         let slots = UnsafeMutablePointer<Slot>.allocate(capacity: count)
         slots.initialize(repeating: Slot(hash: 0, entry: 0), count: count)
         for j in 0..<oldCount where old[j].entry != 0 {
-            var i = Int(truncatingIfNeeded: old[j].hash) & (count - 1)
+            var i = WindowTable.home(old[j].hash) & (count - 1)
             while slots[i].entry != 0 { i = (i + 1) & (count - 1) }
             slots[i] = old[j]
         }
@@ -203,7 +208,7 @@ public final class WindowTable: @unchecked Sendable {
             return state.pointee.overflowEntry.map { entryPointer($0).pointee.snapshot(sketches: sketches) }
         }
         let hash = key.routingHash
-        var i = Int(truncatingIfNeeded: hash) & state.pointee.slotMask
+        var i = WindowTable.home(hash) & state.pointee.slotMask
         while state.pointee.slots[i].entry != 0 {
             let entry = entryPointer(Int(state.pointee.slots[i].entry) - 1)
             if state.pointee.slots[i].hash == hash && entry.pointee.key == key {
