@@ -20,7 +20,7 @@ public final class WindowTable: @unchecked Sendable {
     public let sketches: SketchParameters
 
     /// One admitted series. A series that has seen one frame keeps just that
-    /// record (about 160 bytes); its aggregate (about 900 bytes plus sketch
+    /// record (168 bytes); its aggregate (about 900 bytes plus sketch
     /// storage) is allocated when the second frame arrives.
     @usableFromInline
     struct Entry {

@@ -111,13 +111,15 @@ public final class Collector: @unchecked Sendable {
     }
 
     /// Everything the daemon counts, by stable name: the engine's counters plus
-    /// ingest (`ingest.batches`, `ingest.bytes`, `ingest.rejected.<reason>`), sinks
+    /// ingest (`ingest.batches`, `ingest.bytes`, `ingest.frames` of valid batches,
+    /// `ingest.rejected.<reason>`), sinks
     /// (`sink.<name>.delivered|failures|retries|queue_depth|dropped.<reason>`) and
     /// the flusher (`flush.micros`, `snapshot.bytes`, `snapshots`).
     public func counters() -> [String: UInt64] {
         var c = engine.counters.named
         c["ingest.batches"] = sources.reduce(0) { $0 + $1.batches.load(ordering: .relaxed) }
         c["ingest.bytes"] = sources.reduce(0) { $0 + $1.bytes.load(ordering: .relaxed) }
+        c["ingest.frames"] = sources.reduce(0) { $0 + $1.frames.load(ordering: .relaxed) }
         for reason in WireRejectReason.allCases {
             c["ingest.rejected.\(reason.name)"] = sources.reduce(0) { $0 + ($1.rejectedByReason[reason] ?? 0) }
         }

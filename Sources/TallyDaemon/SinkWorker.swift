@@ -136,7 +136,7 @@ public final class SinkWorker: @unchecked Sendable {
                         s.consecutiveFailures = 0
                     }
                 }
-                FileHandle.standardError.write(Array("tallyd: sink \(sink.name): \(error)\n".utf8).withUnsafeBytes { Data($0) })
+                FileHandle.standardError.write(Data("tallyd: sink \(sink.name): \(error)\n".utf8))
                 return
             }
         }

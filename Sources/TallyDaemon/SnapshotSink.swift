@@ -57,9 +57,19 @@ public final class PubSink: SnapshotSink, @unchecked Sendable {
         try socket.bind(endpoint)
     }
 
+    /// The first part of a stream message: the topic and the big-endian sequence.
+    public static func header(sequence: UInt64) -> [UInt8] {
+        topic + (0..<8).reversed().map { UInt8(truncatingIfNeeded: sequence >> (8 * UInt64($0))) }
+    }
+
+    /// The sequence in a stream message's first part; nil when it is not one.
+    public static func sequence(inHeader header: [UInt8]) -> UInt64? {
+        guard header.count == topic.count + 8, header.starts(with: topic) else { return nil }
+        return header.suffix(8).reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
     public func deliver(_ snapshot: EncodedSnapshot) throws(SinkError) {
-        var header = PubSink.topic
-        for i in (0..<8).reversed() { header.append(UInt8(truncatingIfNeeded: snapshot.sequence >> (8 * UInt64(i)))) }
+        let header = PubSink.header(sequence: snapshot.sequence)
         do {
             try socket.send(multipart: [header, snapshot.bytes], flags: .dontWait)
         } catch {

@@ -81,14 +81,14 @@ struct Tallyd: ParsableCommand {
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
         let done = DispatchSemaphore(value: 0)
-        let clean = ManagedAtomicFlag()
+        let stop = StopOnce()
         var handlers: [DispatchSourceSignal] = []
         for number in [SIGINT, SIGTERM] {
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
-                guard clean.claim() else { return }
+                guard stop.claim() else { return }
                 logger.info("signal \(number): stopping")
-                clean.result = collector.stop()
+                stop.result = collector.stop()
                 done.signal()
             }
             source.resume()
@@ -97,12 +97,13 @@ struct Tallyd: ParsableCommand {
         collector.start()
         done.wait()
         _ = handlers
-        if !clean.result { throw ExitCode(1) }
+        if !stop.result { throw ExitCode(1) }
     }
 }
 
-/// Set once by the first signal; later signals are ignored while stopping.
-final class ManagedAtomicFlag: @unchecked Sendable {
+/// Claimed by the first signal (later ones are ignored while stopping); holds
+/// whether the stop was clean. `result` is read after the semaphore the handler signals.
+final class StopOnce: @unchecked Sendable {
     private let lock = NSLock()
     private var claimed = false
     var result = true

@@ -175,8 +175,8 @@ import ZeroMQ
                 try subscriber.connect(run.pub)
                 first = 0
             }
-            if first != nil, let parts = try? subscriber.receiveMultipart(), parts.count == 2 {
-                let sequence = parts[0].suffix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            if first != nil, let parts = try? subscriber.receiveMultipart(), parts.count == 2,
+               let sequence = PubSink.sequence(inHeader: parts[0]) {
                 if sequence >= 2 { payload = parts[1]; first = sequence }
             }
         }

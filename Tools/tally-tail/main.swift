@@ -46,14 +46,13 @@ struct TallyTail: ParsableCommand {
         }
         let context = try ZMQContext()
         let socket = try ZMQSocket(context: context, type: .sub)
-        try socket.subscribe(Array("tally.snapshot".utf8))
+        try socket.subscribe(PubSink.topic)
         try socket.connect(subscribe)
         var shown = 0
         var expected: UInt64? = nil
         while count == 0 || shown < count {
             let parts = try socket.receiveMultipart()
-            guard parts.count == 2, parts[0].count == 22 else { continue }
-            let sequence = parts[0].suffix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            guard parts.count == 2, let sequence = PubSink.sequence(inHeader: parts[0]) else { continue }
             if let expected, sequence > expected, !replay.isEmpty {
                 // A gap: the PUB stream dropped snapshots; fetch them from the replay endpoint.
                 FileHandle.standardError.write(Data("tally-tail: gap \(expected)…\(sequence - 1), replaying\n".utf8))
