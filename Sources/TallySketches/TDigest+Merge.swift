@@ -17,7 +17,7 @@ extension TDigest {
         var sums: [Double] = []
         for digest in digests {
             for i in digest.means.indices { centroids.append((digest.means[i], digest.weights[i])) }
-            for value in digest.buffer { centroids.append((value, 1)) }
+            for value in digest.buffer { centroids.append((Double(value), 1)) }
             result.stats.count &+= digest.count
             result.stats.rejected &+= digest.rejected
             result.stats.min = Swift.min(result.stats.min, digest.min)

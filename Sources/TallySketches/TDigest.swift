@@ -7,19 +7,24 @@
 /// of the scale function (``TDigestScale``). Passes alternate direction so that
 /// neither tail is favoured. Exact `count`, `min`, `max` and `sum` are kept beside.
 /// While the digest holds at most ``exactLimit`` values every centroid is a single
-/// value, so small inputs are answered exactly. NaN and ±∞ are refused and counted
-/// in ``rejected``, never stored.
+/// value, so small inputs are answered exactly (at 32-bit precision, see below).
+/// NaN and ±∞ are refused and counted in ``rejected``, never stored.
+///
+/// Buffered values are kept as 32-bit floats (relative rounding ≤ 6·10⁻⁸, below any
+/// quantile error the digest has; magnitudes beyond ±3.4·10³⁸ clamp): half the
+/// buffer's memory and half the radix-sort passes. Centroids and the exact
+/// statistics stay `Double`.
 ///
 /// Memory: two `Double` arrays of the centroids (at most about `compression` of
 /// them, with room for one buffer more while merging) and the buffer (up to
-/// ``bufferCapacity`` values); merges work in place, so there is no scratch area
+/// ``bufferCapacity`` values, 4 bytes each); merges work in place, so there is no scratch area
 /// and nothing is allocated per value once the arrays have grown. The struct
 /// itself is 80 bytes. Per-series digests in the aggregation core use a small
 /// buffer (TallyCore `SketchParameters`).
 public struct TDigest: Sendable {
     @usableFromInline var means: [Double] = []
     @usableFromInline var weights: [Double] = []
-    @usableFromInline var buffer: [Double] = []
+    @usableFromInline var buffer: [Float] = []
     @usableFromInline var stats = Stats()
     @usableFromInline let storedBufferCapacity: UInt32
     /// Merge passes so far; their parity picks the direction of the next one.
@@ -91,12 +96,20 @@ public struct TDigest: Sendable {
             stats.rejected &+= 1
             return
         }
-        buffer.append(value)
+        buffer.append(TDigest.buffered(value))
         stats.count &+= 1
         stats.sum += value
         if value < stats.min { stats.min = value }
         if value > stats.max { stats.max = value }
         if buffer.count >= bufferCapacity { compress() }
+    }
+
+    /// `value` at the buffer's 32-bit precision; magnitudes beyond `Float`'s range clamp
+    /// to its largest finite value rather than become infinite.
+    @inlinable @inline(__always)
+    static func buffered(_ value: Double) -> Float {
+        let narrow = Float(value)
+        return narrow.isFinite ? narrow : (value < 0 ? -Float.greatestFiniteMagnitude : .greatestFiniteMagnitude)
     }
 
     /// Adds `value` `weight` times in one centroid-sized step (weight ≥ 1).
@@ -134,14 +147,17 @@ public struct TDigest: Sendable {
         guard n > 0 else { return }
         let c = means.count
         let total = c + n
-        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: 2 * total)
+        // One allocation: merged means and weights (Double), then the sort's scratch (Float).
+        let scratch = UnsafeMutableRawPointer.allocate(
+            byteCount: 2 * total * MemoryLayout<Double>.stride + n * MemoryLayout<Float>.stride,
+            alignment: MemoryLayout<Double>.alignment)
         defer { scratch.deallocate() }
-        let outMeans = UnsafeMutableBufferPointer(start: scratch, count: total)
-        let outWeights = UnsafeMutableBufferPointer(start: scratch + total, count: total)
-        buffer.withUnsafeMutableBufferPointer { values in
-            // The weights' half of the scratch is the sort's temporary buffer.
-            RadixSort.sort(values, temporary: outWeights)
-        }
+        let outMeans = UnsafeMutableBufferPointer(
+            start: scratch.bindMemory(to: Double.self, capacity: 2 * total), count: total)
+        let outWeights = UnsafeMutableBufferPointer(start: outMeans.baseAddress! + total, count: total)
+        let sortScratch = UnsafeMutableBufferPointer(
+            start: (scratch + 2 * total * MemoryLayout<Double>.stride).bindMemory(to: Float.self, capacity: n), count: n)
+        buffer.withUnsafeMutableBufferPointer { values in RadixSort.sort(values, temporary: sortScratch) }
         // Merge the sorted buffer (weight 1 each) with the sorted centroids; a
         // centroid goes first on equal means.
         buffer.withUnsafeBufferPointer { values in
@@ -149,10 +165,10 @@ public struct TDigest: Sendable {
                 weights.withUnsafeBufferPointer { centroidWeights in
                     var i = 0, j = 0
                     for k in 0..<total {
-                        if j == n || (i < c && centroidMeans[i] <= values[j]) {
+                        if j == n || (i < c && centroidMeans[i] <= Double(values[j])) {
                             outMeans[k] = centroidMeans[i]; outWeights[k] = centroidWeights[i]; i &+= 1
                         } else {
-                            outMeans[k] = values[j]; outWeights[k] = 1; j &+= 1
+                            outMeans[k] = Double(values[j]); outWeights[k] = 1; j &+= 1
                         }
                     }
                 }
