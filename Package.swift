@@ -81,9 +81,15 @@ let package = Package(
         ),
         .executableTarget(
             name: "tally-load",
-            dependencies: ["TallyClient", "TallySynthetic", "TallyWire",
+            dependencies: ["TallyClient", "TallySynthetic", "TallyWire", "TallyDaemon", "TallyCore",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/tally-load",
+            linkerSettings: jemalloc
+        ),
+        .executableTarget(
+            name: "tally-count",
+            dependencies: ["TallyWire", "TallyDaemon", "ZeroMQ", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/tally-count",
             linkerSettings: jemalloc
         ),
         .executableTarget(

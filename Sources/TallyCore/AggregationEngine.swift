@@ -128,6 +128,8 @@ public struct SealedWindow: Sendable {
 public final class IngestPort: @unchecked Sendable {
     unowned let engine: AggregationEngine
     let rings: [SPSCRing<FrameRecord>]
+    /// The same rings, used per frame without retain/release (``rings`` keeps them alive).
+    private let unretainedRings: [Unmanaged<SPSCRing<FrameRecord>>]
     let resolver: BatchResolver
     private let state = Mutex(PortCounters())
 
@@ -139,12 +141,15 @@ public final class IngestPort: @unchecked Sendable {
     init(engine: AggregationEngine, rings: [SPSCRing<FrameRecord>]) {
         self.engine = engine
         self.rings = rings
+        unretainedRings = rings.map { Unmanaged.passUnretained($0) }
         resolver = BatchResolver(symbols: engine.symbols, prices: engine.configuration.prices)
     }
 
     /// Routes every frame of a validated batch; never blocks longer than the
-    /// back-pressure policy allows per frame.
-    public func ingest(_ batch: BatchView) {
+    /// back-pressure policy allows per frame. Returns how many of its frames the port
+    /// dropped (ring full, or the engine stopped), so callers can account per producer.
+    @discardableResult
+    public func ingest(_ batch: BatchView) -> UInt64 {
         var accepted: UInt64 = 0
         var dropped = [UInt64](repeating: 0, count: EngineDropReason.allCases.count)
         if engine.isStopped {
@@ -152,24 +157,27 @@ public final class IngestPort: @unchecked Sendable {
                 $0.accepted &+= UInt64(batch.frameCount)
                 $0.dropped[EngineDropReason.stopped.rawValue] &+= UInt64(batch.frameCount)
             }
-            return
+            return UInt64(batch.frameCount)
         }
         resolver.begin(batch)
         let shardCount = UInt64(rings.count)
         for frame in batch.frames {
             accepted &+= 1
             let record = resolver.record(frame)
-            let ring = rings[Int(record.routingHash % shardCount)]
-            if ring.push(record) { continue }
+            let ring = unretainedRings[Int(record.routingHash % shardCount)]
+            if ring._withUnsafeGuaranteedRef({ $0.push(record) }) { continue }
             switch engine.configuration.backPressure {
             case .drop:
                 dropped[EngineDropReason.ringFull.rawValue] &+= 1
             case .wait(let maxMicros):
+                // Yield first (the shard is usually just behind); then sleep, so that on a
+                // busy machine the waiting thread leaves the CPU to the shard it waits for.
                 let deadline = AggregationEngine.wallClockMicros() &+ maxMicros
-                var pushed = false
+                var pushed = false, attempts = 0
                 while !pushed && AggregationEngine.wallClockMicros() < deadline {
-                    sched_yield()
-                    pushed = ring.push(record)
+                    if attempts < 16 { sched_yield() } else { usleep(50) }
+                    attempts &+= 1
+                    pushed = ring._withUnsafeGuaranteedRef { $0.push(record) }
                 }
                 if !pushed { dropped[EngineDropReason.ringFullTimeout.rawValue] &+= 1 }
             }
@@ -178,6 +186,7 @@ public final class IngestPort: @unchecked Sendable {
             $0.accepted &+= accepted
             for i in dropped.indices { $0.dropped[i] &+= dropped[i] }
         }
+        return dropped.reduce(0, &+)
     }
 
     var counters: PortCounters { state.withLock { $0 } }

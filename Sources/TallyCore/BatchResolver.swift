@@ -4,52 +4,87 @@ import TallyWire
 /// references are mapped to symbols once per batch (one ``SymbolTable`` lock per
 /// distinct string), model prices are looked up once per model per batch, and each
 /// frame then costs only array lookups. One resolver per ingest thread; not thread-safe.
+///
+/// The per-batch tables live behind a pointer (``Tables``), not in stored `var`s:
+/// every read of a class's `var` costs a dynamic exclusivity check, which was ~4 %
+/// of the ingest thread's time under load (perf, Benchmarks/README.md).
 public final class BatchResolver {
     public let symbols: SymbolTable
     public let prices: PriceTable
-    /// Symbol of each string reference of the current batch.
-    private var symbolOf: [UInt32] = []
-    /// Price of each string reference used as a model, resolved lazily.
-    private var priceOf: [ModelPrice?] = []
-    private var priceResolved: [Bool] = []
+    private let tables: UnsafeMutablePointer<Tables>
+
+    /// Per string reference of the current batch (room for `capacity`): its symbol,
+    /// and for references used as a model its price, looked up on first use.
+    struct Tables {
+        var capacity = 0
+        var symbolOf: UnsafeMutablePointer<UInt32>? = nil
+        var priceOf: UnsafeMutablePointer<ModelPrice?>? = nil
+        var priceResolved: UnsafeMutablePointer<Bool>? = nil
+        var batch: BatchView? = nil
+    }
 
     public init(symbols: SymbolTable, prices: PriceTable) {
         self.symbols = symbols
         self.prices = prices
+        tables = .allocate(capacity: 1)
+        tables.initialize(to: Tables())
+    }
+
+    deinit {
+        release()
+        tables.deinitialize(count: 1)
+        tables.deallocate()
+    }
+
+    private func release() {
+        let t = tables.pointee
+        t.symbolOf?.deallocate()
+        if let priceOf = t.priceOf {
+            priceOf.deinitialize(count: t.capacity)
+            priceOf.deallocate()
+        }
+        t.priceResolved?.deallocate()
     }
 
     /// Prepares for the frames of `batch`; call before ``record(_:)``.
     public func begin(_ batch: BatchView) {
-        symbolOf.removeAll(keepingCapacity: true)
-        priceOf.removeAll(keepingCapacity: true)
-        priceResolved.removeAll(keepingCapacity: true)
-        for reference in 0..<batch.stringCount {
-            symbolOf.append(symbols.intern(batch.string(UInt16(reference)) ?? ""))
+        let count = batch.stringCount
+        if tables.pointee.capacity < count {
+            release()
+            let capacity = max(count, 64)
+            let priceOf = UnsafeMutablePointer<ModelPrice?>.allocate(capacity: capacity)
+            priceOf.initialize(repeating: nil, count: capacity)
+            tables.pointee = Tables(capacity: capacity, symbolOf: .allocate(capacity: capacity), priceOf: priceOf,
+                                    priceResolved: .allocate(capacity: capacity))
         }
-        priceOf.append(contentsOf: repeatElement(nil, count: batch.stringCount))
-        priceResolved.append(contentsOf: repeatElement(false, count: batch.stringCount))
-        self.batch = batch
+        let t = tables.pointee
+        for reference in 0..<count {
+            t.symbolOf![reference] = symbols.intern(batch.string(UInt16(reference)) ?? "")
+            t.priceResolved![reference] = false
+        }
+        tables.pointee.batch = batch
     }
 
-    private var batch: BatchView?
-
     @inline(__always)
-    private func symbol(_ reference: UInt16) -> UInt32 {
+    private func symbol(_ reference: UInt16, _ symbolOf: UnsafeMutablePointer<UInt32>) -> UInt32 {
         reference == WireLimits.noString ? SymbolTable.none : symbolOf[Int(reference)]
     }
 
     /// The record of `frame`, which must come from the batch passed to ``begin(_:)``.
     public func record(_ frame: WireFrame) -> FrameRecord {
-        var key = SeriesKey(model: symbol(frame.model), modelVersion: symbol(frame.modelVersion),
-                            promptVersion: symbol(frame.promptVersion), route: symbol(frame.route), ring: frame.ring)
+        let symbolOf = tables.pointee.symbolOf!
+        var key = SeriesKey(model: symbol(frame.model, symbolOf), modelVersion: symbol(frame.modelVersion, symbolOf),
+                            promptVersion: symbol(frame.promptVersion, symbolOf), route: symbol(frame.route, symbolOf),
+                            ring: frame.ring)
         for i in 0..<Int(frame.tagCount) {
             let (k, v) = frame.tag(i)
-            key.insertTag(key: symbol(k), value: symbol(v))
+            key.insertTag(key: symbol(k, symbolOf), value: symbol(v, symbolOf))
         }
         let modelReference = Int(frame.model)
+        let priceOf = tables.pointee.priceOf!, priceResolved = tables.pointee.priceResolved!
         if !priceResolved[modelReference] {
             priceResolved[modelReference] = true
-            priceOf[modelReference] = prices.price(of: batch?.string(frame.model) ?? "")
+            priceOf[modelReference] = prices.price(of: tables.pointee.batch?.string(frame.model) ?? "")
         }
         let cost = priceOf[modelReference].map {
             $0.cost(inputTokens: frame.inputTokens, cachedInputTokens: frame.cachedInputTokens, outputTokens: frame.outputTokens)
@@ -60,7 +95,7 @@ public final class BatchResolver {
             queueTimeMicros: frame.queueTimeMicros, timeToFirstTokenMicros: frame.timeToFirstTokenMicros,
             totalLatencyMicros: frame.totalLatencyMicros, inputTokens: frame.inputTokens,
             outputTokens: frame.outputTokens, cachedInputTokens: frame.cachedInputTokens,
-            errorClass: symbol(frame.errorClass), categoryID: frame.categoryID, status: frame.status,
+            errorClass: symbol(frame.errorClass, symbolOf), categoryID: frame.categoryID, status: frame.status,
             outcome: frame.outcome, safetySeverity: frame.safetySeverity, safetyKinds: frame.safetyKinds)
     }
 }

@@ -11,7 +11,7 @@ public struct EngineConfiguration: Sendable {
     /// Records each ingest→shard ring holds (rounded up to a power of two).
     public var ringCapacity: Int = 16_384
     /// What an ingest thread does when a shard's ring is full.
-    public var backPressure: BackPressure = .wait(maxMicros: 2_000)
+    public var backPressure: BackPressure = .wait(maxMicros: 100_000)
     /// Series a shard admits per window before folding new keys into its overflow series.
     public var maxSeriesPerShardWindow: Int = 50_000
     public var window = WindowPolicy()
@@ -23,7 +23,8 @@ public struct EngineConfiguration: Sendable {
     public enum BackPressure: Sendable, Equatable {
         /// Drop the frame at once (counted as `ring_full`).
         case drop
-        /// Spin-wait for room up to this long, then drop (counted as `ring_full_timeout`).
+        /// Wait for room (a few yields, then 50 µs sleeps) up to this long, then drop
+        /// (counted as `ring_full_timeout`). Meanwhile ZeroMQ buffers upstream.
         case wait(maxMicros: UInt64)
     }
 }

@@ -16,6 +16,8 @@ public final class Collector: @unchecked Sendable {
     public let engine: AggregationEngine
     private let context: ZMQContext
     private let sources: [ZeroMQSource]
+    /// Frames received per producer id, over every source.
+    public let producers = ProducerLedger()
     public let sinks: [SinkWorker]
     private let replay: ReplayServer?
     private let logger: Logger
@@ -69,7 +71,8 @@ public final class Collector: @unchecked Sendable {
             : try ReplayServer(context: context, endpoint: configuration.replayEndpoint, directory: configuration.dataDirectory)
         var sources: [ZeroMQSource] = []
         for endpoint in configuration.endpoints {
-            sources.append(try ZeroMQSource(context: context, endpoint: endpoint, port: engine.makeIngestPort()))
+            sources.append(try ZeroMQSource(context: context, endpoint: endpoint, port: engine.makeIngestPort(),
+                                            producers: producers))
         }
         self.sources = sources
     }
@@ -114,7 +117,8 @@ public final class Collector: @unchecked Sendable {
     /// ingest (`ingest.batches`, `ingest.bytes`, `ingest.frames` of valid batches,
     /// `ingest.rejected.<reason>`), sinks
     /// (`sink.<name>.delivered|failures|retries|queue_depth|dropped.<reason>`) and
-    /// the flusher (`flush.micros`, `snapshot.bytes`, `snapshots`).
+    /// the flusher (`flush.micros`, `snapshot.bytes`, `snapshots`) and each producer
+    /// (`producer.<id>.frames|ingest_dropped|batches`, ``ProducerLedger``).
     public func counters() -> [String: UInt64] {
         var c = engine.counters.named
         c["ingest.batches"] = sources.reduce(0) { $0 + $1.batches.load(ordering: .relaxed) }
@@ -137,6 +141,11 @@ public final class Collector: @unchecked Sendable {
             c["snapshots"] = $0.snapshots
         }
         if let replay { c["replay.snapshots_served"] = replay.served.load(ordering: .relaxed) }
+        for (producer, entry) in producers.snapshot {
+            c[ProducerLedger.counterName(producer: producer, field: "frames")] = entry.frames
+            c[ProducerLedger.counterName(producer: producer, field: "ingest_dropped")] = entry.ingestDropped
+            c[ProducerLedger.counterName(producer: producer, field: "batches")] = entry.batches
+        }
         return c
     }
 

@@ -20,11 +20,15 @@ public final class ZeroMQSource: @unchecked Sendable {
     public let frames = Atomic<UInt64>(0)
     /// Rejected batches by ``WireRejectReason`` raw value.
     private let rejected = Mutex([WireRejectReason: UInt64]())
+    /// Frames per producer, shared by the collector's sources.
+    private let producers: ProducerLedger
 
     /// Binds the socket now (so a bad endpoint fails at start); the thread starts with ``start()``.
-    public init(context: ZMQContext, endpoint: String, port: IngestPort) throws(ZMQError) {
+    public init(context: ZMQContext, endpoint: String, port: IngestPort,
+                producers: ProducerLedger = ProducerLedger()) throws(ZMQError) {
         self.endpoint = endpoint
         self.port = port
+        self.producers = producers
         socket = try ZMQSocket(context: context, type: .pull)
         try socket.setReceiveHighWaterMark(10_000)
         try socket.setReceiveTimeout(milliseconds: 100)
@@ -60,7 +64,8 @@ public final class ZeroMQSource: @unchecked Sendable {
             let outcome: Result<Int, WireError> = message.withUnsafeBytes { raw in
                 Result { () throws(WireError) -> Int in
                     let view = try decoder.decode(raw)
-                    port.ingest(view)
+                    let dropped = port.ingest(view)
+                    producers.record(producer: view.producerID, frames: UInt64(view.frameCount), dropped: dropped)
                     return view.frameCount
                 }
             }

@@ -74,11 +74,13 @@ public enum Distribution: Sendable, Hashable, CustomStringConvertible {
 /// inverse-CDF lookup in a precomputed table: O(log n) per draw.
 public struct ZipfDistribution: Sendable {
     public let count: Int
+    public let exponent: Double
     @usableFromInline let cumulative: [Double]
 
     public init(count: Int, exponent: Double = 1.1) {
         precondition(count > 0)
         self.count = count
+        self.exponent = exponent
         var sum = 0.0
         var table: [Double] = []
         table.reserveCapacity(count)

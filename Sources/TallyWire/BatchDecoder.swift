@@ -24,10 +24,7 @@ public final class BatchDecoder {
         guard let p = bytes.baseAddress, count >= 4 else {
             throw WireError(.truncated, field: "magic", value: UInt64(count))
         }
-        let m = WireLimits.magic
-        guard p.load(as: UInt8.self) == m.0, p.load(fromByteOffset: 1, as: UInt8.self) == m.1,
-              p.load(fromByteOffset: 2, as: UInt8.self) == m.2, p.load(fromByteOffset: 3, as: UInt8.self) == m.3
-        else { throw WireError(.badMagic, field: "magic", value: UInt64(p.readLE(0, as: UInt32.self))) }
+        guard p.hasBatchMagic() else { throw WireError(.badMagic, field: "magic", value: UInt64(p.readLE(0, as: UInt32.self))) }
         guard count > HeaderLayout.version else { throw WireError(.truncated, offset: count, field: "version") }
         let version = p.load(fromByteOffset: HeaderLayout.version, as: UInt8.self)
         guard version == WireLimits.version else {

@@ -48,6 +48,14 @@ extension UnsafeRawPointer {
     func readLE<T: FixedWidthInteger>(_ offset: Int, as: T.Type) -> T {
         T(littleEndian: loadUnaligned(fromByteOffset: offset, as: T.self))
     }
+
+    /// Whether the four bytes here are the batch magic `TLYB` (the caller checked the length).
+    @inline(__always)
+    func hasBatchMagic() -> Bool {
+        let m = WireLimits.magic
+        return load(as: UInt8.self) == m.0 && load(fromByteOffset: 1, as: UInt8.self) == m.1
+            && load(fromByteOffset: 2, as: UInt8.self) == m.2 && load(fromByteOffset: 3, as: UInt8.self) == m.3
+    }
 }
 
 extension UnsafeMutableRawPointer {

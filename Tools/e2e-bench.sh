@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# The end-to-end throughput benchmark (issue: load testing). In one go, on this machine:
+#  1. raw ZeroMQ baseline: tally-load producers → tally-count (a PULL socket that only
+#     counts frames from batch headers), as fast as the producers go;
+#  2. the full pipeline: the same producers → tallyd (decode, route, aggregate, flush to
+#     the file sink), with 1 and 2 shards, verified lossless with tally-load --verify;
+#  for several producer counts and batch sizes; then
+#  3. a sustained run: tallyd (2 shards) at a fixed open-loop rate for 60 s, verified,
+#     with tallyd's resident memory sampled every second.
+# Loopback only; every process is bounded in time and stopped by this script.
+# Usage: Tools/e2e-bench.sh [--quick]     (--quick: 4 s runs, a 15 s sustained run)
+# Environment: E2E_RATE (sustained frames/s, default 2000000), E2E_SECONDS (default 10),
+#              E2E_SUSTAINED_SECONDS (default 60), E2E_PORT (default 7591).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+Tools/setup.sh >/dev/null
+command -v bc >/dev/null || { apt-get update -qq && apt-get install -y -qq bc; }
+for product in tallyd tally-load tally-count; do
+    swift build -c release --product "$product" 2>&1 | grep -v 'prohibited flag' | tail -1
+done
+bin=.build/release
+seconds=${E2E_SECONDS:-10}
+sustained=${E2E_SUSTAINED_SECONDS:-60}
+rate=${E2E_RATE:-2000000}
+port=${E2E_PORT:-7591}
+if [ "${1:-}" = "--quick" ]; then seconds=4; sustained=15; fi
+endpoint="tcp://127.0.0.1:$port"
+work=$(mktemp -d)
+daemon=""
+cleanup() { [ -n "$daemon" ] && kill -INT "$daemon" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+# A top-level number from tally-load's or tally-count's JSON (per-producer arrays skipped).
+field() { sed 's/"producers":\[[^]]*\]//g' "$2" | grep -o "\"$1\":[^,}]*" | head -1 | cut -d: -f2 | tr -d '"'; }
+now() { date +%s.%N; }
+# Waits until tallyd has been idle (< 10 % of a core over 200 ms): it has processed all it was sent.
+wait_idle() {
+    local previous current
+    previous=$(cpu_ticks "$daemon")
+    while sleep 0.2; do
+        current=$(cpu_ticks "$daemon")
+        [ $((current - previous)) -le $((ticks / 50)) ] && return
+        previous=$current
+    done
+}
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+ticks=$(getconf CLK_TCK)
+
+start_tallyd() {  # shards
+    rm -rf "$work/data"
+    "$bin/tallyd" --endpoint "$endpoint" --data-dir "$work/data" --shards "$1" --pub "" --replay "" \
+        >"$work/tallyd.log" 2>&1 &
+    daemon=$!
+    for _ in $(seq 50); do grep -q "ingest on" "$work/tallyd.log" 2>/dev/null && return; sleep 0.1; done
+    echo "tallyd did not start:"; cat "$work/tallyd.log"; exit 1
+}
+stop_tallyd() { kill -INT "$daemon"; wait "$daemon" || true; daemon=""; }
+
+echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -r)"
+echo
+echo "| producers | batch | raw ZeroMQ frames/s | tallyd 1 shard frames/s | ratio | tallyd 2 shards frames/s | ratio | 2 shards: tallyd CPU | peak RSS | collector drops | zero loss |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
+for producers in 1 2; do
+    for batch in 16384 65536; do
+        load=(--endpoint "$endpoint" --producers "$producers" --batch-bytes "$batch" --max --duration "$seconds" --quiet --json)
+        "$bin/tally-count" --endpoint "$endpoint" --idle 2 >"$work/count.json" &
+        counter=$!
+        sleep 0.3
+        "$bin/tally-load" "${load[@]}" >"$work/load.json"
+        wait "$counter"
+        raw=$(field rate "$work/count.json")
+        [ "$(field frames "$work/count.json")" = "$(field sent "$work/load.json")" ] || { echo "baseline lost frames"; exit 1; }
+        row="| $producers | $((batch / 1024)) KiB | $(printf '%.2f M' "$(echo "$raw / 1000000" | bc -l)")"
+        for shards in 1 2; do
+            start_tallyd "$shards"
+            before=$(cpu_ticks "$daemon"); started=$(now)
+            "$bin/tally-load" "${load[@]}" --verify "$work/data" --verify-timeout 40 >"$work/load.json" &
+            loader=$!
+            sleep "$seconds"
+            wait_idle
+            finished=$(now); after=$(cpu_ticks "$daemon")
+            wait "$loader" || { echo "verification failed:"; cat "$work/load.json"; exit 1; }
+            hwm=$(hwm_kib "$daemon")
+            stop_tallyd
+            # Frames aggregated into windows per second, from the start of the load until
+            # tallyd went idle (it keeps draining what ZeroMQ buffered after the producers stop).
+            elapsed=$(echo "$finished - $started" | bc -l)
+            full=$(echo "$(field in_windows "$work/load.json") / $elapsed" | bc -l)
+            row="$row | $(printf '%.2f M' "$(echo "$full / 1000000" | bc -l)") | $(printf '%.2f' "$(echo "$full / $raw" | bc -l)")"
+            if [ "$shards" = 2 ]; then
+                cpu=$(echo "($after - $before) / $ticks / $elapsed" | bc -l)
+                drops=$(grep -o '"dropped":{[^}]*}' "$work/load.json" | tail -1 | sed 's/"dropped"://')
+                row="$row | $(printf '%.2f cores' "$cpu") | $((hwm / 1024)) MiB | $drops | $(field passed "$work/load.json" | sed 's/true/verified/')"
+            fi
+        done
+        echo "$row |"
+    done
+done
+echo
+echo "(tallyd frames/s = frames aggregated into windows / time from the start of the load until tallyd"
+echo " went idle; with --max the producers outrun the collector and their clients drop and count the"
+echo " excess, which is not loss; collector drops are frames tallyd received and counted as dropped.)"
+echo
+echo "sustained: tallyd 2 shards, $rate frames/s for $sustained s, verified"
+start_tallyd 2
+"$bin/tally-load" --endpoint "$endpoint" --rate "$rate" --duration "$sustained" --quiet --json \
+    --verify "$work/data" --verify-timeout 40 >"$work/sustained.json" &
+loader=$!
+sleep 5
+rss_start=$(rss_kib "$daemon"); before=$(cpu_ticks "$daemon"); samples=()
+for _ in $(seq $((sustained - 6))); do sleep 1; samples+=("$(rss_kib "$daemon")"); done
+after=$(cpu_ticks "$daemon"); rss_end=$(rss_kib "$daemon")
+status=0; wait "$loader" || status=$?
+hwm=$(hwm_kib "$daemon")
+stop_tallyd
+min=$(printf '%s\n' "${samples[@]}" | sort -n | head -1); max=$(printf '%s\n' "${samples[@]}" | sort -n | tail -1)
+dropped=$(grep -o '"dropped":{[^}]*}' "$work/sustained.json" | head -1)
+echo "client: sent $(field sent "$work/sustained.json") at $(printf '%.0f' "$(field rate "$work/sustained.json")") frames/s, $dropped"
+echo "collector: accepted $(field accepted "$work/sustained.json"), in windows $(field in_windows "$work/sustained.json"), $(grep -o '"dropped":{[^}]*}' "$work/sustained.json" | tail -1)"
+echo "tallyd CPU $(printf '%.2f' "$(echo "($after - $before) / $ticks / ($sustained - 6)" | bc -l)") cores; RSS at 5 s $((rss_start / 1024)) MiB, at the end $((rss_end / 1024)) MiB, min/max $((min / 1024))/$((max / 1024)) MiB, peak $((hwm / 1024)) MiB"
+if [ "$status" = 0 ] && [ "$dropped" = '"dropped":{}' ]; then
+    echo "sustained: PASSED (nothing dropped by the clients, every frame accounted for by the collector)"
+else
+    echo "sustained: FAILED (verify exit $status, client $dropped)"; exit 1
+fi

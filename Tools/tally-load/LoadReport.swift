@@ -1,0 +1,59 @@
+import TallyClient
+import TallyDaemon
+
+/// What a run did: per producer and in total, frames sent and dropped by the
+/// client (by reason), the achieved rate over the measured period (after the
+/// warm-up) and the CPU tally-load itself used in it.
+struct LoadReport {
+    let producers: [(id: UInt64, counters: TallyClientCounters)]
+    let measuredSeconds: Double
+    /// Frames recorded in the measured period.
+    let measuredFrames: UInt64
+    let totalSeconds: Double
+    let cpuUser: Double
+    let cpuSystem: Double
+
+    var recorded: UInt64 { producers.reduce(0) { $0 + $1.counters.framesRecorded } }
+    var sent: UInt64 { producers.reduce(0) { $0 + $1.counters.framesSent } }
+    var batches: UInt64 { producers.reduce(0) { $0 + $1.counters.batchesSent } }
+    var dropped: [ClientDropReason: UInt64] {
+        var result: [ClientDropReason: UInt64] = [:]
+        for reason in ClientDropReason.allCases {
+            let n = producers.reduce(0) { $0 + $1.counters.dropped(reason) }
+            if n > 0 { result[reason] = n }
+        }
+        return result
+    }
+    /// Frames per second recorded in the measured period.
+    var rate: Double { Double(measuredFrames) / Swift.max(measuredSeconds, 1e-9) }
+    /// CPU used in the measured period, in cores (1.0 = one core busy).
+    var cores: Double { (cpuUser + cpuSystem) / Swift.max(measuredSeconds, 1e-9) }
+
+    var text: String {
+        let drops = dropped.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.name) \($0.value)" }
+        var lines = [
+            "tally-load: \(producers.count) producer(s), recorded \(recorded), sent \(sent) in \(batches) batches, "
+                + "client dropped \(drops.isEmpty ? "0" : drops.joined(separator: ", "))",
+            "tally-load: \(String(format: "%.0f", rate)) frames/s over the measured \(String(format: "%.1f", measuredSeconds)) s "
+                + "(\(String(format: "%.1f", totalSeconds)) s in all); CPU \(String(format: "%.2f", cpuUser)) s user + "
+                + "\(String(format: "%.2f", cpuSystem)) s system = \(String(format: "%.2f", cores)) cores",
+        ]
+        if producers.count > 1 {
+            for (id, c) in producers {
+                lines.append("  producer \(ProducerLedger.label(id)): sent \(c.framesSent), dropped \(c.framesDropped)")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    func json(verification: String?) -> String {
+        let drops = dropped.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\"\($0.key.name)\":\($0.value)" }
+        let each = producers.map { id, c in
+            "{\"producer\":\"\(ProducerLedger.label(id))\",\"recorded\":\(c.framesRecorded),\"sent\":\(c.framesSent),\"dropped\":\(c.framesDropped)}"
+        }
+        return "{\"producers\":[\(each.joined(separator: ","))],\"recorded\":\(recorded),\"sent\":\(sent),\"batches\":\(batches),"
+            + "\"dropped\":{\(drops.joined(separator: ","))},\"rate\":\(rate),\"measured_seconds\":\(measuredSeconds),"
+            + "\"total_seconds\":\(totalSeconds),\"cpu_user_seconds\":\(cpuUser),\"cpu_system_seconds\":\(cpuSystem),"
+            + "\"verify\":\(verification ?? "null")}"
+    }
+}

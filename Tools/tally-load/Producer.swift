@@ -1,0 +1,110 @@
+import Foundation
+import Synchronization
+import TallyClient
+import TallySynthetic
+import TallyWire
+
+/// One simulated inference server: a thread with its own ``TallyClient`` (so its
+/// own producer id) that records frames from a pre-generated pool, stamped with the
+/// current time, at its share of the open-loop rate.
+///
+/// The pool (``poolSize`` frames drawn from the profile with this producer's seed)
+/// keeps generation out of the measurement: a frame costs a struct copy and a time
+/// stamp, so the producer is limited by encoding and sending, as a real server's
+/// telemetry is.
+final class Producer: @unchecked Sendable {
+    let index: Int
+    let client: TallyClient
+    private let pool: [TraceFrame]
+    /// Frames per second for this producer; 0 = as fast as the collector takes them.
+    private let rate: Double
+    /// With `rate` 0: frames the client may hold unsent before the producer waits
+    /// (half its batch queue of full batches, at ~100 bytes a frame).
+    private let maxBuffered: UInt64
+    /// Frames to record; 0 = no limit.
+    private let limit: UInt64
+    /// Frames recorded so far (read by the progress line).
+    let recorded = Atomic<UInt64>(0)
+    private let stopping: StopFlag
+    private let done = DispatchSemaphore(value: 0)
+
+    init(index: Int, configuration: TallyClientConfiguration, fleet: SyntheticFleet, poolSize: Int, seed: UInt64,
+         rate: Double, limit: UInt64, stopping: StopFlag) throws {
+        self.index = index
+        client = try TallyClient(configuration: configuration)
+        var rng = SplitMix64(seed: seed)
+        pool = (0..<poolSize).map { _ in fleet.frame(eventTimeMicros: 0, &rng) }
+        self.rate = rate
+        maxBuffered = UInt64(max(1, configuration.queueDepth / 2) * configuration.batchBytes / 100)
+        self.limit = limit
+        self.stopping = stopping
+    }
+
+    func start(at start: UInt64) {
+        let thread = Thread { [self] in
+            run(start: start)
+            done.signal()
+        }
+        thread.name = "tally-load.producer.\(index)"
+        thread.start()
+    }
+
+    func wait() { done.wait() }
+
+    /// Records until the limit, or until told to stop. Checks the clock every
+    /// `chunk` frames; sleeps when ahead of the schedule (open loop: a slow collector
+    /// never slows the schedule, the client drops and counts instead).
+    private func run(start: UInt64) {
+        let chunk: UInt64 = 256
+        var sent: UInt64 = 0
+        var next = 0
+        while !stopping.isRaised && (limit == 0 || sent < limit) {
+            let now = LoadClock.micros()
+            let due = rate > 0 ? UInt64(Double(now &- start) / 1_000_000 * rate) &+ 1 : UInt64.max
+            if sent >= due {
+                usleep(200)
+                continue
+            }
+            // --max is closed loop: as fast as the collector takes frames, never faster
+            // than the client can queue them (so the client does not drop, and the CPU a
+            // dropped frame would cost goes to the collector on a shared machine).
+            if rate == 0 && client.counters.framesBuffered > maxBuffered {
+                usleep(100)
+                continue
+            }
+            let batch = min(chunk, due &- sent, limit == 0 ? UInt64.max : limit &- sent)
+            for _ in 0..<batch {
+                var frame = pool[next]
+                frame.eventTimeMicros = now
+                client.record(frame)
+                next = next &+ 1 == pool.count ? 0 : next &+ 1
+            }
+            sent &+= batch
+            recorded.store(sent, ordering: .relaxed)
+        }
+    }
+}
+
+/// A flag raised once, read by many threads.
+final class StopFlag: Sendable {
+    private let raised = Atomic<Bool>(false)
+    func raise() { raised.store(true, ordering: .relaxed) }
+    var isRaised: Bool { raised.load(ordering: .relaxed) }
+}
+
+enum LoadClock {
+    /// Wall-clock µs since the Unix epoch (frames carry event times on this clock).
+    static func micros() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1_000
+    }
+
+    /// CPU seconds this process used (user, system).
+    static func cpuSeconds() -> (user: Double, system: Double) {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return (Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6,
+                Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6)
+    }
+}
