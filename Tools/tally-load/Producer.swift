@@ -65,9 +65,9 @@ final class Producer: @unchecked Sendable {
                 usleep(200)
                 continue
             }
-            // --max is closed loop: as fast as the collector takes frames, never faster
-            // than the client can queue them (so the client does not drop, and the CPU a
-            // dropped frame would cost goes to the collector on a shared machine).
+            // --max is closed loop on the client's queue: never faster than the client's
+            // sender drains it. (ZeroMQ's own pipe can still fill; those batches are dropped
+            // and counted as collector_unavailable.)
             if rate == 0 && client.counters.framesBuffered > maxBuffered {
                 usleep(100)
                 continue

@@ -21,7 +21,7 @@ struct TallyLoad: ParsableCommand {
     var producers = 1
     @Option(name: .long, help: "Frames per second over all producers (open loop).")
     var rate: Double = 2_000
-    @Flag(name: .long, help: "As fast as the collector takes frames: closed loop, the producers wait instead of dropping (ignores --rate).")
+    @Flag(name: .long, help: "As fast as possible, closed loop on each client's queue: producers wait while it is half full (ignores --rate).")
     var max = false
     @Option(name: .long, help: "Seconds to run after the warm-up (0 = until --frames or interrupted).")
     var duration: Double = 0
