@@ -54,6 +54,8 @@ struct TallyLoad: ParsableCommand {
         guard producers >= 1 && producers <= 256 else { throw ValidationError("--producers is 1 … 256") }
         guard rate > 0 || max else { throw ValidationError("--rate is > 0 (or use --max)") }
         guard duration >= 0, warmup >= 0, frames >= 0 else { throw ValidationError("duration, warm-up and frames are ≥ 0") }
+        // Each producer sends its share of --frames; a share of 0 would mean "no limit".
+        guard frames == 0 || frames >= producers else { throw ValidationError("--frames is 0 or at least --producers") }
         guard pool >= 1 && pool <= 1 << 22 else { throw ValidationError("--pool is 1 … 4194304") }
         guard batchBytes >= 1024 && batchBytes <= 1 << 20 else { throw ValidationError("--batch-bytes is 1024 … 1048576") }
         guard clientQueue >= 1 && clientQueue <= 65_536 else { throw ValidationError("--client-queue is 1 … 65536") }
