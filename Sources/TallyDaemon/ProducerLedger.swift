@@ -15,7 +15,8 @@ public final class ProducerLedger: Sendable {
         public init() {}
     }
 
-    /// Stands for every producer past ``capacity``.
+    /// Stands for every producer past ``capacity`` (and for producer id 0, which a
+    /// `BatchEncoder` writes when given none: such batches cannot be told apart anyway).
     public static let otherProducers: UInt64 = 0
     public let capacity: Int
     private let entries = Mutex([UInt64: Entry]())
@@ -29,9 +30,11 @@ public final class ProducerLedger: Sendable {
         entries.withLock { entries in
             var key = producer
             if entries[key] == nil && entries.count >= capacity { key = ProducerLedger.otherProducers }
-            entries[key, default: Entry()].frames &+= frames
-            entries[key, default: Entry()].ingestDropped &+= dropped
-            entries[key, default: Entry()].batches &+= 1
+            var entry = entries[key] ?? Entry()
+            entry.frames &+= frames
+            entry.ingestDropped &+= dropped
+            entry.batches &+= 1
+            entries[key] = entry
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import TallyClient
+import TallyCore
 import TallySynthetic
 import TallyWire
 
@@ -59,7 +60,7 @@ final class Producer: @unchecked Sendable {
         var sent: UInt64 = 0
         var next = 0
         while !stopping.isRaised && (limit == 0 || sent < limit) {
-            let now = LoadClock.micros()
+            let now = AggregationEngine.wallClockMicros()
             let due = rate > 0 ? UInt64(Double(now &- start) / 1_000_000 * rate) &+ 1 : UInt64.max
             if sent >= due {
                 usleep(200)
@@ -93,13 +94,6 @@ final class StopFlag: Sendable {
 }
 
 enum LoadClock {
-    /// Wall-clock µs since the Unix epoch (frames carry event times on this clock).
-    static func micros() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1_000
-    }
-
     /// CPU seconds this process used (user, system).
     static func cpuSeconds() -> (user: Double, system: Double) {
         var usage = rusage()

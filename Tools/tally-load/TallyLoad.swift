@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Synchronization
 import TallyClient
+import TallyCore
 import TallyDaemon
 import TallySynthetic
 
@@ -94,13 +95,13 @@ struct TallyLoad: ParsableCommand {
                                      rate: perProducerRate, limit: limit, stopping: stopping))
         }
         let cpuAtStart = LoadClock.cpuSeconds()
-        let start = LoadClock.micros()
+        let start = AggregationEngine.wallClockMicros()
         for producer in team { producer.start(at: start) }
         var measured: (micros: UInt64, frames: UInt64, cpu: (user: Double, system: Double))?
         var lastProgress = (micros: start, frames: UInt64(0))
         while true {
             Thread.sleep(forTimeInterval: 0.05)
-            let now = LoadClock.micros()
+            let now = AggregationEngine.wallClockMicros()
             let sent = team.reduce(0) { $0 + $1.recorded.load(ordering: .relaxed) }
             let elapsed = Double(now - start) / 1e6
             if measured == nil && elapsed >= warmup { measured = (now, sent, LoadClock.cpuSeconds()) }
@@ -115,7 +116,7 @@ struct TallyLoad: ParsableCommand {
                 lastProgress = (now, sent)
             }
         }
-        let end = LoadClock.micros()
+        let end = AggregationEngine.wallClockMicros()
         let cpuAtEnd = LoadClock.cpuSeconds()
         stopping.raise()
         for producer in team { producer.wait() }

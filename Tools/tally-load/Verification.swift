@@ -44,8 +44,8 @@ struct Verification {
         let counters = latest.counters
         // This process's snapshots: the newest one and the `snapshots` it had written before.
         let own = records.suffix(Int(min(UInt64(records.count), (counters["snapshots"] ?? 0) + 1)))
-        var inWindows: UInt64 = 0
-        for record in own {
+        var inWindows = latest.requests
+        for record in own.dropLast() {
             guard let snapshot = try? SnapshotCodec.decode(record.payload) else {
                 return Outcome(passed: false, lines: ["snapshot \(record.sequence) does not decode"], collectorDrops: [:],
                                json: "null")
