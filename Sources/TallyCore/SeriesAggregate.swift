@@ -197,19 +197,20 @@ public struct SeriesAggregate: Sendable {
 /// (Benchmarks/README.md, "Aggregation core"): a busy series holds 7 digests and
 /// 2 HyperLogLogs, so the standalone sketch defaults (δ = 230, 1,150-value buffer,
 /// p = 14) cost ~360 KB a busy series and ~10 KB a snapshot series (measured in
-/// issue 4's first round). δ = 100 with these buffers keeps rank error ≤ 136 ppm at
-/// q = .99 and value error ≤ 1.7 % (`tally-sketch accuracy --compression 100
-/// --buffer 256`); p = 12 gives ≈ 1.6 % standard error (1.04/√4096, not measured here)
+/// issue 4's first round). δ = 100 with these buffers keeps rank error ≤ 140 ppm at
+/// q = .99 and value error ≤ 0.8 % (`tally-sketch accuracy --compression 100
+/// --buffer 248`, Benchmarks/README.md); p = 12 gives ≈ 1.6 % standard error (1.04/√4096, not measured here)
 /// on distinct users and sessions.
 public struct SketchParameters: Sendable, Hashable {
-    /// t-digest δ: at most ~118 centroids (16 bytes each in memory).
+    /// t-digest δ: at most ~118 centroids (8 bytes each in memory).
     public var compression = 100
     public var scale = TDigest.defaultScale
-    /// Values a digest buffers between merges (8 bytes each in memory). Smaller
-    /// buffers merge more often: 64 costs ~4,400 instructions a frame, 256 ~2,460.
-    public var digestBuffer = 256
+    /// Values a digest buffers between merges (4 bytes each in memory). 248 makes the
+    /// buffer with its 32-byte array header exactly 1 KiB, an allocator size class. Smaller
+    /// buffers merge more often: 64 cost ~4,400 instructions a frame, 256 ~2,460.
+    public var digestBuffer = 248
     /// HyperLogLog p for users and sessions: exact up to 2^p/16 values (8 bytes
-    /// each), then 2^p one-byte registers.
+    /// each), then 2^p six-bit registers (3 KiB at p = 12).
     public var hllPrecision = 12
     public init() {}
 }

@@ -7,7 +7,7 @@ import Darwin
 extension HyperLogLog {
     /// Ertl's improved raw estimator (Ertl 2017, algorithm 6): unbiased over the
     /// whole range without bias tables or a switch to linear counting.
-    static func ertlEstimate(_ registers: [UInt8], precision p: Int) -> Double {
+    static func ertlEstimate(_ registers: HyperLogLogRegisters, precision p: Int) -> Double {
         let m = Double(registers.count)
         let q = 64 - p
         var histogram = [Double](repeating: 0, count: q + 2)

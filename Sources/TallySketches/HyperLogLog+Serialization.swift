@@ -124,7 +124,7 @@ extension HyperLogLog {
         }
         let code = try HuffmanCode.read(from: &reader, maxSymbol: Int(sketch.maxRegister))
         var bits = BitReader(raw, from: reader.offset)
-        var registers = [UInt8](repeating: 0, count: sketch.registerCount)
+        var registers = HyperLogLogRegisters(zeros: sketch.registerCount)
         for i in registers.indices { registers[i] = UInt8(try code.decode(from: &bits)) }
         reader.offset = try bits.finish()
         try reader.expectEnd()

@@ -24,7 +24,7 @@ extension HyperLogLog {
             if keys.count > result.exactLimit { result.convertToDense() }
             return result
         }
-        result.registers = [UInt8](repeating: 0, count: result.registerCount)
+        result.registers = HyperLogLogRegisters(zeros: result.registerCount)
         for var sketch in sketches {
             if sketch.isExact { sketch.convertToDense() }
             for i in result.registers.indices where sketch.registers[i] > result.registers[i] {

@@ -24,8 +24,8 @@ public struct HyperLogLog: Sendable {
     /// bits p…27 of h are all zero (an "escape": the register value is not implied
     /// by the key). Empty in dense mode.
     @usableFromInline var keys: [UInt64] = []
-    /// Dense mode: one register per index. Empty in exact mode.
-    @usableFromInline var registers: [UInt8] = []
+    /// Dense mode: one six-bit register per index (``HyperLogLogRegisters``). Empty in exact mode.
+    @usableFromInline var registers = HyperLogLogRegisters()
     /// The martingale estimate; meaningful while ``hipValid``.
     @usableFromInline var hipEstimate: Double = 0
     /// Σ 2^(−register) over all registers: m × the chance that a new value changes one.
@@ -116,6 +116,9 @@ public struct HyperLogLog: Sendable {
             if key > keys[position] { keys[position] = key }
             return
         }
+        // Grow by doubling, but never past the exactLimit + 1 keys that trigger the switch to
+        // registers: a 512-key block at p = 12 would outweigh the registers that replace it.
+        if keys.count == keys.capacity { keys.reserveCapacity(Swift.min(2 * keys.count + 1, exactLimit + 1)) }
         keys.insert(key, at: position)
         if keys.count > exactLimit { convertToDense() }
     }
@@ -134,7 +137,7 @@ public struct HyperLogLog: Sendable {
     /// Registers from exact keys; the martingale starts from the exact count.
     @usableFromInline
     mutating func convertToDense() {
-        registers = [UInt8](repeating: 0, count: registerCount)
+        registers = HyperLogLogRegisters(zeros: registerCount)
         for key in keys {
             let index = Int(truncatingIfNeeded: key) & (registerCount - 1)
             let escape = key >> 32

@@ -13,10 +13,10 @@ extension TDigest {
         }
         var result = TDigest(compression: first.compression, scale: first.scale, bufferCapacity: first.bufferCapacity)
         var centroids: [(mean: Double, weight: Double)] = []
-        centroids.reserveCapacity(digests.reduce(0) { $0 + $1.means.count + $1.buffer.count })
+        centroids.reserveCapacity(digests.reduce(0) { $0 + $1.centroids.count + $1.buffer.count })
         var sums: [Double] = []
         for digest in digests {
-            for i in digest.means.indices { centroids.append((digest.means[i], digest.weights[i])) }
+            for c in digest.centroids { centroids.append((Double(c.mean), Double(c.weight))) }
             for value in digest.buffer { centroids.append((Double(value), 1)) }
             result.stats.count &+= digest.count
             result.stats.rejected &+= digest.rejected
@@ -26,9 +26,13 @@ extension TDigest {
         }
         centroids.sort { $0.mean < $1.mean || ($0.mean == $1.mean && $0.weight < $1.weight) }
         result.stats.sum = sums.sorted().reduce(0, +)
-        result.means = centroids.map(\.mean)
-        result.weights = centroids.map(\.weight)
-        result.mergePass(forward: true, span: TDigest.mergeSpan)
+        TDigest.withScratch(centroids.count) { means, weights in
+            for (i, centroid) in centroids.enumerated() {
+                means[i] = centroid.mean
+                weights[i] = centroid.weight
+            }
+            result.mergePass(means: means, weights: weights, forward: true, span: TDigest.mergeSpan)
+        }
         return result
     }
 

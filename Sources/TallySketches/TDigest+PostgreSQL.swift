@@ -7,9 +7,9 @@ extension TDigest {
         guard count > 0 else { return nil }
         var digest = self
         digest.compress()
-        var text = "flags 1 count \(count) compression \(compression) centroids \(digest.means.count)"
-        for i in digest.means.indices {
-            text += " (\(digest.means[i]), \(UInt64(digest.weights[i])))"
+        var text = "flags 1 count \(count) compression \(compression) centroids \(digest.centroids.count)"
+        for centroid in digest.centroids {
+            text += " (\(Double(centroid.mean)), \(centroid.weight))"
         }
         return text
     }

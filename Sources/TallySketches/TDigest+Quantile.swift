@@ -12,9 +12,10 @@ extension TDigest {
             copy.compress()
             return copy.quantile(q)
         }
+        let means = self.means, weights = self.weights
         let n = Double(count)
         let c = means.count
-        if c == 1 || min == max { return c == 1 && weights[0] == 1 ? means[0] : interpolateSingle(q) }
+        if c == 1 || min == max { return c == 1 && weights[0] == 1 ? min : interpolateSingle(q) }
         let index = q * n
         if index <= 0 { return min }
         if index >= n { return max }
@@ -63,6 +64,7 @@ extension TDigest {
         }
         if x < min { return 0 }
         if x >= max { return 1 }
+        let means = self.means, weights = self.weights
         let n = Double(count)
         let c = means.count
         if c == 1 { return (x - min) / (max - min) }

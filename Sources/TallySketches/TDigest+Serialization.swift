@@ -16,7 +16,7 @@
 /// A mean's key is its order-preserving 64-bit image (sign bit flipped for positive
 /// values, all bits flipped for negative ones) rounded to ``meanKeyBits`` bits, i.e.
 /// a relative precision of 2⁻¹⁷ (about 8e-6). Keys of sorted means never decrease, so the deltas are
-/// small. Weights are exact integers. The buffer is merged before writing.
+/// small. Weights are exact integers, 1 … 2³² − 1. The buffer is merged before writing.
 extension TDigest {
     /// Significant bits kept of each mean's 64-bit key (sign + 11 exponent + 16 mantissa).
     public static let meanKeyBits = 28
@@ -40,16 +40,16 @@ extension TDigest {
         writer.f64(min)
         writer.f64(max)
         writer.f64(sum)
-        writer.varint(UInt64(digest.means.count))
+        writer.varint(UInt64(digest.centroids.count))
         var previous: UInt64 = 0
-        for (i, mean) in digest.means.enumerated() {
-            let key = TDigest.meanKey(mean)
+        for (i, centroid) in digest.centroids.enumerated() {
+            let key = TDigest.meanKey(Double(centroid.mean))
             writer.varint(i == 0 ? key : key &- previous)
             previous = key
         }
         var previousWeight: Int64 = 0
-        for weight in digest.weights {
-            let w = Int64(weight)
+        for centroid in digest.centroids {
+            let w = Int64(centroid.weight)
             writer.varint(TDigest.zigzag(w - previousWeight))
             previousWeight = w
         }
@@ -88,8 +88,7 @@ extension TDigest {
             digest.stats.min = value
             digest.stats.max = value
             digest.stats.sum = value
-            digest.means = [value]
-            digest.weights = [1]
+            digest.centroids = [Centroid(mean: value, weight: 1)]
             try reader.expectEnd()
             return digest
         }
@@ -103,6 +102,8 @@ extension TDigest {
         guard centroids >= 1, centroids <= digest.count, centroids <= UInt64(reader.remaining) else {
             throw .invalidField(field: "centroid count", detail: "\(centroids) for count \(digest.count)")
         }
+        var means: [Double] = []
+        means.reserveCapacity(Int(centroids))
         var key: UInt64 = 0
         for i in 0..<Int(centroids) {
             let delta = try reader.varint("mean[\(i)]")
@@ -119,13 +120,15 @@ extension TDigest {
             let mean = TDigest.mean(fromKey: key)
             guard mean.isFinite else { throw .invalidField(field: "mean[\(i)]", detail: "not finite") }
             // Rounded keys may step just outside [min, max]; the exact bounds win.
-            digest.means.append(Swift.min(Swift.max(mean, digest.min), digest.max))
+            means.append(Swift.min(Swift.max(mean, digest.min), digest.max))
         }
         var total: UInt64 = 0
         var previousWeight: Int64 = 0
         for i in 0..<Int(centroids) {
             let (w, wrapped) = previousWeight.addingReportingOverflow(TDigest.unzigzag(try reader.varint("weight[\(i)]")))
-            guard !wrapped, w >= 1 else { throw .invalidField(field: "weight[\(i)]", detail: "\(w)") }
+            guard !wrapped, w >= 1, Double(w) <= TDigest.maxCentroidWeight else {
+                throw .invalidField(field: "weight[\(i)]", detail: "\(w) not in 1 … 2^32 − 1")
+            }
             previousWeight = w
             let weight = UInt64(w)
             let (sum, overflow) = total.addingReportingOverflow(weight)
@@ -133,7 +136,7 @@ extension TDigest {
                 throw .invalidField(field: "weight[\(i)]", detail: "\(weight)")
             }
             total = sum
-            digest.weights.append(Double(weight))
+            digest.centroids.append(Centroid(mean: means[i], weight: Double(weight)))
         }
         guard total == digest.count else {
             throw .invalidField(field: "weights", detail: "sum \(total) ≠ count \(digest.count)")

@@ -15,15 +15,17 @@
 /// buffer's memory and half the radix-sort passes. Centroids and the exact
 /// statistics stay `Double`.
 ///
-/// Memory: two `Double` arrays of the centroids (at most about `compression` of
-/// them, with room for one buffer more while merging) and the buffer (up to
-/// ``bufferCapacity`` values, 4 bytes each); merges work in place, so there is no scratch area
-/// and nothing is allocated per value once the arrays have grown. The struct
-/// itself is 80 bytes. Per-series digests in the aggregation core use a small
-/// buffer (TallyCore `SketchParameters`).
+/// Centroids are stored in 8 bytes each (``Centroid``): the mean at 32-bit
+/// precision like the buffer, the weight as an exact 32-bit count (merges never let a
+/// centroid outweigh 2³² − 1). Merges compute in `Double` in a scratch area
+/// allocated per merge, never per value.
+///
+/// Memory: one array of the centroids (at most about `compression`, 8 bytes each,
+/// grown to what a merge needs plus 8) and the buffer (up to ``bufferCapacity``
+/// values, 4 bytes each, grown in two steps). Per-series digests in the
+/// aggregation core use a small buffer (TallyCore `SketchParameters`).
 public struct TDigest: Sendable {
-    @usableFromInline var means: [Double] = []
-    @usableFromInline var weights: [Double] = []
+    @usableFromInline var centroids: [Centroid] = []
     @usableFromInline var buffer: [Float] = []
     @usableFromInline var stats = Stats()
     @usableFromInline let storedBufferCapacity: UInt32
@@ -36,6 +38,29 @@ public struct TDigest: Sendable {
     public var compression: Int { Int(storedCompression) }
     /// Values buffered between merges.
     @inlinable public var bufferCapacity: Int { Int(storedBufferCapacity) }
+
+    /// One centroid: the mean of its values at 32-bit precision (magnitudes beyond
+    /// `Float`'s range clamp, as buffered values do) and how many values it holds.
+    @usableFromInline
+    struct Centroid: Sendable, Equatable {
+        @usableFromInline var mean: Float
+        @usableFromInline var weight: UInt32
+
+        /// `mean` rounded to 32 bits; `weight` must be 1 … 2³² − 1.
+        @usableFromInline
+        init(mean: Double, weight: Double) {
+            self.mean = TDigest.buffered(mean)
+            self.weight = UInt32(weight)
+        }
+    }
+
+    /// The largest weight a centroid may have.
+    public static let maxCentroidWeight = Double(UInt32.max)
+
+    /// Centroid means, widened (off the per-value path: queries, serialization).
+    var means: [Double] { centroids.map { Double($0.mean) } }
+    /// Centroid weights, widened.
+    var weights: [Double] { centroids.map { Double($0.weight) } }
 
     /// Exact statistics kept beside the centroids.
     @usableFromInline
@@ -85,7 +110,7 @@ public struct TDigest: Sendable {
     public var exactLimit: Int { compression / 2 }
 
     /// Centroids after the last merge (buffered values not included).
-    public var centroidCount: Int { means.count }
+    public var centroidCount: Int { centroids.count }
 
     public var isEmpty: Bool { count == 0 }
 
@@ -96,6 +121,7 @@ public struct TDigest: Sendable {
             stats.rejected &+= 1
             return
         }
+        if buffer.count == buffer.capacity { reserveBuffer() }
         buffer.append(TDigest.buffered(value))
         stats.count &+= 1
         stats.sum += value
@@ -103,6 +129,21 @@ public struct TDigest: Sendable {
         if value > stats.max { stats.max = value }
         if buffer.count >= bufferCapacity { compress() }
     }
+
+    /// Grows the buffer in two steps, to ``initialBufferCapacity`` and then to
+    /// ``bufferCapacity``, rather than by doubling: every doubling leaves the block it
+    /// replaced free in the allocator, which in a table of busy series stayed resident
+    /// (about 3.8 KB a series with 256-value buffers, `tally-kernels memory-busy`).
+    @usableFromInline
+    mutating func reserveBuffer() {
+        let capacity = bufferCapacity
+        buffer.reserveCapacity(buffer.capacity < TDigest.initialBufferCapacity
+            ? Swift.min(TDigest.initialBufferCapacity, capacity) : capacity)
+    }
+
+    /// Values a digest's buffer first has room for; a digest with more grows it to
+    /// ``bufferCapacity`` at once.
+    public static let initialBufferCapacity = 24
 
     /// `value` at the buffer's 32-bit precision; magnitudes beyond `Float`'s range clamp
     /// to its largest finite value rather than become infinite.
@@ -112,7 +153,8 @@ public struct TDigest: Sendable {
         return narrow.isFinite ? narrow : (value < 0 ? -Float.greatestFiniteMagnitude : .greatestFiniteMagnitude)
     }
 
-    /// Adds `value` `weight` times in one centroid-sized step (weight ≥ 1).
+    /// Adds `value` `weight` times in one centroid-sized step (weight ≥ 1; weights
+    /// above ``maxCentroidWeight`` go in as several centroids).
     public mutating func insert(_ value: Double, weight: UInt64) {
         guard weight > 0 else { return }
         guard value.isFinite else {
@@ -120,15 +162,20 @@ public struct TDigest: Sendable {
             return
         }
         if weight == 1 { return insert(value) }
+        let most = UInt64(UInt32.max)
+        if weight > most {
+            var left = weight
+            while left > 0 {
+                insert(value, weight: Swift.min(left, most))
+                left -= Swift.min(left, most)
+            }
+            return
+        }
         compress()
         // Centroids are sorted by mean; the new one goes after those of equal mean.
-        var position = means.count
-        for i in means.indices where value < means[i] {
-            position = i
-            break
-        }
-        means.insert(value, at: position)
-        weights.insert(Double(weight), at: position)
+        let centroid = Centroid(mean: value, weight: Double(weight))
+        let position = centroids.firstIndex { centroid.mean < $0.mean } ?? centroids.count
+        centroids.insert(centroid, at: position)
         stats.count &+= weight
         stats.sum += value * Double(weight)
         if value < stats.min { stats.min = value }
@@ -145,7 +192,7 @@ public struct TDigest: Sendable {
     public mutating func compress() {
         let n = buffer.count
         guard n > 0 else { return }
-        let c = means.count
+        let c = centroids.count
         let total = c + n
         // One allocation: merged means and weights (Double), then the sort's scratch (Float).
         let scratch = UnsafeMutableRawPointer.allocate(
@@ -161,15 +208,13 @@ public struct TDigest: Sendable {
         // Merge the sorted buffer (weight 1 each) with the sorted centroids; a
         // centroid goes first on equal means.
         buffer.withUnsafeBufferPointer { values in
-            means.withUnsafeBufferPointer { centroidMeans in
-                weights.withUnsafeBufferPointer { centroidWeights in
-                    var i = 0, j = 0
-                    for k in 0..<total {
-                        if j == n || (i < c && centroidMeans[i] <= Double(values[j])) {
-                            outMeans[k] = centroidMeans[i]; outWeights[k] = centroidWeights[i]; i &+= 1
-                        } else {
-                            outMeans[k] = Double(values[j]); outWeights[k] = 1; j &+= 1
-                        }
+            centroids.withUnsafeBufferPointer { centroids in
+                var i = 0, j = 0
+                for k in 0..<total {
+                    if j == n || (i < c && centroids[i].mean <= values[j]) {
+                        outMeans[k] = Double(centroids[i].mean); outWeights[k] = Double(centroids[i].weight); i &+= 1
+                    } else {
+                        outMeans[k] = Double(values[j]); outWeights[k] = 1; j &+= 1
                     }
                 }
             }
@@ -182,34 +227,45 @@ public struct TDigest: Sendable {
         store(means: outMeans.baseAddress!, weights: outWeights.baseAddress!, count: kept)
     }
 
-    /// Replaces the centroids, growing the arrays to just what is needed (doubling
+    /// Replaces the centroids, growing the array to just what is needed (doubling
     /// would waste up to half of every busy per-series digest).
     @usableFromInline
     mutating func store(means newMeans: UnsafePointer<Double>, weights newWeights: UnsafePointer<Double>, count: Int) {
-        if means.capacity < count {
-            means.reserveCapacity(count + 8)
-            weights.reserveCapacity(count + 8)
-        }
-        means.removeAll(keepingCapacity: true)
-        weights.removeAll(keepingCapacity: true)
-        means.append(contentsOf: UnsafeBufferPointer(start: newMeans, count: count))
-        weights.append(contentsOf: UnsafeBufferPointer(start: newWeights, count: count))
+        if centroids.capacity < count { centroids.reserveCapacity(count + 8) }
+        centroids.removeAll(keepingCapacity: true)
+        for i in 0..<count { centroids.append(Centroid(mean: newMeans[i], weight: newWeights[i])) }
     }
 
-    /// One merge pass over the sorted centroids, in place.
+    /// One merge pass over the sorted centroids (widened to `Double` in a scratch area).
     @usableFromInline
     mutating func mergePass(forward: Bool, span: Double = 1) {
+        TDigest.withScratch(centroids.count) { means, weights in
+            for (i, centroid) in centroids.enumerated() {
+                means[i] = Double(centroid.mean)
+                weights[i] = Double(centroid.weight)
+            }
+            mergePass(means: means, weights: weights, forward: forward, span: span)
+        }
+    }
+
+    /// One merge pass over sorted `means` and `weights`, which then replace the centroids.
+    mutating func mergePass(means: UnsafeMutableBufferPointer<Double>, weights: UnsafeMutableBufferPointer<Double>,
+                            forward: Bool, span: Double) {
         passes &+= 1
         let n = Double(count) - Double(buffer.count)
-        let delta = Double(compression), scale = scale, exactLimit = exactLimit
-        let kept = means.withUnsafeMutableBufferPointer { means in
-            weights.withUnsafeMutableBufferPointer { weights in
-                TDigest.mergeSorted(means: means, weights: weights, total: n, forward: forward,
-                                    compression: delta, scale: scale, exactLimit: exactLimit, span: span)
-            }
-        }
-        means.removeLast(means.count - kept)
-        weights.removeLast(weights.count - kept)
+        let kept = TDigest.mergeSorted(means: means, weights: weights, total: n, forward: forward,
+                                       compression: Double(compression), scale: scale, exactLimit: exactLimit,
+                                       span: span)
+        store(means: means.baseAddress!, weights: weights.baseAddress!, count: kept)
+    }
+
+    /// Two `Double` buffers of `count` elements each for the duration of `body`.
+    static func withScratch<R>(_ count: Int,
+                               _ body: (UnsafeMutableBufferPointer<Double>, UnsafeMutableBufferPointer<Double>) -> R) -> R {
+        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(2 * count, 1))
+        defer { scratch.deallocate() }
+        return body(UnsafeMutableBufferPointer(start: scratch, count: count),
+                    UnsafeMutableBufferPointer(start: scratch + count, count: count))
     }
 
     /// The core of the merging t-digest: walks sorted centroids (in either
@@ -230,8 +286,9 @@ public struct TDigest: Sendable {
         var before = 0.0
         let step = TDigestScaleStep(scale: scale, delta: delta, n: n, span: span)
         var limit = n * step.next(0)
-        // No centroid outweighs `cap`: it bounds the middle ones, which k2 makes widest.
-        let cap = Swift.max(1, n * TDigest.centroidCap * span / delta)
+        // No centroid outweighs `cap`: it bounds the middle ones, which k2 makes widest,
+        // and keeps every weight within a centroid's 32 bits.
+        let cap = Swift.min(Swift.max(1, n * TDigest.centroidCap * span / delta), TDigest.maxCentroidWeight)
         limit = Swift.min(limit, cap)
         index += direction
         while index >= 0 && index < count {

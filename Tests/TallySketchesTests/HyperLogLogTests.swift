@@ -149,7 +149,7 @@ func sketch(of count: Int, seed: UInt64, precision: Int = 14) -> HyperLogLog {
         var dense = back
         dense.convertToDense()
         var direct = HyperLogLog()
-        direct.registers = [UInt8](repeating: 0, count: direct.registerCount)
+        direct.registers = HyperLogLogRegisters(zeros: direct.registerCount)
         direct.insert(found!)
         #expect(dense.registers == direct.registers)
     }

@@ -110,6 +110,32 @@ func sample(_ distribution: Distribution, _ n: Int, seed: UInt64) -> [Double] {
         #expect(digest.quantile(0.1) == 10 && digest.quantile(0.9) == 20)
     }
 
+    /// A centroid holds at most 2³² − 1 values: heavier weights become several
+    /// centroids, and the bytes of a heavier one are refused rather than wrapped.
+    @Test func weightsBeyond32BitsSplitAndRoundTrip() throws {
+        var digest = TDigest()
+        digest.insert(7, weight: 10_000_000_000)
+        digest.insert(9, weight: 3)
+        #expect(digest.count == 10_000_000_003 && digest.centroidCount >= 3)
+        #expect(digest.quantile(0.5) == 7 && digest.quantile(1) == 9)
+        let back = try TDigest(serialized: digest.serialized())
+        #expect(back.count == digest.count && back.quantile(0.5) == 7)
+        // version, scale, compression 100, count 2^32, rejected 0, min, max, sum, one centroid of weight 2^32.
+        var heavy: [UInt8] = [1, 4, 100, 0, 0x80, 0x80, 0x80, 0x80, 0x10, 0]
+        for value in [1.0, 1.0, 4_294_967_296.0] {
+            withUnsafeBytes(of: value.bitPattern.littleEndian) { heavy += $0 }
+        }
+        heavy += [1]  // one centroid, at 1.0
+        var key = TDigest.meanKey(1.0)
+        while key >= 0x80 { heavy.append(UInt8(key & 0x7F) | 0x80); key >>= 7 }
+        heavy.append(UInt8(key))
+        heavy += [0x80, 0x80, 0x80, 0x80, 0x20]  // zigzag(2^32)
+        #expect(throws: SketchError.self) { try TDigest(serialized: heavy) }
+        heavy.replaceSubrange((heavy.count - 5)..., with: [0xFE, 0xFF, 0xFF, 0xFF, 0x1F])  // zigzag(2^32 − 1)
+        heavy.replaceSubrange(4...8, with: [0xFF, 0xFF, 0xFF, 0xFF, 0x0F])  // count 2^32 − 1
+        #expect((try? TDigest(serialized: heavy))?.count == 4_294_967_295)
+    }
+
     @Test func cdfInvertsQuantile() {
         let data = sample(.lognormal(mu: 0, sigma: 1), 50_000, seed: 11)
         var digest = TDigest()
