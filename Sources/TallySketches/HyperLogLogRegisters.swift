@@ -50,7 +50,7 @@ public struct HyperLogLogRegisters: Sendable, Equatable, RandomAccessCollection,
     public var startIndex: Int { 0 }
     public var endIndex: Int { count }
 
-    @inlinable
+    @inlinable @inline(__always)
     public subscript(index: Int) -> UInt8 {
         get {
             precondition(index >= 0 && index < count, "register index \(index) out of 0..<\(count)")

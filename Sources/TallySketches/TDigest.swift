@@ -232,8 +232,14 @@ public struct TDigest: Sendable {
     @usableFromInline
     mutating func store(means newMeans: UnsafePointer<Double>, weights newWeights: UnsafePointer<Double>, count: Int) {
         if centroids.capacity < count { centroids.reserveCapacity(count + 8) }
-        centroids.removeAll(keepingCapacity: true)
-        for i in 0..<count { centroids.append(Centroid(mean: newMeans[i], weight: newWeights[i])) }
+        if centroids.count > count {
+            centroids.removeLast(centroids.count - count)
+        } else if centroids.count < count {
+            centroids.append(contentsOf: repeatElement(Centroid(mean: 0, weight: 1), count: count - centroids.count))
+        }
+        centroids.withUnsafeMutableBufferPointer { centroids in
+            for i in 0..<count { centroids[i] = Centroid(mean: newMeans[i], weight: newWeights[i]) }
+        }
     }
 
     /// One merge pass over the sorted centroids (widened to `Double` in a scratch area).

@@ -31,43 +31,54 @@ public enum TDigestScale: UInt8, Sendable, CaseIterable {
     /// u₀ of ``k2t``: log-odds where the boost starts (3 ≈ q = .953).
     public static let tailStart = 3.0
 
-    /// k(q) for compression `delta` and total weight `n`.
+    /// Z of this scale for total weight `n` (k2, k2t: 4·log(n/δ) + 24; k3: + 21; k1: unused).
     @inlinable
-    func k(_ q: Double, delta: Double, n: Double) -> Double {
+    func normalizer(n: Double, delta: Double) -> Double {
+        switch self {
+        case .k1: return 1
+        case .k3: return Self.normalizer(n, delta, 21)
+        case .k2, .k2t: return Self.normalizer(n, delta, 24)
+        }
+    }
+
+    /// k(q) for compression `delta` and normalizer `z` (``normalizer(n:delta:)``, which is
+    /// constant over a merge pass, so it is computed once there).
+    @inlinable
+    func k(_ q: Double, delta: Double, z: Double) -> Double {
         switch self {
         case .k1:
             return delta / (2 * Double.pi) * asin(2 * q - 1)
         case .k2:
             let q = Swift.min(Swift.max(q, 1e-15), 1 - 1e-15)
-            return delta / Self.normalizer(n, delta, 24) * log(q / (1 - q))
+            return delta / z * log(q / (1 - q))
         case .k3:
             let q = Swift.min(Swift.max(q, 1e-15), 1 - 1e-15)
-            let z = delta / Self.normalizer(n, delta, 21)
-            return q <= 0.5 ? z * log(2 * q) : -z * log(2 * (1 - q))
+            let factor = delta / z
+            return q <= 0.5 ? factor * log(2 * q) : -factor * log(2 * (1 - q))
         case .k2t:
             let q = Swift.min(Swift.max(q, 1e-15), 1 - 1e-15)
             let u = log(q / (1 - q))
             let t = Swift.min(Swift.max(0, abs(u) - Self.tailStart), Self.tailEnd - Self.tailStart)
             let boosted = abs(u) + Self.tailBoost * t * t / 2
-            return delta / Self.normalizer(n, delta, 24) * (u < 0 ? -boosted : boosted)
+            return delta / z * (u < 0 ? -boosted : boosted)
         }
     }
 
-    /// The inverse of ``k(_:delta:n:)``.
+    /// The inverse of ``k(_:delta:z:)``.
     @inlinable
-    func q(_ k: Double, delta: Double, n: Double) -> Double {
+    func q(_ k: Double, delta: Double, z: Double) -> Double {
         switch self {
         case .k1:
             let x = k * 2 * Double.pi / delta
             return x >= Double.pi / 2 ? 1 : (sin(x) + 1) / 2
         case .k2:
-            let x = k * Self.normalizer(n, delta, 24) / delta
+            let x = k * z / delta
             return 1 / (1 + exp(-x))
         case .k3:
-            let x = k * Self.normalizer(n, delta, 21) / delta
+            let x = k * z / delta
             return x <= 0 ? exp(x) / 2 : 1 - exp(-x) / 2
         case .k2t:
-            let x = abs(k * Self.normalizer(n, delta, 24) / delta)
+            let x = abs(k * z / delta)
             let lambda = Self.tailBoost
             let span = Self.tailEnd - Self.tailStart
             let fullBoost = lambda * span * span / 2
@@ -93,11 +104,13 @@ public enum TDigestScale: UInt8, Sendable, CaseIterable {
 /// what does not depend on x computed once. For k2, and for k2t while x and the
 /// result stay in its middle (|log-odds| ≤ u₀, where it equals k2), a step of k is
 /// a step of s = span·Z/δ in log-odds, so q(k(x) + span) = x / (x + (1 − x)·e^(−s)):
-/// no logarithm or exponential per centroid. Elsewhere it evaluates k and q.
+/// no logarithm or exponential per centroid. Elsewhere it evaluates k and q (one
+/// logarithm and one exponential; the normalizer Z is computed once per pass).
 struct TDigestScaleStep {
     let scale: TDigestScale
     let delta: Double
-    let n: Double
+    /// Z for this pass's total weight.
+    let z: Double
     let span: Double
     /// e^(−s), or NaN when the shortcut does not apply to this scale.
     let shrink: Double
@@ -108,11 +121,11 @@ struct TDigestScaleStep {
     init(scale: TDigestScale, delta: Double, n: Double, span: Double) {
         self.scale = scale
         self.delta = delta
-        self.n = n
+        self.z = scale.normalizer(n: n, delta: delta)
         self.span = span
         switch scale {
         case .k2, .k2t:
-            shrink = exp(-span * TDigestScale.normalizer(n, delta, 24) / delta)
+            shrink = exp(-span * z / delta)
             let u0 = scale == .k2 ? Double.infinity : TDigestScale.tailStart
             low = 1 / (1 + exp(u0))
             high = 1 / (1 + exp(-u0))
@@ -130,6 +143,6 @@ struct TDigestScaleStep {
             let stepped = x / (x + (1 - x) * shrink)
             if stepped <= high { return stepped }
         }
-        return scale.q(scale.k(x, delta: delta, n: n) + span, delta: delta, n: n)
+        return scale.q(scale.k(x, delta: delta, z: z) + span, delta: delta, z: z)
     }
 }
