@@ -9,7 +9,8 @@
 #  3. a sustained run: tallyd (2 shards) at a fixed open-loop rate for 60 s, verified,
 #     with tallyd's resident memory sampled every second.
 # Loopback only; every process is bounded in time and stopped by this script.
-# Usage: Tools/e2e-bench.sh [--quick]     (--quick: 4 s runs, a 15 s sustained run)
+# Usage: Tools/e2e-bench.sh [--quick | --sustained]
+#   --quick: 4 s runs, a 15 s sustained run; --sustained: only the sustained run.
 # Environment: E2E_RATE (sustained frames/s, default 2000000), E2E_SECONDS (default 10),
 #              E2E_SUSTAINED_SECONDS (default 60), E2E_PORT (default 7591).
 set -euo pipefail
@@ -24,7 +25,13 @@ seconds=${E2E_SECONDS:-10}
 sustained=${E2E_SUSTAINED_SECONDS:-60}
 rate=${E2E_RATE:-2000000}
 port=${E2E_PORT:-7591}
-if [ "${1:-}" = "--quick" ]; then seconds=4; sustained=15; fi
+table=yes
+case "${1:-}" in
+    --quick) seconds=4; sustained=15 ;;
+    --sustained) table=no ;;
+    "") ;;
+    *) echo "usage: Tools/e2e-bench.sh [--quick | --sustained]"; exit 2 ;;
+esac
 endpoint="tcp://127.0.0.1:$port"
 work=$(mktemp -d)
 daemon=""
@@ -61,6 +68,7 @@ stop_tallyd() { kill -INT "$daemon"; wait "$daemon" || true; daemon=""; }
 
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -r)"
 echo
+if [ "$table" = yes ]; then
 echo "raw ZeroMQ: tally-load --max into tally-count; tallyd: $rate frames/s offered (open loop)"
 echo
 echo "| producers | batch | raw ZeroMQ frames/s | tallyd 1 shard frames/s | ratio | tallyd 2 shards frames/s | ratio | 2 shards: tallyd CPU | peak RSS | client drops | collector drops | balance |"
@@ -107,6 +115,7 @@ echo "(tallyd frames/s = frames aggregated into windows / time from the start of
 echo " went idle; client drops = frames the producers' clients could not hand to ZeroMQ (collector"
 echo " behind); collector drops = frames tallyd received and counted as dropped; balance = --verify.)"
 echo
+fi
 echo "sustained: tallyd 2 shards, $rate frames/s for $sustained s, verified"
 start_tallyd 2
 "$bin/tally-load" --endpoint "$endpoint" --rate "$rate" --duration "$sustained" --quiet --json \
@@ -120,9 +129,15 @@ status=0; wait "$loader" || status=$?
 hwm=$(hwm_kib "$daemon")
 stop_tallyd
 min=$(printf '%s\n' "${samples[@]}" | sort -n | head -1); max=$(printf '%s\n' "${samples[@]}" | sort -n | tail -1)
+# RSS every 5 s (MiB): it grows while the first windows fill, then should stay level.
+timeline=""
+for i in "${!samples[@]}"; do
+    [ $(((i + 6) % 5)) = 0 ] && timeline="$timeline $((i + 6))s:$((samples[i] / 1024))"
+done
 dropped=$(grep -o '"dropped":{[^}]*}' "$work/sustained.json" | head -1)
 echo "client: sent $(field sent "$work/sustained.json") at $(printf '%.0f' "$(field rate "$work/sustained.json")") frames/s, $dropped"
 echo "collector: accepted $(field accepted "$work/sustained.json"), in windows $(field in_windows "$work/sustained.json"), $(grep -o '"dropped":{[^}]*}' "$work/sustained.json" | tail -1)"
+echo "tallyd RSS (MiB) by time:$timeline"
 echo "tallyd CPU $(printf '%.2f' "$(echo "($after - $before) / $ticks / ($sustained - 6)" | bc -l)") cores; RSS at 5 s $((rss_start / 1024)) MiB, at the end $((rss_end / 1024)) MiB, min/max $((min / 1024))/$((max / 1024)) MiB, peak $((hwm / 1024)) MiB"
 if [ "$status" = 0 ] && [ "$dropped" = '"dropped":{}' ]; then
     echo "sustained: PASSED (nothing dropped by the clients, every frame accounted for by the collector)"

@@ -20,10 +20,10 @@
 public struct HyperLogLog: Sendable {
     /// p: registers m = 2^p, 4 … 18.
     public let precision: Int
-    /// Exact mode: sorted, distinct keys, `h & (2^28 − 1)`, plus `rho << 32` when
-    /// bits p…27 of h are all zero (an "escape": the register value is not implied
-    /// by the key). Empty in dense mode.
-    @usableFromInline var keys: [UInt64] = []
+    /// Exact mode: the distinct keys `h & (2^28 − 1)`, with `rho << 32` when bits
+    /// p…27 of h are all zero (an "escape": the register value is not implied by the
+    /// key). Empty in dense mode.
+    var exact = HyperLogLogExactSet()
     /// Dense mode: one six-bit register per index (``HyperLogLogRegisters``). Empty in exact mode.
     @usableFromInline var registers = HyperLogLogRegisters()
     /// The martingale estimate; meaningful while ``hipValid``.
@@ -110,28 +110,15 @@ public struct HyperLogLog: Sendable {
     @usableFromInline
     mutating func insertExact(_ h: UInt64) {
         let key = exactKey(h)
-        let position = HyperLogLog.lowerBound(keys, key & HyperLogLog.keyMask)
-        if position < keys.count && keys[position] & HyperLogLog.keyMask == key & HyperLogLog.keyMask {
-            // Same key: keep the larger register value for an escape.
-            if key > keys[position] { keys[position] = key }
-            return
-        }
-        // Grow by doubling, but never past the exactLimit + 1 keys that trigger the switch to
-        // registers: a 512-key block at p = 12 would outweigh the registers that replace it.
-        if keys.count == keys.capacity { keys.reserveCapacity(Swift.min(2 * keys.count + 1, exactLimit + 1)) }
-        keys.insert(key, at: position)
-        if keys.count > exactLimit { convertToDense() }
+        exact.insert(key, isEscape: key >> 32 != 0, growingUpTo: exactLimit)
+        if exact.count > exactLimit { convertToDense() }
     }
 
-    /// First index whose key (low 28 bits) is ≥ `key`.
-    @usableFromInline
-    static func lowerBound(_ keys: [UInt64], _ key: UInt64) -> Int {
-        var low = 0, high = keys.count
-        while low < high {
-            let mid = (low + high) / 2
-            if keys[mid] & keyMask < key { low = mid + 1 } else { high = mid }
-        }
-        return low
+    /// The exact keys in full form, ascending by their low 28 bits (serialization,
+    /// unions, tests); setting replaces them.
+    var keys: [UInt64] {
+        get { exact.sortedKeys }
+        set { exact = HyperLogLogExactSet(keys: newValue) }
     }
 
     /// Registers from exact keys; the martingale starts from the exact count.
@@ -145,8 +132,8 @@ public struct HyperLogLog: Sendable {
                 : UInt8(truncatingIfNeeded: ((key & HyperLogLog.keyMask) >> UInt64(precision)).trailingZeroBitCount + 1)
             registers[index] = Swift.max(registers[index], r)
         }
-        hipEstimate = Double(keys.count)
-        keys = []
+        hipEstimate = Double(exact.count)
+        exact = HyperLogLogExactSet()
         recomputeChangeMass()
     }
 
@@ -158,12 +145,12 @@ public struct HyperLogLog: Sendable {
     /// Ertl's estimate from the registers alone (the count while exact): what
     /// ``estimate`` returns for unions; for single streams it has the larger error.
     public var registerEstimate: Double {
-        registers.isEmpty ? Double(keys.count) : HyperLogLog.ertlEstimate(registers, precision: precision)
+        registers.isEmpty ? Double(exact.count) : HyperLogLog.ertlEstimate(registers, precision: precision)
     }
 
     /// The estimated number of distinct values.
     public var estimate: Double {
-        if registers.isEmpty { return Double(keys.count) }
+        if registers.isEmpty { return Double(exact.count) }
         return hipValid ? hipEstimate : HyperLogLog.ertlEstimate(registers, precision: precision)
     }
 
