@@ -65,7 +65,13 @@ public final class TallyClient: @unchecked Sendable {
     /// Records one request. Never blocks on I/O and never throws: a frame that breaks
     /// the wire rules is dropped as ``ClientDropReason/invalidFrame``.
     public func record(_ frame: TraceFrame) {
-        let lane = acquireLane()
+        // The lane stays alive in `lanes`; taking it unretained saves a retain and a
+        // release per frame.
+        acquireLane()._withUnsafeGuaranteedRef { lane in record(frame, in: lane) }
+    }
+
+    @inline(__always)
+    private func record(_ frame: TraceFrame, in lane: Lane) {
         defer { lane.lock.unlock() }
         if lane.closed {
             queue.lock.withLock { recordedAfterClose &+= 1 }
@@ -87,15 +93,17 @@ public final class TallyClient: @unchecked Sendable {
 
     /// The lane of this thread if free, else the next free one, else wait for this thread's.
     @inline(__always)
-    private func acquireLane() -> Lane {
+    private func acquireLane() -> Unmanaged<Lane> {
         let home = Int(truncatingIfNeeded: UInt(bitPattern: Int(bitPattern: UInt(pthread_self()))) &* 0x9E37_79B9_7F4A_7C15 >> 40)
-        for step in 0...laneMask {
-            let lane = lanes[(home &+ step) & laneMask]
-            if lane.lock.tryLock() { return lane }
+        return lanes.withUnsafeBufferPointer { lanes in
+            for step in 0...laneMask {
+                let lane = Unmanaged.passUnretained(lanes[(home &+ step) & laneMask])
+                if lane._withUnsafeGuaranteedRef({ $0.lock.tryLock() }) { return lane }
+            }
+            let lane = Unmanaged.passUnretained(lanes[home & laneMask])
+            lane._withUnsafeGuaranteedRef { $0.lock.lock() }
+            return lane
         }
-        let lane = lanes[home & laneMask]
-        lane.lock.lock()
-        return lane
     }
 
     /// Hands the lane's batch to the sender (lane lock held). When every spare buffer

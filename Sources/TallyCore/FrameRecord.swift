@@ -52,11 +52,7 @@ public struct FrameRecord: Sendable {
         self.safetyKinds = safetyKinds
     }
 
-    /// Time per output token in µs: (total − TTFT) / (output tokens − 1), defined
-    /// when TTFT is present and at least two tokens were generated; else nil.
+    /// Time per output token in µs (see ``FrameValues/timePerOutputTokenMicros``).
     @inlinable
-    public var timePerOutputTokenMicros: Double? {
-        guard timeToFirstTokenMicros != WireLimits.absent32, outputTokens >= 2 else { return nil }
-        return Double(totalLatencyMicros - timeToFirstTokenMicros) / Double(outputTokens - 1)
-    }
+    public var timePerOutputTokenMicros: Double? { values.timePerOutputTokenMicros }
 }

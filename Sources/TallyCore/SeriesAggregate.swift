@@ -91,7 +91,10 @@ public struct SeriesAggregate: Sendable {
     }
 
     /// Folds one request in.
-    public mutating func add(_ r: FrameRecord) {
+    public mutating func add(_ r: FrameRecord) { add(r.values) }
+
+    /// Folds one request's measurements in.
+    public mutating func add(_ r: FrameValues) {
         requests &+= 1
         statusStore[Int(r.status.rawValue)] &+= 1
         if r.errorClass != SymbolTable.none { errorClasses[r.errorClass, default: 0] &+= 1 }

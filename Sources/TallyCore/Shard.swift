@@ -45,7 +45,10 @@ final class Shard: @unchecked Sendable {
     /// and every window is sealed.
     func run() {
         var open: [UInt64: WindowTable] = [:]
-        var current: WindowTable? = nil  // the table the last record went to
+        // The table the last record went to, and its start (UInt64.max: none). Unowned:
+        // `open` holds it, and a strong local here cost a retain and release per frame.
+        var current: Unmanaged<WindowTable>? = nil
+        var currentStart = UInt64.max
         var sealedThrough: UInt64? = nil  // start of the newest sealed window
         let policy = configuration.window
         var rings: [SPSCRing<FrameRecord>] = []
@@ -65,8 +68,8 @@ final class Shard: @unchecked Sendable {
                     case .late:
                         lateHere &+= 1
                     case .window(let start):
-                        if let table = current, table.startMicros == start {
-                            table.add(record)  // the common case: no dictionary lookup
+                        if start == currentStart, let table = current {
+                            table._withUnsafeGuaranteedRef { $0.add(record) }  // the common case: no lookup
                             aggregatedHere &+= 1
                             continue
                         }
@@ -78,7 +81,8 @@ final class Shard: @unchecked Sendable {
                                                                maxSeries: configuration.maxSeriesPerShardWindow,
                                                                sketches: configuration.sketches)
                         open[start] = table
-                        current = table
+                        current = Unmanaged.passUnretained(table)
+                        currentStart = start
                         table.add(record)
                         aggregatedHere &+= 1
                     }
@@ -99,7 +103,10 @@ final class Shard: @unchecked Sendable {
             if open.keys.contains(where: { policy.sealTime(ofWindowStarting: $0) <= now }) {
                 let due = open.keys.filter { policy.sealTime(ofWindowStarting: $0) <= now }.sorted()
                 let tables = due.map { open.removeValue(forKey: $0)! }
-                if let table = current, open[table.startMicros] == nil { current = nil }
+                if open[currentStart] == nil {
+                    current = nil
+                    currentStart = .max
+                }
                 folded.add(tables.reduce(0) { $0 + $1.foldedFrames }, ordering: .relaxed)
                 mailbox.withLock { $0.append(contentsOf: tables) }
                 sealedTables.add(UInt64(tables.count), ordering: .relaxed)

@@ -20,19 +20,33 @@ public final class WindowTable: @unchecked Sendable {
     public let sketches: SketchParameters
 
     /// One admitted series. A series that has seen one frame keeps just that
-    /// record (168 bytes); its aggregate (about 900 bytes plus sketch
-    /// storage) is allocated when the second frame arrives.
+    /// record (168 bytes); its aggregate (about 900 bytes plus sketch storage) and
+    /// its stash are allocated when the second frame arrives.
+    ///
+    /// From then on frames go to the stash (``stashCapacity`` × 64-byte
+    /// ``FrameValues``), and a full stash is folded into the aggregate in one burst:
+    /// the aggregate's ~30 cache lines (counters, seven digests' buffers, two
+    /// HyperLogLogs, the category list) are fetched once per burst instead of once a
+    /// frame, which under load is where a shard's time went (perf, Benchmarks/README.md).
+    /// Readers see stashed frames: every read folds the stash first.
     @usableFromInline
     struct Entry {
         @usableFromInline var first: FrameRecord
         @usableFromInline var aggregate: UnsafeMutablePointer<SeriesAggregate>?
+        @usableFromInline var stash: UnsafeMutablePointer<FrameValues>?
+        @usableFromInline var stashed: Int = 0
 
         @usableFromInline var key: SeriesKey { first.key }
 
+        @usableFromInline
+        init(first: FrameRecord) { self.first = first }
+
         @inlinable
         mutating func add(_ record: FrameRecord, sketches: SketchParameters) {
-            if let aggregate {
-                aggregate.pointee.add(record)
+            if let stash {
+                (stash + stashed).initialize(to: record.values)
+                stashed &+= 1
+                if stashed == WindowTable.stashCapacity { fold() }
                 return
             }
             let created = UnsafeMutablePointer<SeriesAggregate>.allocate(capacity: 1)
@@ -40,16 +54,40 @@ public final class WindowTable: @unchecked Sendable {
             created.pointee.add(first)
             created.pointee.add(record)
             aggregate = created
+            stash = .allocate(capacity: WindowTable.stashCapacity)
+        }
+
+        /// Folds the stashed frames into the aggregate.
+        @usableFromInline
+        mutating func fold() {
+            guard let aggregate, let stash, stashed > 0 else { return }
+            for i in 0..<stashed { aggregate.pointee.add(stash[i]) }
+            stash.deinitialize(count: stashed)  // trivial values: nothing to release
+            stashed = 0
         }
 
         /// The aggregate so far (built from the first record when there is only one).
-        func snapshot(sketches: SketchParameters) -> SeriesAggregate {
+        mutating func snapshot(sketches: SketchParameters) -> SeriesAggregate {
+            fold()
             if let aggregate { return aggregate.pointee }
             var single = SeriesAggregate(sketches: sketches)
             single.add(first)
             return single
         }
+
+        /// Frees the aggregate and the stash.
+        func release() {
+            if let aggregate {
+                aggregate.deinitialize(count: 1)
+                aggregate.deallocate()
+            }
+            stash?.deallocate()
+        }
     }
+
+    /// Frames a busy series stashes before folding them into its aggregate: 8 × 64 B
+    /// = 512 B a series, one allocator size class.
+    public static let stashCapacity = 8
 
     /// Index slot: the key's routing hash and its entry number + 1 (0: empty).
     @usableFromInline
@@ -89,12 +127,7 @@ public final class WindowTable: @unchecked Sendable {
         let s = state.pointee
         for (p, page) in s.pages.enumerated() {
             let used = min(WindowTable.pageSize, s.count - p * WindowTable.pageSize)
-            for i in 0..<used {
-                if let aggregate = page[i].aggregate {
-                    aggregate.deinitialize(count: 1)
-                    aggregate.deallocate()
-                }
-            }
+            for i in 0..<used { page[i].release() }
             page.deinitialize(count: used)
             page.deallocate()
         }
@@ -180,7 +213,7 @@ public final class WindowTable: @unchecked Sendable {
             s.pointee.pages.append(.allocate(capacity: WindowTable.pageSize))
         }
         (s.pointee.pages[n / WindowTable.pageSize] + n % WindowTable.pageSize)
-            .initialize(to: Entry(first: first, aggregate: nil))
+            .initialize(to: Entry(first: first))
         s.pointee.count = n + 1
         return n
     }

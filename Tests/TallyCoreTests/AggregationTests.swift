@@ -290,3 +290,27 @@ struct ReferenceSeries: Equatable {
         #expect(ring.pop() == nil)
     }
 }
+
+@Suite struct StashTests {
+    /// The stash keeps one frame's values in a cache line, and frames still in it are
+    /// in every read: reads between frames (some after a full stash was folded, some
+    /// with frames still stashed) count every frame so far.
+    @Test func stashedFramesAreSeenByEveryRead() {
+        #expect(MemoryLayout<FrameValues>.stride <= 64)
+        let table = WindowTable(startMicros: 0, maxSeries: 10, sketches: SketchParameters())
+        let key = SeriesKey(model: 7)
+        let last = 5 * WindowTable.stashCapacity + 3
+        for n in 1...last {
+            table.add(FrameRecord(
+                key: key, routingHash: key.routingHash, eventTimeMicros: 0, userHash: UInt64(n), sessionHash: 1,
+                cost: Double(n), queueTimeMicros: UInt32(n), timeToFirstTokenMicros: 10, totalLatencyMicros: 100,
+                inputTokens: 5, outputTokens: 3, cachedInputTokens: 0, errorClass: 0, categoryID: 2, status: .ok,
+                outcome: OutcomeBits(task: .success), safetySeverity: .none, safetyKinds: []))
+            guard n % (WindowTable.stashCapacity + 3) == 0 || n == last else { continue }
+            let aggregate = table.aggregate(key)
+            #expect(aggregate?.requests == UInt64(n))
+            #expect(aggregate?.queueTime.count == UInt64(n) && aggregate?.queueTime.max == Double(n))
+            #expect(aggregate?.users.estimate == Double(n))
+        }
+    }
+}
