@@ -12,7 +12,8 @@
 # Usage: Tools/e2e-bench.sh [--quick | --sustained]
 #   --quick: 4 s runs, a 15 s sustained run; --sustained: only the sustained run.
 # Environment: E2E_RATE (sustained frames/s, default 2000000), E2E_SECONDS (default 10),
-#              E2E_SUSTAINED_SECONDS (default 60), E2E_PORT (default 7591).
+#              E2E_SUSTAINED_SECONDS (default 60), E2E_PORT (default 7591),
+#              E2E_BATCH (sustained run's batch bytes, default 65536), E2E_PRODUCERS (default 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Tools/setup.sh >/dev/null
@@ -25,6 +26,8 @@ seconds=${E2E_SECONDS:-10}
 sustained=${E2E_SUSTAINED_SECONDS:-60}
 rate=${E2E_RATE:-2000000}
 port=${E2E_PORT:-7591}
+batch_sustained=${E2E_BATCH:-65536}
+producers_sustained=${E2E_PRODUCERS:-1}
 table=yes
 case "${1:-}" in
     --quick) seconds=4; sustained=15 ;;
@@ -116,9 +119,19 @@ echo " went idle; client drops = frames the producers' clients could not hand to
 echo " behind); collector drops = frames tallyd received and counted as dropped; balance = --verify.)"
 echo
 fi
-echo "sustained: tallyd 2 shards, $rate frames/s for $sustained s, verified"
+sustained_load=(--endpoint "$endpoint" --producers "$producers_sustained" --batch-bytes "$batch_sustained" --quiet --json)
+# The raw baseline of the sustained run's own producers and batch size, measured just before it.
+"$bin/tally-count" --endpoint "$endpoint" --idle 2 >"$work/count.json" &
+counter=$!
+sleep 0.3
+"$bin/tally-load" "${sustained_load[@]}" --duration "$seconds" --max >"$work/load.json"
+wait "$counter"
+baseline=$(field rate "$work/count.json")
+echo "sustained: tallyd 2 shards, $producers_sustained producer(s), $((batch_sustained / 1024)) KiB batches," \
+    "$rate frames/s for $sustained s, verified; raw ZeroMQ baseline of the same producers and batches:" \
+    "$(printf '%.2f M' "$(echo "$baseline / 1000000" | bc -l)") frames/s"
 start_tallyd 2
-"$bin/tally-load" --endpoint "$endpoint" --rate "$rate" --duration "$sustained" --quiet --json \
+"$bin/tally-load" "${sustained_load[@]}" --rate "$rate" --duration "$sustained" \
     --verify "$work/data" --verify-timeout 40 >"$work/sustained.json" &
 loader=$!
 sleep 5
@@ -137,6 +150,7 @@ done
 dropped=$(grep -o '"dropped":{[^}]*}' "$work/sustained.json" | head -1)
 echo "client: sent $(field sent "$work/sustained.json") at $(printf '%.0f' "$(field rate "$work/sustained.json")") frames/s, $dropped"
 echo "collector: accepted $(field accepted "$work/sustained.json"), in windows $(field in_windows "$work/sustained.json"), $(grep -o '"dropped":{[^}]*}' "$work/sustained.json" | tail -1)"
+echo "ratio to the raw baseline: $(printf '%.2f' "$(echo "$(field rate "$work/sustained.json") / $baseline" | bc -l)")"
 echo "tallyd RSS (MiB) by time:$timeline"
 echo "tallyd CPU $(printf '%.2f' "$(echo "($after - $before) / $ticks / ($sustained - 6)" | bc -l)") cores; RSS at 5 s $((rss_start / 1024)) MiB, at the end $((rss_end / 1024)) MiB, min/max $((min / 1024))/$((max / 1024)) MiB, peak $((hwm / 1024)) MiB"
 if [ "$status" = 0 ] && [ "$dropped" = '"dropped":{}' ]; then

@@ -49,6 +49,7 @@ final class Shard: @unchecked Sendable {
         // `open` holds it, and a strong local here cost a retain and release per frame.
         var current: Unmanaged<WindowTable>? = nil
         var currentStart = UInt64.max
+        var currentSeal: UInt64 = 0  // when the current window seals (collector clock)
         var sealedThrough: UInt64? = nil  // start of the newest sealed window
         let policy = configuration.window
         var rings: [SPSCRing<FrameRecord>] = []
@@ -62,6 +63,14 @@ final class Shard: @unchecked Sendable {
                 while budget > 0, let record = ring.pop() {
                     budget -= 1
                     taken += 1
+                    // The common case without a division: the record is in the current
+                    // window, which is still open and not in the future.
+                    if record.eventTimeMicros &- currentStart < policy.intervalMicros, now < currentSeal,
+                       record.eventTimeMicros <= now &+ policy.futureToleranceMicros, let table = current {
+                        table._withUnsafeGuaranteedRef { $0.add(record) }
+                        aggregatedHere &+= 1
+                        continue
+                    }
                     switch policy.place(eventTimeMicros: record.eventTimeMicros, nowMicros: now) {
                     case .future:
                         futureHere &+= 1
@@ -83,6 +92,7 @@ final class Shard: @unchecked Sendable {
                         open[start] = table
                         current = Unmanaged.passUnretained(table)
                         currentStart = start
+                        currentSeal = policy.sealTime(ofWindowStarting: start)
                         table.add(record)
                         aggregatedHere &+= 1
                     }
@@ -106,6 +116,7 @@ final class Shard: @unchecked Sendable {
                 if open[currentStart] == nil {
                     current = nil
                     currentStart = .max
+                    currentSeal = 0
                 }
                 folded.add(tables.reduce(0) { $0 + $1.foldedFrames }, ordering: .relaxed)
                 mailbox.withLock { $0.append(contentsOf: tables) }
