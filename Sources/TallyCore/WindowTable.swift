@@ -7,7 +7,7 @@ import TallySketches
 /// ``foldedFrames`` and ``foldedKeys`` say how much was folded.
 ///
 /// Owned by one shard thread until sealed, then handed whole to the flusher; not
-/// thread-safe. Mutable state sits behind a pointer so that the per-frame path
+/// thread-safe, and that includes reads: a read folds the series' stashes. Mutable state sits behind a pointer so that the per-frame path
 /// pays no dynamic exclusivity checks.
 ///
 /// Memory (see Benchmarks/README.md, "Memory"): series live in pages of
