@@ -12,8 +12,8 @@
 ///
 /// Buffered values are kept as 32-bit floats (relative rounding ≤ 6·10⁻⁸, below any
 /// quantile error the digest has; magnitudes beyond ±3.4·10³⁸ clamp): half the
-/// buffer's memory and half the radix-sort passes. Centroids and the exact
-/// statistics stay `Double`.
+/// buffer's memory and half the radix-sort passes. The exact statistics stay
+/// `Double`.
 ///
 /// Centroids are stored in 8 bytes each (``Centroid``): the mean at 32-bit
 /// precision like the buffer, the weight as an exact 32-bit count (merges never let a
