@@ -59,6 +59,18 @@ rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 ticks=$(getconf CLK_TCK)
 
+# Frames/s of tally-load --max (the given options) into tally-count, the raw ZeroMQ baseline;
+# exits when the counter did not see every frame sent.
+raw_baseline() {
+    "$bin/tally-count" --endpoint "$endpoint" --idle 2 >"$work/count.json" &
+    local counter=$!
+    sleep 0.3
+    "$bin/tally-load" "$@" --max >"$work/load.json"
+    wait "$counter"
+    [ "$(field frames "$work/count.json")" = "$(field sent "$work/load.json")" ] || { echo "baseline lost frames" >&2; exit 1; }
+    field rate "$work/count.json"
+}
+
 start_tallyd() {  # shards
     rm -rf "$work/data"
     "$bin/tallyd" --endpoint "$endpoint" --data-dir "$work/data" --shards "$1" --pub "" --replay "" \
@@ -79,13 +91,7 @@ echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for producers in 1 2; do
     for batch in 16384 65536; do
         load=(--endpoint "$endpoint" --producers "$producers" --batch-bytes "$batch" --duration "$seconds" --quiet --json)
-        "$bin/tally-count" --endpoint "$endpoint" --idle 2 >"$work/count.json" &
-        counter=$!
-        sleep 0.3
-        "$bin/tally-load" "${load[@]}" --max >"$work/load.json"
-        wait "$counter"
-        raw=$(field rate "$work/count.json")
-        [ "$(field frames "$work/count.json")" = "$(field sent "$work/load.json")" ] || { echo "baseline lost frames"; exit 1; }
+        raw=$(raw_baseline "${load[@]}")
         row="| $producers | $((batch / 1024)) KiB | $(printf '%.2f M' "$(echo "$raw / 1000000" | bc -l)")"
         for shards in 1 2; do
             start_tallyd "$shards"
@@ -121,12 +127,7 @@ echo
 fi
 sustained_load=(--endpoint "$endpoint" --producers "$producers_sustained" --batch-bytes "$batch_sustained" --quiet --json)
 # The raw baseline of the sustained run's own producers and batch size, measured just before it.
-"$bin/tally-count" --endpoint "$endpoint" --idle 2 >"$work/count.json" &
-counter=$!
-sleep 0.3
-"$bin/tally-load" "${sustained_load[@]}" --duration "$seconds" --max >"$work/load.json"
-wait "$counter"
-baseline=$(field rate "$work/count.json")
+baseline=$(raw_baseline "${sustained_load[@]}" --duration "$seconds")
 echo "sustained: tallyd 2 shards, $producers_sustained producer(s), $((batch_sustained / 1024)) KiB batches," \
     "$rate frames/s for $sustained s, verified; raw ZeroMQ baseline of the same producers and batches:" \
     "$(printf '%.2f M' "$(echo "$baseline / 1000000" | bc -l)") frames/s"

@@ -57,15 +57,3 @@ public struct FrameValues: Sendable {
         return Double(totalLatencyMicros - timeToFirstTokenMicros) / Double(outputTokens - 1)
     }
 }
-
-extension FrameRecord {
-    /// The record's measurements, as a series aggregate folds them.
-    @inlinable
-    public var values: FrameValues {
-        FrameValues(userHash: userHash, sessionHash: sessionHash, cost: cost, queueTimeMicros: queueTimeMicros,
-                    timeToFirstTokenMicros: timeToFirstTokenMicros, totalLatencyMicros: totalLatencyMicros,
-                    inputTokens: inputTokens, outputTokens: outputTokens, cachedInputTokens: cachedInputTokens,
-                    errorClass: errorClass, categoryID: categoryID, safetyKinds: safetyKinds, status: status,
-                    outcome: outcome, safetySeverity: safetySeverity)
-    }
-}

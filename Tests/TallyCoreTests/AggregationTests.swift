@@ -55,8 +55,8 @@ func fleetFrames(_ count: Int, seed: UInt64) -> [TraceFrame] {
         let frames = [TraceFrame(eventTimeMicros: 1, model: "llama-3.1-8b-instruct", totalLatencyMicros: 5, inputTokens: 10),
                       TraceFrame(eventTimeMicros: 1, model: "mistral-large", totalLatencyMicros: 5, inputTokens: 10, outputTokens: 1)]
         let rs = try records(frames, symbols: symbols)
-        #expect(rs[0].cost.isNaN)
-        #expect(abs(rs[1].cost - (10 * 2 + 6) / 1e6) < 1e-15)
+        #expect(rs[0].values.cost.isNaN)
+        #expect(abs(rs[1].values.cost - (10 * 2 + 6) / 1e6) < 1e-15)
         var aggregate = SeriesAggregate()
         for r in rs { aggregate.add(r) }
         #expect(aggregate.unpriced == 1 && aggregate.cost.count == 1)
