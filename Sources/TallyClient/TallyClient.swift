@@ -14,7 +14,9 @@ import Darwin
 /// background sender, which also sends batches older than
 /// ``TallyClientConfiguration/maxBatchAgeMillis``. The sender uses `ZMQ_DONTWAIT`
 /// with `ZMQ_IMMEDIATE`: when no collector is connected or it is behind, batches are
-/// dropped and counted by reason (``counters``), never queued without bound.
+/// dropped and counted by reason (``counters``), never queued without bound. (A
+/// load tester may let it wait a bounded time instead:
+/// ``TallyClientConfiguration/sendWaitMillis``.)
 ///
 /// Thread-safe. Call ``close(timeoutMillis:)`` before exit to deliver what is buffered.
 public final class TallyClient: @unchecked Sendable {
@@ -127,6 +129,9 @@ public final class TallyClient: @unchecked Sendable {
     private func runSender() {
         let agePeriod = UInt64(max(1, configuration.maxBatchAgeMillis)) * 1_000_000
         var nextAgeCheck = monotonicNanos() + agePeriod / 2
+        let sendWait = Int32(min(max(configuration.sendWaitMillis, 0), 60_000))
+        /// The socket's `ZMQ_SNDTIMEO` as last set by this thread (-1: libzmq's default, never set).
+        var sendTimeout: Int32 = -1
         queue.lock.lock()
         while true {
             if queue.ready.isEmpty && !queue.stopping {
@@ -155,7 +160,14 @@ public final class TallyClient: @unchecked Sendable {
                 if draining {
                     // Flush or close: wait for the collector up to the caller's deadline.
                     let left = queue.deadlineNanos > monotonicNanos() ? queue.deadlineNanos - monotonicNanos() : 0
-                    try socket.setSendTimeout(milliseconds: Int32(min(left / 1_000_000, 60_000)))
+                    sendTimeout = Int32(min(left / 1_000_000, 60_000))
+                    try socket.setSendTimeout(milliseconds: sendTimeout)
+                    try socket.send(bytes)
+                } else if sendWait > 0 {
+                    if sendTimeout != sendWait {
+                        sendTimeout = sendWait
+                        try socket.setSendTimeout(milliseconds: sendWait)
+                    }
                     try socket.send(bytes)
                 } else {
                     try socket.send(bytes, flags: .dontWait)

@@ -15,6 +15,14 @@ public struct TallyClientConfiguration: Sendable {
     public var queueDepth: Int = 32
     /// Batches libzmq queues per collector before sends fail (`ZMQ_SNDHWM`).
     public var sendHighWaterMark: Int32 = 64
+    /// How long the sender waits, in milliseconds (0 … 60,000), for room in ZeroMQ's
+    /// pipe when the collectors are behind before it drops the batch as
+    /// ``ClientDropReason/collectorUnavailable``. 0, the default, drops at once: an
+    /// inference server's telemetry never waits for its collector. A load tester
+    /// measuring a collector's capacity sets it so that a busy collector slows the
+    /// sender (and, through the full queue, the producer) instead of losing frames.
+    /// ``TallyClient/record(_:)`` never waits either way.
+    public var sendWaitMillis: Int = 0
     /// Written into every batch header; random by default.
     public var producerID: UInt64 = UInt64.random(in: 1...UInt64.max)
 

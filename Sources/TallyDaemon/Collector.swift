@@ -72,7 +72,7 @@ public final class Collector: @unchecked Sendable {
         var sources: [ZeroMQSource] = []
         for endpoint in configuration.endpoints {
             sources.append(try ZeroMQSource(context: context, endpoint: endpoint, port: engine.makeIngestPort(),
-                                            producers: producers))
+                                            producers: producers, receiveQueue: configuration.receiveQueue))
         }
         self.sources = sources
     }

@@ -11,6 +11,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var collectorID = "tally-local"
     /// ZeroMQ endpoints the PULL sockets bind (tcp:// or ipc://); one ingest thread each.
     public var endpoints = ["tcp://127.0.0.1:7411"]
+    /// Batches each ingest socket holds before ZeroMQ pushes back on the producers
+    /// (`ZMQ_RCVHWM`), 1 … 1,000,000. Room for bursts; while it is full, producers'
+    /// clients drop (or, if told to, wait), and frames that sat in it past the
+    /// allowed lateness arrive late.
+    public var receiveQueue = 10_000
     /// Window length in seconds, 1 … 3,600.
     public var windowSeconds = 10
     /// Seconds after a window's end during which its frames are still accepted, 0 … 600.
@@ -69,7 +74,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         let value: ConfigValue
         switch key {
         case "endpoints": value = .strings(text.split(separator: ",").map { String($0).trimmingSpaces() })
-        case "window_seconds", "allowed_lateness_seconds", "shards", "max_series_per_shard", "file_max_bytes", "file_max_seconds",
+        case "receive_queue", "window_seconds", "allowed_lateness_seconds", "shards", "max_series_per_shard", "file_max_bytes", "file_max_seconds",
              "file_retention", "sink_queue":
             guard let number = Int(text.replacingUnderscores()) else { throw ConfigError(field: field, "not an integer: \(text)") }
             value = .integer(number)
@@ -82,7 +87,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     }
 
     /// Top-level keys (snake case, as in the file).
-    public static let keys = ["collector_id", "endpoints", "window_seconds", "allowed_lateness_seconds", "shards",
+    public static let keys = ["collector_id", "endpoints", "receive_queue", "window_seconds", "allowed_lateness_seconds", "shards",
                               "max_series_per_shard", "data_directory", "file_max_bytes", "file_max_seconds", "file_retention", "fsync",
                               "pub_endpoint", "replay_endpoint", "json_lines", "sink_queue", "summary"]
 
@@ -107,6 +112,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         case "endpoints":
             guard case .strings(let list) = value else { throw ConfigError(field: key, "expected an array of strings") }
             endpoints = list
+        case "receive_queue": receiveQueue = try integer()
         case "window_seconds": windowSeconds = try integer()
         case "allowed_lateness_seconds": allowedLatenessSeconds = try integer()
         case "shards": shards = try integer()
@@ -152,6 +158,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
                 throw ConfigError(field: "endpoints", "\(endpoint): expected tcp://, ipc:// or inproc://")
             }
         }
+        if !(1...1_000_000).contains(receiveQueue) {
+            throw ConfigError(field: "receive_queue", "\(receiveQueue) not in 1 … 1000000")
+        }
         if !(1...3_600).contains(windowSeconds) { throw ConfigError(field: "window_seconds", "\(windowSeconds) not in 1 … 3600") }
         if !(0...600).contains(allowedLatenessSeconds) {
             throw ConfigError(field: "allowed_lateness_seconds", "\(allowedLatenessSeconds) not in 0 … 600")
@@ -194,6 +203,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
     # ZeroMQ endpoints to bind PULL sockets on (tcp:// or ipc://), one ingest thread each.
     # To accept a fleet on the network: ["tcp://0.0.0.0:7411"]
     endpoints = ["tcp://127.0.0.1:7411"]
+    # Batches each endpoint buffers (ZeroMQ's receive high-water mark) before producers
+    # feel back-pressure: room for bursts (10000 × 64 KiB batches ≈ 6 M frames), at the
+    # price of memory and of frames waiting longer than allowed_lateness when it is full.
+    receive_queue = 10000
     # Window length (s, 1 … 3600); windows align to wall-clock multiples.
     window_seconds = 10
     # A frame may arrive this long (s) after its window ended and still count in it;

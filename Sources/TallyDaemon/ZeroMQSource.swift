@@ -24,13 +24,14 @@ public final class ZeroMQSource: @unchecked Sendable {
     private let producers: ProducerLedger
 
     /// Binds the socket now (so a bad endpoint fails at start); the thread starts with ``start()``.
+    /// - Parameter receiveQueue: batches ZeroMQ may hold for this socket (`ZMQ_RCVHWM`).
     public init(context: ZMQContext, endpoint: String, port: IngestPort,
-                producers: ProducerLedger = ProducerLedger()) throws(ZMQError) {
+                producers: ProducerLedger = ProducerLedger(), receiveQueue: Int = 10_000) throws(ZMQError) {
         self.endpoint = endpoint
         self.port = port
         self.producers = producers
         socket = try ZMQSocket(context: context, type: .pull)
-        try socket.setReceiveHighWaterMark(10_000)
+        try socket.setReceiveHighWaterMark(Int32(clamping: receiveQueue))
         try socket.setReceiveTimeout(milliseconds: 100)
         try socket.bind(endpoint)
     }

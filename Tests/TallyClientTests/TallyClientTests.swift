@@ -140,6 +140,43 @@ func frame(_ i: Int, thread: Int = 0) -> TraceFrame {
         #expect(counters.dropped(.collectorUnavailable) > 0)
     }
 
+    /// A collector that stops reading for a while, behind small pipes: by default the
+    /// client drops what ZeroMQ cannot take; with `sendWaitMillis` the sender waits,
+    /// the queue fills, a closed-loop producer (as tally-load --max) waits on it, and
+    /// nothing is lost.
+    @Test(arguments: [0, 10_000])
+    func sendWaitTurnsAStalledCollectorIntoBackPressure(sendWaitMillis: Int) throws {
+        let collector = try Collector("ipc:///tmp/tally-client-wait-\(getpid())-\(sendWaitMillis).sock")
+        try collector.socket.setReceiveHighWaterMark(1)
+        var configuration = TallyClientConfiguration(endpoints: [collector.endpoint])
+        configuration.batchBytes = 1_024
+        configuration.queueDepth = 4
+        configuration.sendHighWaterMark = 1
+        configuration.sendWaitMillis = sendWaitMillis
+        let client = try connectedClient(configuration, collector)
+        let total = 60_000
+        let producer = Thread {
+            for i in 0..<total {
+                while client.counters.framesBuffered > 40 { usleep(50) }
+                client.record(frame(i))
+            }
+        }
+        usleep(300_000)  // the collector is busy elsewhere; the pipes and socket buffers fill
+        try collector.receive(expected: total, idleMillis: 1_500)
+        producer.join()
+        let counters = client.close(timeoutMillis: 5_000)
+        try collector.receive(expected: total, idleMillis: 500)
+        #expect(counters.framesRecorded == UInt64(total) + probeFrames)
+        #expect(counters.framesSent + counters.framesDropped == counters.framesRecorded)
+        #expect(UInt64(collector.frames) + probeFrames == counters.framesSent)
+        if sendWaitMillis == 0 {
+            #expect(counters.dropped(.collectorUnavailable) > 0, "without waiting, a stalled collector costs frames")
+        } else {
+            #expect(counters.framesDropped == 0)
+            #expect(collector.frames == total)
+        }
+    }
+
     @Test func invalidAndLateFramesAreCountedNotSent() throws {
         let collector = try Collector()
         let client = try connectedClient(TallyClientConfiguration(endpoints: [collector.endpoint]), collector)

@@ -21,13 +21,15 @@ import Testing
         """)
         #expect(c.collectorID == "edge-1" && c.endpoints.count == 2 && c.windowSeconds == 5)
         #expect(c.prices["llama-3.1-70b-instruct"]?.output == 1)
-        try c.applyEnvironment(["TALLY_WINDOW_SECONDS": "2", "TALLY_ENDPOINTS": "ipc:///tmp/a,ipc:///tmp/b", "HOME": "/x"])
-        #expect(c.windowSeconds == 2 && c.endpoints == ["ipc:///tmp/a", "ipc:///tmp/b"])
+        try c.applyEnvironment(["TALLY_WINDOW_SECONDS": "2", "TALLY_ENDPOINTS": "ipc:///tmp/a,ipc:///tmp/b", "HOME": "/x",
+                                "TALLY_RECEIVE_QUEUE": "64"])
+        #expect(c.windowSeconds == 2 && c.endpoints == ["ipc:///tmp/a", "ipc:///tmp/b"] && c.receiveQueue == 64)
         #expect(c.engine.window.intervalMicros == 2_000_000)
     }
 
     @Test(arguments: [
         ("window_seconds = 0", "window_seconds"),
+        ("receive_queue = 0", "receive_queue"),
         ("window_seconds = \"ten\"", "window_seconds"),
         ("windows = 3", "windows"),
         ("fsync = \"sometimes\"", "fsync"),

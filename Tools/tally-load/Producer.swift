@@ -74,8 +74,8 @@ final class Producer: @unchecked Sendable {
                 continue
             }
             // --max is closed loop on the client's queue: never faster than the client's
-            // sender drains it. (ZeroMQ's own pipe can still fill; those batches are dropped
-            // and counted as collector_unavailable.)
+            // sender drains it; the sender in turn waits for the collector (--send-wait), so
+            // the whole chain runs at the collector's pace.
             if rate == 0 && client.counters.framesBuffered > maxBuffered {
                 usleep(100)
                 continue

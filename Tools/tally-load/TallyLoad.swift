@@ -22,8 +22,10 @@ struct TallyLoad: ParsableCommand {
     var producers = 1
     @Option(name: .long, help: "Frames per second over all producers (open loop).")
     var rate: Double = 2_000
-    @Flag(name: .long, help: "As fast as possible, closed loop on each client's queue: producers wait while it is half full (ignores --rate).")
+    @Flag(name: .long, help: "As fast as the collector takes them, closed loop: producers wait while their client's queue is half full, and the client waits for the collector (see --send-wait; ignores --rate).")
     var max = false
+    @Option(name: .long, help: "Milliseconds a client waits for a collector that is behind before dropping a batch (default: 0 with --rate, open loop like a server's client; 1000 with --max).")
+    var sendWait: Int?
     @Option(name: .long, help: "Seconds to run after the warm-up (0 = until --frames or interrupted).")
     var duration: Double = 0
     @Option(name: .long, help: "Seconds of load before the measured period (counted as sent, not in the rate).")
@@ -61,6 +63,7 @@ struct TallyLoad: ParsableCommand {
         guard batchBytes >= 1024 && batchBytes <= 1 << 20 else { throw ValidationError("--batch-bytes is 1024 … 1048576") }
         guard clientQueue >= 1 && clientQueue <= 65_536 else { throw ValidationError("--client-queue is 1 … 65536") }
         guard verifyTimeout >= 0 else { throw ValidationError("--verify-timeout is ≥ 0") }
+        guard (0...60_000).contains(sendWait ?? 0) else { throw ValidationError("--send-wait is 0 … 60000") }
     }
 
     func run() throws {
@@ -90,6 +93,7 @@ struct TallyLoad: ParsableCommand {
             // producer thread can be off the CPU for a few milliseconds at a time.
             client.queueDepth = clientQueue
             client.sendHighWaterMark = Int32(clientQueue)
+            client.sendWaitMillis = sendWait ?? (max ? 1_000 : 0)
             let limit = frames == 0 ? 0 : UInt64(frames / producers + (i < frames % producers ? 1 : 0))
             team.append(try Producer(index: i, configuration: client, fleet: fleet, poolSize: pool, seed: seed &+ UInt64(i),
                                      rate: perProducerRate, limit: limit, stopping: stopping))
