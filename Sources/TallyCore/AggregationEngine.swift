@@ -164,7 +164,9 @@ public final class IngestPort: @unchecked Sendable {
         for frame in batch.frames {
             accepted &+= 1
             let record = resolver.record(frame)
-            let ring = unretainedRings[Int(record.routingHash % shardCount)]
+            // The shard: the high word of hash × shards (Lemire's multiply-shift range
+            // reduction), one multiplication where `%` was a 64-bit division per frame.
+            let ring = unretainedRings[Int(record.routingHash.multipliedFullWidth(by: shardCount).high)]
             if ring._withUnsafeGuaranteedRef({ $0.push(record) }) { continue }
             switch engine.configuration.backPressure {
             case .drop:

@@ -117,12 +117,12 @@ public struct SeriesAggregate: Sendable {
                 kinds &= kinds &- 1
             }
         }
-        queueTime.insert(Double(r.queueTimeMicros))
-        if r.timeToFirstTokenMicros != WireLimits.absent32 { timeToFirstToken.insert(Double(r.timeToFirstTokenMicros)) }
-        totalLatency.insert(Double(r.totalLatencyMicros))
+        queueTime.insert(integer: r.queueTimeMicros)
+        if r.timeToFirstTokenMicros != WireLimits.absent32 { timeToFirstToken.insert(integer: r.timeToFirstTokenMicros) }
+        totalLatency.insert(integer: r.totalLatencyMicros)
         if let tpot = r.timePerOutputTokenMicros { timePerOutputToken.insert(tpot) }
-        inputTokens.insert(Double(r.inputTokens))
-        outputTokens.insert(Double(r.outputTokens))
+        inputTokens.insert(integer: r.inputTokens)
+        outputTokens.insert(integer: r.outputTokens)
         cachedInputTokens &+= UInt64(r.cachedInputTokens)
         if r.cost.isNaN { unpriced &+= 1 } else { cost.insert(r.cost) }
         if r.userHash != 0 { users.insert(r.userHash) }

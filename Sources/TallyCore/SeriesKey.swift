@@ -53,7 +53,7 @@ public struct SeriesKey: Sendable, Hashable {
     }
 
     /// A 64-bit hash of the key (multiply-xorshift over its words); the shard of a
-    /// series is `routingHash % shardCount`.
+    /// series is the high word of `routingHash × shardCount`.
     @inlinable
     public var routingHash: UInt64 {
         @inline(__always) func mix(_ h: UInt64, _ v: UInt64) -> UInt64 {

@@ -167,8 +167,9 @@ public final class WindowTable: @unchecked Sendable {
         addNew(record, slot: i)
     }
 
-    /// A key's first slot, from the routing hash's upper bits: the shard was chosen
-    /// by `routingHash % shards`, so within a shard the low bits are not spread.
+    /// A key's first slot, from the routing hash's bits 29 and up. (The shard was chosen
+    /// by the high word of `routingHash × shards`, which with a few shards is the top
+    /// bit or two: a table would need 2³⁴ slots to see them.)
     @inlinable @inline(__always)
     static func home(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash >> 29) }
 

@@ -121,8 +121,21 @@ public struct TDigest: Sendable {
             stats.rejected &+= 1
             return
         }
+        append(TDigest.buffered(value), exactly: value)
+    }
+
+    /// Adds one count or duration: the same as `insert(Double(value))` without the
+    /// checks a `Double` needs (an integer is finite and within `Float`'s range).
+    @inlinable
+    public mutating func insert(integer value: UInt32) {
+        append(Float(value), exactly: Double(value))
+    }
+
+    /// Buffers `narrow` (`value` at the buffer's precision) and counts `value` exactly.
+    @inlinable @inline(__always)
+    mutating func append(_ narrow: Float, exactly value: Double) {
         if buffer.count == buffer.capacity { reserveBuffer() }
-        buffer.append(TDigest.buffered(value))
+        buffer.append(narrow)
         stats.count &+= 1
         stats.sum += value
         if value < stats.min { stats.min = value }
@@ -193,8 +206,7 @@ public struct TDigest: Sendable {
     public mutating func compress() {
         let n = buffer.count
         guard n > 0 else { return }
-        let c = centroids.count
-        let total = c + n
+        let total = centroids.count + n
         // One allocation: merged means and weights (Double), then the sort's scratch (Float).
         let scratch = UnsafeMutableRawPointer.allocate(
             byteCount: 2 * total * MemoryLayout<Double>.stride + n * MemoryLayout<Float>.stride,
@@ -206,25 +218,22 @@ public struct TDigest: Sendable {
         let sortScratch = UnsafeMutableBufferPointer(
             start: (scratch + 2 * total * MemoryLayout<Double>.stride).bindMemory(to: Float.self, capacity: n), count: n)
         buffer.withUnsafeMutableBufferPointer { values in RadixSort.sort(values, temporary: sortScratch) }
-        // Merge the sorted buffer (weight 1 each) with the sorted centroids; a
-        // centroid goes first on equal means.
-        buffer.withUnsafeBufferPointer { values in
+        passes &+= 1
+        // The sorted buffer (weight 1 each) and the centroids are merged as the pass reads them.
+        let n64 = Double(count), delta = Double(compression), scale = scale, exactLimit = exactLimit
+        let kept = buffer.withUnsafeBufferPointer { values in
             centroids.withUnsafeBufferPointer { centroids in
-                var i = 0, j = 0
-                for k in 0..<total {
-                    if j == n || (i < c && centroids[i].mean <= values[j]) {
-                        outMeans[k] = Double(centroids[i].mean); outWeights[k] = Double(centroids[i].weight); i &+= 1
-                    } else {
-                        outMeans[k] = Double(values[j]); outWeights[k] = 1; j &+= 1
-                    }
+                if passes & 1 == 1 {
+                    var source = TDigestBufferAndCentroids<TDigestAscending>(values: values, centroids: centroids)
+                    return TDigest.mergeSorted(&source, count: total, into: outMeans, weights: outWeights, total: n64,
+                                               compression: delta, scale: scale, exactLimit: exactLimit, span: 1)
                 }
+                var source = TDigestBufferAndCentroids<TDigestDescending>(values: values, centroids: centroids)
+                return TDigest.mergeSorted(&source, count: total, into: outMeans, weights: outWeights, total: n64,
+                                           compression: delta, scale: scale, exactLimit: exactLimit, span: 1)
             }
         }
         buffer.removeAll(keepingCapacity: true)
-        passes &+= 1
-        let kept = TDigest.mergeSorted(means: outMeans, weights: outWeights, total: Double(count),
-                                       forward: passes & 1 == 1, compression: Double(compression), scale: scale,
-                                       exactLimit: exactLimit, span: 1)
         store(means: outMeans.baseAddress!, weights: outWeights.baseAddress!, count: kept)
     }
 
@@ -260,9 +269,16 @@ public struct TDigest: Sendable {
                             forward: Bool, span: Double) {
         passes &+= 1
         let n = Double(count) - Double(buffer.count)
-        let kept = TDigest.mergeSorted(means: means, weights: weights, total: n, forward: forward,
-                                       compression: Double(compression), scale: scale, exactLimit: exactLimit,
-                                       span: span)
+        let kept: Int
+        if forward {
+            var source = TDigestSortedArrays<TDigestAscending>(means: means, weights: weights)
+            kept = TDigest.mergeSorted(&source, count: means.count, into: means, weights: weights, total: n,
+                                       compression: Double(compression), scale: scale, exactLimit: exactLimit, span: span)
+        } else {
+            var source = TDigestSortedArrays<TDigestDescending>(means: means, weights: weights)
+            kept = TDigest.mergeSorted(&source, count: means.count, into: means, weights: weights, total: n,
+                                       compression: Double(compression), scale: scale, exactLimit: exactLimit, span: span)
+        }
         store(means: means.baseAddress!, weights: weights.baseAddress!, count: kept)
     }
 
@@ -273,53 +289,5 @@ public struct TDigest: Sendable {
         defer { scratch.deallocate() }
         return body(UnsafeMutableBufferPointer(start: scratch, count: count),
                     UnsafeMutableBufferPointer(start: scratch + count, count: count))
-    }
-
-    /// The core of the merging t-digest: walks sorted centroids (in either
-    /// direction) and merges neighbours while the merged centroid spans at most one
-    /// unit of k. With `total ≤ exactLimit` nothing is merged. Works in place: the
-    /// merged centroids end up, in ascending order, in the first `returned` slots.
-    static func mergeSorted(means: UnsafeMutableBufferPointer<Double>, weights: UnsafeMutableBufferPointer<Double>,
-                            total n: Double, forward: Bool, compression delta: Double, scale: TDigestScale,
-                            exactLimit: Int, span: Double) -> Int {
-        let count = means.count
-        guard count > 0 else { return 0 }
-        if n <= Double(exactLimit) { return count }
-        // A forward pass writes at or before the slot it reads; a backward pass at or after it.
-        var index = forward ? 0 : count - 1
-        let direction = forward ? 1 : -1
-        var out = index
-        var mean = means[index], weight = weights[index]
-        var before = 0.0
-        let step = TDigestScaleStep(scale: scale, delta: delta, n: n, span: span)
-        var limit = n * step.next(0)
-        // No centroid outweighs `cap`: it bounds the middle ones, which k2 makes widest,
-        // and keeps every weight within a centroid's 32 bits.
-        let cap = Swift.min(Swift.max(1, n * TDigest.centroidCap * span / delta), TDigest.maxCentroidWeight)
-        limit = Swift.min(limit, cap)
-        index += direction
-        while index >= 0 && index < count {
-            let w = weights[index]
-            if before + weight + w <= limit {
-                weight += w
-                mean += (means[index] - mean) * w / weight
-            } else {
-                means[out] = mean; weights[out] = weight; out += direction
-                before += weight
-                limit = Swift.min(n * step.next(before / n), before + cap)
-                mean = means[index]; weight = w
-            }
-            index += direction
-        }
-        means[out] = mean; weights[out] = weight
-        if forward { return out + 1 }
-        let kept = count - out
-        if out > 0 {
-            for i in 0..<kept {  // ascending copy: safe for this overlap (destination below source)
-                means[i] = means[i + out]
-                weights[i] = weights[i + out]
-            }
-        }
-        return kept
     }
 }

@@ -65,6 +65,22 @@ func sample(_ distribution: Distribution, _ n: Int, seed: UInt64) -> [Double] {
         #expect(digest.quantile(0) == 0 && digest.quantile(1) == 4)
     }
 
+    /// The integer path (no finiteness check, no clamp) builds the very same digest as
+    /// inserting the same values as `Double`, above 2²⁴ (where `Float` rounds) included,
+    /// over both merge directions.
+    @Test func integerInsertsEqualDoubleInserts() {
+        var rng = SplitMix64(seed: 11)
+        var viaInteger = TDigest(compression: 100, bufferCapacity: 248)
+        var viaDouble = TDigest(compression: 100, bufferCapacity: 248)
+        for i in 0..<20_000 {
+            let value = i % 3 == 0 ? UInt32(truncatingIfNeeded: rng.next()) : UInt32(rng.next() % 5_000)
+            viaInteger.insert(integer: value)
+            viaDouble.insert(Double(value))
+        }
+        #expect(viaInteger.serialized() == viaDouble.serialized())
+        #expect(viaInteger.centroidCount > 0 && viaInteger.count == 20_000)
+    }
+
     @Test func allEqualValues() {
         var digest = TDigest()
         for _ in 0..<10_000 { digest.insert(42.5) }
