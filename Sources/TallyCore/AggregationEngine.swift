@@ -172,12 +172,14 @@ public final class IngestPort: @unchecked Sendable {
             case .drop:
                 dropped[EngineDropReason.ringFull.rawValue] &+= 1
             case .wait(let maxMicros):
-                // Yield first (the shard is usually just behind); then sleep, so that on a
-                // busy machine the waiting thread leaves the CPU to the shard it waits for.
+                // Yield once (a shard on this CPU runs at once), then sleep: a full ring holds
+                // milliseconds of the shard's work, so there is no hurry, and spinning on
+                // `sched_yield` burnt ~15 % of a core under closed-loop load, CPU that the shards
+                // and producers on the same cores needed.
                 let deadline = AggregationEngine.wallClockMicros() &+ maxMicros
                 var pushed = false, attempts = 0
                 while !pushed && AggregationEngine.wallClockMicros() < deadline {
-                    if attempts < 16 { sched_yield() } else { usleep(50) }
+                    if attempts == 0 { sched_yield() } else { usleep(IngestPort.ringFullSleepMicros) }
                     attempts &+= 1
                     pushed = ring._withUnsafeGuaranteedRef { $0.push(record) }
                 }
@@ -192,4 +194,8 @@ public final class IngestPort: @unchecked Sendable {
     }
 
     var counters: PortCounters { state.withLock { $0 } }
+
+    /// How long the ingest thread sleeps between tries when a shard's ring is full (µs);
+    /// a full ring of 16,384 records is ~10 ms of a shard's work.
+    static let ringFullSleepMicros: UInt32 = 200
 }
