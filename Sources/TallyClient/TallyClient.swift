@@ -130,7 +130,7 @@ public final class TallyClient: @unchecked Sendable {
         let agePeriod = UInt64(max(1, configuration.maxBatchAgeMillis)) * 1_000_000
         var nextAgeCheck = monotonicNanos() + agePeriod / 2
         let sendWait = Int32(min(max(configuration.sendWaitMillis, 0), 60_000))
-        /// The socket's `ZMQ_SNDTIMEO` as last set by this thread (-1: libzmq's default, never set).
+        // The socket's `ZMQ_SNDTIMEO` as last set by this thread (-1: libzmq's default, never set).
         var sendTimeout: Int32 = -1
         queue.lock.lock()
         while true {

@@ -11,10 +11,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var collectorID = "tally-local"
     /// ZeroMQ endpoints the PULL sockets bind (tcp:// or ipc://); one ingest thread each.
     public var endpoints = ["tcp://127.0.0.1:7411"]
-    /// Batches each ingest socket holds before ZeroMQ pushes back on the producers
-    /// (`ZMQ_RCVHWM`), 1 … 1,000,000. Room for bursts; while it is full, producers'
-    /// clients drop (or, if told to, wait), and frames that sat in it past the
-    /// allowed lateness arrive late.
+    /// Batches ZeroMQ holds for each connected producer at each endpoint before it
+    /// pushes back on that producer (`ZMQ_RCVHWM`, which is per connection), 1 …
+    /// 1,000,000. Room for bursts; while it is full, the producer's client drops (or,
+    /// if told to, waits), and frames that sat in it past the allowed lateness arrive late.
     public var receiveQueue = 10_000
     /// Window length in seconds, 1 … 3,600.
     public var windowSeconds = 10
@@ -203,9 +203,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     # ZeroMQ endpoints to bind PULL sockets on (tcp:// or ipc://), one ingest thread each.
     # To accept a fleet on the network: ["tcp://0.0.0.0:7411"]
     endpoints = ["tcp://127.0.0.1:7411"]
-    # Batches each endpoint buffers (ZeroMQ's receive high-water mark) before producers
-    # feel back-pressure: room for bursts (10000 × 64 KiB batches ≈ 6 M frames), at the
-    # price of memory and of frames waiting longer than allowed_lateness when it is full.
+    # Batches buffered per connected producer (ZeroMQ's receive high-water mark) before
+    # it feels back-pressure: room for bursts (10000 × 64 KiB batches ≈ 6 M frames), at
+    # the price of memory and of frames waiting longer than allowed_lateness when full.
     receive_queue = 10000
     # Window length (s, 1 … 3600); windows align to wall-clock multiples.
     window_seconds = 10

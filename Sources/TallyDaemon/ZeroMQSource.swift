@@ -24,7 +24,7 @@ public final class ZeroMQSource: @unchecked Sendable {
     private let producers: ProducerLedger
 
     /// Binds the socket now (so a bad endpoint fails at start); the thread starts with ``start()``.
-    /// - Parameter receiveQueue: batches ZeroMQ may hold for this socket (`ZMQ_RCVHWM`).
+    /// - Parameter receiveQueue: batches ZeroMQ may hold for each connected producer (`ZMQ_RCVHWM`).
     public init(context: ZMQContext, endpoint: String, port: IngestPort,
                 producers: ProducerLedger = ProducerLedger(), receiveQueue: Int = 10_000) throws(ZMQError) {
         self.endpoint = endpoint
