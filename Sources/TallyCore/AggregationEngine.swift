@@ -196,6 +196,6 @@ public final class IngestPort: @unchecked Sendable {
     var counters: PortCounters { state.withLock { $0 } }
 
     /// How long the ingest thread sleeps between tries when a shard's ring is full (µs);
-    /// a full ring of 16,384 records is ~10 ms of a shard's work.
+    /// a full ring of the default 16,384 records is ~10 ms of a shard's work.
     static let ringFullSleepMicros: UInt32 = 200
 }
