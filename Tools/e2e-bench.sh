@@ -80,9 +80,9 @@ raw_baseline() {
 # (~6 M frames, seconds of backlog), and frames that wait longer than the allowed lateness
 # arrive late. Open-loop runs keep the default, room for bursts.
 closed_queue=256
-start_tallyd() {  # shards [receive queue in batches]
+start_tallyd() {  # shards [receive queue in batches; tallyd's default when not given]
     rm -rf "$work/data"
-    TALLY_RECEIVE_QUEUE=${2:-10000} "$bin/tallyd" --endpoint "$endpoint" --data-dir "$work/data" --shards "$1" --pub "" --replay "" \
+    env ${2:+TALLY_RECEIVE_QUEUE=$2} "$bin/tallyd" --endpoint "$endpoint" --data-dir "$work/data" --shards "$1" --pub "" --replay "" \
         >"$work/tallyd.log" 2>&1 &
     daemon=$!
     for _ in $(seq 50); do grep -q "ingest on" "$work/tallyd.log" 2>/dev/null && return; sleep 0.1; done
@@ -145,7 +145,7 @@ echo "sustained: tallyd 2 shards, $producers_sustained producer(s), $((batch_sus
 # One sustained run into a fresh tallyd (2 shards): tally-load with the given rate options
 # for $sustained s, verified, tallyd's RSS sampled every second. Prints its lines; returns
 # non-zero when a frame was lost or dropped anywhere.
-sustained_run() {  # label, receive queue, tally-load rate options...
+sustained_run() {  # label, receive queue ("": tallyd's default), tally-load rate options...
     local label=$1 queue=$2; shift 2
     start_tallyd 2 "$queue"
     local started; started=$(now)
@@ -188,6 +188,6 @@ sustained_run() {  # label, receive queue, tally-load rate options...
     fi
 }
 failed=0
-sustained_run "open loop, $rate frames/s offered" 10000 --rate "$rate" || failed=1
+sustained_run "open loop, $rate frames/s offered" "" --rate "$rate" || failed=1
 sustained_run "closed loop (--max)" "$closed_queue" --max || failed=1
 exit $failed

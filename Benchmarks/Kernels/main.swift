@@ -138,6 +138,17 @@ func aggregateKernel(_ count: Int, series: Int) -> UInt64 {
     return table.frames
 }
 
+/// One frame's measurements from the random word `s`, every field set: users drawn from
+/// 5,000, a session per 3 frames of the series (`frame` counts them).
+func fleetValues(_ s: UInt64, frame: Int) -> FrameValues {
+    FrameValues(
+        userHash: (s >> 20) % 5_000 + 1, sessionHash: UInt64(frame / 3) + 1, cost: Double(s % 1_000) / 1e5,
+        queueTimeMicros: UInt32(s % 5_000), timeToFirstTokenMicros: UInt32(10_000 + s % 90_000),
+        totalLatencyMicros: UInt32(200_000 + s % 800_000), inputTokens: UInt32(s % 3_000),
+        outputTokens: UInt32(2 + s % 700), cachedInputTokens: 0, errorClass: 0, categoryID: UInt16(s % 20),
+        safetyKinds: [], status: .ok, outcome: OutcomeBits(task: .success), safetySeverity: .none)
+}
+
 /// Prints the snapshot bytes of one series after 1 … 10^5 frames (users drawn from
 /// 5,000, one session per 3 frames); COUNT is ignored.
 func snapshotSizes(_: Int) -> UInt64 {
@@ -145,14 +156,7 @@ func snapshotSizes(_: Int) -> UInt64 {
         var a = SeriesAggregate()
         var rng = SplitMix64(seed: 7)
         for i in 0..<n {
-            let s = rng.next()
-            a.add(FrameRecord(
-                key: SeriesKey(model: 2), routingHash: 0, eventTimeMicros: 0, userHash: (s >> 20) % 5_000 + 1,
-                sessionHash: UInt64(i / 3) + 1, cost: Double(s % 1_000) / 1e5, queueTimeMicros: UInt32(s % 5_000),
-                timeToFirstTokenMicros: UInt32(10_000 + s % 90_000), totalLatencyMicros: UInt32(200_000 + s % 800_000),
-                inputTokens: UInt32(s % 3_000), outputTokens: UInt32(2 + s % 700), cachedInputTokens: 0, errorClass: 0,
-                categoryID: UInt16(s % 20), status: .ok, outcome: OutcomeBits(task: .success), safetySeverity: .none,
-                safetyKinds: []))
+            a.add(fleetValues(rng.next(), frame: i))
         }
         let series = SnapshotSeries(
             labels: SeriesLabels(model: "llama-3.1-70b-instruct", modelVersion: "2024-07-23", promptVersion: "p-2024.11",
@@ -188,15 +192,9 @@ func seriesMemory(_ count: Int, framesPerSeries: Int) -> UInt64 {
     var rng = SplitMix64(seed: 11)
     for round in 0..<framesPerSeries {
         for series in 0..<count {
-            let s = rng.next()
             let key = SeriesKey(model: UInt32(series + 2), modelVersion: 3, promptVersion: 4, route: 5)
-            table.add(FrameRecord(
-                key: key, routingHash: key.routingHash, eventTimeMicros: 0, userHash: (s >> 20) % 5_000 + 1,
-                sessionHash: UInt64(round / 3) + 1, cost: Double(s % 1_000) / 1e5, queueTimeMicros: UInt32(s % 5_000),
-                timeToFirstTokenMicros: UInt32(10_000 + s % 90_000), totalLatencyMicros: UInt32(200_000 + s % 800_000),
-                inputTokens: UInt32(s % 3_000), outputTokens: UInt32(2 + s % 700), cachedInputTokens: 0, errorClass: 0,
-                categoryID: UInt16(s % 20), status: .ok, outcome: OutcomeBits(task: .success), safetySeverity: .none,
-                safetyKinds: []))
+            table.add(FrameRecord(key: key, routingHash: key.routingHash, eventTimeMicros: 0,
+                                  values: fleetValues(rng.next(), frame: round)))
         }
     }
     let grown = residentBytes() - before

@@ -89,13 +89,12 @@ public final class BatchResolver {
         let cost = priceOf[modelReference].map {
             $0.cost(inputTokens: frame.inputTokens, cachedInputTokens: frame.cachedInputTokens, outputTokens: frame.outputTokens)
         } ?? .nan
-        return FrameRecord(
-            key: key, routingHash: key.routingHash, eventTimeMicros: frame.eventTimeMicros,
+        return FrameRecord(key: key, routingHash: key.routingHash, eventTimeMicros: frame.eventTimeMicros, values: FrameValues(
             userHash: frame.userHash, sessionHash: frame.sessionHash, cost: cost,
             queueTimeMicros: frame.queueTimeMicros, timeToFirstTokenMicros: frame.timeToFirstTokenMicros,
             totalLatencyMicros: frame.totalLatencyMicros, inputTokens: frame.inputTokens,
             outputTokens: frame.outputTokens, cachedInputTokens: frame.cachedInputTokens,
-            errorClass: symbol(frame.errorClass, symbolOf), categoryID: frame.categoryID, status: frame.status,
-            outcome: frame.outcome, safetySeverity: frame.safetySeverity, safetyKinds: frame.safetyKinds)
+            errorClass: symbol(frame.errorClass, symbolOf), categoryID: frame.categoryID, safetyKinds: frame.safetyKinds,
+            status: frame.status, outcome: frame.outcome, safetySeverity: frame.safetySeverity))
     }
 }

@@ -17,18 +17,4 @@ public struct FrameRecord: Sendable {
         self.eventTimeMicros = eventTimeMicros
         self.values = values
     }
-
-    /// The same, from the measurements one by one.
-    public init(key: SeriesKey, routingHash: UInt64, eventTimeMicros: UInt64, userHash: UInt64, sessionHash: UInt64,
-                cost: Double, queueTimeMicros: UInt32, timeToFirstTokenMicros: UInt32, totalLatencyMicros: UInt32,
-                inputTokens: UInt32, outputTokens: UInt32, cachedInputTokens: UInt32, errorClass: UInt32,
-                categoryID: UInt16, status: RequestStatus, outcome: OutcomeBits, safetySeverity: SafetySeverity,
-                safetyKinds: SafetyKinds) {
-        self.init(key: key, routingHash: routingHash, eventTimeMicros: eventTimeMicros, values: FrameValues(
-            userHash: userHash, sessionHash: sessionHash, cost: cost, queueTimeMicros: queueTimeMicros,
-            timeToFirstTokenMicros: timeToFirstTokenMicros, totalLatencyMicros: totalLatencyMicros,
-            inputTokens: inputTokens, outputTokens: outputTokens, cachedInputTokens: cachedInputTokens,
-            errorClass: errorClass, categoryID: categoryID, safetyKinds: safetyKinds, status: status,
-            outcome: outcome, safetySeverity: safetySeverity))
-    }
 }

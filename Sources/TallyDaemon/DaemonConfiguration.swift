@@ -15,7 +15,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// pushes back on that producer (`ZMQ_RCVHWM`, which is per connection), 1 …
     /// 1,000,000. Room for bursts; while it is full, the producer's client drops (or,
     /// if told to, waits), and frames that sat in it past the allowed lateness arrive late.
-    public var receiveQueue = 10_000
+    public var receiveQueue = DaemonConfiguration.defaultReceiveQueue
+    public static let defaultReceiveQueue = 10_000
     /// Window length in seconds, 1 … 3,600.
     public var windowSeconds = 10
     /// Seconds after a window's end during which its frames are still accepted, 0 … 600.

@@ -26,7 +26,7 @@ public final class ZeroMQSource: @unchecked Sendable {
     /// Binds the socket now (so a bad endpoint fails at start); the thread starts with ``start()``.
     /// - Parameter receiveQueue: batches ZeroMQ may hold for each connected producer (`ZMQ_RCVHWM`).
     public init(context: ZMQContext, endpoint: String, port: IngestPort,
-                producers: ProducerLedger = ProducerLedger(), receiveQueue: Int = 10_000) throws(ZMQError) {
+                producers: ProducerLedger = ProducerLedger(), receiveQueue: Int = DaemonConfiguration.defaultReceiveQueue) throws(ZMQError) {
         self.endpoint = endpoint
         self.port = port
         self.producers = producers

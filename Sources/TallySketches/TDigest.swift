@@ -223,14 +223,12 @@ public struct TDigest: Sendable {
         let n64 = Double(count), delta = Double(compression), scale = scale, exactLimit = exactLimit
         let kept = buffer.withUnsafeBufferPointer { values in
             centroids.withUnsafeBufferPointer { centroids in
-                if passes & 1 == 1 {
-                    var source = TDigestBufferAndCentroids<TDigestAscending>(values: values, centroids: centroids)
+                func walk<Direction: TDigestWalkDirection>(_: Direction.Type) -> Int {
+                    var source = TDigestBufferAndCentroids<Direction>(values: values, centroids: centroids)
                     return TDigest.mergeSorted(&source, count: total, into: outMeans, weights: outWeights, total: n64,
                                                compression: delta, scale: scale, exactLimit: exactLimit, span: 1)
                 }
-                var source = TDigestBufferAndCentroids<TDigestDescending>(values: values, centroids: centroids)
-                return TDigest.mergeSorted(&source, count: total, into: outMeans, weights: outWeights, total: n64,
-                                           compression: delta, scale: scale, exactLimit: exactLimit, span: 1)
+                return passes & 1 == 1 ? walk(TDigestAscending.self) : walk(TDigestDescending.self)
             }
         }
         buffer.removeAll(keepingCapacity: true)
@@ -269,16 +267,12 @@ public struct TDigest: Sendable {
                             forward: Bool, span: Double) {
         passes &+= 1
         let n = Double(count) - Double(buffer.count)
-        let kept: Int
-        if forward {
-            var source = TDigestSortedArrays<TDigestAscending>(means: means, weights: weights)
-            kept = TDigest.mergeSorted(&source, count: means.count, into: means, weights: weights, total: n,
-                                       compression: Double(compression), scale: scale, exactLimit: exactLimit, span: span)
-        } else {
-            var source = TDigestSortedArrays<TDigestDescending>(means: means, weights: weights)
-            kept = TDigest.mergeSorted(&source, count: means.count, into: means, weights: weights, total: n,
+        func walk<Direction: TDigestWalkDirection>(_: Direction.Type) -> Int {
+            var source = TDigestSortedArrays<Direction>(means: means, weights: weights)
+            return TDigest.mergeSorted(&source, count: means.count, into: means, weights: weights, total: n,
                                        compression: Double(compression), scale: scale, exactLimit: exactLimit, span: span)
         }
+        let kept = forward ? walk(TDigestAscending.self) : walk(TDigestDescending.self)
         store(means: means.baseAddress!, weights: weights.baseAddress!, count: kept)
     }
 

@@ -301,11 +301,11 @@ struct ReferenceSeries: Equatable {
         let key = SeriesKey(model: 7)
         let last = 5 * WindowTable.stashCapacity + 3
         for n in 1...last {
-            table.add(FrameRecord(
-                key: key, routingHash: key.routingHash, eventTimeMicros: 0, userHash: UInt64(n), sessionHash: 1,
-                cost: Double(n), queueTimeMicros: UInt32(n), timeToFirstTokenMicros: 10, totalLatencyMicros: 100,
-                inputTokens: 5, outputTokens: 3, cachedInputTokens: 0, errorClass: 0, categoryID: 2, status: .ok,
-                outcome: OutcomeBits(task: .success), safetySeverity: .none, safetyKinds: []))
+            table.add(FrameRecord(key: key, routingHash: key.routingHash, eventTimeMicros: 0, values: FrameValues(
+                userHash: UInt64(n), sessionHash: 1, cost: Double(n), queueTimeMicros: UInt32(n),
+                timeToFirstTokenMicros: 10, totalLatencyMicros: 100, inputTokens: 5, outputTokens: 3,
+                cachedInputTokens: 0, errorClass: 0, categoryID: 2, safetyKinds: [], status: .ok,
+                outcome: OutcomeBits(task: .success), safetySeverity: .none)))
             guard n % (WindowTable.stashCapacity + 3) == 0 || n == last else { continue }
             let aggregate = table.aggregate(key)
             #expect(aggregate?.requests == UInt64(n))

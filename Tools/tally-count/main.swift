@@ -24,7 +24,7 @@ struct TallyCount: ParsableCommand {
     func run() throws {
         let context = try ZMQContext()
         let socket = try ZMQSocket(context: context, type: .pull)
-        try socket.setReceiveHighWaterMark(10_000)  // as tallyd's sources
+        try socket.setReceiveHighWaterMark(Int32(DaemonConfiguration.defaultReceiveQueue))  // as tallyd's default
         try socket.setReceiveTimeout(milliseconds: 100)
         try socket.bind(endpoint)
         let message = ZMQMessage()
