@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "TallyClient", targets: ["TallyClient"]),
         .library(name: "TallyCore", targets: ["TallyCore"]),
         .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
+        .library(name: "TallyIndex", targets: ["TallyIndex"]),
         .executable(name: "tally-sketch", targets: ["tally-sketch"]),
     ],
     dependencies: [
@@ -38,6 +39,12 @@ let package = Package(
         .target(name: "TallyClient", dependencies: ["ZeroMQ", "TallyWire"]),
         // Aggregation: series keys, per-series KPIs, windows, shards. No I/O.
         .target(name: "TallyCore", dependencies: ["TallyWire", "TallySketches"], exclude: ["SNAPSHOT.md"]),
+        // The strict TOML subset of configuration, policy and profile files. No dependencies.
+        .target(name: "TallyConfig"),
+        // The index: policies, KPIs × scopes, lights, alerts, drift, fairness, canary verdicts.
+        // Pure functions over snapshots: no sockets, files or clocks. Spec: INDEX.md.
+        .target(name: "TallyIndex", dependencies: ["TallyCore", "TallySketches", "TallyWire", "TallyStatistics", "TallyConfig"],
+                exclude: ["INDEX.md"]),
 
         .executableTarget(
             name: "tally-sketch",
@@ -50,6 +57,8 @@ let package = Package(
         .testTarget(name: "TallyWireTests", dependencies: ["TallyWire", "TallySynthetic"]),
         .testTarget(name: "TallySketchesTests", dependencies: ["TallySketches", "TallySynthetic"]),
         .testTarget(name: "TallyCoreTests", dependencies: ["TallyCore", "TallyWire", "TallySketches", "TallySynthetic"]),
+        .testTarget(name: "TallyIndexTests", dependencies: ["TallyIndex", "TallyCore", "TallyWire", "TallySketches",
+                                                            "TallySynthetic", "TallyConfig"]),
         .testTarget(name: "TallyClientTests", dependencies: ["TallyClient", "TallyWire", "ZeroMQ"]),
         .testTarget(name: "TallyDaemonTests", dependencies: ["TallyDaemon", "TallyCore", "TallyClient", "TallyWire",
                                                              "TallySynthetic", "ZeroMQ"]),
@@ -69,7 +78,8 @@ let package = Package(
         ),
         .target(
             name: "TallyDaemon",
-            dependencies: ["TallyCore", "TallyWire", "ZeroMQ", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["TallyCore", "TallyWire", "TallyConfig", "TallyIndex", "ZeroMQ",
+                           .product(name: "Logging", package: "swift-log")],
             path: "Sources/TallyDaemon"
         ),
         .executableTarget(

@@ -156,12 +156,12 @@ public enum ConfigFile {
 }
 
 extension String {
-    func trimmingSpaces() -> String {
+    public func trimmingSpaces() -> String {
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { $0 != " " && $0 != "\t" && $0 != "\r" }) else { return "" }
         let last = scalars.lastIndex(where: { $0 != " " && $0 != "\t" && $0 != "\r" })!
         return String(scalars[first...last])
     }
 
-    func replacingUnderscores() -> String { String(filter { $0 != "_" }) }
+    public func replacingUnderscores() -> String { String(filter { $0 != "_" }) }
 }

@@ -1,0 +1,114 @@
+import TallyCore
+import TallySketches
+import TallyWire
+
+/// What the index keeps of a scope for one window or span: the counters of
+/// ``SeriesAggregate`` added exactly, the distributions the KPIs and drift read
+/// (total latency, TTFT, queue time, time per output token, input and output tokens,
+/// cost) merged as t-digests, distinct users as a HyperLogLog union, and the
+/// category histogram. Session sketches and error classes are left out (no KPI reads them).
+///
+/// Built with ``merged(_:)`` over many parts at once: one sort per digest per scope,
+/// not one per pair (pairwise merging of n series would sort n times).
+public struct ScopeAggregate: Sendable {
+    public var requests: UInt64 = 0
+    /// By ``RequestStatus`` raw value (6 entries).
+    public var statusCounts = [UInt64](repeating: 0, count: 6)
+    public var refusals: UInt64 = 0
+    public var escalations: UInt64 = 0
+    public var fallbacks: UInt64 = 0
+    /// By ``TaskOutcome`` raw value: unknown, success, failure.
+    public var taskOutcomes = [UInt64](repeating: 0, count: 3)
+    public var feedbackUp: UInt64 = 0
+    public var feedbackDown: UInt64 = 0
+    /// By ``SafetySeverity`` raw value (index 0, none, stays 0).
+    public var safetyBySeverity = [UInt64](repeating: 0, count: 5)
+    /// Requests without a price (they add nothing to ``cost``).
+    public var unpriced: UInt64 = 0
+
+    /// Microseconds.
+    public var totalLatency: TDigest
+    public var timeToFirstToken: TDigest
+    public var queueTime: TDigest
+    /// Microseconds per output token.
+    public var timePerOutputToken: TDigest
+    public var inputTokens: TDigest
+    public var outputTokens: TDigest
+    /// US dollars per priced request.
+    public var cost: TDigest
+    public var users: HyperLogLog
+    /// Requests by input category id; ``otherCategories`` past the series' cap.
+    public var categories: [UInt16: UInt64] = [:]
+    public var otherCategories: UInt64 = 0
+
+    public init(sketches: SketchParameters) {
+        func digest() -> TDigest {
+            TDigest(compression: sketches.compression, scale: sketches.scale, bufferCapacity: sketches.digestBuffer)
+        }
+        totalLatency = digest(); timeToFirstToken = digest(); queueTime = digest(); timePerOutputToken = digest()
+        inputTokens = digest(); outputTokens = digest(); cost = digest()
+        users = HyperLogLog(precision: sketches.hllPrecision)
+    }
+
+    /// A series' aggregate as a scope part.
+    public init(_ a: SeriesAggregate) {
+        requests = a.requests
+        statusCounts = a.statusCounts
+        refusals = a.refusals
+        escalations = a.escalations
+        fallbacks = a.fallbacks
+        taskOutcomes = a.taskOutcomes
+        feedbackUp = a.feedbackUp
+        feedbackDown = a.feedbackDown
+        safetyBySeverity = a.safetyBySeverity
+        unpriced = a.unpriced
+        totalLatency = a.totalLatency
+        timeToFirstToken = a.timeToFirstToken
+        queueTime = a.queueTime
+        timePerOutputToken = a.timePerOutputToken
+        inputTokens = a.inputTokens
+        outputTokens = a.outputTokens
+        cost = a.cost
+        users = a.users
+        categories = a.categories
+        otherCategories = a.otherCategories
+    }
+
+    /// The merge of `parts` (counters exact, digests deterministic, HyperLogLog union).
+    /// - Throws: ``SketchError/parameterMismatch(_:)`` when sketch parameters differ.
+    /// - Precondition: `parts` is not empty.
+    public static func merged(_ parts: [ScopeAggregate]) throws(SketchError) -> ScopeAggregate {
+        precondition(!parts.isEmpty, "merging no parts")
+        if parts.count == 1 { return parts[0] }
+        var result = parts[0]
+        for part in parts.dropFirst() {
+            result.requests &+= part.requests
+            for i in 0..<6 { result.statusCounts[i] &+= part.statusCounts[i] }
+            result.refusals &+= part.refusals
+            result.escalations &+= part.escalations
+            result.fallbacks &+= part.fallbacks
+            for i in 0..<3 { result.taskOutcomes[i] &+= part.taskOutcomes[i] }
+            result.feedbackUp &+= part.feedbackUp
+            result.feedbackDown &+= part.feedbackDown
+            for i in 0..<5 { result.safetyBySeverity[i] &+= part.safetyBySeverity[i] }
+            result.unpriced &+= part.unpriced
+            for (category, count) in part.categories { result.categories[category, default: 0] &+= count }
+            result.otherCategories &+= part.otherCategories
+        }
+        result.totalLatency = try TDigest.merged(parts.map(\.totalLatency))
+        result.timeToFirstToken = try TDigest.merged(parts.map(\.timeToFirstToken))
+        result.queueTime = try TDigest.merged(parts.map(\.queueTime))
+        result.timePerOutputToken = try TDigest.merged(parts.map(\.timePerOutputToken))
+        result.inputTokens = try TDigest.merged(parts.map(\.inputTokens))
+        result.outputTokens = try TDigest.merged(parts.map(\.outputTokens))
+        result.cost = try TDigest.merged(parts.map(\.cost))
+        result.users = try HyperLogLog.union(parts.map(\.users))
+        return result
+    }
+
+    /// Requests that did not end `ok`.
+    public var failed: UInt64 { requests - statusCounts[Int(RequestStatus.ok.rawValue)] }
+    /// Requests with any safety incident.
+    public var safetyIncidents: UInt64 { safetyBySeverity[1...].reduce(0, +) }
+    public func status(_ status: RequestStatus) -> UInt64 { statusCounts[Int(status.rawValue)] }
+}
