@@ -38,6 +38,8 @@ let package = Package(
         .target(name: "TallyClient", dependencies: ["ZeroMQ", "TallyWire"]),
         // Aggregation: series keys, per-series KPIs, windows, shards. No I/O.
         .target(name: "TallyCore", dependencies: ["TallyWire", "TallySketches"], exclude: ["SNAPSHOT.md"]),
+        // Statistics over sketches: drift distances, significance tests. Pure; used by TallyIndex.
+        .target(name: "TallyStatistics", dependencies: ["TallySketches"]),
 
         .executableTarget(
             name: "tally-sketch",
@@ -50,6 +52,7 @@ let package = Package(
         .testTarget(name: "TallyWireTests", dependencies: ["TallyWire", "TallySynthetic"]),
         .testTarget(name: "TallySketchesTests", dependencies: ["TallySketches", "TallySynthetic"]),
         .testTarget(name: "TallyCoreTests", dependencies: ["TallyCore", "TallyWire", "TallySketches", "TallySynthetic"]),
+        .testTarget(name: "TallyStatisticsTests", dependencies: ["TallyStatistics", "TallySketches", "TallySynthetic"]),
         .testTarget(name: "TallyClientTests", dependencies: ["TallyClient", "TallyWire", "ZeroMQ"]),
         .testTarget(name: "TallyDaemonTests", dependencies: ["TallyDaemon", "TallyCore", "TallyClient", "TallyWire",
                                                              "TallySynthetic", "ZeroMQ"]),
