@@ -45,6 +45,8 @@ let package = Package(
         // Pure functions over snapshots: no sockets, files or clocks. Spec: INDEX.md.
         .target(name: "TallyIndex", dependencies: ["TallyCore", "TallySketches", "TallyWire", "TallyStatistics", "TallyConfig"],
                 exclude: ["INDEX.md"]),
+        // Statistics over sketches: drift distances, significance tests. Pure; used by TallyIndex.
+        .target(name: "TallyStatistics", dependencies: ["TallySketches"]),
 
         .executableTarget(
             name: "tally-sketch",
@@ -59,6 +61,7 @@ let package = Package(
         .testTarget(name: "TallyCoreTests", dependencies: ["TallyCore", "TallyWire", "TallySketches", "TallySynthetic"]),
         .testTarget(name: "TallyIndexTests", dependencies: ["TallyIndex", "TallyCore", "TallyWire", "TallySketches",
                                                             "TallySynthetic", "TallyConfig"]),
+        .testTarget(name: "TallyStatisticsTests", dependencies: ["TallyStatistics", "TallySketches", "TallySynthetic"]),
         .testTarget(name: "TallyClientTests", dependencies: ["TallyClient", "TallyWire", "ZeroMQ"]),
         .testTarget(name: "TallyDaemonTests", dependencies: ["TallyDaemon", "TallyCore", "TallyClient", "TallyWire",
                                                              "TallySynthetic", "ZeroMQ"]),

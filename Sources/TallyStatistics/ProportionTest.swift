@@ -1,0 +1,49 @@
+/// The two-proportion z-test: is a success rate in sample A different from the one in
+/// sample B (error rates, refusal rates, thumbs-down rates of a canary and its stable
+/// version)?
+///
+/// Uses the pooled standard error of the null hypothesis that both rates are equal,
+/// SE = √(p̂(1 − p̂)(1/n + 1/m)) with p̂ = (a + b)/(n + m), and z = (rateA − rateB)/SE.
+/// The normal approximation wants n·p̂ and n·(1 − p̂) (likewise for m) at least ~5;
+/// below that the p-value is only indicative.
+public struct ProportionTest: Sendable {
+    /// Successes per trial in A, in [0, 1].
+    public let rateA: Double
+    /// Successes per trial in B, in [0, 1].
+    public let rateB: Double
+    /// rateA − rateB, in [−1, 1].
+    public let difference: Double
+    /// rateA / rateB: +∞ when rateB is 0 and rateA is not, NaN when both are 0.
+    public let ratio: Double
+    /// The difference in pooled standard errors; 0 when the pooled rate is 0 or 1
+    /// (then both rates are equal and there is no variance).
+    public let z: Double
+    /// Two-sided p-value of `z`, in [0, 1] (1 when z is 0).
+    public let pValue: Double
+
+    /// Compares `a` successes of `n` trials with `b` successes of `m` trials.
+    /// `nil` when `n` or `m` is 0 or successes exceed their trials.
+    public static func compare(successes a: UInt64, of n: UInt64, versus b: UInt64, of m: UInt64) -> ProportionTest? {
+        guard n > 0, m > 0, a <= n, b <= m else { return nil }
+        let rateA = Double(a) / Double(n), rateB = Double(b) / Double(m)
+        let pooled = (Double(a) + Double(b)) / (Double(n) + Double(m))
+        let standardError = (pooled * (1 - pooled) * (1 / Double(n) + 1 / Double(m))).squareRoot()
+        let z = standardError > 0 ? (rateA - rateB) / standardError : 0
+        return ProportionTest(rateA: rateA, rateB: rateB, difference: rateA - rateB, ratio: rateA / rateB,
+                              z: z, pValue: StandardNormal.twoSidedPValue(z: z))
+    }
+
+    /// Pearson's chi-square test that k groups share one success rate (a k × 2 table of
+    /// successes and failures; for k = 2 the statistic is the square of ``z``).
+    ///
+    /// Groups with no trials are left out; df = (groups with trials) − 1. When no group
+    /// has a success (or none a failure) the statistic is 0 and the p-value 1.
+    /// `nil` when the arrays differ in length, a group has more successes than trials,
+    /// or fewer than 2 groups have trials.
+    public static func chiSquareHomogeneity(successes: [UInt64], totals: [UInt64]) -> ChiSquareTest? {
+        guard successes.count == totals.count, zip(successes, totals).allSatisfy({ $0 <= $1 }) else { return nil }
+        let rows = zip(successes, totals).filter { $0.1 > 0 }.map { [$0, $1 - $0] }
+        guard rows.count >= 2 else { return nil }
+        return ContingencyTable.homogeneity(rows)
+    }
+}
