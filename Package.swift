@@ -87,7 +87,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "tallyd",
-            dependencies: ["TallyDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            dependencies: ["TallyDaemon", "TallyIndex", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")],
             path: "Sources/tallyd",
             linkerSettings: jemalloc
@@ -107,8 +107,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "tally-tail",
-            dependencies: ["TallyDaemon", "TallyCore", "ZeroMQ", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["TallyDaemon", "TallyCore", "TallyIndex", "ZeroMQ",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/tally-tail"
+        ),
+        .executableTarget(
+            name: "tally-index",
+            dependencies: ["TallyDaemon", "TallyCore", "TallyIndex", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/tally-index"
         ),
         .executableTarget(
             name: "CoreBenchmarks",

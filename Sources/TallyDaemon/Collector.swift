@@ -19,6 +19,8 @@ public final class Collector: @unchecked Sendable {
     /// Frames received per producer id, over every source.
     public let producers = ProducerLedger()
     public let sinks: [SinkWorker]
+    /// The index transform; nil when `index = false`.
+    public let index: IndexStage?
     private let replay: ReplayServer?
     private let logger: Logger
     private let stopping = Atomic<Bool>(false)
@@ -44,6 +46,7 @@ public final class Collector: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         self.onSnapshot = onSnapshot
+        index = configuration.index ? try IndexStage(configuration: configuration, logger: logger) : nil
         engine = AggregationEngine(configuration: configuration.engine)
         context = try ZMQContext()
         var sinks = [SinkWorker(sink: try FileSink(directory: configuration.dataDirectory,
@@ -64,6 +67,7 @@ public final class Collector: @unchecked Sendable {
         let stored = SnapshotLog.read(directory: configuration.dataDirectory)
         let next = (stored.records.map(\.sequence).max() ?? 0) + (stored.records.isEmpty ? 0 : 1)
         flushLock.withLock { $0.nextSequence = next }
+        index?.replay(stored.records, limit: configuration.indexReplayWindows)
         if stored.report.torn > 0 {
             logger.warning("data directory: skipped \(stored.report.torn) torn snapshot record(s) (a crash mid-write)")
         }
@@ -140,6 +144,7 @@ public final class Collector: @unchecked Sendable {
             c["snapshot.bytes"] = $0.lastSnapshotBytes
             c["snapshots"] = $0.snapshots
         }
+        if let index { c.merge(index.counters) { $1 } }
         if let replay { c["replay.snapshots_served"] = replay.served.load(ordering: .relaxed) }
         for (producer, entry) in producers.snapshot {
             c[ProducerLedger.counterName(producer: producer, field: "frames")] = entry.frames
@@ -166,7 +171,14 @@ public final class Collector: @unchecked Sendable {
                 logger.error("window at \(window.startMicros): snapshot failed: \(error)")  // cannot happen: one parameter set
                 continue
             }
-            let encoded = EncodedSnapshot(sequence: sequence, snapshot: snapshot, bytes: SnapshotCodec.encode(snapshot))
+            var encoded = EncodedSnapshot(sequence: sequence, snapshot: snapshot, bytes: SnapshotCodec.encode(snapshot))
+            if let index, let documents = index.evaluate(snapshot) {
+                encoded.index = IndexStage.encode(documents)
+                encoded.documents = documents
+                for event in documents.first?.alerts.events ?? [] where event.state == "firing" || event.state == "resolved" {
+                    logger.warning("alert \(event.state): \(event.alert.name) \(event.alert.scope): \(event.alert.summary); action: \(event.alert.action)")
+                }
+            }
             for sink in sinks { sink.enqueue(encoded) }
             let micros = (DispatchTime.now().uptimeNanoseconds - started) / 1_000
             flushLock.withLock {

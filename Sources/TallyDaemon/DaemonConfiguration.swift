@@ -45,6 +45,14 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var sinkQueue = 64
     /// Prints a per-window summary table on stdout (for the demo); the one-line log is always written.
     public var summary = false
+    /// The index policy file (TOML, over the default policy); empty: the default policy.
+    public var policyFile = ""
+    /// Whether tallyd evaluates the index at every window (lights, alerts, drift, fairness, canary).
+    public var index = true
+    /// Stored windows replayed through the index at start, to rebuild alert state, 0 … 100,000.
+    public var indexReplayWindows = 360
+    /// A snapshot file (SnapshotCodec bytes) pinned as the drift baseline; empty: none.
+    public var baselineSnapshot = ""
     /// Price per million tokens by model: input, cached input, output (US dollars).
     public var prices: [String: ModelPrice] = [:]
 
@@ -75,11 +83,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
         let value: ConfigValue
         switch key {
         case "endpoints": value = .strings(text.split(separator: ",").map { String($0).trimmingSpaces() })
-        case "receive_queue", "window_seconds", "allowed_lateness_seconds", "shards", "max_series_per_shard", "file_max_bytes", "file_max_seconds",
+        case "receive_queue", "index_replay_windows", "window_seconds", "allowed_lateness_seconds", "shards", "max_series_per_shard", "file_max_bytes", "file_max_seconds",
              "file_retention", "sink_queue":
             guard let number = Int(text.replacingUnderscores()) else { throw ConfigError(field: field, "not an integer: \(text)") }
             value = .integer(number)
-        case "summary":
+        case "summary", "index":
             guard text == "true" || text == "false" else { throw ConfigError(field: field, "true or false, not \(text)") }
             value = .boolean(text == "true")
         default: value = .string(text)
@@ -90,7 +98,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Top-level keys (snake case, as in the file).
     public static let keys = ["collector_id", "endpoints", "receive_queue", "window_seconds", "allowed_lateness_seconds", "shards",
                               "max_series_per_shard", "data_directory", "file_max_bytes", "file_max_seconds", "file_retention", "fsync",
-                              "pub_endpoint", "replay_endpoint", "json_lines", "sink_queue", "summary"]
+                              "pub_endpoint", "replay_endpoint", "json_lines", "sink_queue", "summary",
+                              "policy_file", "index", "index_replay_windows", "baseline_snapshot"]
 
     mutating func set(_ key: String, _ value: ConfigValue) throws(ConfigError) {
         func string() throws(ConfigError) -> String {
@@ -130,6 +139,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
         case "summary":
             guard case .boolean(let b) = value else { throw ConfigError(field: key, "expected true or false") }
             summary = b
+        case "index":
+            guard case .boolean(let b) = value else { throw ConfigError(field: key, "expected true or false") }
+            index = b
+        case "policy_file": policyFile = try string()
+        case "index_replay_windows": indexReplayWindows = try integer()
+        case "baseline_snapshot": baselineSnapshot = try string()
         default:
             let parts = key.split(separator: ".", maxSplits: 1).map(String.init)
             guard parts.count == 2, parts[0] == "prices",
@@ -176,6 +191,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
         if fileRetention < 1 { throw ConfigError(field: "file_retention", "at least 1 file") }
         if fsync != "always" && fsync != "never" { throw ConfigError(field: "fsync", "always or never, not \(fsync)") }
         if !(1...100_000).contains(sinkQueue) { throw ConfigError(field: "sink_queue", "\(sinkQueue) not in 1 … 100000") }
+        if !(0...100_000).contains(indexReplayWindows) {
+            throw ConfigError(field: "index_replay_windows", "\(indexReplayWindows) not in 0 … 100000")
+        }
         for (model, price) in prices where price.input.isNaN || price.cachedInput.isNaN || price.output.isNaN {
             throw ConfigError(field: "prices.\(model)", "needs input, cached_input and output")
         }
@@ -235,6 +253,17 @@ public struct DaemonConfiguration: Sendable, Equatable {
     sink_queue = 64
     # Print a per-window summary table on stdout.
     summary = false
+
+    # The index: traffic lights, alerts, drift, fairness gaps and canary verdicts at every
+    # window (documents on the JSON-lines sink and the PUB stream, topic "tally.index").
+    index = true
+    # Policy file over the default policy (tallyd --print-default-policy); "" = the default.
+    policy_file = ""
+    # Stored windows replayed through the index at start, so that a restart neither
+    # re-pages nor forgets a firing alert.
+    index_replay_windows = 360
+    # A snapshot file pinned as the drift baseline (with the policy's drift.baseline = "pinned").
+    baseline_snapshot = ""
 
     # Prices per million tokens (US dollars). Models without a price get no cost
     # and are counted as unpriced.

@@ -1,5 +1,6 @@
 import Foundation
 import TallyCore
+import TallyIndex
 import ZeroMQ
 
 /// A sink's failure to deliver one snapshot.
@@ -14,6 +15,11 @@ public struct EncodedSnapshot: Sendable {
     public let sequence: UInt64
     public let snapshot: Snapshot
     public let bytes: [UInt8]
+    /// The window's index documents as JSON (window first, then each rolling span;
+    /// INDEX.md); empty when the index is off or refused the window.
+    public var index: [[UInt8]] = []
+    /// The same documents, decoded (for in-process readers such as the demo's summary).
+    public var documents: [IndexDocument] = []
 }
 
 /// Where snapshots go. `deliver` runs on the sink's own thread (``SinkWorker``):
@@ -43,12 +49,15 @@ public final class FileSink: SnapshotSink, @unchecked Sendable {
 }
 
 /// The snapshot stream: ZeroMQ PUB, one two-part message per snapshot,
-/// `["tally.snapshot" + 8-byte big-endian sequence, SnapshotCodec bytes]`.
+/// `["tally.snapshot" + 8-byte big-endian sequence, SnapshotCodec bytes]`, followed by
+/// one per index document, `["tally.index" + the same sequence, the document's JSON]`
+/// (subscribe to either prefix).
 /// PUB drops for slow subscribers without telling anyone; subscribers see gaps in
 /// the sequence and fill them from the replay endpoint.
 public final class PubSink: SnapshotSink, @unchecked Sendable {
     public let name = "pub"
     public static let topic = Array("tally.snapshot".utf8)
+    public static let indexTopic = Array("tally.index".utf8)
     private let socket: ZMQSocket
 
     public init(context: ZMQContext, endpoint: String) throws(ZMQError) {
@@ -58,7 +67,7 @@ public final class PubSink: SnapshotSink, @unchecked Sendable {
     }
 
     /// The first part of a stream message: the topic and the big-endian sequence.
-    public static func header(sequence: UInt64) -> [UInt8] {
+    public static func header(sequence: UInt64, topic: [UInt8] = PubSink.topic) -> [UInt8] {
         topic + (0..<8).reversed().map { UInt8(truncatingIfNeeded: sequence >> (8 * UInt64($0))) }
     }
 
@@ -72,6 +81,8 @@ public final class PubSink: SnapshotSink, @unchecked Sendable {
         let header = PubSink.header(sequence: snapshot.sequence)
         do {
             try socket.send(multipart: [header, snapshot.bytes], flags: .dontWait)
+            let indexHeader = PubSink.header(sequence: snapshot.sequence, topic: PubSink.indexTopic)
+            for document in snapshot.index { try socket.send(multipart: [indexHeader, document], flags: .dontWait) }
         } catch {
             throw SinkError("publish failed: \(error)")
         }
@@ -80,7 +91,8 @@ public final class PubSink: SnapshotSink, @unchecked Sendable {
     public func close() { socket.close() }
 }
 
-/// JSON lines (``Snapshot/jsonLine()``) to stdout or a file.
+/// JSON lines to stdout or a file: the snapshot (``Snapshot/jsonLine()``), then one
+/// `{"index": <document>}` line per index document of the window (INDEX.md).
 public final class JSONLinesSink: SnapshotSink, @unchecked Sendable {
     public let name = "json"
     private let handle: FileHandle
@@ -106,7 +118,11 @@ public final class JSONLinesSink: SnapshotSink, @unchecked Sendable {
 
     public func deliver(_ snapshot: EncodedSnapshot) throws(SinkError) {
         do {
-            try handle.write(contentsOf: Array((snapshot.snapshot.jsonLine() + "\n").utf8))
+            var bytes = Array((snapshot.snapshot.jsonLine() + "\n").utf8)
+            for document in snapshot.index {
+                bytes += Array(#"{"index":"#.utf8) + document + Array("}\n".utf8)
+            }
+            try handle.write(contentsOf: bytes)
         } catch {
             throw SinkError("write failed: \(error)")
         }

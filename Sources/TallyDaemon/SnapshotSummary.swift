@@ -58,7 +58,7 @@ public enum SnapshotSummary {
     }
 
     /// HH:MM:SS (UTC) of a µs timestamp.
-    static func clock(_ micros: UInt64) -> String {
+    public static func clock(_ micros: UInt64) -> String {
         let seconds = micros / 1_000_000
         func two(_ v: UInt64) -> String { v < 10 ? "0\(v)" : "\(v)" }
         return "\(two(seconds / 3600 % 24)):\(two(seconds / 60 % 60)):\(two(seconds % 60))"

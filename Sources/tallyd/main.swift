@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Logging
 import TallyDaemon
+import TallyIndex
 
 /// tallyd: the Tally collector. Settings: defaults < --config file < TALLY_* variables < flags.
 @main
@@ -15,6 +16,10 @@ struct Tallyd: ParsableCommand {
     var config: String?
     @Flag(name: .long, help: "Print the commented default configuration and exit.")
     var printDefaultConfig = false
+    @Flag(name: .long, help: "Print the commented default index policy and exit.")
+    var printDefaultPolicy = false
+    @Option(name: .long, help: "Index policy file (TOML, over the default policy; see --print-default-policy).")
+    var policy: String?
     @Option(name: .long, help: "Bind endpoint for frames (repeatable; replaces the configured list).")
     var endpoint: [String] = []
     @Option(name: .long, help: "Data directory of the file sink.")
@@ -39,6 +44,10 @@ struct Tallyd: ParsableCommand {
             print(DaemonConfiguration.defaultText, terminator: "")
             return
         }
+        if printDefaultPolicy {
+            print(Policy.defaultText)
+            return
+        }
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var logger = Logger(label: "tallyd")
         logger.logLevel = .info
@@ -59,6 +68,7 @@ struct Tallyd: ParsableCommand {
             if let pub { settings.pubEndpoint = pub }
             if let replay { settings.replayEndpoint = replay }
             if let json { settings.jsonLines = json }
+            if let policy { settings.policyFile = policy }
             if summary { settings.summary = true }
             try settings.validate()
         } catch let error as ConfigError {
@@ -70,9 +80,13 @@ struct Tallyd: ParsableCommand {
         do {
             let showTable: @Sendable (EncodedSnapshot) -> Void = { encoded in
                 print(SnapshotSummary.table(encoded.snapshot))
+                if let window = encoded.documents.first { print(IndexSummary.text(window, colour: isatty(1) != 0)) }
                 fflush(nil)  // all streams: stdout is a C global, not concurrency-safe to name
             }
             collector = try Collector(configuration: settings, logger: logger, onSnapshot: printTable ? showTable : nil)
+        } catch let error as ConfigError {
+            FileHandle.standardError.write(Data("tallyd: \(error)\n".utf8))
+            throw ExitCode(2)
         } catch {
             FileHandle.standardError.write(Data("tallyd: cannot start: \(error)\n".utf8))
             throw ExitCode(1)

@@ -157,20 +157,5 @@ extension IndexEngine {
         scope.kind == .cohort ? policy.cohortKeys.contains(scope.labels.first?.name ?? "") : policy.scopeKinds.contains(scope.kind)
     }
 
-    /// A number for a summary line: seconds as ms below 1 s, ratios as %, dollars with 4 decimals.
-    static func format(_ value: Double, _ unit: String) -> String {
-        guard value.isFinite else { return "–" }
-        func fixed(_ x: Double, _ digits: Int) -> String {
-            let factor = (0..<digits).reduce(1.0) { r, _ in r * 10 }
-            let rounded = (x * factor).rounded() / factor
-            return digits == 0 ? String(Int(rounded)) : String(rounded)
-        }
-        switch unit {
-        case "s": return value < 1 ? fixed(value * 1_000, 0) + " ms" : fixed(value, 2) + " s"
-        case "ratio": return fixed(value * 100, 2) + " %"
-        case "usd": return "$" + fixed(value, 4)
-        case "count": return fixed(value, 0)
-        default: return fixed(value, 3)
-        }
-    }
+    static func format(_ value: Double, _ unit: String) -> String { UnitFormat.text(value, unit: unit) }
 }
