@@ -49,6 +49,7 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "TallyWireTests", dependencies: ["TallyWire", "TallySynthetic"]),
         .testTarget(name: "TallySketchesTests", dependencies: ["TallySketches", "TallySynthetic"]),
+        .testTarget(name: "TallySyntheticTests", dependencies: ["TallySynthetic", "TallyWire"]),
         .testTarget(name: "TallyCoreTests", dependencies: ["TallyCore", "TallyWire", "TallySketches", "TallySynthetic"]),
         .testTarget(name: "TallyClientTests", dependencies: ["TallyClient", "TallyWire", "ZeroMQ"]),
         .testTarget(name: "TallyDaemonTests", dependencies: ["TallyDaemon", "TallyCore", "TallyClient", "TallyWire",
