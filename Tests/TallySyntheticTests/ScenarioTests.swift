@@ -44,6 +44,13 @@ import Testing
         return fleet
     }
 
+    /// A fleet with one always-on, fleet-wide scenario of `effects`; its clean frames and
+    /// its frames while the scenario is on (none silenced).
+    static func cleanAndDuring(_ effects: Scenario.Effects) -> (fleet: SyntheticFleet, clean: [TraceFrame], during: [TraceFrame]) {
+        let fleet = fleet(Scenario(name: "everywhere", effects: effects))
+        return (fleet, frames(fleet, elapsedSeconds: nil).map { $0! }, frames(fleet, elapsedSeconds: 1).map { $0! })
+    }
+
     @Test func latencyTimesThreeOnOneModelsCanaryTriplesItsMedianAndLeavesTheRestAlone() throws {
         var fleet = Self.fleet(Scenario(name: "canary-latency", startSeconds: 10, endSeconds: 20,
                                         scope: .init(model: Self.bigModel, ring: .canary),
@@ -72,9 +79,7 @@ import Testing
     @Test func errorTimesEightGivesEightTimesTheErrorShare() {
         var effects = Scenario.Effects()
         effects.errorMultiplier = 8
-        let fleet = Self.fleet(Scenario(name: "errors", effects: effects))
-        let clean = Self.frames(fleet, elapsedSeconds: nil).map { $0! }
-        let during = Self.frames(fleet, elapsedSeconds: 1).map { $0! }
+        let (fleet, clean, during) = Self.cleanAndDuring(effects)
         Self.expectShare(Self.share(clean) { $0.status == .error }, near: fleet.errorRate, n: Self.count)
         Self.expectShare(Self.share(during) { $0.status == .error }, near: fleet.errorRate * 8, n: Self.count)
         Self.expectShare(Self.share(during) { $0.status == .timeout }, near: fleet.timeoutRate, n: Self.count)
@@ -105,9 +110,7 @@ import Testing
     @Test func categoryShiftMovesItsShareToNewIDs() {
         var effects = Scenario.Effects()
         effects.categoryShift = 0.3
-        let fleet = Self.fleet(Scenario(name: "drift", effects: effects))
-        let clean = Self.frames(fleet, elapsedSeconds: nil).map { $0! }
-        let during = Self.frames(fleet, elapsedSeconds: 0).map { $0! }
+        let (fleet, clean, during) = Self.cleanAndDuring(effects)
         let count = UInt16(fleet.categoryCount)
         #expect(clean.allSatisfy { $0.categoryID! < count })
         Self.expectShare(Self.share(during) { $0.categoryID! >= count }, near: 0.3, n: Self.count)
@@ -154,7 +157,7 @@ import Testing
         var effects = Scenario.Effects()
         effects.safetyMultiplier = 100  // 0.2 of the frames
         effects.safetySeverity = .critical
-        let during = Self.frames(Self.fleet(Scenario(name: "unsafe", effects: effects)), elapsedSeconds: 0).map { $0! }
+        let during = Self.cleanAndDuring(effects).during
         let incidents = during.filter { !$0.safetyKinds.isEmpty }
         Self.expectShare(Double(incidents.count) / Double(Self.count), near: 0.2, n: Self.count)
         #expect(incidents.allSatisfy { $0.safetySeverity == .critical })
