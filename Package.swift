@@ -58,6 +58,7 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "TallyWireTests", dependencies: ["TallyWire", "TallySynthetic"]),
         .testTarget(name: "TallySketchesTests", dependencies: ["TallySketches", "TallySynthetic"]),
+        .testTarget(name: "TallySyntheticTests", dependencies: ["TallySynthetic", "TallyWire"]),
         .testTarget(name: "TallyCoreTests", dependencies: ["TallyCore", "TallyWire", "TallySketches", "TallySynthetic"]),
         .testTarget(name: "TallyIndexTests", dependencies: ["TallyIndex", "TallyCore", "TallyWire", "TallySketches",
                                                             "TallySynthetic", "TallyConfig"]),

@@ -1,6 +1,6 @@
 /// The configuration file: a strict subset of TOML (v1.0) — `[table]` headers,
-/// `key = value` lines with strings, integers, floats, booleans and arrays of
-/// strings, `#` comments. TOML because the configuration is flat and typed and its
+/// `key = value` lines with strings, integers, floats, booleans and one-line arrays
+/// of strings or of numbers, `#` comments. TOML because the configuration is flat and typed and its
 /// syntax leaves nothing to indentation; a subset of our own because it needs no
 /// dependency and every error can name the line and the key. Anything outside the
 /// subset is an error, never silently ignored.
@@ -10,6 +10,8 @@ public enum ConfigValue: Equatable, Sendable {
     case float(Double)
     case boolean(Bool)
     case strings([String])
+    /// A non-empty array of numbers (integers and floats), e.g. `[6, 3, 1, 0.5]`.
+    case numbers([Double])
 }
 
 /// A configuration problem: the field (dotted key) or line, and what is wrong.
@@ -87,18 +89,32 @@ public enum ConfigFile {
             guard text.hasSuffix("]") else { throw ConfigError(field: field, "arrays are written on one line: [\"a\", \"b\"]") }
             let inner = String(text.dropFirst().dropLast()).trimmingSpaces()
             if inner.isEmpty { return .strings([]) }
-            var items: [String] = []
-            for item in splitArray(inner) {
-                let item = item.trimmingSpaces()
-                if item.isEmpty { continue }  // a trailing comma
-                items.append(try parseString(item, field: field))
+            // Empty items are a trailing comma. All quoted: strings; none quoted: numbers.
+            let items = splitArray(inner).map { $0.trimmingSpaces() }.filter { !$0.isEmpty }
+            if items.allSatisfy({ !$0.hasPrefix("\"") }) {
+                var numbers: [Double] = []
+                for item in items {
+                    guard let number = parseNumber(item) else {
+                        throw ConfigError(field: field, "cannot read array item \(item) (one array holds strings or numbers)")
+                    }
+                    numbers.append(number)
+                }
+                return .numbers(numbers)
             }
-            return .strings(items)
+            var strings: [String] = []
+            for item in items { strings.append(try parseString(item, field: field)) }
+            return .strings(strings)
         }
         let digits = text.replacingUnderscores()
         if let integer = Int(digits) { return .integer(integer) }
-        if let float = Double(digits), float.isFinite { return .float(float) }
+        if let float = parseNumber(text) { return .float(float) }
         throw ConfigError(field: field, "cannot read value \(text) (strings are quoted)")
+    }
+
+    /// A finite integer or float (underscores allowed between digits); nil otherwise.
+    static func parseNumber(_ text: String) -> Double? {
+        guard let number = Double(text.replacingUnderscores()), number.isFinite else { return nil }
+        return number
     }
 
     static func parseString(_ text: String, field: String) throws(ConfigError) -> String {

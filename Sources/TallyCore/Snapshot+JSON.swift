@@ -93,13 +93,16 @@ extension SnapshotSeries {
     }
 }
 
-/// A minimal JSON object writer: keys in insertion order, RFC 8259 string escapes.
-struct JSONObject {
+/// A minimal JSON object writer: keys in insertion order, RFC 8259 string escapes;
+/// numbers that are integers print without a fraction, non-finite ones as `null`.
+public struct JSONObject {
     private var fields: [String] = []
 
-    mutating func string(_ key: String, _ value: String) { fields.append(Self.quote(key) + ":" + Self.quote(value)) }
-    mutating func raw(_ key: String, _ json: String) { fields.append(Self.quote(key) + ":" + json) }
-    mutating func number(_ key: String, _ value: Double) {
+    public init() {}
+
+    public mutating func string(_ key: String, _ value: String) { fields.append(Self.quote(key) + ":" + Self.quote(value)) }
+    public mutating func raw(_ key: String, _ json: String) { fields.append(Self.quote(key) + ":" + json) }
+    public mutating func number(_ key: String, _ value: Double) {
         let text: String
         if !value.isFinite {
             text = "null"
@@ -111,9 +114,9 @@ struct JSONObject {
         fields.append(Self.quote(key) + ":" + text)
     }
 
-    var text: String { "{" + fields.joined(separator: ",") + "}" }
+    public var text: String { "{" + fields.joined(separator: ",") + "}" }
 
-    static func quote(_ s: String) -> String {
+    public static func quote(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {

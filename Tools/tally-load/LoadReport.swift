@@ -1,11 +1,16 @@
 import TallyClient
+import TallyCore
 import TallyDaemon
+import TallySynthetic
 
 /// What a run did: per producer and in total, frames sent and dropped by the
 /// client (by reason), the achieved rate over the measured period (after the
-/// warm-up) and the CPU tally-load itself used in it.
+/// warm-up) and the CPU tally-load itself used in it; the frames each scenario
+/// matched and the frames scenarios silenced (never recorded, so never sent).
 struct LoadReport {
     let producers: [(id: UInt64, counters: TallyClientCounters)]
+    let scenarios: [(scenario: Scenario, matched: UInt64)]
+    let silenced: UInt64
     let measuredSeconds: Double
     /// Frames recorded in the measured period.
     let measuredFrames: UInt64
@@ -38,6 +43,12 @@ struct LoadReport {
                 + "(\(String(format: "%.1f", totalSeconds)) s in all); CPU \(String(format: "%.2f", cpuUser)) s user + "
                 + "\(String(format: "%.2f", cpuSystem)) s system = \(String(format: "%.2f", cores)) cores",
         ]
+        for (scenario, matched) in scenarios {
+            let end = scenario.endSeconds.isFinite ? String(format: "%g s", scenario.endSeconds) : "the end"
+            lines.append("tally-load: scenario \(scenario.name) (\(String(format: "%g", scenario.startSeconds)) s to \(end)): "
+                         + "matched \(matched) frames")
+        }
+        if !scenarios.isEmpty { lines.append("tally-load: silenced \(silenced) frames (not recorded)") }
         if producers.count > 1 {
             for (id, c) in producers {
                 lines.append("  producer \(ProducerLedger.label(id)): sent \(c.framesSent), dropped \(c.framesDropped)")
@@ -51,9 +62,18 @@ struct LoadReport {
         let each = producers.map { id, c in
             "{\"producer\":\"\(ProducerLedger.label(id))\",\"recorded\":\(c.framesRecorded),\"sent\":\(c.framesSent),\"dropped\":\(c.framesDropped)}"
         }
+        let scenarioJSON = scenarios.map { scenario, matched in
+            var o = JSONObject()
+            o.string("name", scenario.name)
+            o.number("start_s", scenario.startSeconds)
+            o.number("end_s", scenario.endSeconds)  // null: until the run ends
+            o.number("matched", Double(matched))
+            return o.text
+        }
         return "{\"producers\":[\(each.joined(separator: ","))],\"recorded\":\(recorded),\"sent\":\(sent),\"batches\":\(batches),"
             + "\"dropped\":{\(drops.joined(separator: ","))},\"rate\":\(rate),\"measured_seconds\":\(measuredSeconds),"
             + "\"total_seconds\":\(totalSeconds),\"cpu_user_seconds\":\(cpuUser),\"cpu_system_seconds\":\(cpuSystem),"
+            + "\"scenarios\":[\(scenarioJSON.joined(separator: ","))],\"silenced\":\(silenced),"
             + "\"verify\":\(verification ?? "null")}"
     }
 }

@@ -10,7 +10,8 @@ import TallySynthetic
 /// own TallyClient, publish a synthetic inference fleet (a profile file, or the
 /// built-in one) at an open-loop rate or as fast as they can; a progress line while
 /// it runs, a final report (sent, dropped by reason, achieved rate, CPU), and with
-/// `--verify` a zero-loss check against the collector's snapshots.
+/// `--verify` a zero-loss check against the collector's snapshots. The profile's
+/// scenarios run on the time since the producers started, warm-up included.
 @main
 struct TallyLoad: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,7 +31,7 @@ struct TallyLoad: ParsableCommand {
     var duration: Double = 0
     @Option(name: .long, help: "Seconds of load before the measured period (counted as sent, not in the rate).")
     var warmup: Double = 0
-    @Option(name: .long, help: "Frames to send over all producers (0 = no limit).")
+    @Option(name: .long, help: "Frames to send over all producers, silenced ones included (0 = no limit).")
     var frames: Int = 0
     @Option(name: .long, help: "Traffic profile file (see --print-default-profile).")
     var profile: String?
@@ -50,7 +51,7 @@ struct TallyLoad: ParsableCommand {
     var verifyTimeout: Double = 60
     @Flag(name: .long, help: "Print the report as JSON.")
     var json = false
-    @Flag(name: .long, help: "No progress line.")
+    @Flag(name: .long, help: "No progress line and no scenario start/end lines.")
     var quiet = false
 
     func validate() throws {
@@ -103,13 +104,18 @@ struct TallyLoad: ParsableCommand {
         for producer in team { producer.start(at: start) }
         var measured: (micros: UInt64, frames: UInt64, cpu: (user: Double, system: Double))?
         var lastProgress = (micros: start, frames: UInt64(0))
+        var announcer = ScenarioAnnouncer(scenarios: fleet.scenarios)
         while true {
             Thread.sleep(forTimeInterval: 0.05)
             let now = AggregationEngine.wallClockMicros()
-            let sent = team.reduce(0) { $0 + $1.recorded.load(ordering: .relaxed) }
+            let scheduled = team.reduce(0) { $0 + $1.scheduled.load(ordering: .relaxed) }
+            let sent = scheduled - team.reduce(0) { $0 + $1.silenced.load(ordering: .relaxed) }
             let elapsed = Double(now - start) / 1e6
+            for line in announcer.lines(atSecond: elapsed) where !quiet {
+                FileHandle.standardError.write(Data("tally-load: \(String(format: "%6.1f", elapsed)) s  \(line)\n".utf8))
+            }
             if measured == nil && elapsed >= warmup { measured = (now, sent, LoadClock.cpuSeconds()) }
-            let allDone = frames > 0 && sent >= UInt64(frames)
+            let allDone = frames > 0 && scheduled >= UInt64(frames)
             if allDone || interrupted.isRaised || (duration > 0 && elapsed >= warmup + duration) { break }
             if !quiet && now - lastProgress.micros >= 1_000_000 {
                 let recent = Double(sent - lastProgress.frames) / (Double(now - lastProgress.micros) / 1e6)
@@ -126,10 +132,15 @@ struct TallyLoad: ParsableCommand {
         for producer in team { producer.wait() }
         let counters = team.map { $0.client.close(timeoutMillis: 10_000) }
         let window = measured ?? (start, 0, cpuAtStart)
+        let silenced = team.reduce(0) { $0 + $1.silenced.load(ordering: .relaxed) }
         let report = LoadReport(
             producers: zip(team, counters).map { ($0.client.configuration.producerID, $1) },
+            scenarios: fleet.scenarios.indices.map { i in
+                (fleet.scenarios[i], team.reduce(0) { $0 + ($1.scenarioMatches.indices.contains(i) ? $1.scenarioMatches[i] : 0) })
+            },
+            silenced: silenced,
             measuredSeconds: Double(end - window.micros) / 1e6,
-            measuredFrames: team.reduce(0) { $0 + $1.recorded.load(ordering: .relaxed) } - window.frames,
+            measuredFrames: team.reduce(0) { $0 + $1.scheduled.load(ordering: .relaxed) } - silenced - window.frames,
             totalSeconds: Double(end - start) / 1e6,
             cpuUser: cpuAtEnd.user - window.cpu.user, cpuSystem: cpuAtEnd.system - window.cpu.system)
         var verification: Verification.Outcome?
