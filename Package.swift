@@ -67,10 +67,12 @@ let package = Package(
         .testTarget(name: "TallyDaemonTests", dependencies: ["TallyDaemon", "TallyCore", "TallyClient", "TallyWire",
                                                              "TallySynthetic", "ZeroMQ"]),
 
+        // Inputs shared by the benchmark suites and the callgrind kernels (a busy window's snapshot).
+        .target(name: "BenchmarkFixtures", dependencies: ["TallyCore", "TallySynthetic", "TallyWire"], path: "Benchmarks/Fixtures"),
         // Hot loops for valgrind instruction counts (Benchmarks/callgrind.sh).
         .executableTarget(
             name: "tally-kernels",
-            dependencies: ["TallyWire", "TallySketches", "TallySynthetic", "TallyCore"],
+            dependencies: ["TallyWire", "TallySketches", "TallySynthetic", "TallyCore", "TallyIndex", "BenchmarkFixtures"],
             path: "Benchmarks/Kernels",
             linkerSettings: jemalloc  // as tallyd: memory figures are jemalloc's
         ),
@@ -121,6 +123,12 @@ let package = Package(
             name: "CoreBenchmarks",
             dependencies: ["TallyCore", "TallyWire", "TallySynthetic", .product(name: "Benchmark", package: "benchmark")],
             path: "Benchmarks/CoreBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "IndexBenchmarks",
+            dependencies: ["TallyIndex", "TallyCore", "BenchmarkFixtures", .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/IndexBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(

@@ -4,7 +4,9 @@ import Glibc
 #endif
 // counts (Benchmarks/callgrind.sh). Each runs `count` operations after a warm-up
 // and prints the work done, so that Ir per operation = (Ir(count) − Ir(0)) / count.
+import BenchmarkFixtures
 import TallyCore
+import TallyIndex
 import TallySketches
 import TallySynthetic
 import TallyWire
@@ -202,7 +204,43 @@ func seriesMemory(_ count: Int, framesPerSeries: Int) -> UInt64 {
     return table.frames
 }
 
+/// Evaluates `count` windows of a 10,000-series snapshot through the default policy
+/// (after the 30-window drift baseline and one more window, which are not counted:
+/// run with COUNT 0 for the baseline cost).
+func indexKernel(_ count: Int) -> UInt64 {
+    let snapshot = benchmarkSnapshot(series: 10_000, frames: 100_000)
+    let engine = IndexEngine(policy: .standard, collectorID: "kernel")
+    var checksum: UInt64 = 0
+    var millis: [Double] = []
+    for i in 0..<(31 + count) {
+        var start = timespec(), end = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &start)
+        let documents = try! engine.evaluate(shifted(snapshot, to: i))
+        clock_gettime(CLOCK_MONOTONIC, &end)
+        if i >= 31 { millis.append(Double(end.tv_sec - start.tv_sec) * 1e3 + Double(end.tv_nsec - start.tv_nsec) / 1e6) }
+        checksum &+= UInt64(documents.count &+ documents[0].scopes.count)
+    }
+    millis.sort()
+    if !millis.isEmpty {  // wall clock, for a quick look; callgrind's counts are the stable figure
+        print("index-10k: evaluate min \(millis[0]) ms, median \(millis[millis.count / 2]) ms")
+    }
+    return checksum
+}
+
+/// Rolls a 10,000-series snapshot up into the default policy's scopes `count` times.
+func rollupKernel(_ count: Int) -> UInt64 {
+    let snapshot = benchmarkSnapshot(series: 10_000, frames: 100_000)
+    let policy = Policy.standard
+    var checksum: UInt64 = 0
+    for _ in 0..<count {
+        checksum &+= UInt64(try! ScopeRollup.scopes(of: snapshot, kinds: policy.scopeKinds, cohortKeys: policy.cohortKeys).count)
+    }
+    return checksum
+}
+
 let kernels: [String: (Int) -> UInt64] = [
+    "rollup-10k": rollupKernel,  // COUNT = roll-ups of one 10,000-series snapshot
+    "index-10k": indexKernel,  // COUNT = windows evaluated after a 31-window warm-up
     "memory-one-frame": { seriesMemory($0, framesPerSeries: 1) },  // COUNT = series; prints bytes a series
     "memory-busy": { seriesMemory($0, framesPerSeries: 300) },  // 3 M frames/s × 10 s over 100,000 series
     "memory-saturated": { seriesMemory($0, framesPerSeries: 10_000) },  // every sketch at its largest

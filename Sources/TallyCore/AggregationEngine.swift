@@ -118,6 +118,13 @@ public struct SealedWindow: Sendable {
     public let intervalMicros: UInt64
     public let tables: [WindowTable]
 
+    /// A window made of `tables` (the engine seals its own; benchmarks and tools build one).
+    public init(startMicros: UInt64, intervalMicros: UInt64, tables: [WindowTable]) {
+        self.startMicros = startMicros
+        self.intervalMicros = intervalMicros
+        self.tables = tables
+    }
+
     public var frames: UInt64 { tables.reduce(0) { $0 + $1.frames } }
 }
 

@@ -51,6 +51,19 @@ public struct SeriesAggregate: Sendable {
             categoryCounts = categoryIDs.map { newValue[$0]! }
         }
     }
+    /// Requests with status raw value `raw` (0 … 5), without building ``statusCounts``.
+    @inlinable public func statusCount(_ raw: Int) -> UInt64 { statusStore[raw] }
+    /// Requests with task outcome raw value `raw` (0 … 2).
+    @inlinable public func taskOutcomeCount(_ raw: Int) -> UInt64 { taskStore[raw] }
+    /// Requests with a safety incident of severity raw value `raw` (1 … 4).
+    @inlinable public func safetyCount(_ raw: Int) -> UInt64 { severityStore[raw] }
+
+    /// Calls `body` with each category and its count, in id order (no dictionary built).
+    @inlinable
+    public func forEachCategory(_ body: (UInt16, UInt64) -> Void) {
+        for i in categoryIDs.indices { body(categoryIDs[i], categoryCounts[i]) }
+    }
+
     /// The histogram's storage: a short list sorted by id and searched by bisection
     /// (≤ 6 steps for ``maxCategories`` entries; the linear scan it replaced cost
     /// about 170 instructions a frame with 32 categories).

@@ -72,7 +72,7 @@ public final class PubSink: SnapshotSink, @unchecked Sendable {
     }
 
     /// The sequence in a stream message's first part; nil when it is not one.
-    public static func sequence(inHeader header: [UInt8]) -> UInt64? {
+    public static func sequence(inHeader header: [UInt8], topic: [UInt8] = PubSink.topic) -> UInt64? {
         guard header.count == topic.count + 8, header.starts(with: topic) else { return nil }
         return header.suffix(8).reduce(0) { $0 << 8 | UInt64($1) }
     }

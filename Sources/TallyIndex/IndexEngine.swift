@@ -108,8 +108,12 @@ public final class IndexEngine {
     /// model → ring → versions in this window.
     static func versions(_ snapshot: Snapshot) -> [String: [String: Set<String>]] {
         var result: [String: [String: Set<String>]] = [:]
-        for series in snapshot.series where series.labels != .overflow {
-            result[series.labels.model, default: [:]][series.labels.ring.name, default: []].insert(series.labels.modelVersion)
+        var seen = Set<SeriesLabels>()  // one entry per base cell: most series differ only in their tags
+        for i in snapshot.series.indices {
+            var cell = snapshot.series[i].labels
+            cell.tags = []
+            guard cell != .overflow, seen.insert(cell).inserted else { continue }
+            result[cell.model, default: [:]][cell.ring.name, default: []].insert(cell.modelVersion)
         }
         return result
     }

@@ -124,17 +124,26 @@ public struct HyperLogLog: Sendable {
     /// Registers from exact keys; the martingale starts from the exact count.
     @usableFromInline
     mutating func convertToDense() {
-        registers = HyperLogLogRegisters(zeros: registerCount)
-        for key in keys {
-            let index = Int(truncatingIfNeeded: key) & (registerCount - 1)
-            let escape = key >> 32
-            let r = escape != 0 ? UInt8(truncatingIfNeeded: escape)
-                : UInt8(truncatingIfNeeded: ((key & HyperLogLog.keyMask) >> UInt64(precision)).trailingZeroBitCount + 1)
-            registers[index] = Swift.max(registers[index], r)
-        }
+        var dense = HyperLogLogRegisters(zeros: registerCount)
+        HyperLogLog.foldExactKeys(of: self, into: &dense)
+        registers = dense
         hipEstimate = Double(exact.count)
         exact = HyperLogLogExactSet()
         recomputeChangeMass()
+    }
+
+    /// Raises `target`'s registers by every exact key of `sketch` (same precision), in
+    /// place: what converting `sketch` to registers and taking the maximum would give,
+    /// without building its registers.
+    static func foldExactKeys(of sketch: HyperLogLog, into target: inout HyperLogLogRegisters) {
+        let mask = sketch.registerCount - 1, p = UInt64(sketch.precision)
+        sketch.exact.forEachKey { key in
+            let index = Int(truncatingIfNeeded: key) & mask
+            let escape = key >> 32
+            let r = escape != 0 ? UInt8(truncatingIfNeeded: escape)
+                : UInt8(truncatingIfNeeded: ((key & HyperLogLog.keyMask) >> p).trailingZeroBitCount + 1)
+            if r > target[index] { target[index] = r }
+        }
     }
 
     @usableFromInline

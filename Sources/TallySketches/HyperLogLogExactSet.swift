@@ -97,6 +97,15 @@ struct HyperLogLogExactSet: Sendable, Equatable {
         return keys
     }
 
+    /// Calls `body` with every key in full form (escapes with their register value), in
+    /// slot order: for folding into registers, where order does not matter and sorting would.
+    func forEachKey(_ body: (UInt64) -> Void) {
+        for slot in slots where slot != 0 {
+            let key = UInt64(slot & ~Self.used)
+            if !escapes.isEmpty, let escape = escapes.first(where: { $0 & Self.keyMask == key }) { body(escape) } else { body(key) }
+        }
+    }
+
     /// Equal when they hold the same keys and escape values (slot order aside).
     static func == (a: HyperLogLogExactSet, b: HyperLogLogExactSet) -> Bool {
         a.count == b.count && a.sortedKeys == b.sortedKeys

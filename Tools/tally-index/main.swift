@@ -1,1 +1,114 @@
-print("tally-index")
+import ArgumentParser
+import Foundation
+import TallyCore
+import TallyDaemon
+import TallyIndex
+
+/// tally-index: evaluates an index policy over a data directory offline — replay last
+/// week against a new policy before deploying it — and prints the index documents
+/// (JSON lines), a per-window summary, or what would have alerted.
+@main
+struct TallyIndexCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tally-index",
+        abstract: "Evaluate a Tally index policy over stored snapshots.",
+        discussion: """
+            Reads every snapshot in the data directory in window order (a collector's sequence
+            numbers, merged across collectors per window when several wrote there), runs the
+            policy over them exactly as tallyd would, and prints what it finds. Exit status: 0,
+            1 when --fail-on-alert is set and an alert fired, 2 for a bad policy or directory.
+            """)
+
+    @Option(name: .long, help: "tallyd's data directory.")
+    var dataDir = "tally-data"
+    @Option(name: .long, help: "Policy file (over the default policy); none: the default policy.")
+    var policy: String?
+    @Option(name: .long, help: "Pinned drift baseline: a snapshot file (SnapshotCodec bytes).")
+    var baseline: String?
+    @Option(name: .long, help: "What to print: alerts (transitions and a table), summary (per window), json (every document).")
+    var output: Output = .alerts
+    @Flag(name: .long, help: "Only the window documents with --output json (no rolling spans).")
+    var windowsOnly = false
+    @Flag(name: .long, help: "Exit 1 when any alert fired.")
+    var failOnAlert = false
+    @Flag(name: .long, help: "Print the default policy and exit.")
+    var printDefaultPolicy = false
+
+    enum Output: String, ExpressibleByArgument, CaseIterable { case alerts, summary, json }
+
+    func run() throws {
+        if printDefaultPolicy {
+            print(Policy.defaultText)
+            return
+        }
+        var rules = Policy.standard
+        if let policy {
+            guard let text = try? String(contentsOfFile: policy, encoding: .utf8) else { fail("cannot read \(policy)") }
+            do { rules = try Policy(file: text) } catch { fail("\(policy): \(error)") }
+        }
+        let (records, report) = SnapshotLog.read(directory: dataDir)
+        if records.isEmpty { fail("no snapshots in \(dataDir)") }
+        if report.torn > 0 { warn("skipped \(report.torn) torn record(s)") }
+        var snapshots: [Snapshot] = []
+        var undecodable = 0
+        for record in records {
+            if let snapshot = try? SnapshotCodec.decode(record.payload) { snapshots.append(snapshot) } else { undecodable += 1 }
+        }
+        if undecodable > 0 { warn("skipped \(undecodable) undecodable snapshot(s)") }
+        let windows = Self.byWindow(snapshots)
+        let engine = IndexEngine(policy: rules, collectorID: snapshots.first?.collectorID ?? "tally-index")
+        if let baseline {
+            guard let bytes = FileManager.default.contents(atPath: baseline) else { fail("cannot read \(baseline)") }
+            do { try engine.pinBaseline(try SnapshotCodec.decode(Array(bytes))) } catch { fail("\(baseline): \(error)") }
+        }
+        var fired: [AlertEvent] = []
+        var evaluated = 0
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let started = Date()
+        for window in windows {
+            let documents: [IndexDocument]
+            do { documents = try engine.evaluate(window) } catch { warn("\(error)"); continue }
+            evaluated += 1
+            let events = documents.first?.alerts.events ?? []
+            fired += events.filter { $0.state == "firing" }
+            switch output {
+            case .json:
+                for document in windowsOnly ? Array(documents.prefix(1)) : documents {
+                    print(String(decoding: try encoder.encode(document), as: UTF8.self))
+                }
+            case .summary:
+                if let first = documents.first { print(IndexSummary.text(first, colour: isatty(1) != 0)) }
+            case .alerts:
+                for event in events where event.state == "firing" || event.state == "resolved" {
+                    print("\(SnapshotSummary.clock(event.atMicros)) \(event.state.padding(toLength: 8, withPad: " ", startingAt: 0)) \(event.alert.name) \(event.alert.scope) [\(event.alert.fingerprint)] \(event.alert.summary)")
+                }
+            }
+        }
+        let seconds = Date().timeIntervalSince(started)
+        if output == .alerts {
+            print("\(evaluated) windows evaluated in \(UnitFormat.fixed(seconds, 2)) s; \(fired.count) alerts fired; \(engine.openAlerts.filter { $0.state == "firing" }.count) still firing at the end")
+            var byName: [String: Int] = [:]
+            for event in fired { byName[event.alert.name, default: 0] += 1 }
+            for (name, count) in byName.sorted(by: { $0.key < $1.key }) { print("  \(name): \(count)") }
+        }
+        if failOnAlert && !fired.isEmpty { throw ExitCode(1) }
+    }
+
+    /// One snapshot per window start: snapshots of the same window (several collectors)
+    /// merged, in window order.
+    static func byWindow(_ snapshots: [Snapshot]) -> [Snapshot] {
+        var groups: [UInt64: [Snapshot]] = [:]
+        for snapshot in snapshots { groups[snapshot.windowStartMicros, default: []].append(snapshot) }
+        return groups.keys.sorted().compactMap { start in
+            let group = groups[start]!
+            return group.count == 1 ? group[0] : try? Snapshot.merged(group, collectorID: group[0].collectorID)
+        }
+    }
+
+    func warn(_ message: String) { FileHandle.standardError.write(Data("tally-index: \(message)\n".utf8)) }
+    func fail(_ message: String) -> Never {
+        warn(message)
+        Foundation.exit(2)
+    }
+}

@@ -91,7 +91,16 @@ public final class IndexStage: @unchecked Sendable {
     public static func encode(_ documents: [IndexDocument]) -> [[UInt8]] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return documents.compactMap { try? Array(encoder.encode($0)) }
+        return documents.compactMap { document in
+            do {
+                return try Array(encoder.encode(document))
+            } catch {
+                // Cannot happen while every number is finite (the document types drop the rest);
+                // said rather than lost silently.
+                FileHandle.standardError.write(Data("tallyd: index document \(document.span) not encoded: \(error)\n".utf8))
+                return nil
+            }
+        }
     }
 
     /// The newest window's documents (window, then spans); empty before the first window.

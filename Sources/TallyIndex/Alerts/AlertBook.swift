@@ -99,8 +99,10 @@ public struct AlertBook: Sendable {
             t.unobserved += 1
             if t.unobserved >= staleAfter || (t.alert.state == "pending" && t.unobserved >= 1) {
                 trackers[key] = nil
+                var cleared = t.alert
+                cleared.state = "cleared"
                 events.append(t.alert.state == "pending"
-                              ? AlertEvent(state: "cleared", alert: t.alert, atMicros: windowEndMicros)
+                              ? AlertEvent(state: "cleared", alert: cleared, atMicros: windowEndMicros)
                               : resolved(t.alert, at: windowEndMicros, value: nil, light: .insufficientData))
             } else {
                 trackers[key] = t

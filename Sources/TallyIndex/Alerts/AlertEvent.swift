@@ -18,11 +18,12 @@ public struct AlertEvent: Sendable, Codable, Equatable {
 public struct Alert: Sendable, Codable, Equatable {
     /// 16 hex digits: FNV-1a of ``key``.
     public var fingerprint: String
-    /// `kpi:<kpi>`, `slo:<slo>:<rule>`, `drift:<metric>`, `fairness:<kpi>:<key>`,
-    /// `canary:<model>` or `no_data`; with the scope, the alert's identity.
+    /// `kpi:<kpi>`, `slo:<slo>:<rule>`, `drift:<metric>`, `fairness:<kpi>` (scope: the
+    /// cohort key), `canary:roll_back` (scope `model=M,ring=canary`) or `no_data`; with the
+    /// scope, the alert's identity.
     public var name: String
     public var scope: String
-    /// `pending` or `firing` while open; `resolved` in the final event.
+    /// `pending` or `firing` while open; `resolved` or `cleared` in the final event.
     public var state: String
     /// `page`, `ticket` or `warning` (yellow breaches).
     public var severity: String

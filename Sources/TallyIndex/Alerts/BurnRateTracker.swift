@@ -38,6 +38,9 @@ public struct BurnRateTracker: Sendable {
         filled = min(filled + 1, capacity)
     }
 
+    /// Windows added so far (at most the ring's capacity).
+    public var windows: Int { filled }
+
     /// The bad share over the last `span` windows (fewer while the ring fills); nil without traffic.
     public func badShare(span: Int) -> Double? {
         guard let s = sums[max(1, span)], s.total > 0 else { return nil }

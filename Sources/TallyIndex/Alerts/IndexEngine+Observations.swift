@@ -19,7 +19,7 @@ extension IndexEngine {
     /// One observation per (KPI with a threshold that alerts, judged scope).
     func kpiObservations(_ scopes: ScopeMap) -> [AlertBook.Observation] {
         var result: [AlertBook.Observation] = []
-        for (scope, aggregate) in scopes where isJudged(scope) {
+        for (scope, aggregate) in scopes where isJudged(scope) && policy.alerts.kpiScopeKinds.contains(scope.kind) {
             for (kpi, threshold) in policy.thresholds where threshold.alertOn != nil {
                 let value = kpi.value(aggregate)
                 let light = threshold.light(value, requests: sample(kpi, aggregate))
@@ -27,7 +27,7 @@ extension IndexEngine {
                 let bound = threshold.boundary(for: light)
                 let text = value.map { Self.format($0, kpi.unit) } ?? "–"
                 result.append(observation(
-                    breach, name: "kpi:\(kpi.rawValue)", scope: scope.id, severity: light == .red ? "page" : "warning",
+                    breach, name: "kpi:\(kpi.rawValue)", scope: scope.id, severity: threshold.alertOn == .red ? "page" : "warning",
                     value: value, threshold: bound, light: light, owner: threshold.owner, action: threshold.action(light),
                     summary: "\(kpi.rawValue) \(text) in \(scope.id) (\(light.rawValue): \(threshold.higherIsWorse ? "above" : "below") \(Self.format(bound, kpi.unit)))"))
             }
@@ -102,7 +102,9 @@ extension IndexEngine {
                 for rule in slo.rules {
                     let long = tracker.burnRate(span: rule.longWindows, objective: slo.objective)
                     let short = tracker.burnRate(span: rule.shortWindows, objective: slo.objective)
-                    let breach: Bool? = long == nil || short == nil ? nil : long! > rule.burnRate && short! > rule.burnRate
+                    // No judgement until the short span has filled: one window is not a burn rate.
+                    let breach: Bool? = long == nil || short == nil || tracker.windows < rule.shortWindows ? nil
+                        : long! > rule.burnRate && short! > rule.burnRate
                     result.append(observation(
                         breach, name: "slo:\(slo.name):\(rule.name)", scope: scopeID, severity: rule.severity, value: long,
                         threshold: rule.burnRate, light: breach == true ? .red : .green, owner: "sre",

@@ -5,9 +5,11 @@ import TallyStatistics
 /// span, on the policy's canary KPIs:
 /// - rates: canary − stable beyond `rate_tolerance`, one-sided two-proportion z-test;
 /// - latency quantiles: canary / stable beyond 1 + `relative_tolerance`, tested by the
-///   share of canary requests above the stable quantile (one-sided z-test against
-///   the stable side's share, ``TailShare``);
+///   share of each ring's requests above the quantile of both rings merged (one-sided
+///   two-proportion z-test, ``TailShare``);
 /// - mean cost: the ratio beyond tolerance, Welch z-test.
+/// Significance is one-sided at `alpha` divided by the number of KPIs (Bonferroni: the
+/// verdict is one decision over all of them).
 /// Verdict: `roll_back` when any KPI regresses significantly beyond its tolerance;
 /// `hold` when either ring has fewer than `min_requests` requests or a KPI is beyond
 /// tolerance without significance yet; `promote` otherwise.
@@ -90,7 +92,8 @@ public enum CanaryEvaluator {
             return comparison
         }
         comparison.pValue = p
-        let significant = (p ?? 1) < settings.alpha
+        // Bonferroni over the KPIs compared: a verdict is one decision, not one per KPI.
+        let significant = (p ?? 1) < settings.alpha / Double(max(1, settings.kpis.count))
         comparison.regression = beyond && significant
         comparison.suspect = beyond && !significant
         return comparison

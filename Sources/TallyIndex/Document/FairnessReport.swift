@@ -11,7 +11,8 @@ public struct FairnessReport: Sendable, Codable, Equatable {
     public var worst: String?
     /// worst − best, in the KPI's unit (positive: worse).
     public var gap: Double?
-    /// worst / best; absent when best is 0.
+    /// How many times worse the worst cohort is: worst / best (best / worst for KPIs where
+    /// lower is worse); absent when the divisor is 0.
     public var ratio: Double?
     public var pValue: Double?
     /// Whether the best-to-worst difference is significant at the policy's alpha.

@@ -53,7 +53,16 @@ extension IndexEngine {
         var labels: [String: String] = [:]
         for label in scope.labels { labels[label.name] = label.value }
         return .init(scope: scope.id, kind: scope.kind.rawValue, labels: labels, requests: aggregate.requests,
-                     light: kpis.map(\.light).max() ?? .none, kpis: kpis)
+                     light: Self.scopeLight(kpis.map(\.light)), kpis: kpis)
+    }
+
+    /// A scope's light: the worst of its judged KPIs (green, yellow, red); insufficient
+    /// data only when no KPI could be judged (a scope is not grey because its p99 needs
+    /// more requests than its p95); none when no KPI has a threshold.
+    static func scopeLight(_ lights: [Light]) -> Light {
+        let judged = lights.filter { $0 == .green || $0 == .yellow || $0 == .red }
+        if let worst = judged.max() { return worst }
+        return lights.contains(.insufficientData) ? .insufficientData : .none
     }
 
     /// The executive layer's one-line instruction.

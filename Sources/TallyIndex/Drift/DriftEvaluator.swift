@@ -49,12 +49,12 @@ public enum DriftEvaluator {
         var categorical: DriftReport.CategoricalDriftReport?
         let bc = histogram(baseline), cc = histogram(current)
         let bn = bc.values.reduce(0, +), cn = cc.values.reduce(0, +)
-        if bn >= settings.minRequests, cn >= settings.minRequests,
+        if bn >= settings.minRequests, cn >= settings.minRequests, Set(bc.keys).union(cc.keys).count >= 2,
            let psi = CategoricalDrift.psi(expected: bc, actual: cc), let js = CategoricalDrift.jensenShannonDistance(bc, cc) {
             let chi = CategoricalDrift.chiSquare(bc, cc)
             let floor = DriftNoiseFloor.categoricalPSI(categories: Set(bc.keys).union(cc.keys).count, n: bn, m: cn)
             var light = Light.green
-            if psi > floor {
+            if floor.isFinite, psi.isFinite, js.isFinite, psi > floor {
                 light = max(settings.psi.light(psi), settings.jensenShannon.light(js))
             }
             categorical = .init(psi: psi, psiNoiseFloor: floor, jensenShannon: js, chiSquare: chi?.statistic,

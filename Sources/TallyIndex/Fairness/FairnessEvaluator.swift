@@ -49,8 +49,12 @@ public enum FairnessEvaluator {
         report.worst = worst.name
         let difference = abs(worst.value - best.value)
         report.gap = difference
-        report.ratio = best.value != 0 ? worst.value / best.value : nil
-        if !kpi.higherIsWorse, worst.value != 0 { report.ratio = best.value / worst.value }
+        // How many times worse the worst cohort is: worst / best, or best / worst when lower is worse.
+        if kpi.higherIsWorse {
+            report.ratio = best.value != 0 ? worst.value / best.value : nil
+        } else {
+            report.ratio = worst.value != 0 ? best.value / worst.value : nil
+        }
         report.pValue = pValue(kpi, worse: worst.aggregate, better: best.aggregate)
         report.significant = (report.pValue ?? 1) < alpha
         let measured = gap.ratio ? (report.ratio ?? .infinity) : difference

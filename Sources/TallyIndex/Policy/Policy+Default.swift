@@ -28,6 +28,10 @@ extension Policy {
         no_data_after_windows = 3    # a watched scope missing this many windows raises no_data
         no_data_min_requests = 100   # watched: ≥ this many requests in each of its last reporting windows
         no_data_scopes = ["fleet", "model", "model_version"]
+        # Scope kinds whose KPI lights page ("cohort": every cohort scope). The rest show
+        # their lights without alerting, so one regression pages once, not once per scope
+        # that contains it (its version, route, prompt version, ring, …).
+        kpi_scopes = ["fleet", "model", "model_ring", "cohort"]
 
         # ── KPI thresholds ────────────────────────────────────────────────────────────
         # direction: higher_is_worse (green while ≤ green, yellow while ≤ yellow, red above)
@@ -199,7 +203,7 @@ extension Policy {
         [fairness]
         keys = []                    # empty: every cohort key of [index]
         min_requests = 200
-        alpha = 0.01                 # a gap is red or yellow only when significant
+        alpha = 0.001                # a gap is red or yellow only when significant
 
         [fairness.gaps.error_rate]
         yellow = 0.02
@@ -239,7 +243,7 @@ extension Policy {
         [canary]
         kpis = ["latency_p95", "ttft_p95", "error_rate", "timeout_rate", "refusal_rate", "safety_incident_rate"]
         min_requests = 100           # per ring, before anything but hold
-        alpha = 0.01
+        alpha = 0.001                # one-sided, shared by the KPIs (Bonferroni: 0.001 / 6 each)
         rate_tolerance = 0.01        # absolute increase of a rate tolerated
         relative_tolerance = 0.2     # relative increase of a latency quantile tolerated
         """#

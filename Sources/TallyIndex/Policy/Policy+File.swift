@@ -50,8 +50,9 @@ extension Policy {
             case "no_data_after_windows": alerts.noDataAfterWindows = try v.integer(1...10_000)
             case "no_data_min_requests": alerts.noDataMinRequests = UInt64(try v.integer(0...1_000_000_000))
             case "no_data_scopes": alerts.noDataScopeKinds = try v.scopeKinds()
+            case "kpi_scopes": alerts.kpiScopeKinds = try v.scopeKinds(allowingCohort: true)
             default: throw v.unknown(["firing_after_windows", "resolved_after_windows", "no_data_after_windows",
-                                      "no_data_min_requests", "no_data_scopes"])
+                                      "no_data_min_requests", "no_data_scopes", "kpi_scopes"])
             }
         case ("kpis", 3):
             guard let kpi = KPI(rawValue: path[1]) else {
@@ -263,9 +264,9 @@ struct PolicyValue {
         guard options.contains(s) else { throw error("'\(s)' is not one of \(options.joined(separator: ", "))") }
         return s
     }
-    func scopeKinds() throws(ConfigError) -> [Scope.Kind] {
+    func scopeKinds(allowingCohort: Bool = false) throws(ConfigError) -> [Scope.Kind] {
         try strings().map { (name) throws(ConfigError) in
-            guard let kind = Scope.Kind(rawValue: name), kind != .cohort else {
+            guard let kind = Scope.Kind(rawValue: name), kind != .cohort || allowingCohort else {
                 throw error("unknown scope '\(name)' (fleet, model, model_version, prompt_version, route, ring, model_ring; cohorts come from cohort_keys)")
             }
             return kind

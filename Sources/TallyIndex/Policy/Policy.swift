@@ -42,6 +42,10 @@ public struct Policy: Sendable, Equatable {
         public var noDataMinRequests: UInt64 = 100
         /// Scope kinds watched for `no_data`.
         public var noDataScopeKinds: [Scope.Kind] = [.fleet, .model, .modelVersion]
+        /// Scope kinds whose KPI lights raise alerts (`cohort`: every cohort scope). The
+        /// others show their lights without paging: one regression would otherwise page
+        /// once per scope that contains it (its model, version, route, prompt, ring, …).
+        public var kpiScopeKinds: [Scope.Kind] = [.fleet, .model, .modelRing, .cohort]
     }
 
     /// An error-budget objective with multi-window, multi-burn-rate alert rules
@@ -107,7 +111,7 @@ public struct Policy: Sendable, Equatable {
         /// Requests a cohort needs to take part.
         public var minRequests: UInt64 = 200
         /// Significance level of a gap.
-        public var alpha = 0.01
+        public var alpha = 0.001
         /// Gap boundaries per KPI. `ratio` compares worst / best, else worst − best.
         public var gaps: [KPI: Gap] = [:]
 
@@ -121,7 +125,7 @@ public struct Policy: Sendable, Equatable {
         public var kpis: [KPI] = [.latencyP95, .ttftP95, .errorRate, .timeoutRate, .refusalRate, .safetyIncidentRate]
         /// Requests each ring needs before a verdict other than `hold`.
         public var minRequests: UInt64 = 100
-        public var alpha = 0.01
+        public var alpha = 0.001
         /// Tolerated absolute increase of a rate.
         public var rateTolerance = 0.01
         /// Tolerated relative increase of a latency quantile or cost (0.2 = 20 %).

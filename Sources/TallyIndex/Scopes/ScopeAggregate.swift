@@ -50,8 +50,8 @@ public struct ScopeAggregate: Sendable {
         users = HyperLogLog(precision: sketches.hllPrecision)
     }
 
-    /// A series' aggregate as a scope part.
-    public init(_ a: SeriesAggregate) {
+    /// One series' aggregate as a scope part.
+    init(_ a: SeriesAggregate) {
         requests = a.requests
         statusCounts = a.statusCounts
         refusals = a.refusals
@@ -72,6 +72,78 @@ public struct ScopeAggregate: Sendable {
         users = a.users
         categories = a.categories
         otherCategories = a.otherCategories
+    }
+
+    /// The roll-up of the series at `members` of `series`: counters summed, each digest
+    /// merged once over all of them (one sort), users as one HyperLogLog union.
+    ///
+    /// The series are read in place through the buffer's pointer: reading them through
+    /// the array (or passing an aggregate to a function) copied each whole aggregate,
+    /// ~20 retains, which was the largest cost of rolling 10,000 series up.
+    /// - Throws: ``SketchError/parameterMismatch(_:)`` when sketch parameters differ.
+    /// - Precondition: `members` is not empty and every index is valid.
+    public init(rollingUp members: [Int], of series: [SnapshotSeries]) throws(SketchError) {
+        precondition(!members.isEmpty, "rolling up no series")
+        var status = [UInt64](repeating: 0, count: 6), task = [UInt64](repeating: 0, count: 3)
+        var severity = [UInt64](repeating: 0, count: 5)
+        var categories: [UInt16: UInt64] = [:]
+        var requests: UInt64 = 0, refusals: UInt64 = 0, escalations: UInt64 = 0, fallbacks: UInt64 = 0
+        var feedbackUp: UInt64 = 0, feedbackDown: UInt64 = 0, unpriced: UInt64 = 0, otherCategories: UInt64 = 0
+        var latency: [TDigest] = [], ttft: [TDigest] = [], queue: [TDigest] = [], tpot: [TDigest] = []
+        var input: [TDigest] = [], output: [TDigest] = [], costs: [TDigest] = [], userSketches: [HyperLogLog] = []
+        latency.reserveCapacity(members.count); ttft.reserveCapacity(members.count); queue.reserveCapacity(members.count)
+        tpot.reserveCapacity(members.count); input.reserveCapacity(members.count); output.reserveCapacity(members.count)
+        costs.reserveCapacity(members.count); userSketches.reserveCapacity(members.count)
+        if members.count == 1 {  // the series' own sketches, not re-merged
+            self = ScopeAggregate(series[members[0]].aggregate)
+            return
+        }
+        series.withUnsafeBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            for i in members {
+                let p = base + i
+                requests &+= p.pointee.aggregate.requests
+                for k in 0..<6 { status[k] &+= p.pointee.aggregate.statusCount(k) }
+                for k in 0..<3 { task[k] &+= p.pointee.aggregate.taskOutcomeCount(k) }
+                for k in 1..<5 { severity[k] &+= p.pointee.aggregate.safetyCount(k) }
+                refusals &+= p.pointee.aggregate.refusals
+                escalations &+= p.pointee.aggregate.escalations
+                fallbacks &+= p.pointee.aggregate.fallbacks
+                feedbackUp &+= p.pointee.aggregate.feedbackUp
+                feedbackDown &+= p.pointee.aggregate.feedbackDown
+                unpriced &+= p.pointee.aggregate.unpriced
+                otherCategories &+= p.pointee.aggregate.otherCategories
+                p.pointee.aggregate.forEachCategory { categories[$0, default: 0] &+= $1 }
+                latency.append(p.pointee.aggregate.totalLatency)
+                ttft.append(p.pointee.aggregate.timeToFirstToken)
+                queue.append(p.pointee.aggregate.queueTime)
+                tpot.append(p.pointee.aggregate.timePerOutputToken)
+                input.append(p.pointee.aggregate.inputTokens)
+                output.append(p.pointee.aggregate.outputTokens)
+                costs.append(p.pointee.aggregate.cost)
+                userSketches.append(p.pointee.aggregate.users)
+            }
+        }
+        self.requests = requests
+        self.refusals = refusals
+        self.escalations = escalations
+        self.fallbacks = fallbacks
+        self.feedbackUp = feedbackUp
+        self.feedbackDown = feedbackDown
+        self.unpriced = unpriced
+        self.otherCategories = otherCategories
+        statusCounts = status
+        taskOutcomes = task
+        safetyBySeverity = severity
+        self.categories = categories
+        totalLatency = try TDigest.merged(latency)
+        timeToFirstToken = try TDigest.merged(ttft)
+        queueTime = try TDigest.merged(queue)
+        timePerOutputToken = try TDigest.merged(tpot)
+        inputTokens = try TDigest.merged(input)
+        outputTokens = try TDigest.merged(output)
+        cost = try TDigest.merged(costs)
+        users = try HyperLogLog.union(userSketches)
     }
 
     /// The merge of `parts` (counters exact, digests deterministic, HyperLogLog union).

@@ -3,48 +3,119 @@ import TallySketches
 
 /// Rolls a snapshot's series up into the policy's scopes.
 ///
-/// Cost: series are first merged into base cells (model, version, prompt version,
-/// route, ring — every dimension but the tags), and the fleet, model, version,
-/// prompt-version, route, ring and model-ring scopes are merged from those cells; each
-/// cohort key takes one more pass over the series. So the sketches of every series
-/// are merged 1 + (cohort keys) times, whatever the number of scope kinds. The
-/// overflow series (past the cardinality cap) counts towards the fleet only.
+/// Cost: two passes over the series' sketches, whatever the number of scope kinds
+/// and cohort keys. The first merges series into base cells (model, version, prompt
+/// version, route, ring: every dimension but the tags), from which the fleet, model,
+/// version, prompt-version, route, ring and model-ring scopes are merged; the second
+/// merges series into cohort cells (the combination of the cohort keys' values), from
+/// which each cohort key's scopes are merged. Cells number far fewer than series in a
+/// busy window (the tenants and other tags multiply series, not cells), so the merges
+/// after each pass are small. The overflow series (past the cardinality cap) counts
+/// towards the fleet only.
 public enum ScopeRollup {
     public static func scopes(of snapshot: Snapshot, kinds: [Scope.Kind], cohortKeys: [String]) throws(SketchError) -> [Scope: ScopeAggregate] {
         var result: [Scope: ScopeAggregate] = [:]
-        // Base cells: the series without their tags.
-        var cells: [SeriesLabels: [ScopeAggregate]] = [:]
-        var overflow: [ScopeAggregate] = []
-        for series in snapshot.series {
-            if series.labels == .overflow {
-                overflow.append(ScopeAggregate(series.aggregate))
-                continue
+        let series = snapshot.series
+        // Pass 1: base cells, the series without their tags. Labels are read in place and
+        // keyed by a hash (a cell's first series is its representative, compared on a hash
+        // collision): copying each series' labels to key a dictionary cost five retains a series.
+        var cellByHash: [Int: [Int]] = [:]  // hash → cell numbers
+        var cellMembers: [[Int]] = []
+        var cellLabels: [SeriesLabels] = []
+        var overflow: [Int] = []
+        series.withUnsafeBufferPointer { buffer in
+            for i in buffer.indices {
+                if buffer[i].labels.model == SeriesLabels.overflow.model && buffer[i].labels.tags.isEmpty {
+                    overflow.append(i)
+                    continue
+                }
+                var hasher = Hasher()
+                hasher.combine(buffer[i].labels.model)
+                hasher.combine(buffer[i].labels.modelVersion)
+                hasher.combine(buffer[i].labels.promptVersion)
+                hasher.combine(buffer[i].labels.route)
+                hasher.combine(buffer[i].labels.ring)
+                let hash = hasher.finalize()
+                let candidates = cellByHash[hash] ?? []
+                if let n = candidates.first(where: { Self.sameCell(cellLabels[$0], buffer[i].labels) }) {
+                    cellMembers[n].append(i)
+                } else {
+                    var cell = buffer[i].labels
+                    cell.tags = []
+                    cellByHash[hash, default: []].append(cellMembers.count)
+                    cellMembers.append([i])
+                    cellLabels.append(cell)
+                }
             }
-            var cell = series.labels
-            cell.tags = []
-            cells[cell, default: []].append(ScopeAggregate(series.aggregate))
         }
-        var merged: [(labels: SeriesLabels, aggregate: ScopeAggregate)] = []
-        merged.reserveCapacity(cells.count)
-        for (labels, parts) in cells { merged.append((labels, try ScopeAggregate.merged(parts))) }
-        merged.sort { $0.labels < $1.labels }  // deterministic merge order
+        var cells: [(labels: SeriesLabels, aggregate: ScopeAggregate)] = []
+        cells.reserveCapacity(cellMembers.count)
+        for n in cellMembers.indices {
+            cells.append((cellLabels[n], try ScopeAggregate(rollingUp: cellMembers[n], of: series)))
+        }
+        cells.sort { $0.labels < $1.labels }  // deterministic merge order
         for kind in kinds {
             var groups: [Scope: [ScopeAggregate]] = [:]
-            for cell in merged {
+            for cell in cells {
                 guard let scope = Scope.of(cell.labels, kind: kind) else { continue }
                 groups[scope, default: []].append(cell.aggregate)
             }
-            if kind == .fleet, !overflow.isEmpty { groups[.fleet, default: []] += overflow }
+            if kind == .fleet, !overflow.isEmpty { groups[.fleet, default: []].append(try ScopeAggregate(rollingUp: overflow, of: series)) }
             for (scope, parts) in groups { result[scope] = try ScopeAggregate.merged(parts) }
         }
-        for key in cohortKeys {
-            var groups: [Scope: [ScopeAggregate]] = [:]
-            for series in snapshot.series {
-                guard let scope = Scope.of(series.labels, kind: .cohort, cohortKey: key) else { continue }
-                groups[scope, default: []].append(ScopeAggregate(series.aggregate))
+        guard !cohortKeys.isEmpty else { return result }
+        // Pass 2: cohort cells, the combination of the cohort keys' values, each value
+        // numbered per key so that a cell's key is one integer vector built without copies.
+        var codes: [[String: Int]] = Array(repeating: [:], count: cohortKeys.count)
+        var names: [[String]] = Array(repeating: [""], count: cohortKeys.count)  // code 0: no value
+        var cohortIndex: [[Int]: Int] = [:]
+        var cohortMembers: [[Int]] = []
+        var cohortValues: [[String]] = []
+        var vector = [Int](repeating: 0, count: cohortKeys.count)
+        let overflowIndices = Set(overflow)
+        series.withUnsafeBufferPointer { buffer in
+            for i in buffer.indices where !overflowIndices.contains(i) {
+                for k in vector.indices { vector[k] = 0 }
+                var any = false
+                for tag in buffer[i].labels.tags {
+                    guard let k = cohortKeys.firstIndex(of: tag.key) else { continue }
+                    if let code = codes[k][tag.value] {
+                        vector[k] = code
+                    } else {
+                        vector[k] = names[k].count
+                        codes[k][tag.value] = names[k].count
+                        names[k].append(tag.value)
+                    }
+                    any = true
+                }
+                guard any else { continue }
+                if let n = cohortIndex[vector] {
+                    cohortMembers[n].append(i)
+                } else {
+                    cohortIndex[vector] = cohortMembers.count
+                    cohortMembers.append([i])
+                    cohortValues.append(vector.enumerated().map { names[$0.offset][$0.element] })
+                }
             }
-            for (scope, parts) in groups { result[scope] = try ScopeAggregate.merged(parts) }
+        }
+        var cohortCells: [(values: [String], aggregate: ScopeAggregate)] = []
+        for n in cohortMembers.indices {
+            cohortCells.append((cohortValues[n], try ScopeAggregate(rollingUp: cohortMembers[n], of: series)))
+        }
+        cohortCells.sort { $0.values.lexicographicallyPrecedes($1.values) }
+        for (k, key) in cohortKeys.enumerated() {
+            var groups: [String: [ScopeAggregate]] = [:]
+            for cell in cohortCells where !cell.values[k].isEmpty { groups[cell.values[k], default: []].append(cell.aggregate) }
+            for (value, parts) in groups {
+                result[Scope(kind: .cohort, labels: [Scope.Label(key, value)])] = try ScopeAggregate.merged(parts)
+            }
         }
         return result
+    }
+
+    /// Whether two series fall in the same base cell (every dimension but the tags).
+    static func sameCell(_ a: SeriesLabels, _ b: SeriesLabels) -> Bool {
+        a.model == b.model && a.modelVersion == b.modelVersion && a.promptVersion == b.promptVersion
+            && a.route == b.route && a.ring == b.ring
     }
 }

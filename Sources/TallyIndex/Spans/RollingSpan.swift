@@ -12,7 +12,8 @@ import TallySketches
 /// Cost per window, per scope present: one two-part merge into the current block and
 /// one three-part merge for the span's value; per completed block one more merge, and
 /// every `blocks` blocks a flip of `blocks` merges. Memory: at most 2 × `blocks` + 2
-/// scope maps. Coverage: the last n to n + blockWindows − 1 windows (whole blocks).
+/// scope maps. Coverage: whole blocks, from ⌈n / blockWindows⌉ × blockWindows windows up
+/// to blockWindows − 1 more while the current block fills.
 public struct RollingSpan: Sendable {
     public let name: String
     /// The span's length in windows.
