@@ -64,7 +64,7 @@ let package = Package(
                                                             "TallySynthetic", "TallyConfig"]),
         .testTarget(name: "TallyStatisticsTests", dependencies: ["TallyStatistics", "TallySketches", "TallySynthetic"]),
         .testTarget(name: "TallyClientTests", dependencies: ["TallyClient", "TallyWire", "ZeroMQ"]),
-        .testTarget(name: "TallyDaemonTests", dependencies: ["TallyDaemon", "TallyCore", "TallyClient", "TallyWire",
+        .testTarget(name: "TallyDaemonTests", dependencies: ["TallyDaemon", "TallyCore", "TallyIndex", "TallyClient", "TallyWire",
                                                              "TallySynthetic", "ZeroMQ"]),
 
         // Inputs shared by the benchmark suites and the callgrind kernels (a busy window's snapshot).

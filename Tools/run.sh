@@ -3,6 +3,8 @@
 # with the embedded defaults (file sink under ./tally-data, PUB stream and replay on
 # loopback; see Tools/demo.toml) plus a demo fleet from tally-load, and prints the
 # per-window summary. Ctrl-C stops both; tallyd flushes the open window first.
+# The demo fleet (Tools/demo-fleet.toml) runs a scheduled canary regression from 60 s to
+# 180 s, so the index below each table turns red, alerts once, says roll_back, recovers.
 # TALLY_DEMO_RATE sets the demo fleet's frames/s (default 2000; 0 = no demo fleet).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,8 +25,9 @@ trap stop INT TERM
 rate=${TALLY_DEMO_RATE:-2000}
 if [ "$rate" != "0" ]; then
     sleep 1
-    .build/release/tally-load --rate "$rate" --quiet &
+    .build/release/tally-load --rate "$rate" --profile Tools/demo-fleet.toml --quiet &
     load=$!
-    echo "run.sh: demo fleet publishing $rate frames/s to tcp://127.0.0.1:7411; first summary within one window (5 s). Ctrl-C stops."
+    echo "run.sh: demo fleet publishing $rate frames/s to tcp://127.0.0.1:7411; first summary within one window (5 s)."
+    echo "run.sh: the index under each table; from 60 s to 180 s the canary of llama-3.1-70b-instruct regresses (Tools/demo-fleet.toml). Ctrl-C stops."
 fi
 wait "$tallyd"

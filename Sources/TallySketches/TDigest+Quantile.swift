@@ -12,46 +12,53 @@ extension TDigest {
             copy.compress()
             return copy.quantile(q)
         }
-        let means = self.means, weights = self.weights
+        // Reads the centroids in place: building `means` and `weights` arrays per call made
+        // every quantile allocate twice (drift statistics ask for hundreds per digest).
+        return centroids.withUnsafeBufferPointer { cs in quantile(q, cs) }
+    }
+
+    private func quantile(_ q: Double, _ cs: UnsafeBufferPointer<Centroid>) -> Double {
+        @inline(__always) func mean(_ i: Int) -> Double { Double(cs[i].mean) }
+        @inline(__always) func weight(_ i: Int) -> Double { Double(cs[i].weight) }
         let n = Double(count)
-        let c = means.count
-        if c == 1 || min == max { return c == 1 && weights[0] == 1 ? min : interpolateSingle(q) }
+        let c = cs.count
+        if c == 1 || min == max { return c == 1 && weight(0) == 1 ? min : interpolateSingle(q) }
         let index = q * n
         if index <= 0 { return min }
         if index >= n { return max }
 
         // Left of the first centre: between min (rank 0) and the first mean.
-        let firstHalf = weights[0] / 2
+        let firstHalf = weight(0) / 2
         if index < firstHalf {
-            if weights[0] == 1 { return means[0] }
+            if weight(0) == 1 { return mean(0) }
             // min is itself one of the values, at rank ½.
             if index < 1 { return min }
-            return min + (means[0] - min) * (index - 1) / (firstHalf - 1)
+            return min + (mean(0) - min) * (index - 1) / (firstHalf - 1)
         }
         var center = firstHalf
         for i in 0..<(c - 1) {
-            let gap = (weights[i] + weights[i + 1]) / 2
+            let gap = (weight(i) + weight(i + 1)) / 2
             if index < center + gap {
                 var left = 0.0, right = 0.0
-                if weights[i] == 1 {
-                    if index - center < 0.5 { return means[i] }
+                if weight(i) == 1 {
+                    if index - center < 0.5 { return mean(i) }
                     left = 0.5
                 }
-                if weights[i + 1] == 1 {
-                    if center + gap - index <= 0.5 { return means[i + 1] }
+                if weight(i + 1) == 1 {
+                    if center + gap - index <= 0.5 { return mean(i + 1) }
                     right = 0.5
                 }
                 let z1 = index - center - left
                 let z2 = center + gap - index - right
-                return clamp((means[i] * z2 + means[i + 1] * z1) / (z1 + z2))
+                return clamp((mean(i) * z2 + mean(i + 1) * z1) / (z1 + z2))
             }
             center += gap
         }
         // Right of the last centre: between the last mean and max.
-        let lastHalf = weights[c - 1] / 2
-        if weights[c - 1] == 1 { return means[c - 1] }
+        let lastHalf = weight(c - 1) / 2
+        if weight(c - 1) == 1 { return mean(c - 1) }
         if n - index <= 1 { return max }
-        return clamp(means[c - 1] + (max - means[c - 1]) * (index - center) / (lastHalf - 1))
+        return clamp(mean(c - 1) + (max - mean(c - 1)) * (index - center) / (lastHalf - 1))
     }
 
     /// The estimated fraction of values ≤ `x` (0 … 1), or NaN when empty.
@@ -64,29 +71,34 @@ extension TDigest {
         }
         if x < min { return 0 }
         if x >= max { return 1 }
-        let means = self.means, weights = self.weights
+        return centroids.withUnsafeBufferPointer { cs in cdf(x, cs) }
+    }
+
+    private func cdf(_ x: Double, _ cs: UnsafeBufferPointer<Centroid>) -> Double {
+        @inline(__always) func mean(_ i: Int) -> Double { Double(cs[i].mean) }
+        @inline(__always) func weight(_ i: Int) -> Double { Double(cs[i].weight) }
         let n = Double(count)
-        let c = means.count
+        let c = cs.count
         if c == 1 { return (x - min) / (max - min) }
-        if x < means[0] {
+        if x < mean(0) {
             // Between min and the first centre (rank w0/2).
-            return weights[0] / 2 * (x - min) / (means[0] - min) / n
+            return weight(0) / 2 * (x - min) / (mean(0) - min) / n
         }
-        var center = weights[0] / 2
+        var center = weight(0) / 2
         for i in 0..<(c - 1) {
-            let gap = (weights[i] + weights[i + 1]) / 2
-            if x < means[i + 1] {
-                if means[i + 1] == means[i] { return (center + gap) / n }
-                let fraction = (x - means[i]) / (means[i + 1] - means[i])
+            let gap = (weight(i) + weight(i + 1)) / 2
+            if x < mean(i + 1) {
+                if mean(i + 1) == mean(i) { return (center + gap) / n }
+                let fraction = (x - mean(i)) / (mean(i + 1) - mean(i))
                 var rank = center + gap * fraction
                 // A single-value centroid is a step, not a ramp.
-                if weights[i] == 1 && weights[i + 1] == 1 { rank = center + 0.5 }
+                if weight(i) == 1 && weight(i + 1) == 1 { rank = center + 0.5 }
                 return rank / n
             }
             center += gap
         }
-        let lastHalf = weights[c - 1] / 2
-        return (center + lastHalf * (x - means[c - 1]) / (max - means[c - 1])) / n
+        let lastHalf = weight(c - 1) / 2
+        return (center + lastHalf * (x - mean(c - 1)) / (max - mean(c - 1))) / n
     }
 
     /// The mean of all values inserted, or NaN when empty.

@@ -94,7 +94,7 @@ import TallyWire
         let events = documents.enumerated().flatMap { w, d in d[0].alerts.events.map { (w, $0) } }
             .filter { $0.1.alert.name == "no_data" && $0.1.alert.scope == "model=b" }
         #expect(events.map(\.1.state) == ["firing", "resolved"], "\(events.map { ($0.0, $0.1.state) })")
-        #expect(events.first?.0 == 8)  // the third missing window
+        #expect(events.first?.0 == 7)  // the second missing window (no_data_after_windows = 2)
         #expect(events.last?.0 == 10)
     }
 

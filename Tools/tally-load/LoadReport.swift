@@ -15,6 +15,9 @@ struct LoadReport {
     /// Frames recorded in the measured period.
     let measuredFrames: UInt64
     let totalSeconds: Double
+    /// Wall clock (µs since the epoch) at which the producers started: the origin of
+    /// the scenarios' `start_s` and `end_s`.
+    let startedMicros: UInt64
     let cpuUser: Double
     let cpuSystem: Double
 
@@ -72,7 +75,7 @@ struct LoadReport {
         }
         return "{\"producers\":[\(each.joined(separator: ","))],\"recorded\":\(recorded),\"sent\":\(sent),\"batches\":\(batches),"
             + "\"dropped\":{\(drops.joined(separator: ","))},\"rate\":\(rate),\"measured_seconds\":\(measuredSeconds),"
-            + "\"total_seconds\":\(totalSeconds),\"cpu_user_seconds\":\(cpuUser),\"cpu_system_seconds\":\(cpuSystem),"
+            + "\"total_seconds\":\(totalSeconds),\"started_us\":\(startedMicros),\"cpu_user_seconds\":\(cpuUser),\"cpu_system_seconds\":\(cpuSystem),"
             + "\"scenarios\":[\(scenarioJSON.joined(separator: ","))],\"silenced\":\(silenced),"
             + "\"verify\":\(verification ?? "null")}"
     }

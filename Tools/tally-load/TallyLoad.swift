@@ -141,7 +141,7 @@ struct TallyLoad: ParsableCommand {
             silenced: silenced,
             measuredSeconds: Double(end - window.micros) / 1e6,
             measuredFrames: team.reduce(0) { $0 + $1.scheduled.load(ordering: .relaxed) } - silenced - window.frames,
-            totalSeconds: Double(end - start) / 1e6,
+            totalSeconds: Double(end - start) / 1e6, startedMicros: start,
             cpuUser: cpuAtEnd.user - window.cpu.user, cpuSystem: cpuAtEnd.system - window.cpu.system)
         var verification: Verification.Outcome?
         if let verify {

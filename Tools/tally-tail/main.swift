@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TallyCore
 import TallyDaemon
+import TallyIndex
 import ZeroMQ
 
 /// tally-tail: prints snapshots as a table of the top series or as JSON lines,
@@ -24,6 +25,12 @@ struct TallyTail: ParsableCommand {
     var top = 12
     @Flag(name: .long, help: "JSON lines instead of tables.")
     var json = false
+    @Flag(name: .long, help: "The index (lights, alerts, canary verdicts) of every window instead of snapshots: from the PUB stream's tally.index topic, or evaluated over --data-dir with the default policy (or --policy).")
+    var index = false
+    @Option(name: .long, help: "Policy file for --index over a data directory.")
+    var policy: String?
+    @Flag(name: .long, help: "Colour the lights even when stdout is not a terminal.")
+    var colour = false
 
     func show(_ bytes: [UInt8]) -> Bool {
         do {
@@ -37,7 +44,48 @@ struct TallyTail: ParsableCommand {
         }
     }
 
+    func showIndex(_ document: IndexDocument) {
+        print(json ? (try? String(decoding: IndexStage.encode([document])[0], as: UTF8.self)) ?? ""
+              : IndexSummary.text(document, colour: colour || isatty(1) != 0, limit: top))
+        fflush(nil)
+    }
+
+    /// `--index`: window documents from the stream, or the index evaluated over a data directory.
+    func runIndex() throws {
+        if let dataDir {
+            var rules = Policy.standard
+            if let policy {
+                guard let text = try? String(contentsOfFile: policy, encoding: .utf8) else { throw ValidationError("cannot read \(policy)") }
+                do { rules = try Policy(file: text) } catch { throw ValidationError("\(policy): \(error)") }
+            }
+            let snapshots = SnapshotLog.read(directory: dataDir).records.compactMap { try? SnapshotCodec.decode($0.payload) }
+                .sorted { $0.windowStartMicros < $1.windowStartMicros }
+            let engine = IndexEngine(policy: rules, collectorID: snapshots.first?.collectorID ?? "tally-tail")
+            var documents: [IndexDocument] = []
+            for snapshot in snapshots {
+                if let window = try? engine.evaluate(snapshot).first { documents.append(window) }
+            }
+            for document in count > 0 ? Array(documents.suffix(count)) : documents { showIndex(document) }
+            return
+        }
+        let context = try ZMQContext()
+        let socket = try ZMQSocket(context: context, type: .sub)
+        try socket.subscribe(PubSink.indexTopic)
+        try socket.connect(subscribe)
+        let decoder = JSONDecoder()
+        var shown = 0
+        while count == 0 || shown < count {
+            let parts = try socket.receiveMultipart()
+            guard parts.count == 2, PubSink.sequence(inHeader: parts[0], topic: PubSink.indexTopic) != nil,
+                  let document = try? decoder.decode(IndexDocument.self, from: Data(parts[1])), document.span == "window"
+            else { continue }
+            showIndex(document)
+            shown += 1
+        }
+    }
+
     func run() throws {
+        if index { return try runIndex() }
         if let dataDir {
             let (records, report) = SnapshotLog.read(directory: dataDir)
             for record in count > 0 ? Array(records.suffix(count)) : records { _ = show(record.payload) }

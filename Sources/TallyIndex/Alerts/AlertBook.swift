@@ -87,7 +87,7 @@ public struct AlertBook: Sendable {
                     events.append(AlertEvent(state: "cleared", alert: cleared, atMicros: windowEndMicros))
                 } else if t.healthy >= t.resolvedAfter {
                     trackers[key] = nil
-                    events.append(resolved(t.alert, at: windowEndMicros, value: alert.value, light: alert.light))
+                    events.append(resolved(t.alert, at: windowEndMicros, now: alert))
                 } else {
                     trackers[key] = t
                 }
@@ -103,7 +103,7 @@ public struct AlertBook: Sendable {
                 cleared.state = "cleared"
                 events.append(t.alert.state == "pending"
                               ? AlertEvent(state: "cleared", alert: cleared, atMicros: windowEndMicros)
-                              : resolved(t.alert, at: windowEndMicros, value: nil, light: .insufficientData))
+                              : resolved(t.alert, at: windowEndMicros, now: nil))
             } else {
                 trackers[key] = t
             }
@@ -111,12 +111,15 @@ public struct AlertBook: Sendable {
         return events.sorted { ($0.alert.key, $0.state) < ($1.alert.key, $1.state) }
     }
 
-    private func resolved(_ alert: Alert, at micros: UInt64, value: Double?, light: Light) -> AlertEvent {
+    /// The final event of `alert`: its identity and start, with the healthy observation's
+    /// value, light and summary (`now`; nil when its scope stopped reporting).
+    private func resolved(_ alert: Alert, at micros: UInt64, now: Alert?) -> AlertEvent {
         var done = alert
         done.state = "resolved"
         done.endsAtMicros = micros
-        done.value = value
-        done.light = light
+        done.value = now?.value
+        done.light = now?.light ?? .insufficientData
+        done.summary = now?.summary ?? "\(alert.scope) stopped reporting"
         return AlertEvent(state: "resolved", alert: done, atMicros: micros)
     }
 }

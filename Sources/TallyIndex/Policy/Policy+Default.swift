@@ -25,7 +25,7 @@ extension Policy {
         [alerts]
         firing_after_windows = 2     # a breach must persist this many windows to fire (pending before)
         resolved_after_windows = 3   # healthy windows before a firing alert resolves
-        no_data_after_windows = 3    # a watched scope missing this many windows raises no_data
+        no_data_after_windows = 2    # a watched scope missing this many windows raises no_data
         no_data_min_requests = 100   # watched: ≥ this many requests in each of its last reporting windows
         no_data_scopes = ["fleet", "model", "model_version"]
         # Scope kinds whose KPI lights page ("cohort": every cohort scope). The rest show

@@ -102,11 +102,13 @@ extension Policy {
             var rule = slo.rules.first { $0.name == path[2] } ?? BurnRule(name: path[2], burnRate: .nan, longWindows: 0,
                                                                         shortWindows: 0, severity: "page")
             switch path[3] {
+            case "enabled":
+                if try !v.boolean() { slo.rules.removeAll { $0.name == path[2] }; upsert(slo); return }
             case "burn_rate": rule.burnRate = try v.number(0.01...1_000)
             case "long_windows": rule.longWindows = try v.integer(1...1_000_000)
             case "short_windows": rule.shortWindows = try v.integer(1...1_000_000)
             case "severity": rule.severity = try v.choice(["page", "ticket"])
-            default: throw v.unknown(["burn_rate", "long_windows", "short_windows", "severity"])
+            default: throw v.unknown(["enabled", "burn_rate", "long_windows", "short_windows", "severity"])
             }
             if let i = slo.rules.firstIndex(where: { $0.name == rule.name }) { slo.rules[i] = rule } else { slo.rules.append(rule) }
             upsert(slo)

@@ -36,7 +36,7 @@ public struct Policy: Sendable, Equatable {
         /// Consecutive healthy windows before a firing alert resolves.
         public var resolvedAfterWindows = 3
         /// Windows a scope may be missing before `no_data` fires.
-        public var noDataAfterWindows = 3
+        public var noDataAfterWindows = 2
         /// A scope is watched for `no_data` once it has had at least this many
         /// requests in each of its last `noDataAfterWindows` reporting windows.
         public var noDataMinRequests: UInt64 = 100
