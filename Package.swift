@@ -1,5 +1,5 @@
 // swift-tools-version:6.1
-// Tally: a telemetry collector for AI inference fleets. See README.md and ../shared/DESIGN.md.
+// Tally: a telemetry collector for AI inference fleets. See README.md and docs/ARCHITECTURE.md.
 import PackageDescription
 
 /// Executables use jemalloc as the process allocator (libjemalloc-dev): ZeroMQ's
@@ -60,11 +60,14 @@ let package = Package(
         .testTarget(name: "TallySketchesTests", dependencies: ["TallySketches", "TallySynthetic"]),
         .testTarget(name: "TallySyntheticTests", dependencies: ["TallySynthetic", "TallyWire"]),
         .testTarget(name: "TallyCoreTests", dependencies: ["TallyCore", "TallyWire", "TallySketches", "TallySynthetic"]),
+        // Fixtures shared by test targets (synthetic series and snapshots for the index).
+        .target(name: "TallyTestSupport", dependencies: ["TallyIndex", "TallyCore", "TallyWire", "TallySynthetic"],
+                path: "Tests/TallyTestSupport"),
         .testTarget(name: "TallyIndexTests", dependencies: ["TallyIndex", "TallyCore", "TallyWire", "TallySketches",
-                                                            "TallySynthetic", "TallyConfig"]),
+                                                            "TallySynthetic", "TallyConfig", "TallyTestSupport"]),
         .testTarget(name: "TallyStatisticsTests", dependencies: ["TallyStatistics", "TallySketches", "TallySynthetic"]),
         .testTarget(name: "TallyClientTests", dependencies: ["TallyClient", "TallyWire", "ZeroMQ"]),
-        .testTarget(name: "TallyDaemonTests", dependencies: ["TallyDaemon", "TallyCore", "TallyIndex", "TallyClient", "TallyWire",
+        .testTarget(name: "TallyDaemonTests", dependencies: ["TallyDaemon", "TallyCore", "TallyIndex", "TallyTestSupport", "TallyClient", "TallyWire",
                                                              "TallySynthetic", "ZeroMQ"]),
 
         // Inputs shared by the benchmark suites and the callgrind kernels (a busy window's snapshot).

@@ -233,7 +233,8 @@ func rollupKernel(_ count: Int) -> UInt64 {
     let policy = Policy.standard
     var checksum: UInt64 = 0
     for _ in 0..<count {
-        checksum &+= UInt64(try! ScopeRollup.scopes(of: snapshot, kinds: policy.scopeKinds, cohortKeys: policy.cohortKeys).count)
+        checksum &+= UInt64(try! ScopeRollup.scopes(of: snapshot, kinds: policy.scopeKinds, cohortKeys: policy.cohortKeys,
+                                                     cohortDigests: policy.cohortDigests).count)
     }
     return checksum
 }

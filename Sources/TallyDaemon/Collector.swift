@@ -172,6 +172,9 @@ public final class Collector: @unchecked Sendable {
                 continue
             }
             var encoded = EncodedSnapshot(sequence: sequence, snapshot: snapshot, bytes: SnapshotCodec.encode(snapshot))
+            // Sinks without the index (the file sink, the source of truth) first: the index's
+            // evaluation (tens to hundreds of ms for thousands of series) never delays them.
+            for sink in sinks where !sink.sink.wantsIndex { sink.enqueue(encoded) }
             if let index, let documents = index.evaluate(snapshot) {
                 encoded.index = IndexStage.encode(documents)
                 encoded.documents = documents
@@ -179,7 +182,7 @@ public final class Collector: @unchecked Sendable {
                     logger.warning("alert \(event.state): \(event.alert.name) \(event.alert.scope): \(event.alert.summary); action: \(event.alert.action)")
                 }
             }
-            for sink in sinks { sink.enqueue(encoded) }
+            for sink in sinks where sink.sink.wantsIndex { sink.enqueue(encoded) }
             let micros = (DispatchTime.now().uptimeNanoseconds - started) / 1_000
             flushLock.withLock {
                 $0.lastFlushMicros = micros

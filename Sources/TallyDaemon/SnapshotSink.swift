@@ -26,8 +26,16 @@ public struct EncodedSnapshot: Sendable {
 /// it may block or fail without touching ingest or the other sinks.
 public protocol SnapshotSink: AnyObject, Sendable {
     var name: String { get }
+    /// Whether the sink sends the index documents: such a sink is handed the snapshot
+    /// after the index has judged it; the others (the file sink) before, so the index
+    /// never delays the source of truth.
+    var wantsIndex: Bool { get }
     func deliver(_ snapshot: EncodedSnapshot) throws(SinkError)
     func close()
+}
+
+extension SnapshotSink {
+    public var wantsIndex: Bool { false }
 }
 
 /// The file sink: binary snapshots appended to the data directory (``SnapshotLog``).
@@ -56,6 +64,7 @@ public final class FileSink: SnapshotSink, @unchecked Sendable {
 /// the sequence and fill them from the replay endpoint.
 public final class PubSink: SnapshotSink, @unchecked Sendable {
     public let name = "pub"
+    public var wantsIndex: Bool { true }
     public static let topic = Array("tally.snapshot".utf8)
     public static let indexTopic = Array("tally.index".utf8)
     private let socket: ZMQSocket
@@ -95,6 +104,7 @@ public final class PubSink: SnapshotSink, @unchecked Sendable {
 /// `{"index": <document>}` line per index document of the window (INDEX.md).
 public final class JSONLinesSink: SnapshotSink, @unchecked Sendable {
     public let name = "json"
+    public var wantsIndex: Bool { true }
     private let handle: FileHandle
     private let ownsHandle: Bool
 

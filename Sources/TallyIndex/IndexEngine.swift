@@ -72,9 +72,10 @@ public final class IndexEngine {
         lastEndMicros = end
         windowsSeen += 1
         do {
-            let scopes = try ScopeRollup.scopes(of: snapshot, kinds: kinds, cohortKeys: cohortKeys)
+            let (scopes, cells) = try ScopeRollup.rollUp(snapshot, kinds: kinds, cohortKeys: cohortKeys,
+                                                         cohortDigests: policy.cohortDigests)
             for i in spans.indices { try spans[i].add(scopes, startMicros: start, endMicros: end) }
-            let versions = Self.versions(snapshot)
+            let versions = Self.versions(cells)
             let driftReports = try drift(windowScopes: scopes)
             var observations = kpiObservations(scopes) + driftObservations(driftReports)
             let fairness = FairnessEvaluator.reports(scopes: scopes, policy: policy)
@@ -105,16 +106,10 @@ public final class IndexEngine {
 
     private var cohortKeys: [String] { Array(Set(policy.cohortKeys).union(policy.fairnessKeys)).sorted() }
 
-    /// model → ring → versions in this window.
-    static func versions(_ snapshot: Snapshot) -> [String: [String: Set<String>]] {
+    /// model → ring → versions in this window, from the roll-up's base cells.
+    static func versions(_ cells: [SeriesLabels]) -> [String: [String: Set<String>]] {
         var result: [String: [String: Set<String>]] = [:]
-        var seen = Set<SeriesLabels>()  // one entry per base cell: most series differ only in their tags
-        for i in snapshot.series.indices {
-            var cell = snapshot.series[i].labels
-            cell.tags = []
-            guard cell != .overflow, seen.insert(cell).inserted else { continue }
-            result[cell.model, default: [:]][cell.ring.name, default: []].insert(cell.modelVersion)
-        }
+        for cell in cells { result[cell.model, default: [:]][cell.ring.name, default: []].insert(cell.modelVersion) }
         return result
     }
 

@@ -1,6 +1,7 @@
 import Testing
 import TallyCore
 @testable import TallyIndex
+import TallyTestSupport
 import TallyWire
 
 /// The engine over sequences of synthetic windows: the right alert for the right

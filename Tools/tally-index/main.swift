@@ -31,6 +31,12 @@ struct TallyIndexCommand: ParsableCommand {
     var windowsOnly = false
     @Flag(name: .long, help: "Exit 1 when any alert fired.")
     var failOnAlert = false
+    @Option(name: .long, help: "Write the roll-up of the stored windows in --from … --to to this file (a snapshot: tallyd's baseline_snapshot, --baseline here) and exit.")
+    var writeBaseline: String?
+    @Option(name: .long, help: "Start of the windows rolled up by --write-baseline (µs since the epoch; default: the first stored).")
+    var from: UInt64?
+    @Option(name: .long, help: "End (exclusive) of the windows rolled up by --write-baseline (µs since the epoch; default: after the last).")
+    var to: UInt64?
     @Flag(name: .long, help: "Print the default policy and exit.")
     var printDefaultPolicy = false
 
@@ -56,6 +62,18 @@ struct TallyIndexCommand: ParsableCommand {
         }
         if undecodable > 0 { warn("skipped \(undecodable) undecodable snapshot(s)") }
         let windows = Self.byWindow(snapshots)
+        if let writeBaseline {
+            let chosen = windows.filter { $0.windowStartMicros >= (from ?? 0) && $0.windowEndMicros <= (to ?? .max) }
+            guard !chosen.isEmpty else { fail("no stored window in \(from ?? 0) … \(to ?? .max)") }
+            do {
+                let baseline = try Snapshot.merged(chosen, collectorID: chosen[0].collectorID)
+                guard FileManager.default.createFile(atPath: writeBaseline, contents: Data(SnapshotCodec.encode(baseline))) else {
+                    fail("cannot write \(writeBaseline)")
+                }
+                print("baseline: \(chosen.count) windows, \(baseline.requests) requests, \(baseline.series.count) series → \(writeBaseline)")
+            } catch { fail("cannot roll up: \(error)") }
+            return
+        }
         let engine = IndexEngine(policy: rules, collectorID: snapshots.first?.collectorID ?? "tally-index")
         if let baseline {
             guard let bytes = FileManager.default.contents(atPath: baseline) else { fail("cannot read \(baseline)") }

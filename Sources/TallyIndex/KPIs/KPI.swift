@@ -105,7 +105,9 @@ public enum KPI: String, Sendable, CaseIterable, Codable, Comparable {
         switch self {
         case .criticalIncidents: return Double(a.safetyBySeverity[4])
         case .requests: return Double(a.requests)
-        case .distinctUsers: return a.requests == 0 ? nil : a.users.estimate.rounded()
+        case .distinctUsers:
+            // Absent where the users were not rolled up (cohorts, unless the policy judges them).
+            return a.requests == 0 || (a.users.isExact && a.users.estimate == 0) ? nil : a.users.estimate.rounded()
         case .costPerRequestMean: return a.cost.isEmpty ? nil : a.cost.sum / Double(a.cost.count)
         case .costPerRequestMax: return a.cost.isEmpty ? nil : a.cost.max
         case .costPerSuccessfulTask:

@@ -180,8 +180,9 @@ extension Policy {
         # ── Drift against a baseline, from the digests and category histograms ────────
         [drift]
         # first: the first baseline_windows windows, rolled up and frozen; previous: the
-        # span before the current one; pinned: a snapshot file given to tallyd
-        # (--baseline FILE).
+        # span before the current one; pinned: a snapshot file, tallyd's baseline_snapshot
+        # setting (a known-good time range rolled up by
+        # `tally-index --write-baseline FILE --from µs --to µs`).
         baseline = "first"
         baseline_windows = 30
         span = "window"              # compared with the baseline: window or a span name

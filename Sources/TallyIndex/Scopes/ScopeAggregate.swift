@@ -82,7 +82,10 @@ public struct ScopeAggregate: Sendable {
     /// ~20 retains, which was the largest cost of rolling 10,000 series up.
     /// - Throws: ``SketchError/parameterMismatch(_:)`` when sketch parameters differ.
     /// - Precondition: `members` is not empty and every index is valid.
-    public init(rollingUp members: [Int], of series: [SnapshotSeries]) throws(SketchError) {
+    /// - Parameters:
+    ///   - digests: the distributions merged; the others stay empty (with `sketches`' parameters).
+    public init(rollingUp members: [Int], of series: [SnapshotSeries], digests: DigestSet = .all,
+                sketches: SketchParameters = SketchParameters()) throws(SketchError) {
         precondition(!members.isEmpty, "rolling up no series")
         var status = [UInt64](repeating: 0, count: 6), task = [UInt64](repeating: 0, count: 3)
         var severity = [UInt64](repeating: 0, count: 5)
@@ -94,7 +97,7 @@ public struct ScopeAggregate: Sendable {
         latency.reserveCapacity(members.count); ttft.reserveCapacity(members.count); queue.reserveCapacity(members.count)
         tpot.reserveCapacity(members.count); input.reserveCapacity(members.count); output.reserveCapacity(members.count)
         costs.reserveCapacity(members.count); userSketches.reserveCapacity(members.count)
-        if members.count == 1 {  // the series' own sketches, not re-merged
+        if members.count == 1 && digests == .all {  // the series' own sketches, not re-merged
             self = ScopeAggregate(series[members[0]].aggregate)
             return
         }
@@ -114,14 +117,14 @@ public struct ScopeAggregate: Sendable {
                 unpriced &+= p.pointee.aggregate.unpriced
                 otherCategories &+= p.pointee.aggregate.otherCategories
                 p.pointee.aggregate.forEachCategory { categories[$0, default: 0] &+= $1 }
-                latency.append(p.pointee.aggregate.totalLatency)
-                ttft.append(p.pointee.aggregate.timeToFirstToken)
-                queue.append(p.pointee.aggregate.queueTime)
-                tpot.append(p.pointee.aggregate.timePerOutputToken)
-                input.append(p.pointee.aggregate.inputTokens)
-                output.append(p.pointee.aggregate.outputTokens)
-                costs.append(p.pointee.aggregate.cost)
-                userSketches.append(p.pointee.aggregate.users)
+                if digests.contains(.totalLatency) { latency.append(p.pointee.aggregate.totalLatency) }
+                if digests.contains(.timeToFirstToken) { ttft.append(p.pointee.aggregate.timeToFirstToken) }
+                if digests.contains(.queueTime) { queue.append(p.pointee.aggregate.queueTime) }
+                if digests.contains(.timePerOutputToken) { tpot.append(p.pointee.aggregate.timePerOutputToken) }
+                if digests.contains(.inputTokens) { input.append(p.pointee.aggregate.inputTokens) }
+                if digests.contains(.outputTokens) { output.append(p.pointee.aggregate.outputTokens) }
+                if digests.contains(.cost) { costs.append(p.pointee.aggregate.cost) }
+                if digests.contains(.users) { userSketches.append(p.pointee.aggregate.users) }
             }
         }
         self.requests = requests
@@ -136,14 +139,16 @@ public struct ScopeAggregate: Sendable {
         taskOutcomes = task
         safetyBySeverity = severity
         self.categories = categories
-        totalLatency = try TDigest.merged(latency)
-        timeToFirstToken = try TDigest.merged(ttft)
-        queueTime = try TDigest.merged(queue)
-        timePerOutputToken = try TDigest.merged(tpot)
-        inputTokens = try TDigest.merged(input)
-        outputTokens = try TDigest.merged(output)
-        cost = try TDigest.merged(costs)
-        users = try HyperLogLog.union(userSketches)
+        // An empty list merges into an empty digest of the series' parameters.
+        let empty = ScopeAggregate(sketches: sketches)
+        totalLatency = latency.isEmpty ? empty.totalLatency : try TDigest.merged(latency)
+        timeToFirstToken = ttft.isEmpty ? empty.timeToFirstToken : try TDigest.merged(ttft)
+        queueTime = queue.isEmpty ? empty.queueTime : try TDigest.merged(queue)
+        timePerOutputToken = tpot.isEmpty ? empty.timePerOutputToken : try TDigest.merged(tpot)
+        inputTokens = input.isEmpty ? empty.inputTokens : try TDigest.merged(input)
+        outputTokens = output.isEmpty ? empty.outputTokens : try TDigest.merged(output)
+        cost = costs.isEmpty ? empty.cost : try TDigest.merged(costs)
+        users = userSketches.isEmpty ? empty.users : try HyperLogLog.union(userSketches)
     }
 
     /// The merge of `parts` (counters exact, digests deterministic, HyperLogLog union).

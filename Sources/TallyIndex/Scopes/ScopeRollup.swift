@@ -1,3 +1,4 @@
+import Dispatch
 import TallyCore
 import TallySketches
 
@@ -10,10 +11,37 @@ import TallySketches
 /// merges series into cohort cells (the combination of the cohort keys' values), from
 /// which each cohort key's scopes are merged. Cells number far fewer than series in a
 /// busy window (the tenants and other tags multiply series, not cells), so the merges
-/// after each pass are small. The overflow series (past the cardinality cap) counts
-/// towards the fleet only.
+/// after each pass are small. The two passes read the snapshot only and run on two
+/// threads at once (the evaluation's latency, not its CPU, is what the flusher waits
+/// for). The overflow series (past the cardinality cap) counts towards the fleet only.
 public enum ScopeRollup {
-    public static func scopes(of snapshot: Snapshot, kinds: [Scope.Kind], cohortKeys: [String]) throws(SketchError) -> [Scope: ScopeAggregate] {
+    /// - Parameter cohortDigests: the distributions cohort scopes carry (``Policy/cohortDigests``).
+    public static func scopes(of snapshot: Snapshot, kinds: [Scope.Kind], cohortKeys: [String],
+                              cohortDigests: DigestSet = .all) throws(SketchError) -> [Scope: ScopeAggregate] {
+        try rollUp(snapshot, kinds: kinds, cohortKeys: cohortKeys, cohortDigests: cohortDigests).scopes
+    }
+
+    /// The scopes and the base cells' labels (every distinct model, version, prompt version,
+    /// route and ring of the window: what the canary report lists as versions).
+    public static func rollUp(_ snapshot: Snapshot, kinds: [Scope.Kind], cohortKeys: [String],
+                              cohortDigests: DigestSet = .all) throws(SketchError) -> (scopes: ScopeMap, cells: [SeriesLabels]) {
+        // Each pass writes only its own result; concurrentPerform returns after both.
+        nonisolated(unsafe) var base: Result<(ScopeMap, [SeriesLabels]), SketchError>?
+        nonisolated(unsafe) var cohorts: Result<ScopeMap, SketchError>?
+        DispatchQueue.concurrentPerform(iterations: cohortKeys.isEmpty ? 1 : 2) { pass in
+            if pass == 0 {
+                base = Result { () throws(SketchError) in try baseScopes(snapshot, kinds: kinds) }
+            } else {
+                cohorts = Result { () throws(SketchError) in try cohortScopes(snapshot, keys: cohortKeys, digests: cohortDigests) }
+            }
+        }
+        var (result, cells) = try base!.get()
+        if let cohorts { result.merge(try cohorts.get()) { a, _ in a } }
+        return (result, cells)
+    }
+
+    /// Pass 1: the scopes of `kinds`, merged from the base cells.
+    static func baseScopes(_ snapshot: Snapshot, kinds: [Scope.Kind]) throws(SketchError) -> (ScopeMap, [SeriesLabels]) {
         var result: [Scope: ScopeAggregate] = [:]
         let series = snapshot.series
         // Pass 1: base cells, the series without their tags. Labels are read in place and
@@ -63,7 +91,13 @@ public enum ScopeRollup {
             if kind == .fleet, !overflow.isEmpty { groups[.fleet, default: []].append(try ScopeAggregate(rollingUp: overflow, of: series)) }
             for (scope, parts) in groups { result[scope] = try ScopeAggregate.merged(parts) }
         }
-        guard !cohortKeys.isEmpty else { return result }
+        return (result, cellLabels)
+    }
+
+    /// Pass 2: each cohort key's scopes, merged from the cohort cells.
+    static func cohortScopes(_ snapshot: Snapshot, keys cohortKeys: [String], digests cohortDigests: DigestSet) throws(SketchError) -> ScopeMap {
+        var result: ScopeMap = [:]
+        let series = snapshot.series
         // Pass 2: cohort cells, the combination of the cohort keys' values, each value
         // numbered per key so that a cell's key is one integer vector built without copies.
         var codes: [[String: Int]] = Array(repeating: [:], count: cohortKeys.count)
@@ -72,9 +106,8 @@ public enum ScopeRollup {
         var cohortMembers: [[Int]] = []
         var cohortValues: [[String]] = []
         var vector = [Int](repeating: 0, count: cohortKeys.count)
-        let overflowIndices = Set(overflow)
         series.withUnsafeBufferPointer { buffer in
-            for i in buffer.indices where !overflowIndices.contains(i) {
+            for i in buffer.indices where buffer[i].labels.model != SeriesLabels.overflow.model {
                 for k in vector.indices { vector[k] = 0 }
                 var any = false
                 for tag in buffer[i].labels.tags {
@@ -100,7 +133,8 @@ public enum ScopeRollup {
         }
         var cohortCells: [(values: [String], aggregate: ScopeAggregate)] = []
         for n in cohortMembers.indices {
-            cohortCells.append((cohortValues[n], try ScopeAggregate(rollingUp: cohortMembers[n], of: series)))
+            cohortCells.append((cohortValues[n], try ScopeAggregate(rollingUp: cohortMembers[n], of: series, digests: cohortDigests,
+                                                                             sketches: snapshot.sketches)))
         }
         cohortCells.sort { $0.values.lexicographicallyPrecedes($1.values) }
         for (k, key) in cohortKeys.enumerated() {

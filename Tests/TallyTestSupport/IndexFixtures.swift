@@ -1,29 +1,43 @@
 import Foundation
 import TallyCore
-@testable import TallyIndex
+import TallyIndex
 import TallySynthetic
 import TallyWire
 
+// Shared by the index's and the daemon's tests (a target of its own so that neither
+// copies the other's fixtures).
+
 /// What a test's synthetic series looks like: request count, latency median and the
 /// share of failures, refusals and so on (seeded, so every run is the same).
-struct SeriesShape {
-    var model = "m"
-    var version = "v1"
-    var ring = DeploymentRing.stable
-    var tags: [CohortTag] = []
-    var requests = 1_000
+public struct SeriesShape {
+    public var model = "m"
+    public var version = "v1"
+    public var ring = DeploymentRing.stable
+    public var tags: [CohortTag] = []
+    public var requests = 1_000
     /// Median total latency in µs (lognormal, σ 0.5).
-    var medianLatency = 500_000.0
-    var errorRate = 0.005
-    var refusalRate = 0.01
-    var successRate = 0.9
-    var criticalRate = 0.0
+    public var medianLatency = 500_000.0
+    public var errorRate = 0.005
+    public var refusalRate = 0.01
+    public var successRate = 0.9
+    public var criticalRate = 0.0
     /// Categories 0 ..< `categories`, uniform; `categoryOffset` shifts them (drift).
-    var categories = 8
-    var categoryOffset = 0
+    public var categories = 8
+    public var categoryOffset = 0
+
+    public init(model: String = "m", version: String = "v1", ring: DeploymentRing = .stable, tags: [CohortTag] = [],
+                requests: Int = 1_000, medianLatency: Double = 500_000, errorRate: Double = 0.005) {
+        self.model = model
+        self.version = version
+        self.ring = ring
+        self.tags = tags
+        self.requests = requests
+        self.medianLatency = medianLatency
+        self.errorRate = errorRate
+    }
 
     /// The series' aggregate, drawn with `seed`.
-    func aggregate(seed: UInt64) -> SeriesAggregate {
+    public func aggregate(seed: UInt64) -> SeriesAggregate {
         var rng = SplitMix64(seed: seed)
         var a = SeriesAggregate()
         let law = Distribution.lognormal(mu: log(medianLatency), sigma: 0.5)
@@ -44,13 +58,13 @@ struct SeriesShape {
         return a
     }
 
-    var labels: SeriesLabels {
+    public var labels: SeriesLabels {
         SeriesLabels(model: model, modelVersion: version, promptVersion: "p1", route: "chat", ring: ring, tags: tags)
     }
 }
 
 /// A snapshot of window `index` (1-second windows) holding one series per shape.
-func snapshot(window index: Int, _ shapes: [SeriesShape], seed: UInt64 = 1) -> Snapshot {
+public func snapshot(window index: Int, _ shapes: [SeriesShape], seed: UInt64 = 1) -> Snapshot {
     let series = shapes.enumerated().map { i, shape in
         SnapshotSeries(labels: shape.labels, aggregate: shape.aggregate(seed: seed &* 1_000_003 &+ UInt64(index * 100 + i)),
                        errorClasses: [:])
@@ -60,17 +74,20 @@ func snapshot(window index: Int, _ shapes: [SeriesShape], seed: UInt64 = 1) -> S
                     sequence: UInt64(index), sketches: SketchParameters(), series: series, counters: [:])
 }
 
-/// A policy for 1-second test windows: the default thresholds and short spans.
-func testPolicy(_ extra: String = "") throws -> Policy {
-    try Policy(file: """
-        [index]
-        spans = ["10s"]
-        cohort_keys = ["lang"]
-        [drift]
-        baseline_windows = 5
-        min_requests = 500
-        [slos.availability]
-        enabled = false
-        \(extra)
-        """)
+/// The text of ``testPolicy(_:)``'s file: the default thresholds, a 10-second span, the
+/// `lang` cohort, a 5-window drift baseline, no SLO.
+public let testPolicyText = """
+    [index]
+    spans = ["10s"]
+    cohort_keys = ["lang"]
+    [drift]
+    baseline_windows = 5
+    min_requests = 500
+    [slos.availability]
+    enabled = false
+    """
+
+/// A policy for 1-second test windows (``testPolicyText``, then `extra`).
+public func testPolicy(_ extra: String = "") throws -> Policy {
+    try Policy(file: testPolicyText + "\n" + extra)
 }
