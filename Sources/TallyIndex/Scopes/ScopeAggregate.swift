@@ -97,8 +97,9 @@ public struct ScopeAggregate: Sendable {
         latency.reserveCapacity(members.count); ttft.reserveCapacity(members.count); queue.reserveCapacity(members.count)
         tpot.reserveCapacity(members.count); input.reserveCapacity(members.count); output.reserveCapacity(members.count)
         costs.reserveCapacity(members.count); userSketches.reserveCapacity(members.count)
-        if members.count == 1 && digests == .all {  // the series' own sketches, not re-merged
-            self = ScopeAggregate(series[members[0]].aggregate)
+        if members.count == 1 {  // the series' own sketches, not re-merged
+            self = ScopeAggregate(sketches: sketches)
+            adopt(digests, from: ScopeAggregate(series[members[0]].aggregate), counters: true)
             return
         }
         series.withUnsafeBufferPointer { buffer in
@@ -149,6 +150,32 @@ public struct ScopeAggregate: Sendable {
         outputTokens = output.isEmpty ? empty.outputTokens : try TDigest.merged(output)
         cost = costs.isEmpty ? empty.cost : try TDigest.merged(costs)
         users = userSketches.isEmpty ? empty.users : try HyperLogLog.union(userSketches)
+    }
+
+    /// Takes `digests` (and, with `counters`, every counter) from `other`: joins roll-ups of
+    /// the same series made for different sketches.
+    public mutating func adopt(_ digests: DigestSet, from other: ScopeAggregate, counters: Bool = false) {
+        if digests.contains(.totalLatency) { totalLatency = other.totalLatency }
+        if digests.contains(.timeToFirstToken) { timeToFirstToken = other.timeToFirstToken }
+        if digests.contains(.queueTime) { queueTime = other.queueTime }
+        if digests.contains(.timePerOutputToken) { timePerOutputToken = other.timePerOutputToken }
+        if digests.contains(.inputTokens) { inputTokens = other.inputTokens }
+        if digests.contains(.outputTokens) { outputTokens = other.outputTokens }
+        if digests.contains(.cost) { cost = other.cost }
+        if digests.contains(.users) { users = other.users }
+        guard counters else { return }
+        requests = other.requests
+        statusCounts = other.statusCounts
+        refusals = other.refusals
+        escalations = other.escalations
+        fallbacks = other.fallbacks
+        taskOutcomes = other.taskOutcomes
+        feedbackUp = other.feedbackUp
+        feedbackDown = other.feedbackDown
+        safetyBySeverity = other.safetyBySeverity
+        unpriced = other.unpriced
+        categories = other.categories
+        otherCategories = other.otherCategories
     }
 
     /// The merge of `parts` (counters exact, digests deterministic, HyperLogLog union).

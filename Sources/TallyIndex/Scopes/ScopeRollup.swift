@@ -25,28 +25,42 @@ public enum ScopeRollup {
     /// route and ring of the window: what the canary report lists as versions).
     public static func rollUp(_ snapshot: Snapshot, kinds: [Scope.Kind], cohortKeys: [String],
                               cohortDigests: DigestSet = .all) throws(SketchError) -> (scopes: ScopeMap, cells: [SeriesLabels]) {
-        // Each pass writes only its own result; concurrentPerform returns after both.
-        nonisolated(unsafe) var base: Result<(ScopeMap, [SeriesLabels]), SketchError>?
+        let grouping = baseCells(snapshot.series)
+        // Three independent merges on the available cores: the base cells' sketches in two
+        // halves (the base pass merges every sketch of every series and was twice the cohort
+        // pass) and the cohort scopes. Each writes only its own result; concurrentPerform
+        // returns once all are done.
+        let halves: [DigestSet] = [[.totalLatency, .timeToFirstToken, .queueTime, .users],
+                                   [.timePerOutputToken, .inputTokens, .outputTokens, .cost]]
+        nonisolated(unsafe) var parts: [Result<[ScopeAggregate], SketchError>?] = [nil, nil]
         nonisolated(unsafe) var cohorts: Result<ScopeMap, SketchError>?
-        DispatchQueue.concurrentPerform(iterations: cohortKeys.isEmpty ? 1 : 2) { pass in
-            if pass == 0 {
-                base = Result { () throws(SketchError) in try baseScopes(snapshot, kinds: kinds) }
+        DispatchQueue.concurrentPerform(iterations: cohortKeys.isEmpty ? 2 : 3) { task in
+            if task < 2 {
+                let digests = halves[task]
+                parts[task] = Result { () throws(SketchError) in
+                    try (grouping.members + (grouping.overflow.isEmpty ? [] : [grouping.overflow])).map {
+                        (members) throws(SketchError) in
+                        try ScopeAggregate(rollingUp: members, of: snapshot.series, digests: digests, sketches: snapshot.sketches)
+                    }
+                }
             } else {
                 cohorts = Result { () throws(SketchError) in try cohortScopes(snapshot, keys: cohortKeys, digests: cohortDigests) }
             }
         }
-        var (result, cells) = try base!.get()
+        var aggregates = try parts[0]!.get()
+        let second = try parts[1]!.get()
+        for n in aggregates.indices { aggregates[n].adopt(halves[1], from: second[n]) }
+        var result = try baseScopes(cells: Array(zip(grouping.labels, aggregates.prefix(grouping.members.count))),
+                                    overflow: grouping.overflow.isEmpty ? nil : aggregates.last, kinds: kinds)
         if let cohorts { result.merge(try cohorts.get()) { a, _ in a } }
-        return (result, cells)
+        return (result, grouping.labels)
     }
 
-    /// Pass 1: the scopes of `kinds`, merged from the base cells.
-    static func baseScopes(_ snapshot: Snapshot, kinds: [Scope.Kind]) throws(SketchError) -> (ScopeMap, [SeriesLabels]) {
-        var result: [Scope: ScopeAggregate] = [:]
-        let series = snapshot.series
-        // Pass 1: base cells, the series without their tags. Labels are read in place and
-        // keyed by a hash (a cell's first series is its representative, compared on a hash
-        // collision): copying each series' labels to key a dictionary cost five retains a series.
+    /// Series grouped into base cells (the series without their tags), in order of first
+    /// appearance, and the overflow series apart. Labels are read in place and keyed by a
+    /// hash (a cell's first series is its representative, compared on a hash collision):
+    /// copying each series' labels to key a dictionary cost five retains a series.
+    static func baseCells(_ series: [SnapshotSeries]) -> (members: [[Int]], labels: [SeriesLabels], overflow: [Int]) {
         var cellByHash: [Int: [Int]] = [:]  // hash → cell numbers
         var cellMembers: [[Int]] = []
         var cellLabels: [SeriesLabels] = []
@@ -76,22 +90,25 @@ public enum ScopeRollup {
                 }
             }
         }
-        var cells: [(labels: SeriesLabels, aggregate: ScopeAggregate)] = []
-        cells.reserveCapacity(cellMembers.count)
-        for n in cellMembers.indices {
-            cells.append((cellLabels[n], try ScopeAggregate(rollingUp: cellMembers[n], of: series)))
-        }
-        cells.sort { $0.labels < $1.labels }  // deterministic merge order
+        return (cellMembers, cellLabels, overflow)
+    }
+
+    /// The scopes of `kinds`, merged from the base cells (the overflow series' aggregate
+    /// counts towards the fleet only).
+    static func baseScopes(cells unsorted: [(SeriesLabels, ScopeAggregate)], overflow: ScopeAggregate?,
+                           kinds: [Scope.Kind]) throws(SketchError) -> ScopeMap {
+        var result: ScopeMap = [:]
+        let cells = unsorted.sorted { $0.0 < $1.0 }.map { (labels: $0.0, aggregate: $0.1) }  // deterministic merge order
         for kind in kinds {
             var groups: [Scope: [ScopeAggregate]] = [:]
             for cell in cells {
                 guard let scope = Scope.of(cell.labels, kind: kind) else { continue }
                 groups[scope, default: []].append(cell.aggregate)
             }
-            if kind == .fleet, !overflow.isEmpty { groups[.fleet, default: []].append(try ScopeAggregate(rollingUp: overflow, of: series)) }
+            if kind == .fleet, let overflow { groups[.fleet, default: []].append(overflow) }
             for (scope, parts) in groups { result[scope] = try ScopeAggregate.merged(parts) }
         }
-        return (result, cellLabels)
+        return result
     }
 
     /// Pass 2: each cohort key's scopes, merged from the cohort cells.
