@@ -28,6 +28,11 @@ public final class Collector: @unchecked Sendable {
     private let flushLock = Mutex<FlushState>(FlushState(nextSequence: 0))
     /// Called with each snapshot after it was handed to the sinks (the demo's table).
     private let onSnapshot: (@Sendable (EncodedSnapshot) -> Void)?
+    /// The newest stored windows, replayed through the index on the flusher thread before
+    /// its first flush (ingest is already running by then: a replay of many busy windows
+    /// must not keep producers' frames out at a restart).
+    /// Taken (and so released) by the flusher.
+    private let replayRecords: Mutex<[SnapshotLog.Record]>
 
     struct FlushState {
         var nextSequence: UInt64
@@ -67,7 +72,8 @@ public final class Collector: @unchecked Sendable {
         let stored = SnapshotLog.read(directory: configuration.dataDirectory)
         let next = (stored.records.map(\.sequence).max() ?? 0) + (stored.records.isEmpty ? 0 : 1)
         flushLock.withLock { $0.nextSequence = next }
-        index?.replay(stored.records, limit: configuration.indexReplayWindows)
+        replayRecords = Mutex(configuration.index
+            ? Array(stored.records.sorted { $0.sequence < $1.sequence }.suffix(configuration.indexReplayWindows)) : [])
         if stored.report.torn > 0 {
             logger.warning("data directory: skipped \(stored.report.torn) torn snapshot record(s) (a crash mid-write)")
         }
@@ -86,6 +92,11 @@ public final class Collector: @unchecked Sendable {
         engine.start()
         for source in sources { source.start() }
         let thread = Thread { [self] in
+            let records = replayRecords.withLock { taken -> [SnapshotLog.Record] in
+                defer { taken = [] }
+                return taken
+            }
+            index?.replay(records, limit: configuration.indexReplayWindows)
             while !stopping.load(ordering: .acquiring) {
                 flush()
                 Thread.sleep(forTimeInterval: 0.05)
