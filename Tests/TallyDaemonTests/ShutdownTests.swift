@@ -7,12 +7,10 @@ import TallySynthetic
 
 /// The real tallyd process: SIGTERM mid-window with frames in flight, then a restart.
 @Suite struct ShutdownTests {
-    /// `.build/debug/tallyd` (built with the tests by `swift build --build-tests`).
-    static var tallyd: String {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.appendingPathComponent(".build/debug/tallyd").path
-    }
+    /// The release tallyd Tools/test.sh builds (`TALLY_TEST_TALLYD`), else the debug one: a
+    /// debug build's index evaluation of this fleet's thousands of series takes seconds a
+    /// window, which a graceful stop then waits for.
+    static var tallyd: String { IndexScenarioTests.tallydPath }
 
     /// Runs tallyd, publishes for `seconds` (SIGTERM arrives while frames are still
     /// being sent), and returns its exit status.
