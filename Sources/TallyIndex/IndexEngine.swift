@@ -74,8 +74,8 @@ public final class IndexEngine {
         do {
             let (scopes, cells) = try ScopeRollup.rollUp(snapshot, kinds: kinds, cohortKeys: cohortKeys,
                                                          cohortDigests: policy.cohortDigests)
-            for i in spans.indices { try spans[i].add(scopes, startMicros: start, endMicros: end) }
             let versions = Self.versions(cells)
+            let spanResults = try advanceSpans(scopes, start: start, end: end, versions: versions)
             let driftReports = try drift(windowScopes: scopes)
             var observations = kpiObservations(scopes) + driftObservations(driftReports)
             let fairness = FairnessEvaluator.reports(scopes: scopes, policy: policy)
@@ -89,18 +89,41 @@ public final class IndexEngine {
 
             var documents = [document(span: "window", scopes: scopes, start: start, end: end, windows: 1,
                                       drift: driftReports, fairness: fairness, canary: canary, events: events)]
-            for span in spans {
-                let value = try span.value()
+            for (span, result) in zip(spans, spanResults) {
                 documents.append(document(
-                    span: span.name, scopes: value.scopes, start: value.startMicros, end: value.endMicros,
-                    windows: value.windows, drift: driftReports,
-                    fairness: FairnessEvaluator.reports(scopes: value.scopes, policy: policy),
-                    canary: CanaryEvaluator.verdicts(scopes: value.scopes, versions: versions, settings: policy.canary),
+                    span: span.name, scopes: result.value.scopes, start: result.value.startMicros, end: result.value.endMicros,
+                    windows: result.value.windows, drift: driftReports, fairness: result.fairness, canary: result.canary,
                     events: []))
             }
             return documents
         } catch {
             throw .sketch(error)
+        }
+    }
+
+    /// One rolling span after this window: its merged scopes and their fairness and canary reports.
+    struct SpanResult: Sendable {
+        var value: (scopes: ScopeMap, startMicros: UInt64, endMicros: UInt64, windows: Int)
+        var fairness: [FairnessReport]
+        var canary: [CanaryVerdict]
+    }
+
+    /// Adds the window to every rolling span and evaluates each; the spans are independent,
+    /// so they are advanced on the available cores at once.
+    private func advanceSpans(_ scopes: ScopeMap, start: UInt64, end: UInt64,
+                              versions: [String: [String: Set<String>]]) throws(SketchError) -> [SpanResult] {
+        let policy = self.policy
+        var spans = self.spans
+        self.spans = []  // unique while the jobs mutate their elements
+        defer { self.spans = spans }
+        return try spans.withUnsafeMutableBufferPointer { (buffer) throws(SketchError) -> [SpanResult] in
+            nonisolated(unsafe) let buffer = buffer
+            return try concurrentMap(buffer.count) { (i) throws(SketchError) -> SpanResult in
+                try buffer[i].add(scopes, startMicros: start, endMicros: end)
+                let value = try buffer[i].value()
+                return SpanResult(value: value, fairness: FairnessEvaluator.reports(scopes: value.scopes, policy: policy),
+                                  canary: CanaryEvaluator.verdicts(scopes: value.scopes, versions: versions, settings: policy.canary))
+            }
         }
     }
 

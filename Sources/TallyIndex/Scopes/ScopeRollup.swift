@@ -1,4 +1,3 @@
-import Dispatch
 import TallyCore
 import TallySketches
 
@@ -32,27 +31,21 @@ public enum ScopeRollup {
         // returns once all are done.
         let halves: [DigestSet] = [[.totalLatency, .timeToFirstToken, .queueTime, .users],
                                    [.timePerOutputToken, .inputTokens, .outputTokens, .cost]]
-        nonisolated(unsafe) var parts: [Result<[ScopeAggregate], SketchError>?] = [nil, nil]
-        nonisolated(unsafe) var cohorts: Result<ScopeMap, SketchError>?
-        DispatchQueue.concurrentPerform(iterations: cohortKeys.isEmpty ? 2 : 3) { task in
+        enum Pass { case cells([ScopeAggregate]), cohorts(ScopeMap) }
+        let passes = try concurrentMap(cohortKeys.isEmpty ? 2 : 3) { (task) throws(SketchError) -> Pass in
             if task < 2 {
-                let digests = halves[task]
-                parts[task] = Result { () throws(SketchError) in
-                    try (grouping.members + (grouping.overflow.isEmpty ? [] : [grouping.overflow])).map {
-                        (members) throws(SketchError) in
-                        try ScopeAggregate(rollingUp: members, of: snapshot.series, digests: digests, sketches: snapshot.sketches)
-                    }
-                }
-            } else {
-                cohorts = Result { () throws(SketchError) in try cohortScopes(snapshot, keys: cohortKeys, digests: cohortDigests) }
+                return .cells(try (grouping.members + (grouping.overflow.isEmpty ? [] : [grouping.overflow])).map {
+                    (members) throws(SketchError) in
+                    try ScopeAggregate(rollingUp: members, of: snapshot.series, digests: halves[task], sketches: snapshot.sketches)
+                })
             }
+            return .cohorts(try cohortScopes(snapshot, keys: cohortKeys, digests: cohortDigests))
         }
-        var aggregates = try parts[0]!.get()
-        let second = try parts[1]!.get()
+        guard case .cells(var aggregates) = passes[0], case .cells(let second) = passes[1] else { fatalError("pass order") }
         for n in aggregates.indices { aggregates[n].adopt(halves[1], from: second[n]) }
         var result = try baseScopes(cells: Array(zip(grouping.labels, aggregates.prefix(grouping.members.count))),
                                     overflow: grouping.overflow.isEmpty ? nil : aggregates.last, kinds: kinds)
-        if let cohorts { result.merge(try cohorts.get()) { a, _ in a } }
+        if passes.count == 3, case .cohorts(let cohorts) = passes[2] { result.merge(cohorts) { a, _ in a } }
         return (result, grouping.labels)
     }
 
