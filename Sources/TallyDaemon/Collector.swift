@@ -132,7 +132,9 @@ public final class Collector: @unchecked Sendable {
     /// ingest (`ingest.batches`, `ingest.bytes`, `ingest.frames` of valid batches,
     /// `ingest.rejected.<reason>`), sinks
     /// (`sink.<name>.delivered|failures|retries|queue_depth|dropped.<reason>`) and
-    /// the flusher (`flush.micros`, `snapshot.bytes`, `snapshots`) and each producer
+    /// the flusher (`flush.micros`, `snapshot.bytes`, `snapshots`), the index
+    /// (`index.windows` evaluated, `index.refused` windows not after the last one), the
+    /// replay endpoint (`replay.snapshots_served`) and each producer
     /// (`producer.<id>.frames|ingest_dropped|batches`, ``ProducerLedger``).
     public func counters() -> [String: UInt64] {
         var c = engine.counters.named
