@@ -67,6 +67,12 @@ public final class Collector: @unchecked Sendable {
         if !configuration.jsonLines.isEmpty {
             sinks.append(SinkWorker(sink: try JSONLinesSink(path: configuration.jsonLines), capacity: configuration.sinkQueue))
         }
+        if let url = try? HTTPURL.parse(configuration.alertmanagerURL).get() {
+            sinks.append(SinkWorker(sink: AlertmanagerSink(alertmanager: url), capacity: configuration.sinkQueue))
+        }
+        if let url = try? HTTPURL.parse(configuration.alertWebhookURL).get() {
+            sinks.append(SinkWorker(sink: AlertmanagerSink(webhook: url), capacity: configuration.sinkQueue))
+        }
         sinks += extraSinks.map { SinkWorker(sink: $0, capacity: configuration.sinkQueue) }
         self.sinks = sinks
         let stored = SnapshotLog.read(directory: configuration.dataDirectory)
@@ -105,7 +111,12 @@ public final class Collector: @unchecked Sendable {
         }
         thread.name = "tally.flusher"
         thread.start()
-        logger.info("tallyd \(configuration.collectorID): ingest on \(configuration.endpoints.joined(separator: ", ")); snapshots every \(configuration.windowSeconds) s to \(configuration.dataDirectory)/\(configuration.pubEndpoint.isEmpty ? "" : ", PUB \(configuration.pubEndpoint)")\(configuration.replayEndpoint.isEmpty ? "" : ", replay \(configuration.replayEndpoint)")")
+        var outputs = ["snapshots every \(configuration.windowSeconds) s to \(configuration.dataDirectory)/"]
+        if !configuration.pubEndpoint.isEmpty { outputs.append("PUB \(configuration.pubEndpoint)") }
+        if !configuration.replayEndpoint.isEmpty { outputs.append("replay \(configuration.replayEndpoint)") }
+        if !configuration.alertmanagerURL.isEmpty { outputs.append("alerts to Alertmanager \(configuration.alertmanagerURL)") }
+        if !configuration.alertWebhookURL.isEmpty { outputs.append("alerts to \(configuration.alertWebhookURL)") }
+        logger.info("tallyd \(configuration.collectorID): ingest on \(configuration.endpoints.joined(separator: ", ")); \(outputs.joined(separator: ", "))")
     }
 
     /// Graceful shutdown: stop receiving, drain the rings, seal and flush every open

@@ -53,6 +53,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var indexReplayWindows = 360
     /// A snapshot file (SnapshotCodec bytes) pinned as the drift baseline; empty: none.
     public var baselineSnapshot = ""
+    /// An Alertmanager (`http://host[:port][/prefix]`) that each window's firing and
+    /// resolved alerts are posted to (`/api/v2/alerts`, ``AlertmanagerSink``); empty: off.
+    public var alertmanagerURL = ""
+    /// A URL (`http://host[:port][/path]`) each window's firing and resolved alerts are
+    /// posted to, as the same JSON array; empty: off.
+    public var alertWebhookURL = ""
     /// Price per million tokens by model: input, cached input, output (US dollars).
     public var prices: [String: ModelPrice] = [:]
 
@@ -99,7 +105,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public static let keys = ["collector_id", "endpoints", "receive_queue", "window_seconds", "allowed_lateness_seconds", "shards",
                               "max_series_per_shard", "data_directory", "file_max_bytes", "file_max_seconds", "file_retention", "fsync",
                               "pub_endpoint", "replay_endpoint", "json_lines", "sink_queue", "summary",
-                              "policy_file", "index", "index_replay_windows", "baseline_snapshot"]
+                              "policy_file", "index", "index_replay_windows", "baseline_snapshot",
+                              "alertmanager_url", "alert_webhook_url"]
 
     mutating func set(_ key: String, _ value: ConfigValue) throws(ConfigError) {
         func string() throws(ConfigError) -> String {
@@ -145,6 +152,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
         case "policy_file": policyFile = try string()
         case "index_replay_windows": indexReplayWindows = try integer()
         case "baseline_snapshot": baselineSnapshot = try string()
+        case "alertmanager_url": alertmanagerURL = try string()
+        case "alert_webhook_url": alertWebhookURL = try string()
         default:
             let parts = key.split(separator: ".", maxSplits: 1).map(String.init)
             guard parts.count == 2, parts[0] == "prices",
@@ -193,6 +202,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
         if !(1...100_000).contains(sinkQueue) { throw ConfigError(field: "sink_queue", "\(sinkQueue) not in 1 … 100000") }
         if !(0...100_000).contains(indexReplayWindows) {
             throw ConfigError(field: "index_replay_windows", "\(indexReplayWindows) not in 0 … 100000")
+        }
+        for (field, url) in [("alertmanager_url", alertmanagerURL), ("alert_webhook_url", alertWebhookURL)] where !url.isEmpty {
+            if case .failure(let error) = HTTPURL.parse(url) { throw ConfigError(field: field, error.message) }
+            if !index { throw ConfigError(field: field, "needs index = true (the alerts come from the index)") }
         }
         for (model, price) in prices where price.input.isNaN || price.cachedInput.isNaN || price.output.isNaN {
             throw ConfigError(field: "prices.\(model)", "needs input, cached_input and output")
@@ -264,6 +277,13 @@ public struct DaemonConfiguration: Sendable, Equatable {
     index_replay_windows = 360
     # A snapshot file pinned as the drift baseline (with the policy's drift.baseline = "pinned").
     baseline_snapshot = ""
+
+    # Alerts out (with index = true): every window, the firing alerts and those the window
+    # resolved are posted as a JSON array of Alertmanager API v2 alerts. "" = off.
+    # An Alertmanager, http://host[:port][/prefix]: posts go to <url>/api/v2/alerts.
+    alertmanager_url = ""
+    # Any receiver of the same array, http://host[:port][/path], posted to as given.
+    alert_webhook_url = ""
 
     # Prices per million tokens (US dollars). Models without a price get no cost
     # and are counted as unpriced.

@@ -39,6 +39,8 @@ import Testing
         ("[prices.m]\ninput = 1", "prices.m"),
         ("[prices.m]\ninput = -1", "prices.m.input"),
         ("shards = 1\nshards = 2", "shards"),
+        ("alertmanager_url = \"https://127.0.0.1:9093\"", "alertmanager_url"),
+        ("alert_webhook_url = \"http://hooks:0/x\"", "alert_webhook_url"),
     ])
     func invalidFilesNameTheField(text: String, field: String) {
         var c = DaemonConfiguration()
