@@ -16,6 +16,8 @@ import TallyIndex
 /// breaker and counts drops as for any sink (`sink.alertmanager.*` counters).
 public final class AlertmanagerSink: SnapshotSink {
     public let name: String
+    /// Alerts come from the index documents: handed each snapshot after the index ran.
+    public var wantsIndex: Bool { true }
     /// Where each post goes.
     public let url: HTTPURL
     public let timeoutSeconds: Double
