@@ -42,6 +42,9 @@ public final class IndexStage: @unchecked Sendable {
         self.policy = policy
         self.logger = logger
         engine = IndexEngine(policy: policy, collectorID: configuration.collectorID)
+        if policy.drift.baseline == .pinned && configuration.baselineSnapshot.isEmpty {
+            throw ConfigError(field: "baseline_snapshot", "the policy's drift.baseline is pinned: name the baseline snapshot file")
+        }
         if !configuration.baselineSnapshot.isEmpty {
             guard let bytes = FileManager.default.contents(atPath: configuration.baselineSnapshot) else {
                 throw ConfigError(field: "baseline_snapshot", "cannot read \(configuration.baselineSnapshot)")
