@@ -97,8 +97,12 @@ struct Tallyd: ParsableCommand {
         let done = DispatchSemaphore(value: 0)
         let stop = StopOnce()
         var handlers: [DispatchSourceSignal] = []
+        let signalQueue = DispatchQueue(label: "tally.signals")
         for number in [SIGINT, SIGTERM] {
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            // A queue of its own (serial queues get a thread even when the global pool's
+            // few threads are busy: on two cores, long-running work there could leave a
+            // SIGTERM unhandled).
+            let source = DispatchSource.makeSignalSource(signal: number, queue: signalQueue)
             source.setEventHandler {
                 guard stop.claim() else { return }
                 logger.info("signal \(number): stopping")
