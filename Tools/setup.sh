@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the system libraries Tally builds against, only when missing:
-# libzmq3-dev (ZeroMQ), libjemalloc-dev (allocator), pkg-config.
+# libzmq3-dev (ZeroMQ), libjemalloc-dev (allocator), pkg-config, prometheus (promtool,
+# which the web face tests run on /metrics when it is there).
 # Debian/Ubuntu with apt-get; run as root or with sudo available.
 set -euo pipefail
 
 missing=()
-for pkg in libzmq3-dev libjemalloc-dev pkg-config; do
+for pkg in libzmq3-dev libjemalloc-dev pkg-config prometheus; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

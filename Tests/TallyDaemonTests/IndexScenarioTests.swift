@@ -103,7 +103,7 @@ import TallyIndex
         let endpoint = "ipc://" + dir + "/frames"
         let tallyd = Process()
         tallyd.executableURL = URL(fileURLWithPath: Self.tallydPath)
-        tallyd.arguments = ["--endpoint", endpoint, "--data-dir", dir + "/data", "--window", "1", "--pub", "", "--replay", "",
+        tallyd.arguments = ["--endpoint", endpoint, "--data-dir", dir + "/data", "--window", "1", "--pub", "", "--replay", "", "--http", "",
                             "--collector-id", "scenario", "--policy", dir + "/policy.toml", "--json", dir + "/index.jsonl"]
         tallyd.environment = ["TALLY_ALLOWED_LATENESS_SECONDS": "1"]
         tallyd.standardError = FileHandle.nullDevice
