@@ -180,7 +180,8 @@ enum OpenAPI {
           },
           "OpenAPI": {
             "type": "object", "required": ["openapi", "info", "paths"],
-            "properties": { "openapi": { "type": "string" }, "info": { "type": "object" }, "paths": { "type": "object" }, "components": { "type": "object" } }
+            "properties": { "openapi": { "type": "string" }, "info": { "type": "object" }, "paths": { "type": "object" }, "components": { "type": "object" },
+                            "security": { "type": "array", "items": { "type": "object" } } }
           }
         }
       },
