@@ -23,6 +23,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        // The web face (TallyHTTP) only: tallyd links it; the core, the index and the client do not.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // libzmq through pkg-config; Debian package libzmq3-dev.
@@ -69,6 +74,7 @@ let package = Package(
         .testTarget(name: "TallyClientTests", dependencies: ["TallyClient", "TallyWire", "ZeroMQ"]),
         .testTarget(name: "TallyDaemonTests", dependencies: ["TallyDaemon", "TallyCore", "TallyIndex", "TallyTestSupport", "TallyClient", "TallyWire",
                                                              "TallySynthetic", "ZeroMQ"]),
+        .testTarget(name: "TallyHTTPTests", dependencies: ["TallyHTTP", "TallyIndex", "TallyCore", "TallyWire"]),
 
         // Inputs shared by the benchmark suites and the callgrind kernels (a busy window's snapshot).
         .target(name: "BenchmarkFixtures", dependencies: ["TallyCore", "TallySynthetic", "TallyWire"], path: "Benchmarks/Fixtures"),
@@ -91,9 +97,19 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")],
             path: "Sources/TallyDaemon"
         ),
+        // tallyd's web face: dashboard, /metrics, JSON API on Hummingbird (its own event loops).
+        .target(
+            name: "TallyHTTP",
+            dependencies: ["TallyCore", "TallyIndex", "TallySketches", "TallyWire",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "HTTPTypes", package: "swift-http-types"),
+                           .product(name: "Logging", package: "swift-log")]
+        ),
         .executableTarget(
             name: "tallyd",
-            dependencies: ["TallyDaemon", "TallyIndex", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            dependencies: ["TallyDaemon", "TallyIndex", "TallyHTTP", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")],
             path: "Sources/tallyd",
             linkerSettings: jemalloc

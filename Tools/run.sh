@@ -29,5 +29,6 @@ if [ "$rate" != "0" ]; then
     load=$!
     echo "run.sh: demo fleet publishing $rate frames/s to tcp://127.0.0.1:7411; first summary within one window (5 s)."
     echo "run.sh: the index under each table; from 60 s to 180 s the canary of llama-3.1-70b-instruct regresses (Tools/demo-fleet.toml). Ctrl-C stops."
+    echo "run.sh: dashboard on http://127.0.0.1:7414/ (metrics on /metrics, API on /api/v1)."
 fi
 wait "$tallyd"

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the system libraries Tally builds against, only when missing:
-# libzmq3-dev (ZeroMQ), libjemalloc-dev (allocator), pkg-config, and
-# prometheus-alertmanager (the real Alertmanager and amtool, for the alert sink's tests).
+# libzmq3-dev (ZeroMQ), libjemalloc-dev (allocator), pkg-config,
+# prometheus-alertmanager (the real Alertmanager and amtool, for the alert sink's tests)
+# and prometheus (promtool, which the web face tests run on /metrics).
 # Debian/Ubuntu with apt-get; run as root or with sudo available.
 set -euo pipefail
 
 missing=()
-for pkg in libzmq3-dev libjemalloc-dev pkg-config prometheus-alertmanager; do
+for pkg in libzmq3-dev libjemalloc-dev pkg-config prometheus-alertmanager prometheus; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

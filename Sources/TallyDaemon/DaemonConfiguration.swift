@@ -59,6 +59,14 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// A URL (`http://host[:port][/path]`) each window's firing and resolved alerts are
     /// posted to, as the same JSON array; empty: off.
     public var alertWebhookURL = ""
+    /// The web face (tallyd's TallyHTTP server): `host:port` to listen on; empty disables it.
+    public var httpListen = "127.0.0.1:7414"
+    /// A bearer token every HTTP request but `/healthz` must carry; empty: none required.
+    public var httpToken = ""
+    /// Windows whose index documents the web face holds in memory, 1 … 100,000.
+    public var httpWindows = 360
+    /// Label sets per metric family on `/metrics` before the rest fold into `model="other"`, 1 … 1,000,000.
+    public var httpMaxLabelSets = 500
     /// Price per million tokens by model: input, cached input, output (US dollars).
     public var prices: [String: ModelPrice] = [:]
 
@@ -90,7 +98,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         switch key {
         case "endpoints": value = .strings(text.split(separator: ",").map { String($0).trimmingSpaces() })
         case "receive_queue", "index_replay_windows", "window_seconds", "allowed_lateness_seconds", "shards", "max_series_per_shard", "file_max_bytes", "file_max_seconds",
-             "file_retention", "sink_queue":
+             "file_retention", "sink_queue", "http_windows", "http_max_label_sets":
             guard let number = Int(text.replacingUnderscores()) else { throw ConfigError(field: field, "not an integer: \(text)") }
             value = .integer(number)
         case "summary", "index":
@@ -106,7 +114,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
                               "max_series_per_shard", "data_directory", "file_max_bytes", "file_max_seconds", "file_retention", "fsync",
                               "pub_endpoint", "replay_endpoint", "json_lines", "sink_queue", "summary",
                               "policy_file", "index", "index_replay_windows", "baseline_snapshot",
-                              "alertmanager_url", "alert_webhook_url"]
+                              "alertmanager_url", "alert_webhook_url",
+                              "http_listen", "http_token", "http_windows", "http_max_label_sets"]
 
     mutating func set(_ key: String, _ value: ConfigValue) throws(ConfigError) {
         func string() throws(ConfigError) -> String {
@@ -154,6 +163,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
         case "baseline_snapshot": baselineSnapshot = try string()
         case "alertmanager_url": alertmanagerURL = try string()
         case "alert_webhook_url": alertWebhookURL = try string()
+        case "http_listen": httpListen = try string()
+        case "http_token": httpToken = try string()
+        case "http_windows": httpWindows = try integer()
+        case "http_max_label_sets": httpMaxLabelSets = try integer()
         default:
             let parts = key.split(separator: ".", maxSplits: 1).map(String.init)
             guard parts.count == 2, parts[0] == "prices",
@@ -207,9 +220,30 @@ public struct DaemonConfiguration: Sendable, Equatable {
             if case .failure(let error) = HTTPURL.parse(url) { throw ConfigError(field: field, error.message) }
             if !index { throw ConfigError(field: field, "needs index = true (the alerts come from the index)") }
         }
+        if !httpListen.isEmpty && DaemonConfiguration.hostPort(httpListen) == nil {
+            throw ConfigError(field: "http_listen", "\(httpListen): expected host:port (port 1 … 65535), e.g. 127.0.0.1:7414, [::1]:7414")
+        }
+        if !(1...100_000).contains(httpWindows) { throw ConfigError(field: "http_windows", "\(httpWindows) not in 1 … 100000") }
+        if !(1...1_000_000).contains(httpMaxLabelSets) {
+            throw ConfigError(field: "http_max_label_sets", "\(httpMaxLabelSets) not in 1 … 1000000")
+        }
         for (model, price) in prices where price.input.isNaN || price.cachedInput.isNaN || price.output.isNaN {
             throw ConfigError(field: "prices.\(model)", "needs input, cached_input and output")
         }
+    }
+
+    /// `host:port` split (brackets removed from an IPv6 host), or nil when it is not one.
+    public static func hostPort(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (1...65_535).contains(port) else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") && host.count > 2 {
+            host = String(host.dropFirst().dropLast())
+        } else if host.contains(":") {
+            return nil  // an IPv6 host needs brackets
+        }
+        guard !host.isEmpty, !host.contains(where: { $0 == " " || $0 == "/" }) else { return nil }
+        return (host, port)
     }
 
     /// The engine configuration these settings describe.
@@ -284,6 +318,16 @@ public struct DaemonConfiguration: Sendable, Equatable {
     alertmanager_url = ""
     # Any receiver of the same array, http://host[:port][/path], posted to as given.
     alert_webhook_url = ""
+    # The web face: dashboard, /metrics (Prometheus and OpenMetrics), JSON API,
+    # /healthz and /readyz on host:port; "" disables it. Read-only.
+    http_listen = "127.0.0.1:7414"
+    # A bearer token required for everything but /healthz ("" = none). Prefer the
+    # TALLY_HTTP_TOKEN variable to writing it here.
+    http_token = ""
+    # Windows whose index documents the web face keeps in memory (trends, /api/v1/index/windows).
+    http_windows = 360
+    # Label sets per metric family on /metrics; past it the rest fold into model="other".
+    http_max_label_sets = 500
 
     # Prices per million tokens (US dollars). Models without a price get no cost
     # and are counted as unpriced.

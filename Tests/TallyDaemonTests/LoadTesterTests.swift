@@ -37,7 +37,7 @@ import TallyDaemon
         let endpoint = "ipc://" + NSTemporaryDirectory() + "tally-lt-\(UUID().uuidString.prefix(8))"
         let tallyd = Process()
         tallyd.executableURL = URL(fileURLWithPath: Self.binary("tallyd"))
-        tallyd.arguments = ["--endpoint", endpoint, "--data-dir", dir, "--window", "1", "--pub", "", "--replay", "",
+        tallyd.arguments = ["--endpoint", endpoint, "--data-dir", dir, "--window", "1", "--pub", "", "--replay", "", "--http", "",
                             "--collector-id", "load-test"]
         tallyd.standardError = FileHandle.nullDevice
         try tallyd.run()

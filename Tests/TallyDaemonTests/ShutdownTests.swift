@@ -17,7 +17,7 @@ import TallySynthetic
     func runOnce(dir: String, endpoint: String, seconds: Double, seed: UInt64) throws -> Int32 {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.tallyd)
-        process.arguments = ["--endpoint", endpoint, "--data-dir", dir, "--window", "1", "--pub", "", "--replay", "",
+        process.arguments = ["--endpoint", endpoint, "--data-dir", dir, "--window", "1", "--pub", "", "--replay", "", "--http", "",
                              "--collector-id", "shutdown-test"]
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -1,0 +1,93 @@
+/// tallyd's own counters (``TallyDaemon/Collector/counters()``, dotted names) as
+/// metric families, through ONE table: dotted pattern (`*` = one segment, captured as
+/// the next label) → metric name, type, HELP, labels, scale.
+public enum DaemonMetrics {
+    public struct Mapping: Sendable {
+        public var pattern: String
+        /// For a counter, without `_total`.
+        public var metric: String
+        public var type: MetricType
+        public var help: String
+        /// One name per `*` of the pattern, in order.
+        public var labels: [String]
+        /// Factor to the metric's unit (µs → s).
+        public var scale: Double
+        public var unit: String?
+
+        init(_ pattern: String, _ metric: String, _ type: MetricType, _ help: String, labels: [String] = [],
+             scale: Double = 1, unit: String? = nil) {
+            self.pattern = pattern
+            self.metric = metric
+            self.type = type
+            self.help = help
+            self.labels = labels
+            self.scale = scale
+            self.unit = unit
+        }
+    }
+
+    public static let table: [Mapping] = [
+        .init("frames.accepted", "tally_frames_accepted", .counter, "Frames the engine accepted into a window."),
+        .init("frames.aggregated", "tally_frames_aggregated", .counter, "Frames folded into a series by a shard."),
+        .init("frames.folded", "tally_frames_folded", .counter, "Frames folded into the overflow series (series limit reached)."),
+        .init("dropped.*", "tally_frames_dropped", .counter, "Frames the engine dropped, by reason.", labels: ["reason"]),
+        .init("shard.*.frames", "tally_shard_frames", .counter, "Frames aggregated, by shard.", labels: ["shard"]),
+        .init("windows.sealed_tables", "tally_windows_sealed_tables", .counter, "Shard window tables sealed."),
+        .init("ingest.batches", "tally_ingest_batches", .counter, "Valid batches received over ZeroMQ."),
+        .init("ingest.bytes", "tally_ingest_bytes", .counter, "Bytes of valid batches received over ZeroMQ."),
+        .init("ingest.frames", "tally_ingest_frames", .counter, "Frames in valid batches received over ZeroMQ."),
+        .init("ingest.rejected.*", "tally_ingest_rejected", .counter, "Batches rejected at ingest, by reason.", labels: ["reason"]),
+        .init("sink.*.delivered", "tally_sink_delivered", .counter, "Snapshots delivered, by sink.", labels: ["sink"]),
+        .init("sink.*.failures", "tally_sink_failures", .counter, "Failed snapshot deliveries, by sink.", labels: ["sink"]),
+        .init("sink.*.retries", "tally_sink_retries", .counter, "Snapshot delivery retries, by sink.", labels: ["sink"]),
+        .init("sink.*.queue_depth", "tally_sink_queue_depth", .gauge, "Snapshots queued for a sink.", labels: ["sink"]),
+        .init("sink.*.dropped.*", "tally_sink_dropped", .counter, "Snapshots a sink dropped, by sink and reason.",
+              labels: ["sink", "reason"]),
+        .init("flush.micros", "tally_flush_duration_seconds", .gauge, "Duration of the last window's flush (snapshot, index, hand-off).",
+              scale: 1e-6, unit: "seconds"),
+        .init("snapshot.bytes", "tally_snapshot_size_bytes", .gauge, "Encoded size of the last snapshot.", unit: "bytes"),
+        .init("snapshots", "tally_snapshots", .counter, "Snapshots flushed since start."),
+        .init("index.windows", "tally_index_windows", .counter, "Windows the index evaluated."),
+        .init("index.refused", "tally_index_refused", .counter, "Windows the index refused (not after the last one)."),
+        .init("replay.snapshots_served", "tally_replay_snapshots_served", .counter, "Stored snapshots served over the replay endpoint."),
+        .init("producer.*.frames", "tally_producer_frames", .counter, "Frames received, by producer id.", labels: ["producer"]),
+        .init("producer.*.ingest_dropped", "tally_producer_ingest_dropped", .counter,
+              "Frames a producer reported dropped before sending.", labels: ["producer"]),
+        .init("producer.*.batches", "tally_producer_batches", .counter, "Batches received, by producer id.", labels: ["producer"]),
+    ]
+
+    /// The mapping of a dotted name with the captured label values, or nil when no entry matches.
+    public static func match(_ name: String) -> (mapping: Mapping, values: [String])? {
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        for mapping in table {
+            let pattern = mapping.pattern.split(separator: ".", omittingEmptySubsequences: false)
+            guard pattern.count == parts.count else { continue }
+            var values: [String] = []
+            var matched = true
+            for (p, part) in zip(pattern, parts) {
+                if p == "*" { values.append(String(part)) } else if p != part { matched = false; break }
+            }
+            if matched { return (mapping, values) }
+        }
+        return nil
+    }
+
+    /// Families in table order; names the table does not know are counted, not exported.
+    public static func families(_ counters: [String: UInt64]) -> (families: [MetricFamily], unmapped: [String]) {
+        var byMetric: [String: MetricFamily] = [:]
+        var unmapped: [String] = []
+        for (name, value) in counters.sorted(by: { $0.key < $1.key }) {
+            guard let (mapping, values) = match(name) else { unmapped.append(name); continue }
+            var family = byMetric[mapping.metric]
+                ?? MetricFamily(name: mapping.metric, type: mapping.type, help: mapping.help, unit: mapping.unit)
+            family.add(Array(zip(mapping.labels, values)), Double(value) * mapping.scale)
+            byMetric[mapping.metric] = family
+        }
+        var seen = Set<String>()
+        let ordered = table.compactMap { mapping -> MetricFamily? in
+            guard seen.insert(mapping.metric).inserted else { return nil }
+            return byMetric[mapping.metric]
+        }
+        return (ordered, unmapped)
+    }
+}

@@ -1,0 +1,191 @@
+/// The OpenAPI 3.0 description of the web face (`GET /api/v1/openapi.json`).
+/// TallyHTTPTests fetch every path listed here and compare each JSON response's
+/// top-level keys with its schema's properties: keep it in sync with API.swift.
+enum OpenAPI {
+    static let document = #"""
+    {
+      "openapi": "3.0.3",
+      "info": {
+        "title": "tallyd web face",
+        "version": "1.0.0",
+        "description": "Read-only API of the Tally collector: index documents (lights, alerts, drift, fairness, canary verdicts), scopes, alerts, metrics and health. Every path but /healthz requires 'Authorization: Bearer <http_token>' when http_token is set."
+      },
+      "paths": {
+        "/healthz": {
+          "get": {
+            "summary": "Liveness: 200 while the process serves HTTP.",
+            "security": [],
+            "responses": { "200": { "description": "ok", "content": { "text/plain": { "schema": { "type": "string" } } } } }
+          }
+        },
+        "/readyz": {
+          "get": {
+            "summary": "Readiness: 200 once a window has been evaluated, else 503 with the reason.",
+            "responses": {
+              "200": { "description": "ready", "content": { "text/plain": { "schema": { "type": "string" } } } },
+              "503": { "description": "not ready", "content": { "text/plain": { "schema": { "type": "string" } } } }
+            }
+          }
+        },
+        "/metrics": {
+          "get": {
+            "summary": "Prometheus text format 0.0.4; OpenMetrics 1.0 when Accept asks for application/openmetrics-text.",
+            "responses": {
+              "200": {
+                "description": "metric families",
+                "content": {
+                  "text/plain": { "schema": { "type": "string" } },
+                  "application/openmetrics-text": { "schema": { "type": "string" } }
+                }
+              }
+            }
+          }
+        },
+        "/api/v1/index": {
+          "get": {
+            "summary": "The newest index document of a span.",
+            "parameters": [
+              { "name": "span", "in": "query", "required": false, "schema": { "type": "string", "default": "window" },
+                "description": "window, or a rolling span of the policy (5m, 1h, 24h by default)" }
+            ],
+            "responses": {
+              "200": { "description": "the document", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/IndexDocument" } } } },
+              "400": { "description": "unknown span", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+              "503": { "description": "no window evaluated yet", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
+            }
+          }
+        },
+        "/api/v1/index/windows": {
+          "get": {
+            "summary": "The newest `limit` window documents held in memory that overlap [from, to).",
+            "parameters": [
+              { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 100000, "default": 60 } },
+              { "name": "from", "in": "query", "required": false, "schema": { "type": "integer", "format": "int64" }, "description": "µs since the epoch" },
+              { "name": "to", "in": "query", "required": false, "schema": { "type": "integer", "format": "int64" }, "description": "µs since the epoch" }
+            ],
+            "responses": {
+              "200": { "description": "held windows in the range", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Windows" } } } },
+              "400": { "description": "a bad parameter, named", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+              "404": { "description": "no held window in the range; the held range", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NotHeld" } } } }
+            }
+          }
+        },
+        "/api/v1/alerts": {
+          "get": {
+            "summary": "Open alerts after the newest window and recent transitions.",
+            "responses": {
+              "200": { "description": "alerts", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Alerts" } } } }
+            }
+          }
+        },
+        "/api/v1/scopes": {
+          "get": {
+            "summary": "The breakdown by scope, filtered and paged.",
+            "parameters": [
+              { "name": "kind", "in": "query", "required": false,
+                "schema": { "type": "string", "enum": ["fleet", "model", "model_version", "prompt_version", "route", "ring", "model_ring", "cohort"] } },
+              { "name": "light", "in": "query", "required": false,
+                "schema": { "type": "string", "enum": ["none", "green", "insufficient_data", "yellow", "red"] } },
+              { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 50 } },
+              { "name": "offset", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 0, "default": 0 } },
+              { "name": "span", "in": "query", "required": false, "schema": { "type": "string", "default": "window" } }
+            ],
+            "responses": {
+              "200": { "description": "a page of scopes", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Scopes" } } } },
+              "400": { "description": "a bad parameter, named", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
+            }
+          }
+        },
+        "/api/v1/openapi.json": {
+          "get": {
+            "summary": "This document.",
+            "responses": {
+              "200": { "description": "OpenAPI 3.0", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/OpenAPI" } } } }
+            }
+          }
+        }
+      },
+      "components": {
+        "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+        "schemas": {
+          "Error": {
+            "type": "object", "required": ["error"],
+            "properties": { "error": { "type": "string" }, "parameter": { "type": "string", "description": "the bad parameter" } }
+          },
+          "Held": {
+            "type": "object", "required": ["windows"],
+            "properties": {
+              "from_us": { "type": "integer", "format": "int64" },
+              "to_us": { "type": "integer", "format": "int64" },
+              "windows": { "type": "integer" }
+            }
+          },
+          "NotHeld": {
+            "type": "object", "required": ["error", "held"],
+            "properties": { "error": { "type": "string" }, "held": { "$ref": "#/components/schemas/Held" } }
+          },
+          "IndexDocument": {
+            "type": "object", "description": "Sources/TallyIndex/INDEX.md specifies every field.",
+            "required": ["format", "collector", "span", "start_us", "end_us", "windows", "executive", "scopes", "alerts", "drift", "fairness", "canary"],
+            "properties": {
+              "format": { "type": "integer" },
+              "collector": { "type": "string" },
+              "span": { "type": "string" },
+              "start_us": { "type": "integer", "format": "int64" },
+              "end_us": { "type": "integer", "format": "int64" },
+              "windows": { "type": "integer" },
+              "executive": { "type": "object" },
+              "scopes": { "type": "array", "items": { "$ref": "#/components/schemas/ScopeReport" } },
+              "alerts": { "type": "object", "properties": { "open": { "type": "array", "items": { "type": "object" } }, "events": { "type": "array", "items": { "type": "object" } } } },
+              "drift": { "type": "array", "items": { "type": "object" } },
+              "fairness": { "type": "array", "items": { "type": "object" } },
+              "canary": { "type": "array", "items": { "type": "object" } }
+            }
+          },
+          "ScopeReport": {
+            "type": "object", "required": ["scope", "kind", "labels", "requests", "light", "kpis"],
+            "properties": {
+              "scope": { "type": "string" },
+              "kind": { "type": "string" },
+              "labels": { "type": "object", "additionalProperties": { "type": "string" } },
+              "requests": { "type": "integer" },
+              "light": { "type": "string" },
+              "kpis": { "type": "array", "items": { "type": "object" } }
+            }
+          },
+          "Windows": {
+            "type": "object", "required": ["held", "windows"],
+            "properties": {
+              "held": { "$ref": "#/components/schemas/Held" },
+              "windows": { "type": "array", "items": { "$ref": "#/components/schemas/IndexDocument" } }
+            }
+          },
+          "Alerts": {
+            "type": "object", "required": ["open", "firing", "recent"],
+            "properties": {
+              "open": { "type": "array", "items": { "type": "object" } },
+              "firing": { "type": "integer" },
+              "recent": { "type": "array", "items": { "type": "object" }, "description": "transitions in the held windows, newest first (≤ 200)" }
+            }
+          },
+          "Scopes": {
+            "type": "object", "required": ["span", "total", "offset", "limit", "scopes"],
+            "properties": {
+              "span": { "type": "string" },
+              "total": { "type": "integer" },
+              "offset": { "type": "integer" },
+              "limit": { "type": "integer" },
+              "scopes": { "type": "array", "items": { "$ref": "#/components/schemas/ScopeReport" } }
+            }
+          },
+          "OpenAPI": {
+            "type": "object", "required": ["openapi", "info", "paths"],
+            "properties": { "openapi": { "type": "string" }, "info": { "type": "object" }, "paths": { "type": "object" }, "components": { "type": "object" },
+                            "security": { "type": "array", "items": { "type": "object" } } }
+          }
+        }
+      },
+      "security": [ { "bearer": [] } ]
+    }
+    """#
+}
