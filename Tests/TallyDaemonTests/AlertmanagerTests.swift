@@ -154,7 +154,7 @@ import TallyIndex
         let tallyd = Process()
         tallyd.executableURL = URL(fileURLWithPath: IndexScenarioTests.tallydPath)
         tallyd.arguments = ["--endpoint", endpoint, "--data-dir", dir + "/data", "--window", "1", "--pub", "", "--replay", "",
-                            "--collector-id", "am-scenario", "--policy", dir + "/policy.toml"]
+                            "--http", "", "--collector-id", "am-scenario", "--policy", dir + "/policy.toml"]
         tallyd.environment = ["TALLY_ALLOWED_LATENESS_SECONDS": "1",
                               "TALLY_ALERTMANAGER_URL": "http://127.0.0.1:\(alertmanager.url.port)"]
         tallyd.standardError = FileHandle(forWritingAtPath: dir + "/tallyd.log")
