@@ -105,7 +105,7 @@ import TallyIndex
         return String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(15)))
     func theClientPostsToAlertmanagerAndAMalformedBodyIsA400SinkError() throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.binary),
                      "\(Self.binary) not installed (Debian package prometheus-alertmanager; Tools/setup.sh installs it)")
@@ -124,7 +124,7 @@ import TallyIndex
                 "\(active)")
     }
 
-    @Test(.timeLimit(.minutes(3)))
+    @Test(.timeLimit(.minutes(15)))
     func tallydsCanaryRegressionAlertsFireAndResolveInAlertmanager() throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.binary),
                      "\(Self.binary) not installed (Debian package prometheus-alertmanager; Tools/setup.sh installs it)")

@@ -130,7 +130,7 @@ import TallyIndex
         return Run(windows: windows, startedMicros: started?.uint64Value ?? 0, load: output)
     }
 
-    @Test(.timeLimit(.minutes(5)))
+    @Test(.timeLimit(.minutes(15)))
     func everyInjectedFaultRaisesItsAlertForItsScopeAndResolves() throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.tallydPath), "build tallyd first")
         var profile = Self.fleet
@@ -175,7 +175,7 @@ import TallyIndex
         #expect(Double(before.filter { $0 == .promote }.count) >= 0.8 * Double(before.count), "\(before)")
     }
 
-    @Test(.timeLimit(.minutes(10)))
+    @Test(.timeLimit(.minutes(20)))
     func cleanTrafficRaisesNoAlertOverThreeHundredWindows() throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.tallydPath), "build tallyd first")
         let result = try run(profile: Self.fleet, seconds: 305)

@@ -69,7 +69,7 @@ import Testing
         return missing
     }
 
-    @Test(.timeLimit(.minutes(3)))
+    @Test(.timeLimit(.minutes(15)))
     func servesHealthMetricsAPIAndDashboardAndStopsWithTallyd() throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.tallydPath), "build tallyd first")
         let dir = NSTemporaryDirectory() + "tally-http-\(UUID().uuidString)"
