@@ -65,8 +65,15 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var httpToken = ""
     /// Windows whose index documents the web face holds in memory, 1 … 100,000.
     public var httpWindows = 360
-    /// Label sets per metric family on `/metrics` before the rest fold into `model="other"`, 1 … 1,000,000.
+    /// Label sets per metric family on `/metrics` before the rest fold into `other`, 1 … 1,000,000.
     public var httpMaxLabelSets = 500
+    /// The series labels `/metrics` exposes: model, model_version, prompt_version, route,
+    /// ring, tag:KEY (checked by the web face when tallyd starts).
+    public var httpMetricLabels = ["model", "model_version", "ring"]
+    /// Serve vLLM's request families at `/metrics/vllm`.
+    public var httpVLLMMetrics = false
+    /// The largest bound of vLLM's token histograms (its `max_model_len`), 1 … 10,000,000.
+    public var httpVLLMMaxModelLength = 131_072
     /// Price per million tokens by model: input, cached input, output (US dollars).
     public var prices: [String: ModelPrice] = [:]
 
@@ -96,12 +103,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public mutating func set(_ key: String, text: String, field: String) throws(ConfigError) {
         let value: ConfigValue
         switch key {
-        case "endpoints": value = .strings(text.split(separator: ",").map { String($0).trimmingSpaces() })
+        case "endpoints", "http_metric_labels": value = .strings(text.split(separator: ",").map { String($0).trimmingSpaces() })
         case "receive_queue", "index_replay_windows", "window_seconds", "allowed_lateness_seconds", "shards", "max_series_per_shard", "file_max_bytes", "file_max_seconds",
-             "file_retention", "sink_queue", "http_windows", "http_max_label_sets":
+             "file_retention", "sink_queue", "http_windows", "http_max_label_sets", "http_vllm_max_model_len":
             guard let number = Int(text.replacingUnderscores()) else { throw ConfigError(field: field, "not an integer: \(text)") }
             value = .integer(number)
-        case "summary", "index":
+        case "summary", "index", "http_vllm_metrics":
             guard text == "true" || text == "false" else { throw ConfigError(field: field, "true or false, not \(text)") }
             value = .boolean(text == "true")
         default: value = .string(text)
@@ -115,7 +122,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
                               "pub_endpoint", "replay_endpoint", "json_lines", "sink_queue", "summary",
                               "policy_file", "index", "index_replay_windows", "baseline_snapshot",
                               "alertmanager_url", "alert_webhook_url",
-                              "http_listen", "http_token", "http_windows", "http_max_label_sets"]
+                              "http_listen", "http_token", "http_windows", "http_max_label_sets", "http_metric_labels",
+                              "http_vllm_metrics", "http_vllm_max_model_len"]
 
     mutating func set(_ key: String, _ value: ConfigValue) throws(ConfigError) {
         func string() throws(ConfigError) -> String {
@@ -167,6 +175,13 @@ public struct DaemonConfiguration: Sendable, Equatable {
         case "http_token": httpToken = try string()
         case "http_windows": httpWindows = try integer()
         case "http_max_label_sets": httpMaxLabelSets = try integer()
+        case "http_metric_labels":
+            guard case .strings(let list) = value else { throw ConfigError(field: key, "expected an array of strings") }
+            httpMetricLabels = list
+        case "http_vllm_metrics":
+            guard case .boolean(let b) = value else { throw ConfigError(field: key, "expected true or false") }
+            httpVLLMMetrics = b
+        case "http_vllm_max_model_len": httpVLLMMaxModelLength = try integer()
         default:
             let parts = key.split(separator: ".", maxSplits: 1).map(String.init)
             guard parts.count == 2, parts[0] == "prices",
@@ -226,6 +241,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
         if !(1...100_000).contains(httpWindows) { throw ConfigError(field: "http_windows", "\(httpWindows) not in 1 … 100000") }
         if !(1...1_000_000).contains(httpMaxLabelSets) {
             throw ConfigError(field: "http_max_label_sets", "\(httpMaxLabelSets) not in 1 … 1000000")
+        }
+        if !(1...10_000_000).contains(httpVLLMMaxModelLength) {
+            throw ConfigError(field: "http_vllm_max_model_len", "\(httpVLLMMaxModelLength) not in 1 … 10000000")
         }
         for (model, price) in prices where price.input.isNaN || price.cachedInput.isNaN || price.output.isNaN {
             throw ConfigError(field: "prices.\(model)", "needs input, cached_input and output")
@@ -326,8 +344,17 @@ public struct DaemonConfiguration: Sendable, Equatable {
     http_token = ""
     # Windows whose index documents the web face keeps in memory (trends, /api/v1/index/windows).
     http_windows = 360
-    # Label sets per metric family on /metrics; past it the rest fold into model="other".
+    # Label sets per metric family on /metrics; past it the rest fold into "other"
+    # (every label but ring), counted in tally_metrics_label_sets_folded_total.
     http_max_label_sets = 500
+    # The series labels /metrics exposes: model, model_version, prompt_version, route,
+    # ring, and tag:KEY for a cohort tag (exposed as label KEY).
+    http_metric_labels = ["model", "model_version", "ring"]
+    # vLLM's request families (vllm:e2e_request_latency_seconds, …) by model_name at
+    # /metrics/vllm, for dashboards built for vLLM.
+    http_vllm_metrics = false
+    # vLLM's max_model_len: the largest bound of its token histograms (1, 2, 5, 10, … ≤ it).
+    http_vllm_max_model_len = 131072
 
     # Prices per million tokens (US dollars). Models without a price get no cost
     # and are counted as unpriced.

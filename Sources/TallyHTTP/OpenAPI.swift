@@ -41,6 +41,21 @@ enum OpenAPI {
             }
           }
         },
+        "/metrics/vllm": {
+          "get": {
+            "summary": "vLLM's request families (vllm:e2e_request_latency_seconds, vllm:time_to_first_token_seconds, vllm:request_queue_time_seconds, vllm:time_per_output_token_seconds, vllm:request_prompt_tokens, vllm:request_generation_tokens, vllm:request_success_total) by model_name with vLLM's bucket bounds; 404 unless http_vllm_metrics = true.",
+            "responses": {
+              "200": {
+                "description": "metric families",
+                "content": {
+                  "text/plain": { "schema": { "type": "string" } },
+                  "application/openmetrics-text": { "schema": { "type": "string" } }
+                }
+              },
+              "404": { "description": "not enabled", "content": { "text/plain": { "schema": { "type": "string" } } } }
+            }
+          }
+        },
         "/api/v1/index": {
           "get": {
             "summary": "The newest index document of a span.",

@@ -67,6 +67,8 @@ public final class WebFace: Sendable {
     let token: String
     let maxLabelSets: Int
     let collectorID: String
+    /// When tallyd started (s since 1970): the `_created` of every counter and histogram.
+    let started: Double
     private let source = Mutex<Source>(Source())
 
     /// What the collector lends once it exists (the server starts before it).
@@ -75,8 +77,10 @@ public final class WebFace: Sendable {
         var counters: (@Sendable () -> [String: UInt64])?
     }
 
-    public init(store: WebStore, token: String = "", maxLabelSets: Int = 500, collectorID: String = "") {
+    public init(store: WebStore, token: String = "", maxLabelSets: Int = 500, collectorID: String = "",
+                started: Double = Date().timeIntervalSince1970) {
         self.store = store
+        self.started = started
         self.token = token
         self.maxLabelSets = maxLabelSets
         self.collectorID = collectorID
@@ -91,7 +95,7 @@ public final class WebFace: Sendable {
     func counters() -> [String: UInt64] { source.withLock { $0.counters }?() ?? [:] }
 
     /// The paths served (GET).
-    public static let paths = ["/", "/scope", "/healthz", "/readyz", "/metrics", "/api/v1/index", "/api/v1/index/windows",
+    public static let paths = ["/", "/scope", "/healthz", "/readyz", "/metrics", "/metrics/vllm", "/api/v1/index", "/api/v1/index/windows",
                                "/api/v1/alerts", "/api/v1/scopes", "/api/v1/openapi.json"]
 
     public func respond(_ request: WebRequest) -> WebResponse {
@@ -105,6 +109,7 @@ public final class WebFace: Sendable {
         case "/readyz":
             return store.windowsSeen > 0 ? .text(200, "ready\n") : .text(503, "not ready: no window evaluated yet\n")
         case "/metrics": return metrics(request)
+        case "/metrics/vllm": return vllmMetrics(request)
         case "/api/v1/index": return API.index(request, store.view)
         case "/api/v1/index/windows": return API.windows(request, store.view)
         case "/api/v1/alerts": return API.alerts(request, store.view)
@@ -128,7 +133,22 @@ public final class WebFace: Sendable {
 
     func metrics(_ request: WebRequest) -> WebResponse {
         let format = ExpositionFormat.negotiate(accept: request.accept)
-        let families = DaemonMetrics.families(counters()).families + FleetMetrics.families(store.view, maxLabelSets: maxLabelSets)
-        return WebResponse(status: 200, contentType: format.contentType, body: format.render(families))
+        let families = DaemonMetrics.families(counters()).families
+            + FleetMetrics.families(store.view, labels: store.labels, maxLabelSets: maxLabelSets)
+        return WebResponse(status: 200, contentType: format.contentType, body: format.render(families, created: started))
+    }
+
+    /// vLLM's families (``VLLMMetrics``) when `http_vllm_metrics` is on, else a 404 saying how.
+    func vllmMetrics(_ request: WebRequest) -> WebResponse {
+        guard store.vllmMaxModelLength != nil else {
+            return .text(404, "not enabled: set http_vllm_metrics = true in tallyd's configuration\n")
+        }
+        let format = ExpositionFormat.negotiate(accept: request.accept)
+        let view = store.view
+        var folded = MetricFamily(name: "tally_vllm_models_folded", type: .counter,
+                                  help: "Models folded into model_name=\"other\" past http_max_label_sets.")
+        folded.add([], Double(view.vllmFoldedModels))
+        return WebResponse(status: 200, contentType: format.contentType,
+                           body: format.render(VLLMMetrics.families(view.vllm) + [folded], created: started))
     }
 }

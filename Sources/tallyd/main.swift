@@ -81,8 +81,16 @@ struct Tallyd: ParsableCommand {
         }
         let printTable = settings.summary
         // The web face's store, fed once per window on the flusher thread (cheap: sums under a lock).
+        let metricLabels: MetricLabels
+        do {
+            metricLabels = try MetricLabels(settings.httpMetricLabels)
+        } catch {
+            FileHandle.standardError.write(Data("tallyd: http_metric_labels: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
         let store = settings.httpListen.isEmpty ? nil
-            : WebStore(capacity: settings.httpWindows, maxLabelSets: settings.httpMaxLabelSets)
+            : WebStore(capacity: settings.httpWindows, maxLabelSets: settings.httpMaxLabelSets, labels: metricLabels,
+                       vllmMaxModelLength: settings.httpVLLMMetrics ? settings.httpVLLMMaxModelLength : nil)
         // The web face starts first (a taken port stops tallyd before anything else runs);
         // the collector's counters and policy are attached once it exists.
         var web: HTTPServer?

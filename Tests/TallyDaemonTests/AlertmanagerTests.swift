@@ -12,16 +12,13 @@ import TallyIndex
     static let amtool = "/usr/bin/amtool"
 
     /// An Alertmanager on 127.0.0.1 (a free port) with one route to a null receiver and
-    /// no clustering; its files in a temporary directory that ``stop()`` removes.
+    /// no clustering.
     final class Alertmanager: @unchecked Sendable {
-        let process = Process()
-        let directory: String
-        let url: HTTPURL
+        let server: ServerProcess
+        var url: HTTPURL { server.url }
 
         init() throws {
-            directory = NSTemporaryDirectory() + "tally-am-\(UUID().uuidString)"
-            try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
-            try """
+            server = try ServerProcess(binary: AlertmanagerTests.binary, name: "am", files: ["alertmanager.yml": """
                 global:
                   resolve_timeout: 5m
                 route:
@@ -32,36 +29,17 @@ import TallyIndex
                 receivers:
                   - name: "null"
 
-                """.write(toFile: directory + "/alertmanager.yml", atomically: true, encoding: .utf8)
-            let port = try LoopbackListener.freePort()
-            url = HTTPURL(host: "127.0.0.1", port: port, path: "/")
-            process.executableURL = URL(fileURLWithPath: AlertmanagerTests.binary)
-            process.arguments = ["--config.file=\(directory)/alertmanager.yml", "--storage.path=\(directory)/data",
-                                 "--web.listen-address=127.0.0.1:\(port)", "--cluster.listen-address="]
-            _ = FileManager.default.createFile(atPath: directory + "/alertmanager.log", contents: nil)
-            let log = FileHandle(forWritingAtPath: directory + "/alertmanager.log")
-            process.standardOutput = log
-            process.standardError = log
-            try process.run()
-        }
-
-        /// Waits until `GET /-/ready` answers 200, at most `seconds`.
-        func ready(within seconds: Double) -> Bool {
-            let deadline = Date().addingTimeInterval(seconds)
-            while Date() < deadline && process.isRunning {
-                if (try? get("/-/ready").status) == 200 { return true }
-                Thread.sleep(forTimeInterval: 0.1)
+                """]) { directory, port in
+                ["--config.file=\(directory)/alertmanager.yml", "--storage.path=\(directory)/data",
+                 "--web.listen-address=127.0.0.1:\(port)", "--cluster.listen-address="]
             }
-            return false
         }
 
-        func get(_ path: String) throws(SinkError) -> HTTPResponse {
-            try HTTPPost.exchange(method: "GET", url: url.appending(path: path), timeoutSeconds: 3)
-        }
+        func ready(within seconds: Double) -> Bool { server.ready("/-/ready", within: seconds) }
 
         /// `GET /api/v2/alerts?active=true`: the active alerts' labels and states.
         func activeAlerts() throws -> [(labels: [String: String], state: String)] {
-            let response = try get("/api/v2/alerts?active=true")
+            let response = try server.get("/api/v2/alerts?active=true")
             guard response.status == 200,
                   let array = try JSONSerialization.jsonObject(with: Data(response.body)) as? [[String: Any]] else {
                 throw SinkError("GET /api/v2/alerts: HTTP \(response.status)")
@@ -72,23 +50,11 @@ import TallyIndex
             }
         }
 
-        var log: String { (try? String(contentsOfFile: directory + "/alertmanager.log", encoding: .utf8)) ?? "" }
-
-        func stop() {
-            AlertmanagerTests.stop(process, within: 5)
-            try? FileManager.default.removeItem(atPath: directory)
-        }
+        var log: String { server.log }
+        func stop() { server.stop() }
     }
 
-    /// SIGINT (or SIGTERM), then SIGKILL when it has not exited within `seconds`.
-    static func stop(_ process: Process, within seconds: Double) {
-        guard process.isRunning else { return }
-        process.interrupt()
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-    }
+    static func stop(_ process: Process, within seconds: Double) { ServerProcess.stop(process, within: seconds) }
 
     /// `amtool alert query` against `url`, bounded to 10 s: its output.
     static func amtoolQuery(_ url: HTTPURL, _ matcher: String) throws -> String {

@@ -1,4 +1,5 @@
 import Testing
+import TallySketches
 @testable import TallyHTTP
 
 @Suite struct ExpositionTests {
@@ -36,6 +37,28 @@ import Testing
             # EOF
 
             """)
+    }
+
+    @Test func openMetricsGivesCountersAndHistogramsACreatedSample() {
+        var histogram = MetricFamily(name: "tally_request_latency_seconds", type: .histogram, help: "Latency.", unit: "seconds")
+        var cumulative = CumulativeHistogram(bounds: [0.1])
+        var digest = TDigest()
+        digest.insert(integer: 50_000)
+        cumulative.add(digest, unitsPer: 1e6)
+        histogram.addHistogram([("model", "m")], cumulative)
+        let families = sampleFamilies() + [histogram]
+        let text = ExpositionFormat.openMetrics.render(families, created: 1_700_000_000.5)
+        #expect(text.contains("tally_requests_total{model=\"a\\\"b\\\\c\\nd\"} 3\ntally_requests_created{model=\"a\\\"b\\\\c\\nd\"} 1700000000.5\n"))
+        #expect(text.contains("""
+            tally_request_latency_seconds_bucket{model="m",le="0.1"} 1
+            tally_request_latency_seconds_bucket{model="m",le="+Inf"} 1
+            tally_request_latency_seconds_sum{model="m"} 0.05
+            tally_request_latency_seconds_count{model="m"} 1
+            tally_request_latency_seconds_created{model="m"} 1700000000.5
+
+            """))
+        #expect(!text.contains("tally_flush_duration_seconds_created"), "gauges have no _created")
+        #expect(!ExpositionFormat.prometheus.render(families, created: 1).contains("_created"))
     }
 
     @Test func acceptHeaderChoosesTheFormat() {

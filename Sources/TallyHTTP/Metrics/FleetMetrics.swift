@@ -3,13 +3,19 @@ import TallyIndex
 import TallySketches
 import TallyWire
 
-/// The fleet's families: KPI counters per label set accumulated across windows,
-/// classic histograms of the last window (from the merged t-digests), index gauges.
+/// The fleet's families: KPI counters and classic histograms per exposed label set,
+/// cumulative since tallyd started (``WebStore/Totals``), and the index's gauges.
+///
+/// Histograms rather than summaries: Prometheus 2.42 (Debian 12) aggregates classic
+/// histograms across label sets and collectors (`sum by (le)`) and over time (`rate`),
+/// which summaries cannot, and reads native histograms only behind a feature flag.
 enum FleetMetrics {
-    /// Histogram bucket bounds (s), shared by latency, TTFT and queue time.
-    static let buckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+    /// Histogram bucket bounds (s), shared by latency, TTFT and queue time: dense between
+    /// 0.5 s and 5 s, where the default policy's latency thresholds lie (a classic
+    /// histogram's quantile is only known within its bucket).
+    static let buckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 2.5, 3, 4, 5, 7.5, 10, 15, 30, 60]
 
-    static func families(_ view: WebStore.View, maxLabelSets: Int) -> [MetricFamily] {
+    static func families(_ view: WebStore.View, labels: MetricLabels, maxLabelSets: Int) -> [MetricFamily] {
         var requests = MetricFamily(name: "tally_requests", type: .counter, help: "Requests served by the fleet, by model, version and ring.")
         var errors = MetricFamily(name: "tally_request_errors", type: .counter, help: "Requests that did not end ok, by status.")
         var refusals = MetricFamily(name: "tally_refusals", type: .counter, help: "Requests the model refused.")
@@ -18,7 +24,7 @@ enum FleetMetrics {
         var cost = MetricFamily(name: "tally_cost_usd", type: .counter, help: "Cost of priced requests in US dollars.")
         var safety = MetricFamily(name: "tally_safety_incidents", type: .counter, help: "Requests with a safety incident, by severity.")
         for (key, t) in view.totals.sorted(by: { $0.key < $1.key }) {
-            let l = key.pairs
+            let l = Array(zip(labels.names, key.values))
             requests.add(l, Double(t.requests))
             for status in RequestStatus.allCases where status != .ok {
                 errors.add(l + [("status", status.name)], Double(t.statuses[Int(status.rawValue)]))
@@ -34,10 +40,10 @@ enum FleetMetrics {
             }
         }
         var folded = MetricFamily(name: "tally_metrics_label_sets_folded", type: .counter,
-                                  help: "Label sets (model, model_version, ring) folded into model=\"other\" past the per-family limit.")
+                                  help: "Label sets folded into \"other\" (all values but the ring's) past http_max_label_sets.")
         folded.add([], Double(view.foldedLabelSets))
         var families = [requests, errors, refusals, escalations, tokens, cost, safety]
-        families += histograms(view)
+        families += histograms(view, labels: labels)
         var series = MetricFamily(name: "tally_series_active", type: .gauge, help: "Series in the last window's snapshot.")
         series.add([], Double(view.snapshot?.series.count ?? 0))
         families += [series, folded]
@@ -45,40 +51,19 @@ enum FleetMetrics {
         return families
     }
 
-    /// Latency, TTFT and queue time of the last window per label set: bucket counts are
-    /// the merged digest's cdf at each bound × its count (monotone by construction).
-    static func histograms(_ view: WebStore.View) -> [MetricFamily] {
-        let specs: [(name: String, help: String, digest: (SeriesAggregate) -> TDigest)] = [
-            ("tally_request_latency_seconds", "Total request latency in the last window (t-digest cdf at fixed buckets).", { $0.totalLatency }),
-            ("tally_time_to_first_token_seconds", "Time to first token in the last window (t-digest cdf at fixed buckets).", { $0.timeToFirstToken }),
-            ("tally_queue_time_seconds", "Queue time in the last window (t-digest cdf at fixed buckets).", { $0.queueTime }),
+    /// Latency, TTFT and queue time per label set, cumulative (``CumulativeHistogram``).
+    static func histograms(_ view: WebStore.View, labels: MetricLabels) -> [MetricFamily] {
+        let specs: [(name: String, help: String, histogram: KeyPath<WebStore.Totals, CumulativeHistogram>)] = [
+            ("tally_request_latency_seconds", "Total request latency (bucket counts from each window's t-digests).", \.latency),
+            ("tally_time_to_first_token_seconds", "Time to first token (bucket counts from each window's t-digests).", \.timeToFirstToken),
+            ("tally_queue_time_seconds", "Queue time (bucket counts from each window's t-digests).", \.queueTime),
         ]
-        guard let snapshot = view.snapshot else { return [] }
-        var grouped: [WebStore.LabelSet: [SeriesAggregate]] = [:]
-        for series in snapshot.series {
-            let key = WebStore.LabelSet(model: series.labels.model, version: series.labels.modelVersion, ring: series.labels.ring.name)
-            let exported = view.admitted.contains(key) ? key : WebStore.LabelSet(model: "other", version: "other", ring: key.ring)
-            grouped[exported, default: []].append(series.aggregate)
-        }
-        var families: [MetricFamily] = []
-        for spec in specs {
+        let sorted = view.totals.sorted { $0.key < $1.key }
+        return specs.map { spec in
             var family = MetricFamily(name: spec.name, type: .histogram, help: spec.help, unit: "seconds")
-            for (key, aggregates) in grouped.sorted(by: { $0.key < $1.key }) {
-                guard let merged = try? TDigest.merged(aggregates.map(spec.digest)) else { continue }
-                let count = Double(merged.count)
-                var previous = 0.0
-                for bound in buckets {
-                    let cumulative = merged.isEmpty ? 0 : max(previous, min(count, (merged.cdf(bound * 1e6) * count).rounded()))
-                    previous = cumulative
-                    family.samples.append(.init(suffix: "_bucket", labels: key.pairs + [("le", "\(bound)")], value: cumulative))
-                }
-                family.samples.append(.init(suffix: "_bucket", labels: key.pairs + [("le", "+Inf")], value: count))
-                family.samples.append(.init(suffix: "_sum", labels: key.pairs, value: merged.isEmpty ? 0 : merged.sum * 1e-6))
-                family.samples.append(.init(suffix: "_count", labels: key.pairs, value: count))
-            }
-            families.append(family)
+            for (key, totals) in sorted { family.addHistogram(Array(zip(labels.names, key.values)), totals[keyPath: spec.histogram]) }
+            return family
         }
-        return families
     }
 
     /// 0 green, 1 yellow, 2 red, -1 insufficient data; nil for KPIs without a threshold.

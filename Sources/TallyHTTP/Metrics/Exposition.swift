@@ -51,7 +51,10 @@ public enum ExpositionFormat: Sendable {
     }
 
     /// The families as text; families without samples are left out.
-    public func render(_ families: [MetricFamily]) -> String {
+    /// - Parameter created: when the counters and histograms started from zero (s since
+    ///   1970: tallyd's start); OpenMetrics then gives each counter and histogram point
+    ///   its `_created` sample. The text format 0.0.4 has no such sample.
+    public func render(_ families: [MetricFamily], created: Double? = nil) -> String {
         var out = ""
         out.reserveCapacity(families.count * 256)
         for family in families where !family.samples.isEmpty {
@@ -60,15 +63,21 @@ public enum ExpositionFormat: Sendable {
             out += "# TYPE \(header) \(family.type.rawValue)\n"
             if self == .openMetrics, let unit = family.unit { out += "# UNIT \(header) \(unit)\n" }
             for sample in family.samples {
-                out += family.name + sample.suffix
-                if !sample.labels.isEmpty {
-                    out += "{" + sample.labels.map { "\($0.0)=\"\(Self.escapeLabel($0.1))\"" }.joined(separator: ",") + "}"
-                }
+                out += family.name + sample.suffix + Self.labelText(sample.labels)
                 out += " " + Self.number(sample.value) + "\n"
+                if self == .openMetrics, let created,
+                   (family.type == .counter && sample.suffix == "_total") || (family.type == .histogram && sample.suffix == "_count") {
+                    out += family.name + "_created" + Self.labelText(sample.labels) + " " + Self.number(created) + "\n"
+                }
             }
         }
         if self == .openMetrics { out += "# EOF\n" }
         return out
+    }
+
+    /// `{a="x",b="y"}`, or "" without labels.
+    static func labelText(_ labels: [(String, String)]) -> String {
+        labels.isEmpty ? "" : "{" + labels.map { "\($0.0)=\"\(escapeLabel($0.1))\"" }.joined(separator: ",") + "}"
     }
 
     /// A label value escaped per the text formats: backslash, double quote, line feed.
