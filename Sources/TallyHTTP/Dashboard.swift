@@ -37,6 +37,7 @@ enum Dashboard {
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8">
         <meta http-equiv="refresh" content="\(refresh)">
+        <link rel="icon" href="data:,">
         <title>\(escape(title))</title>
         <style>
         body{font:14px system-ui,sans-serif;margin:1em 2em;color:#222}
@@ -50,7 +51,7 @@ enum Dashboard {
         td[data-light=green]{background:#e3f6e3}td[data-light=yellow]{background:#fff4c2}td[data-light=red]{background:#ffd9d9}
         td[data-light=insufficient_data]{background:#eee;color:#777}
         table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2em .5em;text-align:right}
-        td:first-child,th:first-child{text-align:left}
+        td:first-child,th:first-child,td.action{text-align:left}td.action{font-size:.85em;max-width:28em}
         .dot{display:inline-block;width:.8em;height:.8em;border-radius:50%;background:#999}
         .dot[data-light=green]{background:#2a9d2a}.dot[data-light=yellow]{background:#e0b000}.dot[data-light=red]{background:#d22}
         nav a{margin-right:.8em}.charts{display:flex;flex-wrap:wrap;gap:1em}
@@ -138,7 +139,7 @@ enum Dashboard {
         for k in kinds { html += "<a href=\"/?kind=\(url(k))\"\(k == kind ? " aria-current=\"page\"" : "")>\(escape(k))</a>" }
         html += "</nav>\n<table id=\"breakdown-table\"><tr><th>scope</th><th>requests</th><th>light</th>"
         for kpi in columns { html += "<th>\(kpi.rawValue)</th>" }
-        html += "</tr>\n"
+        html += "<th>action</th></tr>\n"
         for scope in rows.dropFirst((page - 1) * pageSize).prefix(pageSize) {
             html += "<tr data-scope=\"\(escape(scope.scope))\"><td><a href=\"/scope?id=\(url(scope.scope))\">\(escape(scope.scope))</a></td>"
             html += "<td>\(scope.requests)</td><td data-light=\"\(scope.light.rawValue)\"><span class=\"dot\" data-light=\"\(scope.light.rawValue)\"></span> \(scope.light.rawValue)</td>"
@@ -147,7 +148,10 @@ enum Dashboard {
                 let light = report?.light ?? Light.none
                 html += "<td data-light=\"\(light.rawValue)\" data-kpi=\"\(kpi.rawValue)\" title=\"\(escape(report?.action ?? ""))\">\(format(report?.value, kpi.unit))</td>"
             }
-            html += "</tr>\n"
+            // The scope's action: that of its worst KPI (the one that sets the scope's light).
+            let worst = scope.kpis.first { $0.light == scope.light && $0.action != nil }
+            let action = worst.map { "\($0.kpi.rawValue): \($0.action!)" } ?? ""
+            html += "<td class=\"action\" data-light=\"\(scope.light.rawValue)\">\(escape(action))</td></tr>\n"
         }
         html += "</table>\n<p id=\"breakdown-pages\">page \(page) of \(pages) (\(rows.count) scopes)"
         if page > 1 { html += " · <a id=\"page-prev\" href=\"/?kind=\(url(kind))&amp;page=\(page - 1)\">previous</a>" }
