@@ -13,8 +13,13 @@
 #     rather than wait, as an inference server's would), then closed loop (--max), whose
 #     rate is compared with the raw baseline of the same producers measured just before.
 # Loopback only; every process is bounded in time and stopped by this script.
-# Usage: Tools/e2e-bench.sh [--quick | --sustained]
-#   --quick: 4 s runs, 15 s sustained runs; --sustained: only the sustained runs.
+#  4. (--web) the web face under use: closed-loop runs into tallyd (2 shards) in alternating
+#     pairs, one with the web face idle, one while clients poll it as a Prometheus scraping
+#     every second (/metrics and /metrics/vllm) and a dashboard open in a browser (/ and a
+#     breakdown page at every window, as its refresh does) would; the ratio of the medians.
+# Usage: Tools/e2e-bench.sh [--quick | --sustained | --web]
+#   --quick: 4 s runs, 15 s sustained runs; --sustained: only the sustained runs;
+#   --web: only the web-face comparison (E2E_WEB_PAIRS pairs, default 5).
 # Environment: E2E_RATE (open-loop frames/s, default 2000000), E2E_SECONDS (default 10),
 #              E2E_SUSTAINED_SECONDS (default 60), E2E_PORT (default 7591),
 #              E2E_BATCH (sustained runs' batch bytes, default 65536), E2E_PRODUCERS (default 1).
@@ -36,8 +41,9 @@ table=yes
 case "${1:-}" in
     --quick) seconds=4; sustained=15 ;;
     --sustained) table=no ;;
+    --web) table=web ;;
     "") ;;
-    *) echo "usage: Tools/e2e-bench.sh [--quick | --sustained]"; exit 2 ;;
+    *) echo "usage: Tools/e2e-bench.sh [--quick | --sustained | --web]"; exit 2 ;;
 esac
 endpoint="tcp://127.0.0.1:$port"
 work=$(mktemp -d)
@@ -80,10 +86,12 @@ raw_baseline() {
 # (~6 M frames, seconds of backlog), and frames that wait longer than the allowed lateness
 # arrive late. Open-loop runs keep the default, room for bursts.
 closed_queue=256
+web_port=$((port + 1))
 start_tallyd() {  # shards [receive queue in batches; tallyd's default when not given]
     rm -rf "$work/data"
-    env ${2:+TALLY_RECEIVE_QUEUE=$2} "$bin/tallyd" --endpoint "$endpoint" --data-dir "$work/data" --shards "$1" --pub "" --replay "" \
-        >"$work/tallyd.log" 2>&1 &
+    env ${2:+TALLY_RECEIVE_QUEUE=$2} TALLY_HTTP_VLLM_METRICS=true \
+        "$bin/tallyd" --endpoint "$endpoint" --data-dir "$work/data" --shards "$1" --pub "" --replay "" \
+        --http "127.0.0.1:$web_port" >"$work/tallyd.log" 2>&1 &
     daemon=$!
     for _ in $(seq 50); do grep -q "ingest on" "$work/tallyd.log" 2>/dev/null && return; sleep 0.1; done
     echo "tallyd did not start:"; cat "$work/tallyd.log"; exit 1
@@ -92,6 +100,55 @@ stop_tallyd() { kill -INT "$daemon"; wait "$daemon" || true; daemon=""; }
 
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -r)"
 echo
+
+# Frames/s into windows of one closed-loop run of $seconds (2 shards, 1 producer, 64 KiB
+# batches); with "web", curl polls the web face meanwhile as Prometheus and a dashboard would.
+web_face_run() {  # plain | web
+    start_tallyd 2 "$closed_queue"
+    local poller="" started finished
+    if [ "$1" = web ]; then
+        command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl; }
+        (   local tick=0 window=10  # tallyd's default window: the dashboard's refresh interval
+            while true; do
+                curl -s -o /dev/null "http://127.0.0.1:$web_port/metrics"
+                curl -s -o /dev/null "http://127.0.0.1:$web_port/metrics/vllm"
+                if [ $((tick % window)) = 0 ]; then
+                    curl -s -o /dev/null "http://127.0.0.1:$web_port/"
+                    curl -s -o /dev/null "http://127.0.0.1:$web_port/?kind=model_ring"
+                fi
+                tick=$((tick + 1)); sleep 1
+            done ) &
+        poller=$!
+    fi
+    started=$(now)
+    "$bin/tally-load" --endpoint "$endpoint" --producers 1 --batch-bytes 65536 --duration "$seconds" --quiet --json \
+        --max --verify "$work/data" --verify-timeout 60 >"$work/load.json" &
+    local loader=$!
+    sleep "$seconds"
+    wait_idle
+    finished=$(now)
+    [ -n "$poller" ] && { kill "$poller"; wait "$poller" 2>/dev/null || true; }
+    wait "$loader" || true
+    stop_tallyd
+    echo "$(field in_windows "$work/load.json") / ($finished - $started)" | bc -l
+}
+if [ "$table" = web ]; then
+    pairs=${E2E_WEB_PAIRS:-5}
+    plain=(); web=()
+    echo "web face: $pairs alternating pairs of $seconds s closed-loop runs (tallyd 2 shards, 1 producer, 64 KiB batches)"
+    echo "| pair | web face idle frames/s | polled (1 s /metrics + /metrics/vllm, dashboard every 10 s) frames/s | ratio |"
+    echo "|---|---|---|---|"
+    for pair in $(seq "$pairs"); do
+        a=$(web_face_run plain); b=$(web_face_run web)
+        plain+=("$a"); web+=("$b")
+        echo "| $pair | $(printf '%.2f M' "$(echo "$a / 1000000" | bc -l)") | $(printf '%.2f M' "$(echo "$b / 1000000" | bc -l)") | $(printf '%.3f' "$(echo "$b / $a" | bc -l)") |"
+    done
+    median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
+    mp=$(median "${plain[@]}"); mw=$(median "${web[@]}")
+    echo
+    echo "medians: idle $(printf '%.2f M' "$(echo "$mp / 1000000" | bc -l)"), polled $(printf '%.2f M' "$(echo "$mw / 1000000" | bc -l)") frames/s; polled/idle $(printf '%.3f' "$(echo "$mw / $mp" | bc -l)")"
+    exit 0
+fi
 if [ "$table" = yes ]; then
 echo "raw ZeroMQ: tally-load --max into tally-count; tallyd: tally-load --max (closed loop)"
 echo
