@@ -117,14 +117,10 @@ enum API {
         if let light = q["light"], Light(rawValue: light) == nil {
             return .badParameter("light", "unknown light \"\(light)\" (one of \(Light.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
-        var limit = 50, offset = 0
-        if let text = q["limit"] {
-            guard let value = Int(text), (1...1_000).contains(value) else { return .badParameter("limit", "limit must be 1 … 1000, not \"\(text)\"") }
-            limit = value
-        }
-        if let text = q["offset"] {
-            guard let value = Int(text), value >= 0 else { return .badParameter("offset", "offset must be ≥ 0, not \"\(text)\"") }
-            offset = value
+        let (limit, offset): (Int, Int)
+        switch paging(q) {
+        case .success(let page): (limit, offset) = page
+        case .failure(let error): return error.response
         }
         let span = q["span"] ?? "window"
         switch document(span, view) {

@@ -111,6 +111,26 @@ enum OpenAPI {
             }
           }
         },
+        "/api/v1/series": {
+          "get": {
+            "summary": "The newest window's series (the snapshot the index judged last), filtered by label and paged: counters, latency and TTFT quantiles (s), tokens, cost (USD), distinct users (HyperLogLog estimate).",
+            "parameters": [
+              { "name": "model", "in": "query", "required": false, "schema": { "type": "string" } },
+              { "name": "model_version", "in": "query", "required": false, "schema": { "type": "string" } },
+              { "name": "prompt_version", "in": "query", "required": false, "schema": { "type": "string" } },
+              { "name": "route", "in": "query", "required": false, "schema": { "type": "string" } },
+              { "name": "ring", "in": "query", "required": false, "schema": { "type": "string", "enum": ["stable", "canary", "shadow"] } },
+              { "name": "tag", "in": "query", "required": false, "schema": { "type": "string" }, "description": "KEY=VALUE: series carrying that cohort tag" },
+              { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 50 } },
+              { "name": "offset", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 0, "default": 0 } }
+            ],
+            "responses": {
+              "200": { "description": "a page of series", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/SeriesPage" } } } },
+              "400": { "description": "a bad parameter, named", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+              "503": { "description": "no window yet", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
+            }
+          }
+        },
         "/api/v1/openapi.json": {
           "get": {
             "summary": "This document.",
@@ -191,6 +211,34 @@ enum OpenAPI {
               "offset": { "type": "integer" },
               "limit": { "type": "integer" },
               "scopes": { "type": "array", "items": { "$ref": "#/components/schemas/ScopeReport" } }
+            }
+          },
+          "SeriesPage": {
+            "type": "object", "required": ["collector", "window_start_us", "window_end_us", "total", "offset", "limit", "series"],
+            "properties": {
+              "collector": { "type": "string" },
+              "window_start_us": { "type": "integer" },
+              "window_end_us": { "type": "integer" },
+              "total": { "type": "integer" },
+              "offset": { "type": "integer" },
+              "limit": { "type": "integer" },
+              "series": { "type": "array", "items": { "$ref": "#/components/schemas/SeriesRow" } }
+            }
+          },
+          "SeriesRow": {
+            "type": "object",
+            "required": ["labels", "requests", "statuses", "refusals", "latency_seconds", "ttft_seconds", "input_tokens", "output_tokens", "cost_usd", "users"],
+            "properties": {
+              "labels": { "type": "object", "additionalProperties": { "type": "string" }, "description": "model, model_version, prompt_version, route, ring, and tag.KEY per cohort tag" },
+              "requests": { "type": "integer" },
+              "statuses": { "type": "object", "additionalProperties": { "type": "integer" }, "description": "requests by status: ok, error, timeout, rate_limited, cancelled, other" },
+              "refusals": { "type": "integer" },
+              "latency_seconds": { "type": "object", "properties": { "p50": { "type": "number" }, "p95": { "type": "number" }, "p99": { "type": "number" } } },
+              "ttft_seconds": { "type": "object", "properties": { "p50": { "type": "number" }, "p95": { "type": "number" }, "p99": { "type": "number" } } },
+              "input_tokens": { "type": "number" },
+              "output_tokens": { "type": "number" },
+              "cost_usd": { "type": "number" },
+              "users": { "type": "number" }
             }
           },
           "OpenAPI": {

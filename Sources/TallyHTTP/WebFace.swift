@@ -96,7 +96,7 @@ public final class WebFace: Sendable {
 
     /// The paths served (GET).
     public static let paths = ["/", "/scope", "/healthz", "/readyz", "/metrics", "/metrics/vllm", "/api/v1/index", "/api/v1/index/windows",
-                               "/api/v1/alerts", "/api/v1/scopes", "/api/v1/openapi.json"]
+                               "/api/v1/alerts", "/api/v1/scopes", "/api/v1/series", "/api/v1/openapi.json"]
 
     public func respond(_ request: WebRequest) -> WebResponse {
         if request.path == "/healthz" { return .text(200, "ok\n") }
@@ -114,6 +114,7 @@ public final class WebFace: Sendable {
         case "/api/v1/index/windows": return API.windows(request, store.view)
         case "/api/v1/alerts": return API.alerts(request, store.view)
         case "/api/v1/scopes": return API.scopes(request, store.view)
+        case "/api/v1/series": return API.series(request, store.view)
         case "/api/v1/openapi.json": return WebResponse(status: 200, contentType: "application/json", body: OpenAPI.document)
         case "/": return Dashboard.page(request, store.view, policy: policy, collectorID: collectorID)
         case "/scope": return Dashboard.scopePage(request, store.view, policy: policy)
