@@ -51,8 +51,10 @@ def count_tokens(messages):
 
 
 def create_app(tally, token_delay_s=0.002, model_version="2026-11", route="chat", lifespan=None):
-    """The app, recording into ``tally`` (a :class:`TallyClient`, owned by the caller)."""
+    """The app, recording into ``tally`` (a :class:`TallyClient`, owned by the caller;
+    also at ``app.state.tally``, e.g. for a health endpoint showing its counters)."""
     app = FastAPI(lifespan=lifespan)
+    app.state.tally = tally
 
     def record(body, http_request, timer, output_tokens, status, error_class=None):
         tally.record(

@@ -1,18 +1,21 @@
 """python/examples/fastapi_streaming.py end to end: OpenAI-style streaming requests
-through FastAPI's TestClient, one frame each into a real tallyd, TTFT measured at the
-first streamed chunk."""
+through FastAPI's TestClient and through uvicorn on loopback, one frame each into a
+real tallyd, TTFT measured at the first streamed chunk, a hang-up recorded as
+cancelled."""
 import importlib.util
 import json
 import os
+import threading
 import time
 
 import pytest
 
 pytest.importorskip("fastapi")
-pytest.importorskip("httpx")
+httpx = pytest.importorskip("httpx")
 from fastapi.testclient import TestClient  # noqa: E402
 
-from test_tallyd_decodes_exactly import PROBE_MODEL, connect  # noqa: E402
+from tallyd_process import free_port  # noqa: E402
+from test_tallyd_decodes_exactly import PROBE_MODEL, connect, wait_connected  # noqa: E402
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -92,3 +95,48 @@ def test_streaming_requests_are_recorded_with_ttft(tallyd):
     assert [s["output_tokens"]["sum"] for s in short_series] == [3]
     unstreamed = series[("globex", "false")][0]
     assert unstreamed["requests"] == 1 and unstreamed["ttft_us"]["count"] == 0
+
+
+def test_under_uvicorn_a_client_that_goes_away_mid_stream_is_recorded_as_cancelled(tallyd, monkeypatch):
+    uvicorn = pytest.importorskip("uvicorn")
+    example = load_example()
+    monkeypatch.setenv("TALLY_ENDPOINT", tallyd.endpoint)
+    app = example.app_from_environment()  # its own client, closed by the app's lifespan
+    tally = app.state.tally
+    wait_connected(tally, time.time_ns() // 1000)
+    probes = tally.counters.frames_recorded
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+            time.sleep(0.02)
+        body = {"model": "demo-7b", "stream": True,
+                "messages": [{"role": "user", "content": "a long answer please"}]}
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            with http.stream("POST", "/v1/chat/completions", json=body) as response:
+                complete = [line for line in response.iter_lines() if line]
+            assert complete[-1] == "data: [DONE]"
+            with http.stream("POST", "/v1/chat/completions", json=body) as response:
+                lines = response.iter_lines()
+                while "content" not in next(lines):
+                    pass  # up to the first token, then hang up
+        # The server notices the hang-up at its next write and records the request.
+        deadline = time.monotonic() + 10
+        while tally.counters.frames_recorded < probes + 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        server.should_exit = True
+        thread.join(20)
+    assert not thread.is_alive()
+    assert tally.closed, "the lifespan closed the client"
+    counters = tally.counters
+    assert counters.frames_recorded == counters.frames_sent == probes + 2  # complete, cancelled
+    series = [s for snap in tallyd.stop() for s in snap["series"] if s["model"] == "demo-7b"]
+    status = {name: sum(s["status"][name] for s in series) for name in ("ok", "cancelled")}
+    assert status == {"ok": 1, "cancelled": 1}
+    assert sum(s["output_tokens"]["sum"] for s in series) < 2 * len(example.REPLY)
+    assert sum(s["ttft_us"]["count"] for s in series) == 2  # both streamed a first token

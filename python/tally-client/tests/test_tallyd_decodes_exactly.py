@@ -14,16 +14,20 @@ pytestmark = pytest.mark.timeout(120)
 PROBE_MODEL = "probe"
 
 
-def connect(tallyd, event_time_us, **settings):
-    """A client whose connection to tallyd is up: probe frames (their own model, left
-    out of the comparisons, in the test's window) until one is sent; ZMQ_IMMEDIATE
-    drops until then."""
-    client = TallyClient([tallyd.endpoint], **settings)
-    deadline = time.monotonic() + 15
+def wait_connected(client, event_time_us, seconds=15):
+    """Records probe frames (their own model, left out of the comparisons, in the
+    test's window) until one is sent: ZMQ_IMMEDIATE drops until the connection is up."""
+    deadline = time.monotonic() + seconds
     while client.counters.frames_sent == 0:
-        assert time.monotonic() < deadline, "no connection to tallyd: " + tallyd.log()
+        assert time.monotonic() < deadline, "no connection to the collector"
         client.record(model=PROBE_MODEL, total_latency_us=1, event_time_us=event_time_us)
         client.flush(timeout=0.2)
+
+
+def connect(tallyd, event_time_us, **settings):
+    """A client whose connection to tallyd is up."""
+    client = TallyClient([tallyd.endpoint], **settings)
+    wait_connected(client, event_time_us)
     return client
 
 
