@@ -1,5 +1,8 @@
 """Frames that break FORMAT.md's rules are refused with the collector's reason and
 leave the batch unchanged; full batches stay within their limits."""
+import collections
+import types
+
 import pytest
 
 from tally_client import BatchEncoder, FrameError, SafetyKind, Severity, Status
@@ -64,6 +67,18 @@ def test_enums_names_and_integers_encode_alike():
     append(by_name, **GOOD, status="rate_limited", safety_severity="medium", safety_kinds=["privacy", "hate"])
     append(by_int, **GOOD, status=3, safety_severity=2, safety_kinds=0b100_0001)
     assert by_enum.finish(0) == by_name.finish(0) == by_int.finish(0)
+
+
+def test_tags_come_from_any_mapping_or_pairs():
+    batches = []
+    for tags in ({"tenant": "acme", "region": "eu"},
+                 collections.OrderedDict([("tenant", "acme"), ("region", "eu")]),
+                 types.MappingProxyType({"tenant": "acme", "region": "eu"}),
+                 [("tenant", "acme"), ("region", "eu")]):
+        encoder = BatchEncoder()
+        assert append(encoder, **GOOD, tags=tags)
+        batches.append(encoder.finish(0))
+    assert len(set(batches)) == 1
 
 
 def test_a_full_batch_says_so_and_never_exceeds_its_capacity():

@@ -119,3 +119,14 @@ def test_identifier_hash_uses_utf8_and_a_secret_prefix():
     assert identifier_hash("é") == h
     assert identifier_hash("user-1", secret="fleet-secret:") == identifier_hash("fleet-secret:user-1")
     assert identifier_hash("user-1", secret="x") != identifier_hash("user-1")
+
+
+def test_a_hash_of_zero_is_sent_as_one():
+    # These 8 bytes are an FNV-1a 64 preimage of 0 (listed on the FNV authors' page);
+    # checked here by the raw recurrence, then the mapping of FORMAT.md.
+    data = bytes.fromhex("d56bb95342870836")
+    h = 0xCBF29CE484222325
+    for byte in data:
+        h = ((h ^ byte) * 0x100000001B3) % 2**64
+    assert h == 0
+    assert identifier_hash(data) == 1

@@ -42,7 +42,7 @@ def random_frame(rng, now_us):
     status = rng.choice([0, 0, 0, 0, 1, 2, 3, 4, 5])
     frame = dict(
         event_time_us=now_us,
-        model=rng.choice(["llama-3.1-70b", "mistral-7b", "модель-β"]),
+        model=rng.choice(["llama-3.1-70b", "mistral-7b", "модель-β", "é" * 127 + "x"]),  # 255 bytes
         model_version=rng.choice([None, "v1", "v2"]),
         prompt_version=rng.choice([None, "p7"]),
         route=rng.choice([None, "chat", "summarize"]),

@@ -51,8 +51,8 @@ class TallyClient:
             raise ValueError("TallyClient needs at least one endpoint")
         if not MIN_BATCH_BYTES <= batch_bytes <= MAX_BATCH_BYTES:
             raise ValueError(f"batch_bytes {batch_bytes} outside {MIN_BATCH_BYTES}...{MAX_BATCH_BYTES}")
-        if not max_batch_age_ms > 0:
-            raise ValueError("max_batch_age_ms must be positive")
+        if not 0 < max_batch_age_ms <= 60_000:
+            raise ValueError("max_batch_age_ms must be in (0, 60000]")
         if queue_depth < 1:
             raise ValueError("queue_depth must be at least 1")
         if producer_id is None:

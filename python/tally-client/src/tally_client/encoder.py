@@ -195,7 +195,7 @@ class BatchEncoder:
             tag_bytes = b""
             tag_count = 0
             if tags:
-                pairs = tags.items() if type(tags) is dict else tags
+                pairs = tags.items() if hasattr(tags, "items") else tags  # any mapping
                 tag_refs = []  # key, value, key, value, ...
                 for key, value in pairs:
                     key_ref = refs.get(key)
