@@ -15,7 +15,8 @@ httpx = pytest.importorskip("httpx")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from tallyd_process import free_port  # noqa: E402
-from test_tallyd_decodes_exactly import PROBE_MODEL, connect, wait_connected  # noqa: E402
+from probes import PROBE_MODEL, wait_connected  # noqa: E402
+from test_tallyd_decodes_exactly import connect  # noqa: E402
 
 pytestmark = pytest.mark.timeout(120)
 
