@@ -7,7 +7,7 @@ import time
 import pytest
 import zmq
 
-from tally_client import TallyClient
+from tally_client import TallyClient, identifier_hash
 from tally_client.encoder import HEADER
 from probes import wait_connected
 
@@ -66,3 +66,18 @@ def test_a_batch_goes_out_when_its_first_frame_is_a_few_ms_old(pull):
     assert HEADER.unpack_from(batch)[6] == 1  # one frame
     assert waited < 1.0, f"sent after {waited * 1000:.0f} ms"
     client.close(timeout=1)
+
+
+@pytest.mark.parametrize("secret", ["", "fleet-7:"])
+def test_raw_ids_are_hashed_and_never_sent(pull, secret):
+    socket, endpoint = pull
+    client = connected_client(endpoint, socket, id_secret=secret, max_batch_age_ms=10_000)
+    client.record(model="m", total_latency_us=1, user_id="alice@example.com", session_id="s-42")
+    client.record(model="m", total_latency_us=1, user_hash=5, session_hash=6)
+    client.close(timeout=5)
+    batch = socket.recv()
+    assert HEADER.unpack_from(batch)[6] == 2
+    assert struct.unpack_from("<QQ", batch, 40 + 8) == (
+        identifier_hash(secret + "alice@example.com"), identifier_hash(secret + "s-42"))
+    assert struct.unpack_from("<QQ", batch, 40 + 68 + 8) == (5, 6)
+    assert b"alice" not in batch and b"s-42" not in batch

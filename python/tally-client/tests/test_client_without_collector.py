@@ -163,3 +163,4 @@ def test_a_malformed_endpoint_is_an_error_at_construction():
         TallyClient(["tcp://127.0.0.1:1"], batch_bytes=100)
     with pytest.raises(ValueError):
         TallyClient(["tcp://127.0.0.1:1"], max_batch_age_ms=0)
+

@@ -195,21 +195,21 @@ class BatchEncoder:
             tag_bytes = b""
             tag_count = 0
             if tags:
-                pairs = tags.items() if hasattr(tags, "items") else tags  # any mapping
+                mapping = hasattr(tags, "items")  # its keys are distinct, so are their refs
                 tag_refs = []  # key, value, key, value, ...
-                for key, value in pairs:
+                for key, value in (tags.items() if mapping else tags):
                     key_ref = refs.get(key)
                     if key_ref is None:
                         key_ref = self._intern_new(key, "tag.key")
                     value_ref = refs.get(value)
                     if value_ref is None:
                         value_ref = self._intern_new(value, "tag.value")
-                    if key_ref in tag_refs[::2]:
-                        raise FrameError("duplicate_tag_key", "tags", key)
                     tag_refs += (key_ref, value_ref)
                 tag_count = len(tag_refs) >> 1
                 if tag_count > MAX_TAGS:
                     raise FrameError("too_many_tags", "tags", tag_count)
+                if not mapping and len(set(tag_refs[::2])) != tag_count:
+                    raise FrameError("duplicate_tag_key", "tags", tags)
                 tag_bytes = _TAG_LISTS[tag_count].pack(*tag_refs)
 
             try:

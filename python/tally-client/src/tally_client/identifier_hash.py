@@ -16,8 +16,8 @@ def identifier_hash(identifier, secret=""):
 
     ``identifier`` is a ``str`` (encoded as UTF-8) or bytes-like; anything else raises
     ``TypeError`` (``TallyClient.record`` counts that frame as ``invalid_frame``). ``secret`` is an
-    optional per-fleet prefix, for ids that are easy to guess. Cost: about 0.1 us
-    per byte in CPython; hash once per request, not per token.
+    optional per-fleet prefix, for ids that are easy to guess. Cost: pure Python,
+    several microseconds for a short id (``TallyClient`` caches recent ones).
     """
     data = _utf8(identifier)
     if secret:
