@@ -15,4 +15,9 @@ status=${PIPESTATUS[0]}
 [ "$status" -eq 0 ] || { echo "test.sh: release build of tallyd failed ($status)"; exit "$status"; }
 export TALLY_TEST_TALLYD="$PWD/.build/release/tallyd"
 swift test --skip-build 2>&1 | grep -v 'prohibited flag'
-exit "${PIPESTATUS[0]}"
+status=${PIPESTATUS[0]}
+# The Python producer library against the same release tallyd (pytest; installs what it needs).
+Tools/test-python.sh
+python_status=$?
+[ "$status" -eq 0 ] || { echo "test.sh: swift test failed ($status)"; exit "$status"; }
+[ "$python_status" -eq 0 ] || { echo "test.sh: Python tests failed ($python_status)"; exit "$python_status"; }
