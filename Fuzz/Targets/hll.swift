@@ -12,12 +12,7 @@ import TallySketches
 public func fuzzHyperLogLog(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard let sketch = try? HyperLogLog(serialized: fuzzBytes(data, size)) else { return 0 }
     checkQueries(sketch)
-    let bytes = sketch.serialized()
-    let again: HyperLogLog
-    do { again = try HyperLogLog(serialized: bytes) } catch {
-        fuzzFailure("a re-serialized sketch does not decode: \(error)")
-    }
-    fuzzCheck(again.serialized() == bytes, "serialized(decode(serialized(s))) ≠ serialized(s)")
+    _ = reserialized(sketch, serialize: { $0.serialized() }, decode: { (b) throws(SketchError) in try HyperLogLog(serialized: b) })
 
     var fixed = HyperLogLog(precision: sketch.precision)
     for i in 0..<UInt64(300) { fixed.insert(HyperLogLog.mix(i)) }

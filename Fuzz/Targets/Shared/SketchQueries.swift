@@ -26,3 +26,15 @@ func checkQueries(_ sketch: HyperLogLog) {
     let registers = sketch.registerEstimate
     fuzzCheck(registers.isFinite && registers >= 0, "register estimate \(registers)")
 }
+
+/// Serializes a decoded sketch and decodes the bytes: that must work, and serializing
+/// the result must give the same bytes (the form is stable after one canonicalising
+/// pass). Returns the decoded copy; traps otherwise.
+func reserialized<Sketch>(_ sketch: Sketch, serialize: (Sketch) -> [UInt8],
+                          decode: ([UInt8]) throws(SketchError) -> Sketch) -> Sketch {
+    let bytes = serialize(sketch)
+    let again: Sketch
+    do { again = try decode(bytes) } catch { fuzzFailure("re-serialized \(Sketch.self) does not decode: \(error)") }
+    fuzzCheck(serialize(again) == bytes, "serialized(decode(serialized(s))) ≠ serialized(s) for \(Sketch.self)")
+    return again
+}
