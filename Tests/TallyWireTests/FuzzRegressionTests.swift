@@ -4,8 +4,8 @@ import TallyWire
 /// Inputs the fuzz target `batch` (Fuzz/README.md) found, kept as tests.
 @Suite struct FuzzRegressionTests {
     static func decode(_ bytes: [UInt8]) -> Result<[TraceFrame], WireError> {
-        bytes.withUnsafeBytes { buffer in
-            do {
+        bytes.withUnsafeBytes { buffer -> Result<[TraceFrame], WireError> in
+            do throws(WireError) {
                 let view = try BatchDecoder().decode(buffer)
                 return .success(view.frames.map { view.traceFrame($0) })
             } catch { return .failure(error) }
