@@ -17,6 +17,8 @@ extension TDigest {
         return centroids.withUnsafeBufferPointer { cs in quantile(q, cs) }
     }
 
+    /// Centroid means are `Float`s: a single value's mean may round to just outside the
+    /// exact [min, max], so every mean returned is clamped.
     private func quantile(_ q: Double, _ cs: UnsafeBufferPointer<Centroid>) -> Double {
         @inline(__always) func mean(_ i: Int) -> Double { Double(cs[i].mean) }
         @inline(__always) func weight(_ i: Int) -> Double { Double(cs[i].weight) }
@@ -30,10 +32,10 @@ extension TDigest {
         // Left of the first centre: between min (rank 0) and the first mean.
         let firstHalf = weight(0) / 2
         if index < firstHalf {
-            if weight(0) == 1 { return mean(0) }
+            if weight(0) == 1 { return clamp(mean(0)) }
             // min is itself one of the values, at rank ½.
             if index < 1 { return min }
-            return min + (mean(0) - min) * (index - 1) / (firstHalf - 1)
+            return clamp(min + (mean(0) - min) * (index - 1) / (firstHalf - 1))
         }
         var center = firstHalf
         for i in 0..<(c - 1) {
@@ -41,11 +43,11 @@ extension TDigest {
             if index < center + gap {
                 var left = 0.0, right = 0.0
                 if weight(i) == 1 {
-                    if index - center < 0.5 { return mean(i) }
+                    if index - center < 0.5 { return clamp(mean(i)) }
                     left = 0.5
                 }
                 if weight(i + 1) == 1 {
-                    if center + gap - index <= 0.5 { return mean(i + 1) }
+                    if center + gap - index <= 0.5 { return clamp(mean(i + 1)) }
                     right = 0.5
                 }
                 let z1 = index - center - left
@@ -56,7 +58,7 @@ extension TDigest {
         }
         // Right of the last centre: between the last mean and max.
         let lastHalf = weight(c - 1) / 2
-        if weight(c - 1) == 1 { return mean(c - 1) }
+        if weight(c - 1) == 1 { return clamp(mean(c - 1)) }
         if n - index <= 1 { return max }
         return clamp(mean(c - 1) + (max - mean(c - 1)) * (index - center) / (lastHalf - 1))
     }

@@ -148,7 +148,8 @@ public final class BatchDecoder {
                         throw WireError(.stringReferenceOutOfRange, offset: offset + frameLength + t * 4, frame: index,
                                         field: "tag[\(t)]", value: UInt64(key < strings ? value : key))
                     }
-                    for s in 0..<t where seen.load(fromByteOffset: s * 2, as: UInt16.self) == key {
+                    // Keys are distinct by text: a table may hold one string twice, so two refs can name one key.
+                    for s in 0..<t where sameString(seen.load(fromByteOffset: s * 2, as: UInt16.self), key, p) {
                         throw WireError(.duplicateTagKey, offset: offset + frameLength + t * 4, frame: index,
                                         field: "tag[\(t)].key", value: UInt64(key))
                     }
@@ -160,6 +161,21 @@ public final class BatchDecoder {
         guard offset == end else {
             throw WireError(.lengthMismatch, offset: offset, field: "string_table_offset", value: UInt64(end - offset))
         }
+    }
+
+    /// Whether string refs `a` and `b` (both < string_count, indexed) name equal strings:
+    /// the same ref, or two table entries with the same bytes.
+    @inline(__always)
+    private func sameString(_ a: UInt16, _ b: UInt16, _ p: UnsafeRawPointer) -> Bool {
+        if a == b { return true }
+        let startA = Int(stringStarts[Int(a)]), startB = Int(stringStarts[Int(b)])
+        let length = p.load(fromByteOffset: startA - 1, as: UInt8.self)
+        guard length == p.load(fromByteOffset: startB - 1, as: UInt8.self) else { return false }
+        for i in 0..<Int(length)
+        where p.load(fromByteOffset: startA + i, as: UInt8.self) != p.load(fromByteOffset: startB + i, as: UInt8.self) {
+            return false
+        }
+        return true
     }
 
     @inline(__always)

@@ -1,0 +1,28 @@
+import Testing
+import TallySketches
+
+/// Inputs the fuzz targets `tdigest` and `snapshot` (Fuzz/README.md) found, kept as tests.
+@Suite struct SketchFuzzRegressionTests {
+    /// Found by `tdigest` and `snapshot`: quantiles must stay within [min, max]
+    /// (TDigest.quantile's contract), but centroid means are Floats, and a single
+    /// value's mean was returned unclamped: 1.0000000000000568 came back as 1.0 < min.
+    @Test func quantilesOfSingleValueCentroidsStayWithinMinAndMax() throws {
+        var digest = TDigest(compression: 100)
+        digest.insert(1.000_000_000_000_056_8)
+        digest.insert(145)
+        for q in [0.0, 0.001, 0.25, 0.5, 0.75, 0.999, 1.0] {
+            let value = digest.quantile(q)
+            #expect(value >= digest.min && value <= digest.max, "quantile(\(q)) = \(value)")
+        }
+        // The same through the serialized form, whose decoder clamps the means it reads.
+        let decoded = try TDigest(serialized: digest.serialized())
+        for q in [0.0, 0.001, 0.5, 0.999, 1.0] {
+            let value = decoded.quantile(q)
+            #expect(value >= decoded.min && value <= decoded.max, "decoded quantile(\(q)) = \(value)")
+        }
+        // Values a Float holds exactly still come back exactly (the order statistics).
+        var exact = TDigest(compression: 100)
+        for v in [1.5, 2.25, 145.0] { exact.insert(v) }
+        #expect(exact.quantile(0.1) == 1.5 && exact.quantile(0.5) == 2.25 && exact.quantile(0.9) == 145)
+    }
+}
