@@ -10,7 +10,7 @@ from collections import defaultdict
 
 import pytest
 
-from conftest import MAX_BODY_BYTES
+from otlp_tallyd import MAX_BODY_BYTES
 
 
 def post(url, body, content_type, encoding=None):
