@@ -132,8 +132,8 @@ struct Tallyd: ParsableCommand {
         do {
             otlp = try OTLPWiring.start(settings: settings, collector: collector, logger: logger)
         } catch {
+            // The collector has not started (its stop would wait for a flusher that never ran).
             web?.stop()
-            collector.stop(timeoutSeconds: 2)
             FileHandle.standardError.write(Data("tallyd: cannot start: \(error)\n".utf8))
             throw ExitCode(error is ConfigError ? 2 : 1)
         }
