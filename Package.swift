@@ -52,6 +52,11 @@ let package = Package(
                 exclude: ["INDEX.md"]),
         // Statistics over sketches: drift distances, significance tests. Pure; used by TallyIndex.
         .target(name: "TallyStatistics", dependencies: ["TallySketches"]),
+        // zlib through pkg-config (Debian zlib1g-dev): gzip bodies of OTLP/HTTP requests.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // OTLP/HTTP trace requests (protobuf, JSON, gzip) decoded and GenAI spans mapped to
+        // trace frames. Pure: no sockets. Spec: OTLP.md.
+        .target(name: "TallyOTLP", dependencies: ["TallyWire", "CZlib"], exclude: ["OTLP.md"]),
 
         .executableTarget(
             name: "tally-sketch",
@@ -75,6 +80,7 @@ let package = Package(
         .testTarget(name: "TallyDaemonTests", dependencies: ["TallyDaemon", "TallyCore", "TallyIndex", "TallyTestSupport", "TallyClient", "TallyWire",
                                                              "TallySynthetic", "ZeroMQ"]),
         .testTarget(name: "TallyHTTPTests", dependencies: ["TallyHTTP", "TallyIndex", "TallyCore", "TallyWire"]),
+        .testTarget(name: "TallyOTLPTests", dependencies: ["TallyOTLP", "TallyWire"]),
 
         // Inputs shared by the benchmark suites and the callgrind kernels (a busy window's snapshot).
         .target(name: "BenchmarkFixtures", dependencies: ["TallyCore", "TallySynthetic", "TallyWire"], path: "Benchmarks/Fixtures"),
@@ -100,7 +106,7 @@ let package = Package(
         // tallyd's web face: dashboard, /metrics, JSON API on Hummingbird (its own event loops).
         .target(
             name: "TallyHTTP",
-            dependencies: ["TallyCore", "TallyIndex", "TallySketches", "TallyWire",
+            dependencies: ["TallyCore", "TallyIndex", "TallySketches", "TallyWire", "TallyOTLP",
                            .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "NIOCore", package: "swift-nio"),

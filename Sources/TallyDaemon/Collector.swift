@@ -114,6 +114,17 @@ public final class Collector: @unchecked Sendable {
         self.sources = sources
     }
 
+    /// A port into the engine for one more ingest thread (e.g. OTLP/HTTP's), with the
+    /// same limits and counters as the ZeroMQ sources'.
+    public func makeIngestPort() -> IngestPort { engine.makeIngestPort() }
+
+    /// Adds counters from outside the collector (e.g. OTLP/HTTP's `otlp.*`) to ``counters()``,
+    /// so snapshots and `/metrics` carry them. Call before ``start()``.
+    public func addCounters(_ source: @escaping @Sendable () -> [String: UInt64]) {
+        extraCounters.withLock { $0.append(source) }
+    }
+    private let extraCounters = Mutex<[@Sendable () -> [String: UInt64]]>([])
+
     /// Starts the shards, the ingest threads and the flusher.
     public func start() {
         engine.start()
@@ -208,6 +219,7 @@ public final class Collector: @unchecked Sendable {
             c["snapshots"] = $0.snapshots
         }
         if let index { c.merge(index.counters) { $1 } }
+        for source in extraCounters.withLock({ $0 }) { c.merge(source()) { $1 } }
         if let replay { c["replay.snapshots_served"] = replay.served.load(ordering: .relaxed) }
         for (producer, entry) in producers.snapshot {
             c[ProducerLedger.counterName(producer: producer, field: "frames")] = entry.frames

@@ -94,6 +94,24 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var httpVLLMMetrics = false
     /// The largest bound of vLLM's token histograms (its `max_model_len`), 1 … 10,000,000.
     public var httpVLLMMaxModelLength = 131_072
+    // OTLP/HTTP ingest of GenAI spans (TallyOTLP/OTLP.md).
+    /// `host:port` of the OTLP/HTTP listener (`POST /v1/traces`); empty: off. OTLP's port: `127.0.0.1:4318`.
+    public var otlpListen = ""
+    /// Largest OTLP request body, before and after gzip, in bytes (1 KiB … 64 MiB).
+    public var otlpMaxBodyBytes = 4 << 20
+    /// Span/resource attribute giving the model version; empty: none.
+    public var otlpVersionAttribute = "service.version"
+    /// Attribute giving the ring (stable, canary, shadow); empty: always stable.
+    public var otlpRingAttribute = "tally.ring"
+    /// Attribute giving the route; empty: none.
+    public var otlpRouteAttribute = "gen_ai.operation.name"
+    /// Attribute giving the user id (hashed); empty: none.
+    public var otlpUserAttribute = "user.id"
+    /// Cohort tags as `key=attribute` (at most 8).
+    public var otlpTagAttributes = ["provider=gen_ai.provider.name"]
+    /// Prepended to user and conversation ids before hashing (prefer TALLY_OTLP_ID_SECRET).
+    public var otlpIDSecret = ""
+
     /// Price per million tokens by model: input, cached input, output (US dollars).
     public var prices: [String: ModelPrice] = [:]
 
@@ -123,10 +141,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public mutating func set(_ key: String, text: String, field: String) throws(ConfigError) {
         let value: ConfigValue
         switch key {
-        case "endpoints", "http_metric_labels": value = .strings(text.split(separator: ",").map { String($0).trimmingSpaces() })
+        case "endpoints", "http_metric_labels", "otlp_tag_attributes": value = .strings(text.split(separator: ",").map { String($0).trimmingSpaces() })
         case "receive_queue", "memory_budget_mib", "max_connections", "shutdown_drain_seconds", "future_tolerance_seconds",
              "index_replay_windows", "window_seconds", "allowed_lateness_seconds", "shards", "max_series_per_shard", "file_max_bytes", "file_max_seconds",
-             "file_retention", "sink_queue", "http_windows", "http_max_label_sets", "http_vllm_max_model_len":
+             "file_retention", "sink_queue", "http_windows", "http_max_label_sets", "http_vllm_max_model_len", "otlp_max_body_bytes":
             guard let number = Int(text.replacingUnderscores()) else { throw ConfigError(field: field, "not an integer: \(text)") }
             value = .integer(number)
         case "summary", "index", "http_vllm_metrics":
@@ -147,7 +165,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
                               "policy_file", "index", "index_replay_windows", "baseline_snapshot",
                               "alertmanager_url", "alert_webhook_url",
                               "http_listen", "http_token", "http_windows", "http_max_label_sets", "http_metric_labels",
-                              "http_vllm_metrics", "http_vllm_max_model_len"]
+                              "http_vllm_metrics", "http_vllm_max_model_len",
+                              "otlp_listen", "otlp_max_body_bytes", "otlp_version_attribute", "otlp_ring_attribute",
+                              "otlp_route_attribute", "otlp_user_attribute", "otlp_tag_attributes", "otlp_id_secret"]
 
     mutating func set(_ key: String, _ value: ConfigValue) throws(ConfigError) {
         func string() throws(ConfigError) -> String {
@@ -212,6 +232,16 @@ public struct DaemonConfiguration: Sendable, Equatable {
             guard case .boolean(let b) = value else { throw ConfigError(field: key, "expected true or false") }
             httpVLLMMetrics = b
         case "http_vllm_max_model_len": httpVLLMMaxModelLength = try integer()
+        case "otlp_listen": otlpListen = try string()
+        case "otlp_max_body_bytes": otlpMaxBodyBytes = try integer()
+        case "otlp_version_attribute": otlpVersionAttribute = try string()
+        case "otlp_ring_attribute": otlpRingAttribute = try string()
+        case "otlp_route_attribute": otlpRouteAttribute = try string()
+        case "otlp_user_attribute": otlpUserAttribute = try string()
+        case "otlp_tag_attributes":
+            guard case .strings(let list) = value else { throw ConfigError(field: key, "expected an array of strings") }
+            otlpTagAttributes = list
+        case "otlp_id_secret": otlpIDSecret = try string()
         default:
             let parts = key.split(separator: ".", maxSplits: 1).map(String.init)
             guard parts.count == 2, parts[0] == "prices",
@@ -291,6 +321,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
         }
         if !(1...10_000_000).contains(httpVLLMMaxModelLength) {
             throw ConfigError(field: "http_vllm_max_model_len", "\(httpVLLMMaxModelLength) not in 1 … 10000000")
+        }
+        if !otlpListen.isEmpty && DaemonConfiguration.hostPort(otlpListen) == nil {
+            throw ConfigError(field: "otlp_listen", "\(otlpListen): expected host:port, e.g. 127.0.0.1:4318")
+        }
+        if !(1_024...(64 << 20)).contains(otlpMaxBodyBytes) {
+            throw ConfigError(field: "otlp_max_body_bytes", "\(otlpMaxBodyBytes) not in 1024 … 67108864")
         }
         for (model, price) in prices where price.input.isNaN || price.cachedInput.isNaN || price.output.isNaN {
             throw ConfigError(field: "prices.\(model)", "needs input, cached_input and output")
@@ -425,6 +461,19 @@ public struct DaemonConfiguration: Sendable, Equatable {
     http_vllm_metrics = false
     # vLLM's max_model_len: the largest bound of its token histograms (1, 2, 5, 10, … ≤ it).
     http_vllm_max_model_len = 131072
+
+    # OTLP/HTTP ingest of GenAI spans: POST /v1/traces (protobuf or JSON, gzip) on host:port;
+    # "" = off. OTLP's usual value: "127.0.0.1:4318". Mapping: TallyOTLP/OTLP.md.
+    otlp_listen = ""
+    otlp_max_body_bytes = 4194304   # larger bodies (before or after gzip) get 413
+    # Span or resource attributes for what the GenAI conventions do not name.
+    otlp_version_attribute = "service.version"
+    otlp_ring_attribute = "tally.ring"          # values stable, canary, shadow
+    otlp_route_attribute = "gen_ai.operation.name"
+    otlp_user_attribute = "user.id"             # hashed, never stored raw
+    otlp_tag_attributes = ["provider=gen_ai.provider.name"]   # key=attribute, at most 8
+    # Prepended to user and conversation ids before hashing; prefer TALLY_OTLP_ID_SECRET.
+    otlp_id_secret = ""
 
     # Prices per million tokens (US dollars). Models without a price get no cost
     # and are counted as unpriced.

@@ -5,6 +5,7 @@ import Logging
 import TallyDaemon
 import TallyHTTP
 import TallyIndex
+import TallyOTLP
 
 /// The collector. Settings: defaults < --config file < TALLY_* variables < flags.
 struct Serve: ParsableCommand {
@@ -124,6 +125,16 @@ struct Serve: ParsableCommand {
             FileHandle.standardError.write(Data("tallyd: cannot start: \(error)\n".utf8))
             throw ExitCode(1)
         }
+        // OTLP/HTTP ingest (otlp_listen): its own listener and ingest thread, on a port of its own into the engine.
+        let otlp: OTLPServer?
+        do {
+            otlp = try OTLPWiring.start(settings: settings, collector: collector, logger: logger)
+        } catch {
+            // The collector has not started (its stop would wait for a flusher that never ran).
+            web?.stop()
+            FileHandle.standardError.write(Data("tallyd: cannot start: \(error)\n".utf8))
+            throw ExitCode(error is ConfigError ? 2 : 1)
+        }
         web?.face.attach(policy: collector.index?.policy, counters: { collector.counters() })
         let server = web
         // SIGINT/SIGTERM: graceful stop, then exit 0 (1 when something had to be abandoned).
@@ -141,6 +152,7 @@ struct Serve: ParsableCommand {
             source.setEventHandler {
                 guard stop.claim() else { return }
                 logger.info("signal \(number): stopping")
+                if let otlp, !otlp.stop(timeoutSeconds: 5) { logger.error("OTLP listener did not stop within 5 s") }
                 stop.result = collector.stop()
                 if let server, !server.stop(timeoutSeconds: 5) { logger.error("web face did not stop within 5 s") }
                 done.signal()
@@ -166,5 +178,29 @@ final class StopOnce: @unchecked Sendable {
         if claimed { return false }
         claimed = true
         return true
+    }
+}
+
+/// Builds and starts the OTLP/HTTP listener from the `otlp_*` settings; nil when `otlp_listen` is "".
+enum OTLPWiring {
+    static func start(settings: DaemonConfiguration, collector: Collector, logger: Logger) throws -> OTLPServer? {
+        guard let (host, port) = DaemonConfiguration.hostPort(settings.otlpListen) else { return nil }
+        var mapping = GenAIMappingConfiguration()
+        mapping.versionAttribute = settings.otlpVersionAttribute
+        mapping.ringAttribute = settings.otlpRingAttribute
+        mapping.routeAttribute = settings.otlpRouteAttribute
+        mapping.userAttribute = settings.otlpUserAttribute
+        mapping.idSecret = settings.otlpIDSecret
+        do {
+            mapping.tags = try GenAIMappingConfiguration.parseTags(settings.otlpTagAttributes)
+        } catch {
+            throw ConfigError(field: "otlp_tag_attributes", error.message)
+        }
+        let worker = OTLPIngestWorker(port: collector.makeIngestPort())
+        let server = OTLPServer(host: host, port: port, maxBodyBytes: settings.otlpMaxBodyBytes,
+                                mapper: GenAISpanMapper(configuration: mapping), worker: worker, logger: logger)
+        collector.addCounters { server.counters() }
+        try server.start()
+        return server
     }
 }

@@ -27,7 +27,7 @@ class Tallyd:
     """One tallyd process. ``endpoint`` takes frames; :meth:`stop` sends SIGTERM, waits
     for exit 0 and returns the snapshots (dicts) written as JSON lines."""
 
-    def __init__(self, binary, window_seconds=1, allowed_lateness_seconds=2):
+    def __init__(self, binary, window_seconds=1, allowed_lateness_seconds=2, extra_config=""):
         self.dir = tempfile.TemporaryDirectory(prefix="tallyd-py-")
         self.port = free_port()
         self.endpoint = f"tcp://127.0.0.1:{self.port}"
@@ -42,7 +42,7 @@ class Tallyd:
                 f"allowed_lateness_seconds = {allowed_lateness_seconds}\n"
                 f'json_lines = "{self.json_path}"\n'
                 f'data_directory = "{os.path.join(self.dir.name, "data")}"\n'
-                f'fsync = "never"\nindex = false\n')
+                f'fsync = "never"\nindex = false\n' + extra_config)
         self.log_path = os.path.join(self.dir.name, "tallyd.log")
         self._log = open(self.log_path, "wb")
         env = {k: v for k, v in os.environ.items() if not k.startswith("TALLY_")}
