@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the system libraries Tally builds against, only when missing:
-# libzmq3-dev (ZeroMQ), libjemalloc-dev (allocator), pkg-config,
+# libzmq3-dev (ZeroMQ), libjemalloc-dev (allocator), zlib1g-dev (gzip bodies of OTLP), pkg-config,
 # prometheus-alertmanager (the real Alertmanager and amtool, for the alert sink's tests),
 # prometheus (the server the scrape test starts, and promtool) and chromium (the headless
 # browser the dashboard test drives).
@@ -8,7 +8,7 @@
 set -euo pipefail
 
 missing=()
-for pkg in libzmq3-dev libjemalloc-dev pkg-config prometheus-alertmanager prometheus chromium; do
+for pkg in libzmq3-dev libjemalloc-dev zlib1g-dev pkg-config prometheus-alertmanager prometheus chromium; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -10,7 +10,9 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 
 missing=()
-for pair in zmq:pyzmq pytest:pytest pytest_timeout:pytest-timeout fastapi:fastapi httpx:httpx uvicorn:uvicorn; do
+for pair in zmq:pyzmq pytest:pytest pytest_timeout:pytest-timeout fastapi:fastapi httpx:httpx uvicorn:uvicorn \
+        opentelemetry.sdk:opentelemetry-sdk opentelemetry.exporter.otlp.proto.http:opentelemetry-exporter-otlp-proto-http \
+        jsonschema:jsonschema; do
     module=${pair%%:*}
     package=${pair#*:}
     "$PYTHON" -c "import $module" 2>/dev/null || missing+=("$package")

@@ -19,5 +19,9 @@ status=${PIPESTATUS[0]}
 # The Python producer library against the same release tallyd (pytest; installs what it needs).
 Tools/test-python.sh
 python_status=$?
+# Fuzzing: every decoder of outside bytes, 30 s each under libFuzzer + ASan (Fuzz/README.md).
+Tools/fuzz.sh all 30
+fuzz_status=$?
 [ "$status" -eq 0 ] || { echo "test.sh: swift test failed ($status)"; exit "$status"; }
 [ "$python_status" -eq 0 ] || { echo "test.sh: Python tests failed ($python_status)"; exit "$python_status"; }
+[ "$fuzz_status" -eq 0 ] || { echo "test.sh: fuzzing found a crash or failed ($fuzz_status)"; exit "$fuzz_status"; }
