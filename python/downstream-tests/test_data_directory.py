@@ -181,6 +181,14 @@ def test_stored_snapshots_hold_what_was_sent(start_tallyd, jsonschema):
     for line in lines:
         errors = sorted(validator.iter_errors(line), key=lambda e: list(e.path))
         assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
+    # The schema is not vacuous: a missing field, an unknown one or a wrong type fail.
+    for damage in [lambda l: l["series"][0].pop("requests"), lambda l: l.update(extra=1),
+                   lambda l: l["series"][0]["latency_us"].update(p50="fast"),
+                   lambda l: l["series"][0].update(ring="blue")]:
+        broken = json.loads(json.dumps(lines[0]))
+        damage(broken)
+        assert not validator.is_valid(broken)
+    assert validator.is_valid({"index": {"window_start_us": 0}})
     binary_by_sequence = {s["sequences"][0][1]: s for s in snapshots}
     for line in lines:
         binary = binary_by_sequence[line["sequences"][0]["first"]]
