@@ -57,9 +57,10 @@ public final class FileSink: SnapshotSink, @unchecked Sendable {
 }
 
 /// The snapshot stream: ZeroMQ PUB, one two-part message per snapshot,
-/// `["tally.snapshot" + 8-byte big-endian sequence, SnapshotCodec bytes]`, followed by
+/// `["tally.snapshot" + 8-byte little-endian sequence, SnapshotCodec bytes]`, followed by
 /// one per index document, `["tally.index" + the same sequence, the document's JSON]`
-/// (subscribe to either prefix).
+/// (subscribe to either prefix). STORAGE.md specifies the stream; the sequence was
+/// big-endian before stream version 2 (the only integer of Tally's formats that was).
 /// PUB drops for slow subscribers without telling anyone; subscribers see gaps in
 /// the sequence and fill them from the replay endpoint.
 public final class PubSink: SnapshotSink, @unchecked Sendable {
@@ -80,15 +81,16 @@ public final class PubSink: SnapshotSink, @unchecked Sendable {
         try socket.bind(endpoint)
     }
 
-    /// The first part of a stream message: the topic and the big-endian sequence.
+    /// The first part of a stream message: the topic and the little-endian sequence.
     public static func header(sequence: UInt64, topic: [UInt8] = PubSink.topic) -> [UInt8] {
-        topic + (0..<8).reversed().map { UInt8(truncatingIfNeeded: sequence >> (8 * UInt64($0))) }
+        topic + (0..<8).map { UInt8(truncatingIfNeeded: sequence >> (8 * UInt64($0))) }
     }
 
-    /// The sequence in a stream message's first part; nil when it is not one.
+    /// The sequence in a stream message's first part (little-endian after the topic);
+    /// nil when it is not one of `topic`'s headers (another length or prefix).
     public static func sequence(inHeader header: [UInt8], topic: [UInt8] = PubSink.topic) -> UInt64? {
         guard header.count == topic.count + 8, header.starts(with: topic) else { return nil }
-        return header.suffix(8).reduce(0) { $0 << 8 | UInt64($1) }
+        return header.suffix(8).reversed().reduce(0) { $0 << 8 | UInt64($1) }
     }
 
     public func deliver(_ snapshot: EncodedSnapshot) throws(SinkError) {

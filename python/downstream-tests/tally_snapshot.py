@@ -1,0 +1,373 @@
+"""A decoder of Tally snapshots (format v1) written from Sources/TallyCore/SNAPSHOT.md
+alone, as a downstream store would write it: the binary layout, the t-digest and
+HyperLogLog encodings, quantiles from centroids and the registers' rule."""
+import struct
+
+STATUS = ["ok", "error", "timeout", "rate_limited", "cancelled", "other"]
+DIGESTS = ["queue_us", "ttft_us", "latency_us", "tpot_us", "input_tokens", "output_tokens", "cost_usd"]
+MASK64 = (1 << 64) - 1
+
+
+class DecodeError(ValueError):
+    pass
+
+
+class Reader:
+    def __init__(self, data, offset=0):
+        self.data = data
+        self.offset = offset
+
+    def take(self, n, what):
+        if n < 0 or self.offset + n > len(self.data):
+            raise DecodeError(f"{what}: runs past the end")
+        out = self.data[self.offset:self.offset + n]
+        self.offset += n
+        return out
+
+    def u8(self, what):
+        return self.take(1, what)[0]
+
+    def u16(self, what):
+        return struct.unpack("<H", self.take(2, what))[0]
+
+    def u64(self, what):
+        return struct.unpack("<Q", self.take(8, what))[0]
+
+    def f64(self, what):
+        return struct.unpack("<d", self.take(8, what))[0]
+
+    def varint(self, what):
+        value = 0
+        for i in range(10):
+            byte = self.u8(what)
+            value |= (byte & 0x7F) << (7 * i)
+            if byte & 0x80 == 0:
+                if value > MASK64:
+                    raise DecodeError(f"{what}: varint over 64 bits")
+                return value
+        raise DecodeError(f"{what}: varint longer than 10 bytes")
+
+    def bytes_field(self, what):
+        return self.take(self.varint(what), what)
+
+    def at_end(self):
+        return self.offset == len(self.data)
+
+
+class BitReader:
+    """Most significant bit first."""
+
+    def __init__(self, data):
+        self.data = data
+        self.bit = 0
+
+    def read(self, n):
+        value = 0
+        for _ in range(n):
+            byte = self.bit >> 3
+            if byte >= len(self.data):
+                raise DecodeError("bit stream runs past the end")
+            value = value << 1 | (self.data[byte] >> (7 - (self.bit & 7))) & 1
+            self.bit += 1
+        return value
+
+    def finish(self):
+        """The stream is zero-padded to a byte and fills its bytes exactly."""
+        if (self.bit + 7) // 8 != len(self.data):
+            raise DecodeError(f"bit stream: {len(self.data)} bytes for {self.bit} bits")
+        if self.bit & 7 and self.data[-1] & (0xFF >> (self.bit & 7)):
+            raise DecodeError("bit stream: padding not zero")
+
+
+# ---------------------------------------------------------------- t-digest
+
+def zigzag_decode(u):
+    return (u >> 1) ^ -(u & 1)
+
+
+def mean_from_key(key):
+    """Reverses the 28-bit order-preserving key (SNAPSHOT.md, "t-digest bytes")."""
+    ordered = key << 36
+    bits = ordered & ~(1 << 63) if ordered >> 63 else ~ordered & MASK64
+    return struct.unpack("<d", struct.pack("<Q", bits))[0]
+
+
+def mean_key(value):
+    bits = struct.unpack("<Q", struct.pack("<d", value))[0]
+    ordered = ~bits & MASK64 if bits >> 63 else bits | 1 << 63
+    rounded = ordered + (1 << 35)
+    return (ordered if rounded > MASK64 else rounded) >> 36
+
+
+class Digest:
+    def __init__(self, scale, compression, count, rejected, minimum=None, maximum=None, total=None,
+                 means=(), weights=()):
+        self.scale, self.compression, self.count, self.rejected = scale, compression, count, rejected
+        self.min, self.max, self.sum = minimum, maximum, total
+        self.means, self.weights = list(means), list(weights)
+
+    def quantile(self, q):
+        """SNAPSHOT.md, "Quantiles from centroids"."""
+        if self.count == 0 or not 0 <= q <= 1:
+            return None
+        m, w, n, lo, hi = self.means, self.weights, self.count, self.min, self.max
+        k = len(m)
+
+        def clamp(v):
+            return min(max(v, lo), hi)
+
+        if k == 1 or lo == hi:
+            return lo if (k == 1 and w[0] == 1) else lo + (hi - lo) * q
+        r = q * n
+        if r <= 0:
+            return lo
+        if r >= n:
+            return hi
+        if r < w[0] / 2:
+            if w[0] == 1:
+                return m[0]
+            if r < 1:
+                return lo
+            return lo + (m[0] - lo) * (r - 1) / (w[0] / 2 - 1)
+        c = w[0] / 2
+        for i in range(k - 1):
+            g = (w[i] + w[i + 1]) / 2
+            if r < c + g:
+                left = right = 0.0
+                if w[i] == 1:
+                    if r - c < 0.5:
+                        return m[i]
+                    left = 0.5
+                if w[i + 1] == 1:
+                    if c + g - r <= 0.5:
+                        return m[i + 1]
+                    right = 0.5
+                z1 = r - c - left
+                z2 = c + g - r - right
+                return clamp((m[i] * z2 + m[i + 1] * z1) / (z1 + z2))
+            c += g
+        if w[k - 1] == 1:
+            return m[k - 1]
+        if n - r <= 1:
+            return hi
+        return clamp(m[k - 1] + (hi - m[k - 1]) * (r - c) / (w[k - 1] / 2 - 1))
+
+
+def decode_digest(data):
+    r = Reader(data)
+    if r.u8("digest version") != 1:
+        raise DecodeError("digest version")
+    scale = r.u8("scale")
+    compression = r.u16("compression")
+    count = r.varint("count")
+    rejected = r.varint("rejected")
+    if count == 0:
+        digest = Digest(scale, compression, 0, rejected)
+    elif count == 1:
+        value = r.f64("value")
+        digest = Digest(scale, compression, 1, rejected, value, value, value, [value], [1])
+    else:
+        lo, hi, total = r.f64("min"), r.f64("max"), r.f64("sum")
+        k = r.varint("centroids")
+        if not 1 <= k <= count:
+            raise DecodeError("centroid count")
+        means, key = [], 0
+        for i in range(k):
+            key = r.varint("mean") if i == 0 else key + r.varint("mean")
+            means.append(min(max(mean_from_key(key), lo), hi))
+        weights, previous = [], 0
+        for _ in range(k):
+            previous += zigzag_decode(r.varint("weight"))
+            if not 1 <= previous <= 2**32 - 1:
+                raise DecodeError("weight out of range")
+            weights.append(previous)
+        if sum(weights) != count:
+            raise DecodeError("weights do not sum to count")
+        digest = Digest(scale, compression, count, rejected, lo, hi, total, means, weights)
+    if not r.at_end():
+        raise DecodeError("digest: trailing bytes")
+    return digest
+
+
+# ------------------------------------------------------------- HyperLogLog
+
+def fmix64(h):
+    """MurmurHash3's 64-bit finalizer."""
+    h ^= h >> 33
+    h = h * 0xFF51AFD7ED558CCD & MASK64
+    h ^= h >> 33
+    h = h * 0xC4CEB9FE1A85EC53 & MASK64
+    h ^= h >> 33
+    return h
+
+
+def register_of(value_hash, p):
+    """(index, value) of the register a 64-bit user or session hash sets (SNAPSHOT.md)."""
+    mixed = fmix64(value_hash)
+    rest = mixed >> p
+    value = 64 - p + 1 if rest == 0 else (rest & -rest).bit_length()
+    return mixed & ((1 << p) - 1), value
+
+
+def canonical_huffman(lengths):
+    """{(length, code): symbol} for a canonical Huffman code as in DEFLATE (RFC 1951 3.2.2)."""
+    max_len = max((n for n in lengths.values() if n), default=0)
+    count = [0] * (max_len + 1)
+    for n in lengths.values():
+        if n:
+            count[n] += 1
+    code, next_code = 0, [0] * (max_len + 2)
+    for bits in range(1, max_len + 1):
+        code = (code + count[bits - 1]) << 1
+        next_code[bits] = code
+    table = {}
+    for symbol in sorted(lengths):
+        n = lengths[symbol]
+        if n:
+            table[(n, next_code[n])] = symbol
+            next_code[n] += 1
+    return table
+
+
+class Sketch:
+    def __init__(self, kind, precision, keys=None, escapes=None, registers=None, estimate=None):
+        self.kind, self.precision = kind, precision
+        self.keys, self.escapes = keys, escapes
+        self.registers, self.stored_estimate = registers, estimate
+
+    @property
+    def exact(self):
+        return self.kind == 0x11
+
+
+def decode_hll(data):
+    r = Reader(data)
+    kind = r.u8("hll kind")
+    p = r.u8("precision")
+    if kind not in (0x11, 0x13, 0x14) or not 4 <= p <= 18:
+        raise DecodeError(f"hll kind {kind:#x} precision {p}")
+    m = 1 << p
+    if kind == 0x11:
+        n = r.varint("exact count")
+        if n > m // 16:
+            raise DecodeError("exact count over m/16")
+        bits = BitReader(data[r.offset:])
+        low_bits = 0 if n == 0 else max(l for l in range(29) if (1 << 28) >> l >= n)
+        lows = [bits.read(low_bits) for _ in range(n)]
+        keys, high = [], 0
+        for low in lows:
+            while bits.read(1) == 0:
+                high += 1
+            keys.append(high << low_bits | low)
+        escapes = {}
+        for key in keys:
+            if (key >> p) & ((1 << (28 - p)) - 1) == 0:
+                escapes[key] = bits.read(6)
+        bits.finish()
+        if keys != sorted(set(keys)) or any(k >> 28 for k in keys):
+            raise DecodeError("exact keys not sorted, distinct 28-bit")
+        return Sketch(kind, p, keys=keys, escapes=escapes)
+    estimate = r.f64("estimate") if kind == 0x13 else None
+    first = r.u8("first symbol")
+    count = r.u8("symbol count")
+    nibbles = r.take((count + 1) // 2, "code lengths")
+    lengths = {first + i: (nibbles[i // 2] >> (4 if i % 2 == 0 else 0)) & 0x0F for i in range(count)}
+    table = canonical_huffman(lengths)
+    bits = BitReader(data[r.offset:])
+    registers = []
+    for _ in range(m):
+        length, code = 0, 0
+        while (length, code) not in table:
+            code = code << 1 | bits.read(1)
+            length += 1
+            if length > 15:
+                raise DecodeError("register code not in the Huffman table")
+        registers.append(table[(length, code)])
+    bits.finish()
+    return Sketch(kind, p, registers=registers, estimate=estimate)
+
+
+# ---------------------------------------------------------------- snapshot
+
+def decode_snapshot(data):
+    """The snapshot as a dict; raises DecodeError on anything SNAPSHOT.md forbids."""
+    if len(data) < 24 or data[:4] != b"TLYS":
+        raise DecodeError("magic")
+    if data[4] != 1 or data[5] != 0 or data[6:8] != b"\0\0":
+        raise DecodeError("version, flags or reserved")
+    r = Reader(data, 8)
+    out = {"window_start": r.u64("window_start"), "window_end": r.u64("window_end")}
+    if out["window_start"] >= out["window_end"]:
+        raise DecodeError("window_end not after window_start")
+    strings = [r.bytes_field("string").decode("utf-8") for _ in range(r.varint("string_count"))]
+    if not strings or strings[0] != "":
+        raise DecodeError("string 0 is not empty")
+
+    def ref():
+        i = r.varint("ref")
+        if i >= len(strings):
+            raise DecodeError("ref out of range")
+        return strings[i]
+
+    out["collector_id"] = ref()
+    out["sequences"] = []
+    for _ in range(r.varint("sequence_count")):
+        collector, first, last = ref(), r.varint("first"), r.varint("last")
+        if first > last:
+            raise DecodeError("sequence range first > last")
+        out["sequences"].append((collector, first, last))
+    out["compression"], out["scale"] = r.varint("compression"), r.u8("scale")
+    out["digest_buffer"], out["hll_precision"] = r.varint("buffer"), r.u8("hll precision")
+    out["counters"] = {}
+    out["counter_order"] = []
+    for _ in range(r.varint("counter_count")):
+        name = ref()
+        out["counters"][name] = r.varint("counter")
+        out["counter_order"].append(name)
+    out["series"] = [decode_series(r, ref) for _ in range(r.varint("series_count"))]
+    if not r.at_end():
+        raise DecodeError("trailing bytes")
+    return out
+
+
+def decode_series(r, ref):
+    s = {"model": ref(), "model_version": ref(), "prompt_version": ref(), "route": ref(), "ring": r.u8("ring")}
+    tag_count = r.u8("tag_count")
+    if tag_count > 8:
+        raise DecodeError("tag_count")
+    s["tags"] = [(ref(), ref()) for _ in range(tag_count)]
+    s["requests"] = r.varint("requests")
+    s["status"] = {name: r.varint("status") for name in STATUS}
+    s["error_classes"] = [(ref(), r.varint("error count")) for _ in range(r.varint("error classes"))]
+    for name in ["refusals", "escalations", "fallbacks"]:
+        s[name] = r.varint(name)
+    s["task"] = {name: r.varint("task") for name in ["unknown", "success", "failure"]}
+    s["feedback_up"], s["feedback_down"] = r.varint("up"), r.varint("down")
+    s["safety_by_severity"] = {name: r.varint("severity") for name in ["low", "medium", "high", "critical"]}
+    mask = r.varint("kind mask")
+    s["safety_by_kind"] = {bit: r.varint("kind") for bit in range(64) if mask >> bit & 1}
+    s["unpriced"] = r.varint("unpriced")
+    s["cached_input_tokens"] = r.varint("cached")
+    s["digest_bytes"] = {}
+    for name in DIGESTS:
+        raw = r.bytes_field(name)
+        s["digest_bytes"][name] = raw
+        s[name] = decode_digest(raw)
+    s["hll_bytes"] = {}
+    for name in ["users", "sessions"]:
+        raw = r.bytes_field(name)
+        s["hll_bytes"][name] = raw
+        s[name] = decode_hll(raw)
+    n = r.varint("category count")
+    if n > 64:
+        raise DecodeError("more than 64 categories")
+    s["categories"] = [(r.varint("category id"), r.varint("category count")) for _ in range(n)]
+    s["other_categories"] = r.varint("other")
+    return s
+
+
+def label_key(series):
+    """Sort key of "ascending label order" (SNAPSHOT.md, "Orders"): strings by their
+    UTF-8 bytes (the strings here are NFC), then ring, then the tag pairs."""
+    return (series["model"].encode(), series["model_version"].encode(), series["prompt_version"].encode(),
+            series["route"].encode(), series["ring"], [(k.encode(), v.encode()) for k, v in series["tags"]])
