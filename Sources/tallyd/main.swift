@@ -7,10 +7,12 @@ import TallyHTTP
 import TallyIndex
 import TallyOTLP
 
-/// The collector. Settings: defaults < --config file < TALLY_* variables < flags.
-struct Serve: ParsableCommand {
+/// tallyd: the Tally collector. Settings: defaults < --config file < TALLY_* variables < flags.
+@main
+struct Tallyd: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the collector (the default command).")
+        commandName: "tallyd",
+        abstract: "Tally collector: ZeroMQ trace frames in, per-window snapshots out.")
 
     @Option(name: .long, help: "Configuration file (TOML; see --print-default-config).")
     var config: String?
