@@ -73,7 +73,10 @@ extension TDigest {
         }
         if x < min { return 0 }
         if x >= max { return 1 }
-        return centroids.withUnsafeBufferPointer { cs in cdf(x, cs) }
+        // Values near ±Double.greatestFiniteMagnitude make the interpolation's spans
+        // overflow (found by fuzzing: cdf = inf); the fraction is kept within 0 … 1.
+        let fraction = centroids.withUnsafeBufferPointer { cs in cdf(x, cs) }
+        return fraction.isNaN ? 0.5 : Swift.min(1, Swift.max(0, fraction))
     }
 
     private func cdf(_ x: Double, _ cs: UnsafeBufferPointer<Centroid>) -> Double {
