@@ -73,7 +73,8 @@ public final class IndexEngine {
         windowsSeen += 1
         do {
             let (scopes, cells) = try ScopeRollup.rollUp(snapshot, kinds: kinds, cohortKeys: cohortKeys,
-                                                         cohortDigests: policy.cohortDigests)
+                                                         cohortDigests: policy.cohortDigests,
+                                                         cohortCategories: policy.drift.scopeKinds.contains(.cohort))
             let versions = Self.versions(cells)
             let spanResults = try advanceSpans(scopes, start: start, end: end, versions: versions)
             let driftReports = try drift(windowScopes: scopes)

@@ -84,9 +84,17 @@ public struct ScopeAggregate: Sendable {
     /// - Precondition: `members` is not empty and every index is valid.
     /// - Parameters:
     ///   - digests: the distributions merged; the others stay empty (with `sketches`' parameters).
+    ///   - counters: whether the counters are summed (zero otherwise: a roll-up made only for
+    ///     some digests, joined to one with the counters by ``adopt(_:from:counters:)``).
+    ///   - categories: whether the category histogram is summed, with the counters (empty otherwise; only drift
+    ///     reads it). Reading a series' histogram copies its whole aggregate (~20 retains:
+    ///     the compiler cannot prove the dictionary's updates leave the series' memory alone),
+    ///     the largest cost of a roll-up pass after the digests.
     public init(rollingUp members: [Int], of series: [SnapshotSeries], digests: DigestSet = .all,
-                sketches: SketchParameters = SketchParameters()) throws(SketchError) {
+                sketches: SketchParameters = SketchParameters(), counters: Bool = true,
+                categories withCategories: Bool = true) throws(SketchError) {
         precondition(!members.isEmpty, "rolling up no series")
+        let sumsCategories = withCategories && counters
         var status = [UInt64](repeating: 0, count: 6), task = [UInt64](repeating: 0, count: 3)
         var severity = [UInt64](repeating: 0, count: 5)
         var categories: [UInt16: UInt64] = [:]
@@ -99,25 +107,33 @@ public struct ScopeAggregate: Sendable {
         costs.reserveCapacity(members.count); userSketches.reserveCapacity(members.count)
         if members.count == 1 {  // the series' own sketches, not re-merged
             self = ScopeAggregate(sketches: sketches)
-            adopt(digests, from: ScopeAggregate(series[members[0]].aggregate), counters: true)
+            adopt(digests, from: ScopeAggregate(series[members[0]].aggregate), counters: counters)
+            if !sumsCategories {
+                self.categories = [:]
+                self.otherCategories = 0
+            }
             return
         }
         series.withUnsafeBufferPointer { buffer in
             let base = buffer.baseAddress!
             for i in members {
                 let p = base + i
-                requests &+= p.pointee.aggregate.requests
-                for k in 0..<6 { status[k] &+= p.pointee.aggregate.statusCount(k) }
-                for k in 0..<3 { task[k] &+= p.pointee.aggregate.taskOutcomeCount(k) }
-                for k in 1..<5 { severity[k] &+= p.pointee.aggregate.safetyCount(k) }
-                refusals &+= p.pointee.aggregate.refusals
-                escalations &+= p.pointee.aggregate.escalations
-                fallbacks &+= p.pointee.aggregate.fallbacks
-                feedbackUp &+= p.pointee.aggregate.feedbackUp
-                feedbackDown &+= p.pointee.aggregate.feedbackDown
-                unpriced &+= p.pointee.aggregate.unpriced
-                otherCategories &+= p.pointee.aggregate.otherCategories
-                p.pointee.aggregate.forEachCategory { categories[$0, default: 0] &+= $1 }
+                if counters {
+                    requests &+= p.pointee.aggregate.requests
+                    for k in 0..<6 { status[k] &+= p.pointee.aggregate.statusCount(k) }
+                    for k in 0..<3 { task[k] &+= p.pointee.aggregate.taskOutcomeCount(k) }
+                    for k in 1..<5 { severity[k] &+= p.pointee.aggregate.safetyCount(k) }
+                    refusals &+= p.pointee.aggregate.refusals
+                    escalations &+= p.pointee.aggregate.escalations
+                    fallbacks &+= p.pointee.aggregate.fallbacks
+                    feedbackUp &+= p.pointee.aggregate.feedbackUp
+                    feedbackDown &+= p.pointee.aggregate.feedbackDown
+                    unpriced &+= p.pointee.aggregate.unpriced
+                }
+                if sumsCategories {
+                    otherCategories &+= p.pointee.aggregate.otherCategories
+                    p.pointee.aggregate.forEachCategory { categories[$0, default: 0] &+= $1 }
+                }
                 if digests.contains(.totalLatency) { latency.append(p.pointee.aggregate.totalLatency) }
                 if digests.contains(.timeToFirstToken) { ttft.append(p.pointee.aggregate.timeToFirstToken) }
                 if digests.contains(.queueTime) { queue.append(p.pointee.aggregate.queueTime) }

@@ -5,47 +5,64 @@ import TallySketches
 ///
 /// Cost: two passes over the series' sketches, whatever the number of scope kinds
 /// and cohort keys. The first merges series into base cells (model, version, prompt
-/// version, route, ring: every dimension but the tags), from which the fleet, model,
-/// version, prompt-version, route, ring and model-ring scopes are merged; the second
-/// merges series into cohort cells (the combination of the cohort keys' values), from
-/// which each cohort key's scopes are merged. Cells number far fewer than series in a
-/// busy window (the tenants and other tags multiply series, not cells), so the merges
-/// after each pass are small. The two passes read the snapshot only and run on two
-/// threads at once (the evaluation's latency, not its CPU, is what the flusher waits
-/// for). The overflow series (past the cardinality cap) counts towards the fleet only.
+/// version, route, ring: every dimension but the tags), from which the version,
+/// prompt-version, route and model-ring scopes are merged, and the fleet, model and ring
+/// scopes from the model-ring scopes; the second merges series into cohort cells (the
+/// combination of the cohort keys' values), from which each cohort key's scopes are
+/// merged. Cells number far fewer than series in a busy window (the tenants and other
+/// tags multiply series, not cells), so the merges after each pass are small. The two
+/// passes read the snapshot only and run, split by sketch into six jobs, on the
+/// available cores at once (the evaluation's latency, not its CPU, is what the flusher
+/// waits for). The overflow series (past the cardinality cap) counts towards the fleet only.
 public enum ScopeRollup {
-    /// - Parameter cohortDigests: the distributions cohort scopes carry (``Policy/cohortDigests``).
+    /// - Parameters:
+    ///   - cohortDigests: the distributions cohort scopes carry (``Policy/cohortDigests``).
+    ///   - cohortCategories: whether cohort scopes carry the category histogram (only drift
+    ///     over cohort scopes reads it); empty otherwise.
     public static func scopes(of snapshot: Snapshot, kinds: [Scope.Kind], cohortKeys: [String],
-                              cohortDigests: DigestSet = .all) throws(SketchError) -> [Scope: ScopeAggregate] {
-        try rollUp(snapshot, kinds: kinds, cohortKeys: cohortKeys, cohortDigests: cohortDigests).scopes
+                              cohortDigests: DigestSet = .all, cohortCategories: Bool = true) throws(SketchError) -> [Scope: ScopeAggregate] {
+        try rollUp(snapshot, kinds: kinds, cohortKeys: cohortKeys, cohortDigests: cohortDigests,
+                   cohortCategories: cohortCategories).scopes
     }
 
     /// The scopes and the base cells' labels (every distinct model, version, prompt version,
     /// route and ring of the window: what the canary report lists as versions).
-    public static func rollUp(_ snapshot: Snapshot, kinds: [Scope.Kind], cohortKeys: [String],
-                              cohortDigests: DigestSet = .all) throws(SketchError) -> (scopes: ScopeMap, cells: [SeriesLabels]) {
+    public static func rollUp(_ snapshot: Snapshot, kinds: [Scope.Kind], cohortKeys: [String], cohortDigests: DigestSet = .all,
+                              cohortCategories: Bool = true) throws(SketchError) -> (scopes: ScopeMap, cells: [SeriesLabels]) {
         let grouping = baseCells(snapshot.series)
-        // Three independent merges on the available cores: the base cells' sketches in two
-        // halves (the base pass merges every sketch of every series and was twice the cohort
-        // pass) and the cohort scopes. Each writes only its own result; concurrentPerform
-        // returns once all are done.
-        let halves: [DigestSet] = [[.totalLatency, .timeToFirstToken, .queueTime, .users],
-                                   [.timePerOutputToken, .inputTokens, .outputTokens, .cost]]
-        enum Pass { case cells([ScopeAggregate]), cohorts(ScopeMap) }
-        let passes = try concurrentMap(cohortKeys.isEmpty ? 2 : 3) { (task) throws(SketchError) -> Pass in
-            if task < 2 {
-                return .cells(try (grouping.members + (grouping.overflow.isEmpty ? [] : [grouping.overflow])).map {
-                    (members) throws(SketchError) in
-                    try ScopeAggregate(rollingUp: members, of: snapshot.series, digests: halves[task], sketches: snapshot.sketches)
-                })
+        let baseMembers = grouping.members + (grouping.overflow.isEmpty ? [] : [grouping.overflow])
+        let cohorts: (members: [[Int]], values: [[String]]) =
+            cohortKeys.isEmpty ? ([], []) : cohortCells(snapshot.series, keys: cohortKeys)
+        // Independent merges on the available cores: each job merges some of the sketches of
+        // every base cell or every cohort cell, reading the snapshot only and writing its own
+        // result (concurrentPerform returns once all are done). Six jobs of similar size
+        // keep both cores busy to the end; the three uneven jobs before (two halves of the
+        // base cells' sketches and the whole cohort pass) left one core idle for the last.
+        // The counters (and the categories) are summed by the first job of each pass only.
+        let baseParts: [DigestSet] = [[.totalLatency, .users], [.timeToFirstToken, .queueTime],
+                                      [.timePerOutputToken, .inputTokens], [.outputTokens, .cost]]
+        let cohortParts = cohorts.members.isEmpty ? [] : halves(of: cohortDigests)
+        let jobs = baseParts.map { (digests: $0, cohort: false) } + cohortParts.map { (digests: $0, cohort: true) }
+        let merged = try concurrentMap(jobs.count) { (job) throws(SketchError) -> [ScopeAggregate] in
+            let (digests, cohort) = jobs[job]
+            let first = job == 0 || job == baseParts.count
+            return try (cohort ? cohorts.members : baseMembers).map { (members) throws(SketchError) in
+                try ScopeAggregate(rollingUp: members, of: snapshot.series, digests: digests, sketches: snapshot.sketches,
+                                   counters: first, categories: cohort ? cohortCategories : true)
             }
-            return .cohorts(try cohortScopes(snapshot, keys: cohortKeys, digests: cohortDigests))
         }
-        guard case .cells(var aggregates) = passes[0], case .cells(let second) = passes[1] else { fatalError("pass order") }
-        for n in aggregates.indices { aggregates[n].adopt(halves[1], from: second[n]) }
+        var aggregates = merged[0], cohortAggregates = merged.count > baseParts.count ? merged[baseParts.count] : []
+        for job in jobs.indices where job != 0 && job != baseParts.count {
+            if jobs[job].cohort {
+                for n in cohortAggregates.indices { cohortAggregates[n].adopt(jobs[job].digests, from: merged[job][n]) }
+            } else {
+                for n in aggregates.indices { aggregates[n].adopt(jobs[job].digests, from: merged[job][n]) }
+            }
+        }
         var result = try baseScopes(cells: Array(zip(grouping.labels, aggregates.prefix(grouping.members.count))),
                                     overflow: grouping.overflow.isEmpty ? nil : aggregates.last, kinds: kinds)
-        if passes.count == 3, case .cohorts(let cohorts) = passes[2] { result.merge(cohorts) { a, _ in a } }
+        let cohortMap = try cohortScopes(cells: Array(zip(cohorts.values, cohortAggregates)), keys: cohortKeys)
+        result.merge(cohortMap) { a, _ in a }
         return (result, grouping.labels)
     }
 
@@ -88,15 +105,54 @@ public enum ScopeRollup {
 
     /// The scopes of `kinds`, merged from the base cells (the overflow series' aggregate
     /// counts towards the fleet only).
+    ///
+    /// The version, prompt-version, route and model × ring scopes are merged from the cells;
+    /// the fleet, model and ring scopes from the model × ring scopes, which partition the
+    /// cells (every cell has one model and one ring). Merging those three from the cells
+    /// re-merged every cell's centroids three more times: at 10,000 series a quarter of
+    /// the evaluation. The extra merge level moves their quantiles within the digests'
+    /// merge error (INDEX.md, "Scopes").
     static func baseScopes(cells unsorted: [(SeriesLabels, ScopeAggregate)], overflow: ScopeAggregate?,
                            kinds: [Scope.Kind]) throws(SketchError) -> ScopeMap {
         var result: ScopeMap = [:]
         let cells = unsorted.sorted { $0.0 < $1.0 }.map { (labels: $0.0, aggregate: $0.1) }  // deterministic merge order
-        for kind in kinds {
+        let fromModelRing: Set<Scope.Kind> = [.fleet, .model, .ring]
+        let needsModelRing = kinds.contains { fromModelRing.contains($0) }
+        var modelRings: ScopeMap = [:]
+        for kind in kinds where !fromModelRing.contains(kind) || kind == .modelRing {
             var groups: [Scope: [ScopeAggregate]] = [:]
             for cell in cells {
                 guard let scope = Scope.of(cell.labels, kind: kind) else { continue }
                 groups[scope, default: []].append(cell.aggregate)
+            }
+            for (scope, parts) in groups { result[scope] = try ScopeAggregate.merged(parts) }
+        }
+        if needsModelRing {
+            // The model × ring scopes: taken from the result if asked for, else merged for this only.
+            if kinds.contains(.modelRing) {
+                modelRings = result.filter { $0.key.kind == .modelRing }
+            } else {
+                var groups: [Scope: [ScopeAggregate]] = [:]
+                for cell in cells { groups[Scope.of(cell.labels, kind: .modelRing)!, default: []].append(cell.aggregate) }
+                for (scope, parts) in groups { modelRings[scope] = try ScopeAggregate.merged(parts) }
+            }
+        }
+        let parts = modelRings.sorted { $0.key < $1.key }
+        for kind in kinds where fromModelRing.contains(kind) {
+            var groups: [Scope: [ScopeAggregate]] = [:]
+            for (scope, aggregate) in parts {
+                let (model, ring) = (scope.labels[0].value, scope.labels[1].value)
+                let target: Scope
+                switch kind {
+                case .fleet: target = .fleet
+                case .model:
+                    guard !model.isEmpty else { continue }
+                    target = Scope(kind: .model, labels: [Scope.Label("model", model)])
+                default:
+                    guard !ring.isEmpty else { continue }
+                    target = Scope(kind: .ring, labels: [Scope.Label("ring", ring)])
+                }
+                groups[target, default: []].append(aggregate)
             }
             if kind == .fleet, let overflow { groups[.fleet, default: []].append(overflow) }
             for (scope, parts) in groups { result[scope] = try ScopeAggregate.merged(parts) }
@@ -104,12 +160,23 @@ public enum ScopeRollup {
         return result
     }
 
-    /// Pass 2: each cohort key's scopes, merged from the cohort cells.
-    static func cohortScopes(_ snapshot: Snapshot, keys cohortKeys: [String], digests cohortDigests: DigestSet) throws(SketchError) -> ScopeMap {
-        var result: ScopeMap = [:]
-        let series = snapshot.series
-        // Pass 2: cohort cells, the combination of the cohort keys' values, each value
-        // numbered per key so that a cell's key is one integer vector built without copies.
+    /// `digests` in two halves of about equal work (alternate members), for two jobs; one
+    /// part when it has a single member or none (the counters still need a job).
+    static func halves(of digests: DigestSet) -> [DigestSet] {
+        var parts: [DigestSet] = [[], []]
+        var n = 0
+        for bit in 0..<8 where digests.contains(DigestSet(rawValue: 1 << bit)) {
+            parts[n & 1].insert(DigestSet(rawValue: 1 << bit))
+            n += 1
+        }
+        return parts[1].isEmpty ? [parts[0]] : parts
+    }
+
+    /// Pass 2's grouping: series into cohort cells, the combination of the cohort keys'
+    /// values (`values[n][k]`: cell n's value of key k, empty for none), in order of first
+    /// appearance; series with none of the keys (and the overflow series) are in no cell.
+    /// Each value is numbered per key so that a cell's key is one integer vector built without copies.
+    static func cohortCells(_ series: [SnapshotSeries], keys cohortKeys: [String]) -> (members: [[Int]], values: [[String]]) {
         var codes: [[String: Int]] = Array(repeating: [:], count: cohortKeys.count)
         var names: [[String]] = Array(repeating: [""], count: cohortKeys.count)  // code 0: no value
         var cohortIndex: [[Int]: Int] = [:]
@@ -141,15 +208,17 @@ public enum ScopeRollup {
                 }
             }
         }
-        var cohortCells: [(values: [String], aggregate: ScopeAggregate)] = []
-        for n in cohortMembers.indices {
-            cohortCells.append((cohortValues[n], try ScopeAggregate(rollingUp: cohortMembers[n], of: series, digests: cohortDigests,
-                                                                             sketches: snapshot.sketches)))
-        }
-        cohortCells.sort { $0.values.lexicographicallyPrecedes($1.values) }
+        return (cohortMembers, cohortValues)
+    }
+
+    /// Each cohort key's scopes, merged from the cohort cells' roll-ups.
+    static func cohortScopes(cells unsorted: [(values: [String], aggregate: ScopeAggregate)],
+                             keys cohortKeys: [String]) throws(SketchError) -> ScopeMap {
+        var result: ScopeMap = [:]
+        let cells = unsorted.sorted { $0.values.lexicographicallyPrecedes($1.values) }  // deterministic merge order
         for (k, key) in cohortKeys.enumerated() {
             var groups: [String: [ScopeAggregate]] = [:]
-            for cell in cohortCells where !cell.values[k].isEmpty { groups[cell.values[k], default: []].append(cell.aggregate) }
+            for cell in cells where !cell.values[k].isEmpty { groups[cell.values[k], default: []].append(cell.aggregate) }
             for (value, parts) in groups {
                 result[Scope(kind: .cohort, labels: [Scope.Label(key, value)])] = try ScopeAggregate.merged(parts)
             }
