@@ -204,11 +204,11 @@ func seriesMemory(_ count: Int, framesPerSeries: Int) -> UInt64 {
     return table.frames
 }
 
-/// Evaluates `count` windows of a 10,000-series snapshot through the default policy
-/// (after the 30-window drift baseline and one more window, which are not counted:
-/// run with COUNT 0 for the baseline cost).
-func indexKernel(_ count: Int) -> UInt64 {
-    let snapshot = benchmarkSnapshot(series: 10_000, frames: 100_000)
+/// Evaluates `count` windows of a snapshot of `series` series and `frames` frames through
+/// the default policy (after the 30-window drift baseline and one more window, which are
+/// not counted: run with COUNT 0 for the baseline cost).
+func indexKernel(_ count: Int, series: Int = 10_000, frames: Int = 100_000) -> UInt64 {
+    let snapshot = benchmarkSnapshot(series: series, frames: frames)
     let engine = IndexEngine(policy: .standard, collectorID: "kernel")
     var checksum: UInt64 = 0
     var millis: [Double] = []
@@ -222,7 +222,7 @@ func indexKernel(_ count: Int) -> UInt64 {
     }
     millis.sort()
     if !millis.isEmpty {  // wall clock, for a quick look; callgrind's counts are the stable figure
-        print("index-10k: evaluate min \(millis[0]) ms, median \(millis[millis.count / 2]) ms")
+        print("index-\(series / 1_000)k: evaluate min \(millis[0]) ms, median \(millis[millis.count / 2]) ms")
     }
     return checksum
 }
@@ -241,7 +241,8 @@ func rollupKernel(_ count: Int) -> UInt64 {
 
 let kernels: [String: (Int) -> UInt64] = [
     "rollup-10k": rollupKernel,  // COUNT = roll-ups of one 10,000-series snapshot
-    "index-10k": indexKernel,  // COUNT = windows evaluated after a 31-window warm-up
+    "index-10k": { indexKernel($0) },  // COUNT = windows evaluated after a 31-window warm-up
+    "index-1k": { indexKernel($0, series: 1_000, frames: 20_000) },  // the same at 1,000 series (IndexBenchmarks' size)
     "memory-one-frame": { seriesMemory($0, framesPerSeries: 1) },  // COUNT = series; prints bytes a series
     "memory-busy": { seriesMemory($0, framesPerSeries: 300) },  // 3 M frames/s × 10 s over 100,000 series
     "memory-saturated": { seriesMemory($0, framesPerSeries: 10_000) },  // every sketch at its largest
