@@ -62,7 +62,7 @@ import TallyWire
                 #expect(got.categories == expected.categories && !got.categories.isEmpty)
                 #expect(got.users.estimate == expected.users.estimate)
                 for (a, b) in [(got.totalLatency, expected.totalLatency), (got.timeToFirstToken, expected.timeToFirstToken),
-                               (got.cost, expected.cost), (got.outputTokens, expected.outputTokens)] {
+                               (got.cost, expected.cost), (got.queueTime, expected.queueTime)] {
                     #expect(a.count == b.count && a.min == b.min && a.max == b.max)
                     // Quantiles within the merge error: the rank, in the direct merge, of the value
                     // the extra merge level gives is within 1 % of q (0.3 % in the tail).
