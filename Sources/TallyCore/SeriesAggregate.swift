@@ -64,6 +64,16 @@ public struct SeriesAggregate: Sendable {
         for i in categoryIDs.indices { body(categoryIDs[i], categoryCounts[i]) }
     }
 
+    /// Distinct categories held (at most ``maxCategories``).
+    @inlinable public var categoryEntryCount: Int { categoryIDs.count }
+
+    /// The `index`th category (in id order) and its count, read without a closure (a
+    /// closure over an aggregate read in place makes the compiler copy the aggregate).
+    /// - Precondition: `0 <= index < categoryEntryCount`.
+    @inlinable public func categoryEntry(at index: Int) -> (id: UInt16, count: UInt64) {
+        (categoryIDs[index], categoryCounts[index])
+    }
+
     /// The histogram's storage: a short list sorted by id and searched by bisection
     /// (≤ 6 steps for ``maxCategories`` entries; the linear scan it replaced cost
     /// about 170 instructions a frame with 32 categories).

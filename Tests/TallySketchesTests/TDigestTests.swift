@@ -187,6 +187,26 @@ func sample(_ distribution: Distribution, _ n: Int, seed: UInt64) -> [Double] {
         #expect(ab.serialized() == ba.serialized(), "pairwise merge is commutative")
     }
 
+    /// The builder fed one digest at a time (as the index feeds it, in place) gives what
+    /// `merged(_:)` gives for the whole list, whatever the order; a digest of another
+    /// compression is refused and leaves the merge as it was.
+    @Test func mergeBuilderMatchesMergedAndRefusesOtherParameters() throws {
+        let (digests, _) = parts(40, each: 300, seed: 8)
+        let expected = try TDigest.merged(digests).serialized()
+        var rng = SplitMix64(seed: 9)
+        for _ in 0..<3 {
+            var merge = TDigest.Merge(like: digests[0])
+            for digest in digests.shuffled(using: &rng) { try merge.add(digest) }
+            #expect(merge.result().serialized() == expected)
+        }
+        var merge = TDigest.Merge(like: digests[0])
+        try merge.add(digests[0])
+        #expect(throws: SketchError.self) { try merge.add(TDigest(compression: 50)) }
+        let result = merge.result()
+        #expect(result.count == digests[0].count && result.serialized() == (try TDigest.merged([digests[0]])).serialized())
+        #expect(TDigest.Merge(like: digests[0]).result().count == 0)
+    }
+
     @Test func mergedExactFieldsAndAccuracy() throws {
         let (digests, data) = parts(100, each: 2_000, seed: 22)
         let merged = try TDigest.merged(digests)

@@ -100,11 +100,8 @@ public struct ScopeAggregate: Sendable {
         var categories: [UInt16: UInt64] = [:]
         var requests: UInt64 = 0, refusals: UInt64 = 0, escalations: UInt64 = 0, fallbacks: UInt64 = 0
         var feedbackUp: UInt64 = 0, feedbackDown: UInt64 = 0, unpriced: UInt64 = 0, otherCategories: UInt64 = 0
-        var latency: [TDigest] = [], ttft: [TDigest] = [], queue: [TDigest] = [], tpot: [TDigest] = []
-        var input: [TDigest] = [], output: [TDigest] = [], costs: [TDigest] = [], userSketches: [HyperLogLog] = []
-        latency.reserveCapacity(members.count); ttft.reserveCapacity(members.count); queue.reserveCapacity(members.count)
-        tpot.reserveCapacity(members.count); input.reserveCapacity(members.count); output.reserveCapacity(members.count)
-        costs.reserveCapacity(members.count); userSketches.reserveCapacity(members.count)
+        var userSketches: [HyperLogLog] = []
+        userSketches.reserveCapacity(digests.contains(.users) ? members.count : 0)
         if members.count == 1 {  // the series' own sketches, not re-merged
             self = ScopeAggregate(sketches: sketches)
             adopt(digests, from: ScopeAggregate(series[members[0]].aggregate), counters: counters)
@@ -114,8 +111,19 @@ public struct ScopeAggregate: Sendable {
             }
             return
         }
-        series.withUnsafeBufferPointer { buffer in
+        // Each digest is merged by a builder fed in place (copying the digests into arrays
+        // retained two arrays per digest, a fifth of the roll-up's time at 10,000 series).
+        // The merged digests in DigestSet order (nil where not asked for).
+        let mergedDigests = try series.withUnsafeBufferPointer { (buffer) throws(SketchError) -> [TDigest?] in
             let base = buffer.baseAddress!
+            let first = base + members[0]
+            var latency = TDigest.Merge(like: first.pointee.aggregate.totalLatency)
+            var ttft = TDigest.Merge(like: first.pointee.aggregate.timeToFirstToken)
+            var queue = TDigest.Merge(like: first.pointee.aggregate.queueTime)
+            var tpot = TDigest.Merge(like: first.pointee.aggregate.timePerOutputToken)
+            var input = TDigest.Merge(like: first.pointee.aggregate.inputTokens)
+            var output = TDigest.Merge(like: first.pointee.aggregate.outputTokens)
+            var costs = TDigest.Merge(like: first.pointee.aggregate.cost)
             for i in members {
                 let p = base + i
                 if counters {
@@ -132,17 +140,27 @@ public struct ScopeAggregate: Sendable {
                 }
                 if sumsCategories {
                     otherCategories &+= p.pointee.aggregate.otherCategories
-                    p.pointee.aggregate.forEachCategory { categories[$0, default: 0] &+= $1 }
+                    for k in 0..<p.pointee.aggregate.categoryEntryCount {
+                        let entry = p.pointee.aggregate.categoryEntry(at: k)
+                        categories[entry.id, default: 0] &+= entry.count
+                    }
                 }
-                if digests.contains(.totalLatency) { latency.append(p.pointee.aggregate.totalLatency) }
-                if digests.contains(.timeToFirstToken) { ttft.append(p.pointee.aggregate.timeToFirstToken) }
-                if digests.contains(.queueTime) { queue.append(p.pointee.aggregate.queueTime) }
-                if digests.contains(.timePerOutputToken) { tpot.append(p.pointee.aggregate.timePerOutputToken) }
-                if digests.contains(.inputTokens) { input.append(p.pointee.aggregate.inputTokens) }
-                if digests.contains(.outputTokens) { output.append(p.pointee.aggregate.outputTokens) }
-                if digests.contains(.cost) { costs.append(p.pointee.aggregate.cost) }
+                if digests.contains(.totalLatency) { try latency.add(p.pointee.aggregate.totalLatency) }
+                if digests.contains(.timeToFirstToken) { try ttft.add(p.pointee.aggregate.timeToFirstToken) }
+                if digests.contains(.queueTime) { try queue.add(p.pointee.aggregate.queueTime) }
+                if digests.contains(.timePerOutputToken) { try tpot.add(p.pointee.aggregate.timePerOutputToken) }
+                if digests.contains(.inputTokens) { try input.add(p.pointee.aggregate.inputTokens) }
+                if digests.contains(.outputTokens) { try output.add(p.pointee.aggregate.outputTokens) }
+                if digests.contains(.cost) { try costs.add(p.pointee.aggregate.cost) }
                 if digests.contains(.users) { userSketches.append(p.pointee.aggregate.users) }
             }
+            return [digests.contains(.totalLatency) ? latency.result() : nil,
+                    digests.contains(.timeToFirstToken) ? ttft.result() : nil,
+                    digests.contains(.queueTime) ? queue.result() : nil,
+                    digests.contains(.timePerOutputToken) ? tpot.result() : nil,
+                    digests.contains(.inputTokens) ? input.result() : nil,
+                    digests.contains(.outputTokens) ? output.result() : nil,
+                    digests.contains(.cost) ? costs.result() : nil]
         }
         self.requests = requests
         self.refusals = refusals
@@ -158,13 +176,13 @@ public struct ScopeAggregate: Sendable {
         self.categories = categories
         // An empty list merges into an empty digest of the series' parameters.
         let empty = ScopeAggregate(sketches: sketches)
-        totalLatency = latency.isEmpty ? empty.totalLatency : try TDigest.merged(latency)
-        timeToFirstToken = ttft.isEmpty ? empty.timeToFirstToken : try TDigest.merged(ttft)
-        queueTime = queue.isEmpty ? empty.queueTime : try TDigest.merged(queue)
-        timePerOutputToken = tpot.isEmpty ? empty.timePerOutputToken : try TDigest.merged(tpot)
-        inputTokens = input.isEmpty ? empty.inputTokens : try TDigest.merged(input)
-        outputTokens = output.isEmpty ? empty.outputTokens : try TDigest.merged(output)
-        cost = costs.isEmpty ? empty.cost : try TDigest.merged(costs)
+        totalLatency = mergedDigests[0] ?? empty.totalLatency
+        timeToFirstToken = mergedDigests[1] ?? empty.timeToFirstToken
+        queueTime = mergedDigests[2] ?? empty.queueTime
+        timePerOutputToken = mergedDigests[3] ?? empty.timePerOutputToken
+        inputTokens = mergedDigests[4] ?? empty.inputTokens
+        outputTokens = mergedDigests[5] ?? empty.outputTokens
+        cost = mergedDigests[6] ?? empty.cost
         users = userSketches.isEmpty ? empty.users : try HyperLogLog.union(userSketches)
     }
 
