@@ -79,6 +79,17 @@ public enum SnapshotCodec {
         w.varint(a.otherCategories)
     }
 
+    /// The window of an encoded snapshot read from its fixed header (bytes 8–23, see
+    /// SNAPSHOT.md) without decoding the rest: for picking windows out of a data
+    /// directory. Nil when the bytes are too short, not a v1 snapshot or start ≥ end;
+    /// a non-nil answer does not mean the rest decodes.
+    public static func window(of bytes: [UInt8]) -> (startMicros: UInt64, endMicros: UInt64)? {
+        guard bytes.count >= 24, Array(bytes[0..<4]) == magic, bytes[4] == Snapshot.formatVersion else { return nil }
+        func u64(_ at: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) } }
+        let start = u64(8), end = u64(16)
+        return start < end ? (start, end) : nil
+    }
+
     public static func decode(_ bytes: [UInt8]) throws(SnapshotCodecError) -> Snapshot {
         var r = SnapshotReader(bytes: bytes)
         guard bytes.count >= 24 else { throw .truncated("header") }

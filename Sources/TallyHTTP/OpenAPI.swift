@@ -85,6 +85,22 @@ enum OpenAPI {
             }
           }
         },
+        "/api/v1/snapshots": {
+          "get": {
+            "summary": "Whole snapshots, the newest `limit` overlapping [from, to): the newest window from memory, older ones read from the data directory. Each object is one line of the JSON-lines sink (Sources/TallyCore/snapshot-line.schema.json).",
+            "parameters": [
+              { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 100, "default": 10 } },
+              { "name": "from", "in": "query", "required": false, "schema": { "type": "integer", "format": "int64" }, "description": "µs since the epoch" },
+              { "name": "to", "in": "query", "required": false, "schema": { "type": "integer", "format": "int64" }, "description": "µs since the epoch" }
+            ],
+            "responses": {
+              "200": { "description": "stored windows in the range, oldest first", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Snapshots" } } } },
+              "400": { "description": "a bad parameter, named", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+              "404": { "description": "no stored window in the range; the held range (memory and data directory)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NotHeld" } } } },
+              "503": { "description": "no window sealed or stored yet", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
+            }
+          }
+        },
         "/api/v1/alerts": {
           "get": {
             "summary": "Open alerts after the newest window and recent transitions.",
@@ -193,6 +209,13 @@ enum OpenAPI {
             "properties": {
               "held": { "$ref": "#/components/schemas/Held" },
               "windows": { "type": "array", "items": { "$ref": "#/components/schemas/IndexDocument" } }
+            }
+          },
+          "Snapshots": {
+            "type": "object", "required": ["held", "snapshots"],
+            "properties": {
+              "held": { "$ref": "#/components/schemas/Held" },
+              "snapshots": { "type": "array", "items": { "type": "object", "description": "a snapshot line: Sources/TallyCore/snapshot-line.schema.json" } }
             }
           },
           "Alerts": {

@@ -75,6 +75,7 @@ public final class WebFace: Sendable {
     struct Source {
         var policy: Policy?
         var counters: (@Sendable () -> [String: UInt64])?
+        var storedWindows: StoredWindows.Reader?
     }
 
     public init(store: WebStore, token: String = "", maxLabelSets: Int = 500, collectorID: String = "",
@@ -88,15 +89,24 @@ public final class WebFace: Sendable {
 
     /// The policy (thresholds drawn in the charts) and the collector's counters.
     public func attach(policy: Policy?, counters: @escaping @Sendable () -> [String: UInt64]) {
-        source.withLock { $0 = Source(policy: policy, counters: counters) }
+        source.withLock {
+            $0.policy = policy
+            $0.counters = counters
+        }
     }
 
+    /// Older windows from the data directory (tallyd attaches a reader when its file sink is on).
+    public func attach(storedWindows reader: @escaping StoredWindows.Reader) {
+        source.withLock { $0.storedWindows = reader }
+    }
+
+    var storedWindows: StoredWindows.Reader? { source.withLock { $0.storedWindows } }
     var policy: Policy? { source.withLock { $0.policy } }
     func counters() -> [String: UInt64] { source.withLock { $0.counters }?() ?? [:] }
 
     /// The paths served (GET).
     public static let paths = ["/", "/scope", "/healthz", "/readyz", "/metrics", "/metrics/vllm", "/api/v1/index", "/api/v1/index/windows",
-                               "/api/v1/alerts", "/api/v1/scopes", "/api/v1/series", "/api/v1/openapi.json"]
+                               "/api/v1/alerts", "/api/v1/scopes", "/api/v1/series", "/api/v1/snapshots", "/api/v1/openapi.json"]
 
     public func respond(_ request: WebRequest) -> WebResponse {
         if request.path == "/healthz" { return .text(200, "ok\n") }
@@ -115,6 +125,7 @@ public final class WebFace: Sendable {
         case "/api/v1/alerts": return API.alerts(request, store.view)
         case "/api/v1/scopes": return API.scopes(request, store.view)
         case "/api/v1/series": return API.series(request, store.view)
+        case "/api/v1/snapshots": return API.snapshots(request, store.view, stored: storedWindows)
         case "/api/v1/openapi.json": return WebResponse(status: 200, contentType: "application/json", body: OpenAPI.document)
         case "/": return Dashboard.page(request, store.view, policy: policy, collectorID: collectorID)
         case "/scope": return Dashboard.scopePage(request, store.view, policy: policy)

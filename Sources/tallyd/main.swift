@@ -138,6 +138,13 @@ struct Tallyd: ParsableCommand {
             throw ExitCode(error is ConfigError ? 2 : 1)
         }
         web?.face.attach(policy: collector.index?.policy, counters: { collector.counters() })
+        // Older windows for /api/v1/snapshots: the file sink's data directory.
+        let archive = SnapshotArchive(directory: settings.dataDirectory)
+        web?.face.attach(storedWindows: { from, to, limit in
+            let read = archive.read(from: from, to: to, limit: limit)
+            return StoredWindows(snapshots: read.snapshots, heldFromMicros: read.heldFromMicros,
+                                 heldToMicros: read.heldToMicros, held: read.held)
+        })
         let server = web
         // SIGINT/SIGTERM: graceful stop, then exit 0 (1 when something had to be abandoned).
         signal(SIGINT, SIG_IGN)

@@ -195,6 +195,20 @@ import Testing
         let notHeld = get("/api/v1/index/windows?from=1000&to=2000")
         #expect(notHeld?.status == 404)
         #expect((notHeld?.json?["held"] as? [String: Any])?["from_us"] != nil)
+        // Whole snapshots: the newest from memory, older ones from the data directory.
+        let stored = try #require(get("/api/v1/snapshots?limit=3")?.json)
+        let lines = stored["snapshots"] as? [[String: Any]] ?? []
+        let starts = lines.compactMap { ($0["window_start_us"] as? NSNumber)?.uint64Value }
+        #expect(starts.count == 3 && starts == starts.sorted() && Set(starts).count == 3, "\(starts)")
+        #expect(lines.allSatisfy { $0["collector"] as? String == "http-test" && $0["series"] is [Any] })
+        #expect(((stored["held"] as? [String: Any])?["windows"] as? Int ?? 0) >= 4)
+        if let oldest = starts.first {
+            let one = get("/api/v1/snapshots?from=\(oldest)&to=\(oldest + 1)")?.json?["snapshots"] as? [[String: Any]]
+            #expect(one?.compactMap { ($0["window_start_us"] as? NSNumber)?.uint64Value } == [oldest])
+        }
+        let noneStored = get("/api/v1/snapshots?from=1000&to=2000")
+        #expect(noneStored?.status == 404 && (noneStored?.json?["held"] as? [String: Any])?["from_us"] != nil)
+        #expect(get("/api/v1/snapshots?limit=0")?.json?["parameter"] as? String == "limit")
         let series = get("/api/v1/series?model=m-one&tag=lang%3Dfr&limit=2")?.json
         let rows = series?["series"] as? [[String: Any]] ?? []
         #expect((series?["total"] as? Int ?? 0) >= 1 && rows.count >= 1 && rows.count <= 2, "\(String(describing: series))")
