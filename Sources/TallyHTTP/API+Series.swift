@@ -67,24 +67,25 @@ extension API {
     static let seriesFilters = ["model", "model_version", "prompt_version", "route", "ring"]
 
     /// `limit` (1 … 1000, default 50) and `offset` (≥ 0), or the 400 naming the bad one.
-    static func paging(_ query: [String: String]) -> Result<(limit: Int, offset: Int), PagingError> {
+    static func paging(_ query: [String: String]) -> Result<(limit: Int, offset: Int), ParameterError> {
         var limit = 50, offset = 0
         if let text = query["limit"] {
             guard let value = Int(text), (1...1_000).contains(value) else {
-                return .failure(PagingError(response: .badParameter("limit", "limit must be 1 … 1000, not \"\(text)\"")))
+                return .failure(ParameterError(response: .badParameter("limit", "limit must be 1 … 1000, not \"\(text)\"")))
             }
             limit = value
         }
         if let text = query["offset"] {
             guard let value = Int(text), value >= 0 else {
-                return .failure(PagingError(response: .badParameter("offset", "offset must be ≥ 0, not \"\(text)\"")))
+                return .failure(ParameterError(response: .badParameter("offset", "offset must be ≥ 0, not \"\(text)\"")))
             }
             offset = value
         }
         return .success((limit, offset))
     }
 
-    struct PagingError: Error { var response: WebResponse }
+    /// A bad parameter, as the 400 that names it.
+    struct ParameterError: Error { var response: WebResponse }
 
     static func series(_ request: WebRequest, _ view: WebStore.View) -> WebResponse {
         let q = request.query

@@ -9,20 +9,13 @@ extension API {
     /// overlapping [from, to): the newest window from memory, older ones from the data
     /// directory when tallyd stores snapshots. 404 with the held range when none overlaps.
     static func snapshots(_ request: WebRequest, _ view: WebStore.View, stored: StoredWindows.Reader?) -> WebResponse {
-        if let bad = unknownParameter(request, ["from", "to", "limit"]) { return bad }
-        var bounds: [String: UInt64] = [:]
-        for name in ["from", "to", "limit"] {
-            guard let text = request.query[name] else { continue }
-            guard let value = UInt64(text) else { return .badParameter(name, "\(name) must be a whole number (µs since the epoch for from and to), not \"\(text)\"") }
-            bounds[name] = value
+        let query: RangeQuery
+        switch RangeQuery.parse(request, defaultLimit: 10, maxLimit: maxSnapshotsPerRequest) {
+        case .success(let parsed): query = parsed
+        case .failure(let error): return error.response
         }
-        let from = bounds["from"] ?? 0, to = bounds["to"] ?? UInt64.max
-        if from >= to { return .badParameter("to", "to (\(to)) must be after from (\(from))") }
-        let limit = bounds["limit"] ?? 10
-        if !(1...UInt64(maxSnapshotsPerRequest)).contains(limit) {
-            return .badParameter("limit", "limit must be 1 … \(maxSnapshotsPerRequest), not \(limit)")
-        }
-        let archive = stored?(from, to, Int(limit))
+        let (from, to, limit) = (query.from, query.to, query.limit)
+        let archive = stored?(from, to, limit)
         var byWindow: [String: Snapshot] = [:]
         for snapshot in archive?.snapshots ?? [] { byWindow[key(snapshot)] = snapshot }
         var heldFrom = archive?.heldFromMicros, heldTo = archive?.heldToMicros, held = archive?.held ?? 0
@@ -35,7 +28,7 @@ extension API {
         guard held > 0 else { return notReady }
         let heldRange = Held(fromMicros: heldFrom, toMicros: heldTo, windows: held)
         let selected = byWindow.values.sorted { ($0.windowStartMicros, $0.collectorID) < ($1.windowStartMicros, $1.collectorID) }
-            .suffix(Int(limit))
+            .suffix(limit)
         if selected.isEmpty {
             return .json(404, NotHeld(error: "no stored window in [\(from), \(to)) µs", held: heldRange))
         }

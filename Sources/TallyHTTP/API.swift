@@ -75,21 +75,45 @@ enum API {
         Held(fromMicros: view.windows.first?.startMicros, toMicros: view.windows.last?.endMicros, windows: view.windows.count)
     }
 
+    /// A time range [from, to) µs and a count, from the `from`, `to` and `limit` parameters.
+    struct RangeQuery {
+        var from: UInt64
+        var to: UInt64
+        var limit: Int
+
+        /// The query's range, or the 400 naming the first bad (or unknown) parameter.
+        static func parse(_ request: WebRequest, defaultLimit: Int, maxLimit: Int) -> Result<RangeQuery, ParameterError> {
+            if let name = request.query.keys.sorted().first(where: { !["from", "to", "limit"].contains($0) }) {
+                return .failure(ParameterError(response: .badParameter(name, "unknown parameter \"\(name)\" (known: from, limit, to)")))
+            }
+            var bounds: [String: UInt64] = [:]
+            for name in ["from", "to", "limit"] {
+                guard let text = request.query[name] else { continue }
+                guard let value = UInt64(text) else {
+                    return .failure(ParameterError(response: .badParameter(name, "\(name) must be a whole number (µs since the epoch for from and to), not \"\(text)\"")))
+                }
+                bounds[name] = value
+            }
+            let from = bounds["from"] ?? 0, to = bounds["to"] ?? UInt64.max
+            if from >= to { return .failure(ParameterError(response: .badParameter("to", "to (\(to)) must be after from (\(from))"))) }
+            let limit = bounds["limit"] ?? UInt64(defaultLimit)
+            if !(1...UInt64(maxLimit)).contains(limit) {
+                return .failure(ParameterError(response: .badParameter("limit", "limit must be 1 … \(maxLimit), not \(limit)")))
+            }
+            return .success(RangeQuery(from: from, to: to, limit: Int(limit)))
+        }
+    }
+
     static func windows(_ request: WebRequest, _ view: WebStore.View) -> WebResponse {
-        if let bad = unknownParameter(request, ["from", "to", "limit"]) { return bad }
-        var bounds: [String: UInt64] = [:]
-        for name in ["from", "to", "limit"] {
-            guard let text = request.query[name] else { continue }
-            guard let value = UInt64(text) else { return .badParameter(name, "\(name) must be a whole number (µs since the epoch for from and to), not \"\(text)\"") }
-            bounds[name] = value
+        let query: RangeQuery
+        switch RangeQuery.parse(request, defaultLimit: 60, maxLimit: 100_000) {
+        case .success(let parsed): query = parsed
+        case .failure(let error): return error.response
         }
         guard !view.windows.isEmpty else { return notReady }
-        let from = bounds["from"] ?? 0, to = bounds["to"] ?? UInt64.max
-        if from >= to { return .badParameter("to", "to (\(to)) must be after from (\(from))") }
-        let limit = bounds["limit"] ?? 60
-        if !(1...100_000).contains(limit) { return .badParameter("limit", "limit must be 1 … 100000, not \(limit)") }
+        let (from, to, limit) = (query.from, query.to, query.limit)
         // The newest `limit` windows of the range (a document can be large).
-        let selected = Array(view.windows.filter { $0.startMicros < to && $0.endMicros > from }.suffix(Int(limit)))
+        let selected = Array(view.windows.filter { $0.startMicros < to && $0.endMicros > from }.suffix(limit))
         if selected.isEmpty {
             return .json(404, NotHeld(error: "no held window in [\(from), \(to)) µs", held: held(view)))
         }
