@@ -66,47 +66,6 @@ enum RadixSort {
         for i in 0..<n { keys[i] = floatBits(keys[i]) }
     }
 
-    /// Sorts 64-bit `keys` ascending, 8 bits a pass, skipping a byte every key shares,
-    /// with `spare` (at least as long) as scratch. The t-digest merge's keys (a mean's
-    /// ordered image above a weight) share most weight bytes, so 4–6 passes are typical.
-    static func sort(_ keys: UnsafeMutableBufferPointer<UInt64>, spare: UnsafeMutableBufferPointer<UInt64>) {
-        let n = keys.count
-        guard n > 1 else { return }
-        if n < RadixSort.comparisonSortBelow {
-            var keys = keys
-            keys.sort()
-            return
-        }
-        precondition(n <= Int(UInt32.max), "radix sort of over 4 G keys")
-        precondition(spare.count >= n, "radix sort scratch too small")
-        var differing: UInt64 = 0
-        let first = keys[0]
-        for i in 0..<n { differing |= keys[i] ^ first }
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 256) { counts in
-            var source = keys.baseAddress!, destination = spare.baseAddress!
-            for byte in 0..<8 {
-                let shift = UInt64(byte &* 8)
-                if (differing >> shift) & 0xFF == 0 { continue }
-                for digit in 0..<256 { counts[digit] = 0 }
-                for i in 0..<n { counts[Int(truncatingIfNeeded: (source[i] >> shift) & 0xFF)] &+= 1 }
-                var offset: UInt32 = 0
-                for digit in 0..<256 {
-                    let count = counts[digit]
-                    counts[digit] = offset
-                    offset &+= count
-                }
-                for i in 0..<n {
-                    let key = source[i]
-                    let digit = Int(truncatingIfNeeded: (key >> shift) & 0xFF)
-                    destination[Int(counts[digit])] = key
-                    counts[digit] &+= 1
-                }
-                swap(&source, &destination)
-            }
-            if source != keys.baseAddress! { keys.baseAddress!.update(from: source, count: n) }
-        }
-    }
-
     /// Sign bit flipped for non-negative values, all bits flipped for negative ones:
     /// unsigned order of the result is numeric order of the floats.
     @inline(__always)

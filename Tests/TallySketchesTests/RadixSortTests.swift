@@ -26,25 +26,4 @@ import TallySynthetic
         #expect(values == expected)
         #expect(zip(values, values.dropFirst()).allSatisfy { $0 <= $1 })
     }
-
-    /// The 64-bit keys of the t-digest merge: most share their high and low bytes (the
-    /// skipped passes) and some differ in every byte.
-    @Test(arguments: [0, 1, 31, 32, 1_000, 20_000])
-    func sortsSixtyFourBitKeysLikeTheStandardLibrary(count: Int) {
-        var rng = SplitMix64(seed: UInt64(count) &+ 64)
-        var keys = (0..<count).map { i -> UInt64 in
-            switch rng.next() % 4 {
-            case 0: return rng.next()                                   // any byte differs
-            case 1: return UInt64(rng.next() % 7) << 32 | 1             // ties
-            case 2: return UInt64(i) << 32 | UInt64(rng.next() % 300)   // weights past one byte
-            default: return 0x8000_0000 << 32 | UInt64(i % 3)
-            }
-        }
-        let expected = keys.sorted()
-        var spare = [UInt64](repeating: 0, count: count)
-        keys.withUnsafeMutableBufferPointer { k in
-            spare.withUnsafeMutableBufferPointer { s in RadixSort.sort(k, spare: s) }
-        }
-        #expect(keys == expected)
-    }
 }
