@@ -1,10 +1,8 @@
-import Dispatch
 import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
-import ServiceLifecycle
 import Synchronization
 import TallyOTLP
 import TallyWire
@@ -24,10 +22,7 @@ public final class OTLPServer: Sendable {
     private let mapper: GenAISpanMapper
     private let logger: Logger
     private let tally = Mutex(Tally())
-    private let group = Mutex<ServiceGroup?>(nil)
-    private let finished = DispatchSemaphore(value: 0)
-    private let boundPort = Atomic<Int>(0)
-    private let failure = Mutex<String?>(nil)
+    private let listener: HummingbirdListener
 
     /// Requests refused whole, by reason (`otlp.refused.<reason>`).
     enum Refusal: String, CaseIterable {
@@ -54,9 +49,11 @@ public final class OTLPServer: Sendable {
         self.mapper = mapper
         self.worker = worker
         self.logger = logger
+        listener = HummingbirdListener(setting: "otlp_listen", host: host, port: port)
     }
 
-    public var localPort: Int { boundPort.load(ordering: .acquiring) }
+    /// The port actually bound (differs from `port` when that is 0).
+    public var localPort: Int { listener.localPort }
 
     /// `otlp.requests`, `otlp.spans`, `otlp.skipped.<reason>`, `otlp.rejected.<reason>`,
     /// `otlp.refused.<reason>`, `otlp.bad_data.<reason>` and the worker's counters; every
@@ -81,47 +78,19 @@ public final class OTLPServer: Sendable {
         router.post("/v1/traces") { [self] request, _ -> Response in
             await handle(request)
         }
-        let started = DispatchSemaphore(value: 0)
-        var quiet = logger
-        quiet.logLevel = .warning
-        let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "tallyd-otlp"),
-                              onServerRunning: { [self] channel in
-                                  boundPort.store(channel.localAddress?.port ?? 0, ordering: .releasing)
-                                  started.signal()
-                              }, logger: quiet)
-        var groupConfiguration = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [], logger: quiet)
-        groupConfiguration.maximumGracefulShutdownDuration = .seconds(3)
-        let serviceGroup = ServiceGroup(configuration: groupConfiguration)
-        group.withLock { $0 = serviceGroup }
-        Task.detached { [self] in
-            do {
-                try await serviceGroup.run()
-            } catch {
-                failure.withLock { $0 = "\(error)" }
-            }
-            started.signal()
-            finished.signal()
-        }
-        let bound = started.wait(timeout: .now() + timeoutSeconds) == .success
-        if let message = failure.withLock({ $0 }) {
+        do {
+            try listener.start(router: router, serverName: "tallyd-otlp", logger: logger, timeoutSeconds: timeoutSeconds)
+        } catch {
             worker.stop()
-            throw HTTPServerError(message: "otlp_listen \(host):\(port): \(message)")
+            throw error
         }
-        if !bound || localPort == 0 {
-            worker.stop()
-            throw HTTPServerError(message: "otlp_listen \(host):\(port): not listening after \(timeoutSeconds) s")
-        }
-        logger.info("OTLP/HTTP traces on http://\(host.contains(":") ? "[\(host)]" : host):\(localPort)/v1/traces")
+        logger.info("OTLP/HTTP traces on \(listener.url)/v1/traces")
     }
 
     /// Stops listening (requests in flight finish), then lets the worker ingest what is queued.
     @discardableResult
     public func stop(timeoutSeconds: Double = 5) -> Bool {
-        var clean = true
-        if let serviceGroup = group.withLock({ g -> ServiceGroup? in defer { g = nil }; return g }) {
-            Task.detached { await serviceGroup.triggerGracefulShutdown() }
-            clean = finished.wait(timeout: .now() + timeoutSeconds) == .success
-        }
+        let clean = listener.stop(timeoutSeconds: timeoutSeconds)
         return worker.stop(timeoutSeconds: timeoutSeconds) && clean
     }
 
