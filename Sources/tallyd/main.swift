@@ -42,6 +42,8 @@ struct Tallyd: ParsableCommand {
     var http: String?
     @Flag(name: .long, help: "Print a table of the top series of every window on stdout.")
     var summary = false
+    @Flag(name: .long, help: "Create or migrate the PostgreSQL schema (postgres_url), print its version and exit.")
+    var postgresMigrate = false
 
     func run() throws {
         if printDefaultConfig {
@@ -80,6 +82,15 @@ struct Tallyd: ParsableCommand {
             FileHandle.standardError.write(Data("tallyd: \(error)\n".utf8))
             throw ExitCode(2)
         }
+        if postgresMigrate {
+            do {
+                print("tallyd: PostgreSQL schema \(settings.postgresSchema) at version \(try PostgresWiring.migrate(settings, logger: logger))")
+                return
+            } catch {
+                FileHandle.standardError.write(Data("tallyd: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
         let printTable = settings.summary
         // The web face's store, fed once per window on the flusher thread (cheap: sums under a lock).
         let metricLabels: MetricLabels
@@ -117,6 +128,7 @@ struct Tallyd: ParsableCommand {
                 fflush(nil)  // all streams: stdout is a C global, not concurrency-safe to name
             }
             collector = try Collector(configuration: settings, logger: logger,
+                                      extraSinks: try PostgresWiring.sinks(settings, logger: logger),
                                       onSnapshot: printTable || store != nil ? onSnapshot : nil)
         } catch let error as ConfigError {
             web?.stop()
