@@ -41,7 +41,7 @@ start() {
     [ "$(id -u)" = 0 ] && chown postgres:postgres "$dir"
     chmod 700 "$dir"
     as_owner "$BIN/initdb" -D "$dir/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
-        --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
+        --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 </dev/null || { cat "$dir/initdb.log" >&2; exit 1; }
     local port
     port=$(free_port)
     echo "$port" >"$dir/port"
@@ -55,7 +55,7 @@ run_server() {
     port=$(cat "$dir/port")
     as_owner "$BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
         -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c shared_buffers=32MB -c max_connections=40" \
-        start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+        start >/dev/null 2>&1 </dev/null || { cat "$dir/server.log" >&2; exit 1; }
 }
 
 stop() {

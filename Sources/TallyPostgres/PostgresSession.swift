@@ -48,13 +48,20 @@ final class PostgresSession {
         }
     }
 
-    /// Runs a script of several statements (simple query protocol: no parameters).
+    /// Runs a script of several statements one by one (postgres-nio speaks the extended
+    /// protocol only, one statement per query). Statements end with `;` at a line's end
+    /// outside `$fn$` bodies.
     func script(_ sql: String, during what: String) throws(PostgresSinkError) {
-        do {
-            _ = try connection.simpleQuery(sql).wait()
-        } catch {
-            throw PostgresSession.classify(error, during: what)
+        var statement = "", inBody = false
+        for line in sql.split(separator: "\n", omittingEmptySubsequences: false) {
+            statement += line + "\n"
+            if line.components(separatedBy: "$fn$").count % 2 == 0 { inBody.toggle() }
+            if !inBody && line.hasSuffix(";") {
+                try query(statement)
+                statement = ""
+            }
         }
+        if !statement.allSatisfy(\.isWhitespace) { try query(statement) }
     }
 
     /// Runs `body` between BEGIN and COMMIT; rolls back when it throws.
