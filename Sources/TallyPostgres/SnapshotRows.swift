@@ -105,8 +105,8 @@ enum SnapshotRows {
         for digest in [a.queueTime, a.timeToFirstToken, a.totalLatency, a.timePerOutputToken, a.inputTokens, a.outputTokens, a.cost] {
             b.append(digest.postgreSQLText())
         }
-        b.append(ByteBuffer(bytes: a.users.postgreSQLFull()))
-        b.append(ByteBuffer(bytes: a.sessions.postgreSQLFull()))
+        b.append(ByteBuffer(bytes: a.users.postgreSQLCompact()))
+        b.append(ByteBuffer(bytes: a.sessions.postgreSQLCompact()))
         var categories: [(String, UInt64)] = []
         a.forEachCategory { id, n in categories.append((String(id), n)) }
         b.append(countsJSON(categories))
