@@ -15,6 +15,11 @@ final class PostgresSession {
         self.logger = logger
     }
 
+    /// A session dropped without ``close()`` (a sink released unclosed) still closes its
+    /// connection: postgres-nio requires a connection closed before it goes away. Runs on
+    /// the owner's thread, never on an event loop (sessions live on sink threads).
+    deinit { close() }
+
     /// Connects and logs in.
     /// - Throws: ``PostgresSinkError/unreachable(_:)`` when nothing answered in time,
     ///   ``PostgresSinkError/authentication(_:)`` when the server refused the login.
@@ -28,9 +33,14 @@ final class PostgresSession {
                                   password: settings.password, database: settings.database, tls: .disable)
         }
         configuration.options.connectTimeout = .seconds(Int64(settings.connectTimeoutSeconds))
+        let connecting = PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(),
+                                                    configuration: configuration, id: 1, logger: logger)
         do {
-            let connection = try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(),
-                                                            configuration: configuration, id: 1, logger: logger).wait()
+            // The connect timeout covers TCP only; the startup and login get the rest of the bound.
+            guard let connection = try waitAtMost(Double(settings.connectTimeoutSeconds) * 2, for: connecting) else {
+                connecting.whenSuccess { late in let _: EventLoopFuture<Void> = late.close() }  // a login that finishes after we gave up
+                throw PostgresSinkError.unreachable("no login within \(settings.connectTimeoutSeconds * 2) s while connecting to \(settings)")
+            }
             return PostgresSession(connection: connection, logger: logger)
         } catch {
             throw PostgresSession.classify(error, during: "connecting to \(settings)")
@@ -41,7 +51,13 @@ final class PostgresSession {
     @discardableResult
     func query(_ sql: String, _ binds: PostgresBindings = PostgresBindings()) throws(PostgresSinkError) -> [PostgresRow] {
         do {
-            let result = try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).wait()
+            let running = connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+            guard let result = try waitAtMost(Self.queryTimeoutSeconds, for: running) else {
+                // No answer: the connection is dead or stuck. Closing it fails the query and
+                // the transaction; the sink reconnects, and the database never sees half a window.
+                let _: EventLoopFuture<Void> = connection.close()
+                throw PostgresSinkError.unreachable("no answer within \(Int(Self.queryTimeoutSeconds)) s to \(sql.prefix(60))")
+            }
             return Array(result.rows)
         } catch {
             throw PostgresSession.classify(error, during: String(sql.prefix(60)))
@@ -77,9 +93,16 @@ final class PostgresSession {
         }
     }
 
+    /// Closes the connection and waits until it is (nothing when it already is), at most
+    /// ``closeTimeoutSeconds`` (a socket close is local; the bound is a guard).
     func close() {
-        _ = try? connection.close().wait()
+        _ = try? waitAtMost(Self.closeTimeoutSeconds, for: connection.close())
     }
+
+    /// Seconds one statement may take before the connection is taken for dead (the
+    /// largest is an INSERT of ``SnapshotRows/rowsPerStatement`` series rows).
+    static let queryTimeoutSeconds = 120.0
+    static let closeTimeoutSeconds = 10.0
 
     var isClosed: Bool { connection.isClosed }
 
