@@ -12,16 +12,7 @@ extension SnapshotLog {
         for (i, path) in paths.enumerated() {
             if let first = firsts[i], first > sequences.upperBound { continue }
             if i + 1 < paths.count, let next = firsts[i + 1], next <= sequences.lowerBound { continue }
-            guard let bytes = readFile(path) else { report.unreadable += 1; continue }
-            var offset = 0
-            while offset < bytes.count {
-                guard let (record, length) = parseRecord(bytes, at: offset) else {
-                    report.torn += 1
-                    break
-                }
-                if sequences.contains(record.sequence) { records.append(record) }
-                offset += length
-            }
+            readRecords(of: path, into: &records, report: &report) { sequences.contains($0) }
         }
         return (records, report)
     }
