@@ -64,12 +64,14 @@ final class CollectorRun: @unchecked Sendable {
     }
 
     /// Closes the client, stops the collector (every open window sealed and delivered).
-    /// Returns the client's counters.
+    /// Returns the client's counters. The sinks get up to 5 minutes to drain: a debug
+    /// build stores a few thousand series rows a minute or less on a loaded 2-core machine
+    /// (tallyd's own stop timeout is the operator's; this one only must not cut a test short).
     @discardableResult
     func finish() -> TallyClientCounters {
         let counters = client.close(timeoutMillis: 10_000)
         Thread.sleep(forTimeInterval: 0.3)  // the last batches reach the PULL socket
-        collector.stop(timeoutSeconds: 60)
+        collector.stop(timeoutSeconds: 300)
         return counters
     }
 
@@ -77,5 +79,20 @@ final class CollectorRun: @unchecked Sendable {
     func stored() throws -> [(sequence: UInt64, snapshot: Snapshot)] {
         try SnapshotLog.read(directory: dataDirectory).records.sorted { $0.sequence < $1.sequence }
             .map { ($0.sequence, try SnapshotCodec.decode($0.payload)) }
+    }
+}
+
+extension SyntheticFleet {
+    /// A fleet of a few hundred label sets at most (models × versions × rings × tenants ×
+    /// `routes`; no region, language or tier tags, one prompt version), so each series
+    /// merges many frames and a debug build's sinks keep up with 1-second windows.
+    static func fewLabelSets(tenants: Int, users: Int, routes: [String] = ["chat"]) -> SyntheticFleet {
+        var fleet = SyntheticFleet(tenants: tenants, users: users)
+        fleet.regions = []
+        fleet.languages = []
+        fleet.tiers = []
+        fleet.promptVersions = ["p-2024.12"]
+        fleet.routes = routes
+        return fleet
     }
 }

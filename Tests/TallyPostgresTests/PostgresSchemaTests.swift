@@ -63,7 +63,7 @@ struct PostgresSchemaTests {
             let where_ = "model = '\(series.labels.model)' AND ring = '\(series.labels.ring.name)'"
             let row = try cluster.psql("""
                 SELECT windows || '|' || requests || '|' || status_ok || '|' || refusals || '|' || task_success || '|' ||
-                       encode(users::bytea, 'hex') || '|' || tdigest_count(total_latency_us)::bigint || '|' || categories::text
+                       users::text || '|' || tdigest_count(total_latency_us)::bigint || '|' || categories::text
                 FROM tally.series_hourly WHERE \(where_)
                 """, database: "tally").split(separator: "|").map(String.init)
             let a = series.aggregate
@@ -72,7 +72,8 @@ struct PostgresSchemaTests {
             #expect(row[2] == String(a.statusCount(0)))
             #expect(row[3] == String(a.refusals))
             #expect(row[4] == String(a.taskOutcomeCount(1)))
-            #expect(row[5] == a.users.postgreSQLFull().map { String(format: "%02x", $0) }.joined(), "HyperLogLog union register for register")
+            #expect(PostgresHLLRegisters.decode(text: row[5]) == PostgresHLLRegisters.decode(a.users.postgreSQLFull()),
+                    "HyperLogLog union register for register")
             #expect(row[6] == String(a.totalLatency.count))
             var categories = 0
             a.forEachCategory { _, n in categories += Int(n) }
@@ -82,7 +83,12 @@ struct PostgresSchemaTests {
             #expect(sqlCategories == String(categories))
             let q99 = Double(try cluster.psql("SELECT tdigest_percentile(total_latency_us, 0.99) FROM tally.series_hourly WHERE \(where_)",
                                               database: "tally"))!
-            #expect(abs(q99 - a.totalLatency.quantile(0.99)) / a.totalLatency.quantile(0.99) <= 0.02)
+            // The stated error (SCHEMA.md, Values): within 0.01 in rank of Tally's merged digest.
+            // (In value the two differ by the data's local spacing: a few hundred requests have
+            // neighbours several per cent apart at p99.)
+            let rank = a.totalLatency.cdf(q99)
+            print("roll-up: \(series.labels.model) \(series.labels.ring.name): \(a.totalLatency.count) values, p99 tdigest_percentile \(q99), Tally \(a.totalLatency.quantile(0.99)), rank of PostgreSQL's in Tally's digest \(rank)")
+            #expect(abs(rank - 0.99) <= 0.01, "p99: PostgreSQL \(q99) at rank \(rank) of Tally's digest")
         }
         // Retention: windows lie in one day; keeping from the next day drops that day's partition and its rows.
         let day = try cluster.psql("SELECT (to_timestamp(\(hourStart / 1_000_000)) AT TIME ZONE 'UTC')::date", database: "tally")
