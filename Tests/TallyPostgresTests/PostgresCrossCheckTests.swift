@@ -15,10 +15,9 @@ struct PostgresCrossCheckTests {
     static let password = "pw-\(UUID().uuidString.prefix(12))"
 
     @Test func databaseAnswersEqualTheFramesAndTallysSketches() throws {
-        let cluster = try PostgresTestCluster()
+        let cluster = try PostgresTestCluster(tallyPassword: Self.password)
         defer { cluster.destroy() }
-        try cluster.makeDatabase("tally", owner: "tally", password: Self.password)
-        let run = try CollectorRun(settings: cluster.settings(user: "tally", password: Self.password, database: "tally"))
+        let run = try CollectorRun(settings: cluster.tallySettings())
         var rng = SplitMix64(seed: 21)
         // Every route, no region/language/tier tags: ~1,000 label sets per window rather than
         // nearly one per frame, so each series merges several frames (and a debug build's

@@ -12,15 +12,13 @@ struct PostgresScaleOutTests {
     static let password = "pw-\(UUID().uuidString.prefix(12))"
 
     @Test func threeCollectorsMergeInSQLToOneCollector() throws {
-        let cluster = try PostgresTestCluster()
+        let cluster = try PostgresTestCluster(tallyPassword: Self.password)
         defer { cluster.destroy() }
-        try cluster.makeDatabase("tally", owner: "tally", password: Self.password)
         let parts = try (0..<3).map {
-            try CollectorRun(settings: cluster.settings(user: "tally", password: Self.password, database: "tally", schema: "fleet"),
+            try CollectorRun(settings: cluster.tallySettings(schema: "fleet"),
                              collectorID: "rack-\($0)")
         }
-        let single = try CollectorRun(settings: cluster.settings(user: "tally", password: Self.password, database: "tally",
-                                                                 schema: "single"), collectorID: "everything")
+        let single = try CollectorRun(settings: cluster.tallySettings(schema: "single"), collectorID: "everything")
         var rng = SplitMix64(seed: 77)
         // A few hundred label sets per window: each series merges many frames (and a
         // debug build's four sinks keep up on two cores).

@@ -27,10 +27,9 @@ struct PostgresSchemaTests {
     }
 
     @Test func tablesAndColumnsAreTheSpecs() throws {
-        let cluster = try PostgresTestCluster()
+        let cluster = try PostgresTestCluster(tallyPassword: Self.password)
         defer { cluster.destroy() }
-        try cluster.makeDatabase("tally", owner: "tally", password: Self.password)
-        _ = try PostgresSink.migrate(settings: cluster.settings(user: "tally", password: Self.password, database: "tally"),
+        _ = try PostgresSink.migrate(settings: cluster.tallySettings(),
                                      sketches: SketchParameters(), logger: Logger(label: "test"))
         for table in ["schema_version", "sketch_parameters", "windows", "series", "series_hourly"] {
             let actual = try cluster.psql("""
@@ -42,10 +41,9 @@ struct PostgresSchemaTests {
     }
 
     @Test func hourlyRollUpMergesLikeTallyAndRetentionDropsOldDays() throws {
-        let cluster = try PostgresTestCluster()
+        let cluster = try PostgresTestCluster(tallyPassword: Self.password)
         defer { cluster.destroy() }
-        try cluster.makeDatabase("tally", owner: "tally", password: Self.password)
-        let settings = cluster.settings(user: "tally", password: Self.password, database: "tally")
+        let settings = cluster.tallySettings()
         let sink = try PostgresSink(settings: settings, collectorID: "test", sketches: SketchParameters(), dataDirectory: "/nonexistent",
                                     logger: Logger(label: "test"), requireServer: true)
         // Windows 0, 900, … 3600 s after the fixture's epoch: the first four share an hour.

