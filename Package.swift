@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        // The PostgreSQL sink (TallyPostgres) only.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // libzmq through pkg-config; Debian package libzmq3-dev.
@@ -113,9 +115,20 @@ let package = Package(
                            .product(name: "HTTPTypes", package: "swift-http-types"),
                            .product(name: "Logging", package: "swift-log")]
         ),
+        // The PostgreSQL sink: schema, migrations, window and series rows (SCHEMA.md).
+        .target(
+            name: "TallyPostgres",
+            dependencies: ["TallyDaemon", "TallyCore", "TallySketches",
+                           .product(name: "PostgresNIO", package: "postgres-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "Logging", package: "swift-log")],
+            exclude: ["SCHEMA.md"]
+        ),
+        .testTarget(name: "TallyPostgresTests", dependencies: ["TallyPostgres", "TallyDaemon", "TallyCore", "TallySketches",
+                                                               "TallySynthetic", "TallyWire", "TallyClient", "TallyTestSupport"]),
         .executableTarget(
             name: "tallyd",
-            dependencies: ["TallyDaemon", "TallyIndex", "TallyHTTP", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            dependencies: ["TallyDaemon", "TallyIndex", "TallyHTTP", "TallyPostgres", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")],
             path: "Sources/tallyd",
             linkerSettings: jemalloc

@@ -173,6 +173,7 @@ public final class Collector: @unchecked Sendable {
             c["sink.\(name).retries"] = s.retries
             c["sink.\(name).queue_depth"] = UInt64(s.queueDepth)
             for reason in SinkDropReason.allCases { c["sink.\(name).dropped.\(reason.rawValue)"] = s.dropped[reason] ?? 0 }
+            for (counter, value) in sink.sink.counters { c["sink.\(name).\(counter)"] = value }
         }
         flushLock.withLock {
             c["flush.micros"] = $0.lastFlushMicros

@@ -92,6 +92,15 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Prepended to user and conversation ids before hashing (prefer TALLY_OTLP_ID_SECRET).
     public var otlpIDSecret = ""
 
+    /// PostgreSQL sink (TallyPostgres, SCHEMA.md): `postgres://user@host[:port]/database`; empty: off.
+    /// A password belongs in ``postgresPasswordFile`` (or `TALLY_POSTGRES_PASSWORD`), not here.
+    public var postgresURL = ""
+    /// The schema holding Tally's tables (created by tallyd), a plain identifier.
+    public var postgresSchema = "tally"
+    /// A file whose first line is the PostgreSQL password; empty: none (or from the URL).
+    public var postgresPasswordFile = ""
+    /// Days of series rows kept in PostgreSQL (older day partitions are dropped); 0 keeps all.
+    public var postgresRetentionDays = 30
     /// Price per million tokens by model: input, cached input, output (US dollars).
     public var prices: [String: ModelPrice] = [:]
 
@@ -123,7 +132,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
         switch key {
         case "endpoints", "http_metric_labels", "otlp_tag_attributes": value = .strings(text.split(separator: ",").map { String($0).trimmingSpaces() })
         case "receive_queue", "index_replay_windows", "window_seconds", "allowed_lateness_seconds", "shards", "max_series_per_shard", "file_max_bytes", "file_max_seconds",
-             "file_retention", "sink_queue", "http_windows", "http_max_label_sets", "http_vllm_max_model_len", "otlp_max_body_bytes":
+             "file_retention", "sink_queue", "http_windows", "http_max_label_sets", "http_vllm_max_model_len", "otlp_max_body_bytes",
+             "postgres_retention_days":
             guard let number = Int(text.replacingUnderscores()) else { throw ConfigError(field: field, "not an integer: \(text)") }
             value = .integer(number)
         case "summary", "index", "http_vllm_metrics":
@@ -143,7 +153,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
                               "http_listen", "http_token", "http_windows", "http_max_label_sets", "http_metric_labels",
                               "http_vllm_metrics", "http_vllm_max_model_len",
                               "otlp_listen", "otlp_max_body_bytes", "otlp_version_attribute", "otlp_ring_attribute",
-                              "otlp_route_attribute", "otlp_user_attribute", "otlp_tag_attributes", "otlp_id_secret"]
+                              "otlp_route_attribute", "otlp_user_attribute", "otlp_tag_attributes", "otlp_id_secret",
+                              "postgres_url", "postgres_schema", "postgres_password_file", "postgres_retention_days"]
 
     mutating func set(_ key: String, _ value: ConfigValue) throws(ConfigError) {
         func string() throws(ConfigError) -> String {
@@ -212,6 +223,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
             guard case .strings(let list) = value else { throw ConfigError(field: key, "expected an array of strings") }
             otlpTagAttributes = list
         case "otlp_id_secret": otlpIDSecret = try string()
+        case "postgres_url": postgresURL = try string()
+        case "postgres_schema": postgresSchema = try string()
+        case "postgres_password_file": postgresPasswordFile = try string()
+        case "postgres_retention_days": postgresRetentionDays = try integer()
         default:
             let parts = key.split(separator: ".", maxSplits: 1).map(String.init)
             guard parts.count == 2, parts[0] == "prices",
@@ -280,6 +295,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
         }
         if !(1_024...(64 << 20)).contains(otlpMaxBodyBytes) {
             throw ConfigError(field: "otlp_max_body_bytes", "\(otlpMaxBodyBytes) not in 1024 … 67108864")
+        }
+        if !postgresURL.isEmpty && !postgresURL.hasPrefix("postgres://") && !postgresURL.hasPrefix("postgresql://") {
+            throw ConfigError(field: "postgres_url", "expected postgres://user@host[:port]/database")
+        }
+        if !(0...100_000).contains(postgresRetentionDays) {
+            throw ConfigError(field: "postgres_retention_days", "\(postgresRetentionDays) not in 0 … 100000")
         }
         for (model, price) in prices where price.input.isNaN || price.cachedInput.isNaN || price.output.isNaN {
             throw ConfigError(field: "prices.\(model)", "needs input, cached_input and output")
@@ -404,6 +425,14 @@ public struct DaemonConfiguration: Sendable, Equatable {
     otlp_tag_attributes = ["provider=gen_ai.provider.name"]   # key=attribute, at most 8
     # Prepended to user and conversation ids before hashing; prefer TALLY_OTLP_ID_SECRET.
     otlp_id_secret = ""
+
+    # PostgreSQL sink (needs the hll and tdigest extensions; tables in SCHEMA.md):
+    # postgres://user@host[:port]/database, "" = off. tallyd creates and migrates the schema.
+    # The password goes in postgres_password_file (first line) or TALLY_POSTGRES_PASSWORD.
+    postgres_url = ""
+    postgres_schema = "tally"
+    postgres_password_file = ""
+    postgres_retention_days = 30    # day partitions kept; 0 = keep everything
 
     # Prices per million tokens (US dollars). Models without a price get no cost
     # and are counted as unpriced.

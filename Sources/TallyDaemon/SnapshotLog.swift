@@ -51,20 +51,25 @@ public enum SnapshotLog {
     public static func read(directory: String) -> (records: [Record], report: ReadReport) {
         var records: [Record] = []
         var report = ReadReport()
-        for path in files(in: directory) {
-            guard let bytes = readFile(path) else { report.unreadable += 1; continue }
-            var offset = 0
-            while offset < bytes.count {
-                guard let (record, length) = parseRecord(bytes, at: offset) else {
-                    // A torn or corrupt record: nothing after it in this file is trusted.
-                    report.torn += 1
-                    break
-                }
-                records.append(record)
-                offset += length
-            }
-        }
+        for path in files(in: directory) { readRecords(of: path, into: &records, report: &report) }
         return (records, report)
+    }
+
+    /// Appends the intact records of the file at `path` that `keep` accepts (by sequence),
+    /// in file order; counts an unreadable file or a torn record in `report`.
+    static func readRecords(of path: String, into records: inout [Record], report: inout ReadReport,
+                            keep: (UInt64) -> Bool = { _ in true }) {
+        guard let bytes = readFile(path) else { report.unreadable += 1; return }
+        var offset = 0
+        while offset < bytes.count {
+            guard let (record, length) = parseRecord(bytes, at: offset) else {
+                // A torn or corrupt record: nothing after it in this file is trusted.
+                report.torn += 1
+                return
+            }
+            if keep(record.sequence) { records.append(record) }
+            offset += length
+        }
     }
 
     /// The record at `offset`, and its length; nil when short, corrupt or torn.

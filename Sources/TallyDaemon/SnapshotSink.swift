@@ -32,10 +32,13 @@ public protocol SnapshotSink: AnyObject, Sendable {
     var wantsIndex: Bool { get }
     func deliver(_ snapshot: EncodedSnapshot) throws(SinkError)
     func close()
+    /// The sink's own counters by name, reported as `sink.<name>.<counter>` (none by default).
+    var counters: [String: UInt64] { get }
 }
 
 extension SnapshotSink {
     public var wantsIndex: Bool { false }
+    public var counters: [String: UInt64] { [:] }
 }
 
 /// The file sink: binary snapshots appended to the data directory (``SnapshotLog``).

@@ -6,6 +6,7 @@ import TallyDaemon
 import TallyHTTP
 import TallyIndex
 import TallyOTLP
+import TallyPostgres
 
 /// tallyd: the Tally collector. Settings: defaults < --config file < TALLY_* variables < flags.
 @main
@@ -42,6 +43,8 @@ struct Tallyd: ParsableCommand {
     var http: String?
     @Flag(name: .long, help: "Print a table of the top series of every window on stdout.")
     var summary = false
+    @Flag(name: .long, help: "Create or migrate the PostgreSQL schema (postgres_url), print its version and exit.")
+    var postgresMigrate = false
 
     func run() throws {
         if printDefaultConfig {
@@ -80,6 +83,15 @@ struct Tallyd: ParsableCommand {
             FileHandle.standardError.write(Data("tallyd: \(error)\n".utf8))
             throw ExitCode(2)
         }
+        if postgresMigrate {
+            do {
+                print("tallyd: PostgreSQL schema \(settings.postgresSchema) at version \(try PostgresWiring.migrate(settings, logger: logger))")
+                return
+            } catch {
+                FileHandle.standardError.write(Data("tallyd: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
         let printTable = settings.summary
         // The web face's store, fed once per window on the flusher thread (cheap: sums under a lock).
         let metricLabels: MetricLabels
@@ -117,6 +129,7 @@ struct Tallyd: ParsableCommand {
                 fflush(nil)  // all streams: stdout is a C global, not concurrency-safe to name
             }
             collector = try Collector(configuration: settings, logger: logger,
+                                      extraSinks: try PostgresWiring.sinks(settings, logger: logger),
                                       onSnapshot: printTable || store != nil ? onSnapshot : nil)
         } catch let error as ConfigError {
             web?.stop()
@@ -211,5 +224,35 @@ enum OTLPWiring {
         collector.addCounters { server.counters() }
         try server.start()
         return server
+    }
+}
+
+/// tallyd's PostgreSQL sink, from the `postgres_*` settings (TallyPostgres/SCHEMA.md).
+enum PostgresWiring {
+    /// The sink when `postgres_url` is set, else none. The password comes from
+    /// `postgres_password_file`, else `TALLY_POSTGRES_PASSWORD`, else the URL.
+    /// - Throws: ``PostgresSinkError``: a wrong password, a missing extension, a schema
+    ///   from a newer Tally or with other sketch parameters stop tallyd before it starts;
+    ///   an unreachable server does not (the sink catches up from the data directory later).
+    static func sinks(_ settings: DaemonConfiguration, logger: Logger) throws -> [any SnapshotSink] {
+        guard !settings.postgresURL.isEmpty else { return [] }
+        return [try PostgresSink(settings: postgresSettings(settings), collectorID: settings.collectorID,
+                                 sketches: settings.engine.sketches, dataDirectory: settings.dataDirectory, logger: logger)]
+    }
+
+    /// `tallyd --postgres-migrate`: create or migrate the schema, check it, print its version.
+    static func migrate(_ settings: DaemonConfiguration, logger: Logger) throws -> Int {
+        guard !settings.postgresURL.isEmpty else { throw PostgresSinkError.configuration("postgres_url is not set") }
+        return try PostgresSink.migrate(settings: postgresSettings(settings), sketches: settings.engine.sketches, logger: logger)
+    }
+
+    static func postgresSettings(_ settings: DaemonConfiguration) throws -> PostgresSettings {
+        var parsed = try PostgresSettings.parse(url: settings.postgresURL, schema: settings.postgresSchema,
+                                                passwordFile: settings.postgresPasswordFile,
+                                                retentionDays: settings.postgresRetentionDays)
+        if settings.postgresPasswordFile.isEmpty, let password = ProcessInfo.processInfo.environment["TALLY_POSTGRES_PASSWORD"] {
+            parsed.password = password
+        }
+        return parsed
     }
 }

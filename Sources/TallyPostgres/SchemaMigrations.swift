@@ -1,0 +1,262 @@
+import TallyCore
+
+/// Tally's PostgreSQL schema as numbered migrations (SCHEMA.md is the spec; the
+/// tests hold the two together). Migration n brings the schema from version n − 1
+/// to n; each runs in one transaction with its row in `schema_version`.
+///
+/// `{s}` stands for the schema name, `{hll}` for the HyperLogLog column type with its
+/// type modifier, `{compression}`, `{scale}` and `{precision}` for the sketch
+/// parameters the schema is created for.
+enum SchemaMigrations {
+    /// The newest version this tallyd knows.
+    static var latest: Int { all.count }
+
+    /// postgresql-hll's type modifier for Tally's export (HyperLogLog+PostgreSQL.swift):
+    /// log2m = p, register width 6, explicit threshold auto (−1), sparse on (1).
+    static func hllType(precision: Int) -> String { "hll(\(precision), 6, -1, 1)" }
+
+    /// Migration `version`'s SQL for `schema` and `sketches`.
+    static func sql(_ version: Int, schema: String, sketches: SketchParameters) -> String {
+        all[version - 1]
+            .replacingOccurrences(of: "{s}", with: schema)
+            .replacingOccurrences(of: "{hll}", with: hllType(precision: sketches.hllPrecision))
+            .replacingOccurrences(of: "{compression}", with: String(sketches.compression))
+            .replacingOccurrences(of: "{scale}", with: String(sketches.scale.rawValue))
+            .replacingOccurrences(of: "{precision}", with: String(sketches.hllPrecision))
+    }
+
+    static let all: [String] = [version1]
+
+    /// Version 1: sketch parameters, windows, day-partitioned series, partition and
+    /// retention functions, the analyst's views and functions, the hourly roll-up.
+    static let version1 = """
+    CREATE TABLE {s}.sketch_parameters (
+        singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+        tdigest_compression integer NOT NULL,
+        tdigest_scale smallint NOT NULL,
+        hll_precision integer NOT NULL
+    );
+    INSERT INTO {s}.sketch_parameters VALUES (true, {compression}, {scale}, {precision});
+
+    CREATE TABLE {s}.windows (
+        collector_id text NOT NULL,
+        sequence bigint NOT NULL CHECK (sequence >= 0),
+        window_start timestamptz NOT NULL,
+        window_end timestamptz NOT NULL CHECK (window_end > window_start),
+        series_count integer NOT NULL,
+        requests bigint NOT NULL,
+        counters jsonb NOT NULL,
+        stored_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        stored_order bigint GENERATED ALWAYS AS IDENTITY,
+        PRIMARY KEY (collector_id, sequence)
+    );
+    CREATE INDEX windows_by_start ON {s}.windows (window_start);
+
+    CREATE TABLE {s}.series (
+        collector_id text NOT NULL,
+        sequence bigint NOT NULL,
+        window_start timestamptz NOT NULL,
+        window_end timestamptz NOT NULL,
+        model text NOT NULL,
+        model_version text NOT NULL,
+        prompt_version text NOT NULL,
+        route text NOT NULL,
+        ring text NOT NULL CHECK (ring IN ('stable', 'canary', 'shadow')),
+        tags jsonb NOT NULL,
+        requests bigint NOT NULL,
+        status_ok bigint NOT NULL,
+        status_error bigint NOT NULL,
+        status_timeout bigint NOT NULL,
+        status_rate_limited bigint NOT NULL,
+        status_cancelled bigint NOT NULL,
+        status_other bigint NOT NULL,
+        error_classes jsonb NOT NULL,
+        refusals bigint NOT NULL,
+        escalations bigint NOT NULL,
+        fallbacks bigint NOT NULL,
+        task_unknown bigint NOT NULL,
+        task_success bigint NOT NULL,
+        task_failure bigint NOT NULL,
+        feedback_up bigint NOT NULL,
+        feedback_down bigint NOT NULL,
+        safety_low bigint NOT NULL,
+        safety_medium bigint NOT NULL,
+        safety_high bigint NOT NULL,
+        safety_critical bigint NOT NULL,
+        safety_kinds jsonb NOT NULL,
+        unpriced bigint NOT NULL,
+        cached_input_tokens bigint NOT NULL,
+        priced_requests bigint NOT NULL,
+        cost_usd double precision NOT NULL,
+        input_tokens_sum bigint NOT NULL,
+        output_tokens_sum bigint NOT NULL,
+        total_latency_us_sum double precision NOT NULL,
+        queue_time_us tdigest,
+        ttft_us tdigest,
+        total_latency_us tdigest,
+        tpot_us tdigest,
+        input_tokens tdigest,
+        output_tokens tdigest,
+        cost_usd_digest tdigest,
+        users {hll} NOT NULL,
+        sessions {hll} NOT NULL,
+        categories jsonb NOT NULL,
+        categories_other bigint NOT NULL
+    ) PARTITION BY RANGE (window_start);
+    CREATE INDEX series_by_start_model ON {s}.series (window_start, model);
+    CREATE INDEX series_by_window ON {s}.series (collector_id, sequence);
+
+    -- The partition for the UTC day of `day`: series_YYYYMMDD. Safe to call concurrently.
+    CREATE FUNCTION {s}.ensure_partition(day date) RETURNS void LANGUAGE plpgsql AS $fn$
+    DECLARE
+        name text := 'series_' || to_char(day, 'YYYYMMDD');
+    BEGIN
+        IF to_regclass(format('%I.%I', '{s}', name)) IS NOT NULL THEN RETURN; END IF;
+        PERFORM pg_advisory_xact_lock(hashtext('{s}.ensure_partition'));
+        IF to_regclass(format('%I.%I', '{s}', name)) IS NOT NULL THEN RETURN; END IF;
+        EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.series FOR VALUES FROM (%L) TO (%L)', '{s}', name, '{s}',
+                       (day::timestamp AT TIME ZONE 'UTC'), ((day + 1)::timestamp AT TIME ZONE 'UTC'));
+    END $fn$;
+
+    -- Retention: drops the series partitions of days before `keep_from` (UTC) and deletes
+    -- their window rows and hourly roll-ups. Returns the partitions dropped.
+    CREATE FUNCTION {s}.drop_partitions_before(keep_from date) RETURNS integer LANGUAGE plpgsql AS $fn$
+    DECLARE
+        part record;
+        dropped integer := 0;
+    BEGIN
+        FOR part IN
+            SELECT c.relname FROM pg_inherits i
+            JOIN pg_class c ON c.oid = i.inhrelid
+            JOIN pg_class p ON p.oid = i.inhparent
+            JOIN pg_namespace n ON n.oid = p.relnamespace
+            WHERE n.nspname = '{s}' AND p.relname = 'series' AND c.relname ~ '^series_[0-9]{8}$'
+              AND to_date(substr(c.relname, 8), 'YYYYMMDD') < keep_from
+        LOOP
+            EXECUTE format('DROP TABLE %I.%I', '{s}', part.relname);
+            dropped := dropped + 1;
+        END LOOP;
+        DELETE FROM {s}.windows WHERE window_start < (keep_from::timestamp AT TIME ZONE 'UTC');
+        DELETE FROM {s}.series_hourly WHERE hour < (keep_from::timestamp AT TIME ZONE 'UTC');
+        RETURN dropped;
+    END $fn$;
+
+    -- Sums of two {"name": count} objects, key by key (error classes, safety kinds, categories).
+    CREATE FUNCTION {s}.jsonb_counts_add(a jsonb, b jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $fn$
+        SELECT coalesce(jsonb_object_agg(key, total), '{}'::jsonb) FROM (
+            SELECT key, sum(value::numeric)::bigint AS total
+            FROM (SELECT * FROM jsonb_each_text(coalesce(a, '{}')) UNION ALL SELECT * FROM jsonb_each_text(coalesce(b, '{}'))) e
+            GROUP BY key) s
+    $fn$;
+    CREATE AGGREGATE {s}.jsonb_counts_sum(jsonb) (SFUNC = {s}.jsonb_counts_add, STYPE = jsonb, INITCOND = '{}');
+
+    -- Hourly roll-up: the series rows of one hour merged per label set, as Tally merges
+    -- snapshots (counters add, digests merge, HyperLogLogs take their union).
+    CREATE TABLE {s}.series_hourly (
+        hour timestamptz NOT NULL,
+        model text NOT NULL, model_version text NOT NULL, prompt_version text NOT NULL, route text NOT NULL,
+        ring text NOT NULL, tags jsonb NOT NULL,
+        windows bigint NOT NULL,
+        requests bigint NOT NULL,
+        status_ok bigint NOT NULL, status_error bigint NOT NULL, status_timeout bigint NOT NULL,
+        status_rate_limited bigint NOT NULL, status_cancelled bigint NOT NULL, status_other bigint NOT NULL,
+        error_classes jsonb NOT NULL,
+        refusals bigint NOT NULL, escalations bigint NOT NULL, fallbacks bigint NOT NULL,
+        task_unknown bigint NOT NULL, task_success bigint NOT NULL, task_failure bigint NOT NULL,
+        feedback_up bigint NOT NULL, feedback_down bigint NOT NULL,
+        safety_low bigint NOT NULL, safety_medium bigint NOT NULL, safety_high bigint NOT NULL, safety_critical bigint NOT NULL,
+        safety_kinds jsonb NOT NULL,
+        unpriced bigint NOT NULL, cached_input_tokens bigint NOT NULL, priced_requests bigint NOT NULL,
+        cost_usd double precision NOT NULL, input_tokens_sum bigint NOT NULL, output_tokens_sum bigint NOT NULL,
+        total_latency_us_sum double precision NOT NULL,
+        queue_time_us tdigest, ttft_us tdigest, total_latency_us tdigest, tpot_us tdigest,
+        input_tokens tdigest, output_tokens tdigest, cost_usd_digest tdigest,
+        users {hll} NOT NULL, sessions {hll} NOT NULL,
+        categories jsonb NOT NULL, categories_other bigint NOT NULL,
+        PRIMARY KEY (hour, model, model_version, prompt_version, route, ring, tags)
+    );
+
+    -- (Re)computes the roll-up of the hour containing `at` from the series rows; idempotent.
+    -- Returns the roll-up rows written.
+    CREATE FUNCTION {s}.roll_up_hour(at timestamptz) RETURNS integer LANGUAGE plpgsql AS $fn$
+    DECLARE
+        h timestamptz := date_trunc('hour', at, 'UTC');
+        written integer;
+    BEGIN
+        PERFORM pg_advisory_xact_lock(hashtext('{s}.roll_up_hour'));
+        DELETE FROM {s}.series_hourly WHERE hour = h;
+        INSERT INTO {s}.series_hourly
+        SELECT h, model, model_version, prompt_version, route, ring, tags,
+               count(*), sum(requests),
+               sum(status_ok), sum(status_error), sum(status_timeout), sum(status_rate_limited), sum(status_cancelled), sum(status_other),
+               {s}.jsonb_counts_sum(error_classes),
+               sum(refusals), sum(escalations), sum(fallbacks),
+               sum(task_unknown), sum(task_success), sum(task_failure), sum(feedback_up), sum(feedback_down),
+               sum(safety_low), sum(safety_medium), sum(safety_high), sum(safety_critical),
+               {s}.jsonb_counts_sum(safety_kinds),
+               sum(unpriced), sum(cached_input_tokens), sum(priced_requests), sum(cost_usd),
+               sum(input_tokens_sum), sum(output_tokens_sum), sum(total_latency_us_sum),
+               tdigest(queue_time_us), tdigest(ttft_us), tdigest(total_latency_us), tdigest(tpot_us),
+               tdigest(input_tokens), tdigest(output_tokens), tdigest(cost_usd_digest),
+               hll_union_agg(users), hll_union_agg(sessions),
+               {s}.jsonb_counts_sum(categories), sum(categories_other)
+        FROM {s}.series
+        WHERE window_start >= h AND window_start < h + interval '1 hour'
+        GROUP BY model, model_version, prompt_version, route, ring, tags;
+        GET DIAGNOSTICS written = ROW_COUNT;
+        RETURN written;
+    END $fn$;
+
+    -- p50/p95/p99 of total latency and time to first token per model, windows of the last hour (µs).
+    CREATE VIEW {s}.latency_last_hour AS
+    SELECT model, sum(requests) AS requests,
+           tdigest_percentile(total_latency_us, ARRAY[0.5, 0.95, 0.99]) AS latency_us_p50_p95_p99,
+           tdigest_percentile(ttft_us, ARRAY[0.5, 0.95, 0.99]) AS ttft_us_p50_p95_p99
+    FROM {s}.series
+    WHERE window_start >= now() - interval '1 hour'
+    GROUP BY model;
+
+    -- Distinct users per cohort (tag key and value) per UTC day.
+    CREATE VIEW {s}.users_per_cohort_day AS
+    SELECT date_trunc('day', s.window_start, 'UTC') AS day, t.key AS tag, t.value AS cohort,
+           sum(s.requests) AS requests,
+           hll_cardinality(hll_union_agg(s.users)) AS distinct_users
+    FROM {s}.series s, jsonb_each_text(s.tags) t
+    GROUP BY 1, 2, 3;
+
+    -- Cost per request (priced requests) and per successful task, per model, windows in [from_time, to_time).
+    CREATE FUNCTION {s}.cost_by_model(from_time timestamptz, to_time timestamptz)
+    RETURNS TABLE (model text, requests numeric, cost_usd double precision, cost_per_request_usd double precision,
+                   successful_tasks numeric, cost_per_successful_task_usd double precision)
+    LANGUAGE sql STABLE AS $fn$
+        SELECT model, sum(requests), sum(cost_usd),
+               sum(cost_usd) / nullif(sum(priced_requests), 0),
+               sum(task_success), sum(cost_usd) / nullif(sum(task_success), 0)
+        FROM {s}.series WHERE window_start >= from_time AND window_start < to_time
+        GROUP BY model
+    $fn$;
+
+    -- The same per tenant (the cohort tag `tenant`; '' when a series has none).
+    CREATE FUNCTION {s}.cost_by_tenant(from_time timestamptz, to_time timestamptz)
+    RETURNS TABLE (tenant text, requests numeric, cost_usd double precision, cost_per_request_usd double precision,
+                   successful_tasks numeric, cost_per_successful_task_usd double precision)
+    LANGUAGE sql STABLE AS $fn$
+        SELECT coalesce(tags->>'tenant', ''), sum(requests), sum(cost_usd),
+               sum(cost_usd) / nullif(sum(priced_requests), 0),
+               sum(task_success), sum(cost_usd) / nullif(sum(task_success), 0)
+        FROM {s}.series WHERE window_start >= from_time AND window_start < to_time
+        GROUP BY 1
+    $fn$;
+
+    -- Error rate (requests not ok) and refusal rate per ring, windows in [from_time, to_time).
+    CREATE FUNCTION {s}.rates_by_ring(from_time timestamptz, to_time timestamptz)
+    RETURNS TABLE (ring text, requests numeric, error_rate double precision, refusal_rate double precision)
+    LANGUAGE sql STABLE AS $fn$
+        SELECT ring, sum(requests),
+               (sum(requests) - sum(status_ok))::double precision / nullif(sum(requests), 0),
+               sum(refusals)::double precision / nullif(sum(requests), 0)
+        FROM {s}.series WHERE window_start >= from_time AND window_start < to_time
+        GROUP BY ring
+    $fn$;
+    """
+}

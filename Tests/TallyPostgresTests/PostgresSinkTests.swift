@@ -1,0 +1,167 @@
+import Foundation
+import Logging
+import Testing
+import TallyCore
+@testable import TallyDaemon
+import TallyPostgres
+import TallySynthetic
+import TallyTestSupport
+import TallyWire
+
+/// The sink against a real server: idempotency, the outage, bad input at start.
+@Suite(.serialized, .timeLimit(.minutes(15)),
+       .enabled(if: PostgresTestCluster.available, "PostgreSQL 15 with hll and tdigest cannot be installed here"))
+struct PostgresSinkTests {
+    static let password = "pw-\(UUID().uuidString.prefix(12))"
+    static let logger: Logger = {
+        var logger = Logger(label: "tally-pg-test")
+        logger.logLevel = .critical
+        return logger
+    }()
+
+    static func encoded(_ snapshot: Snapshot, sequence: UInt64) -> EncodedSnapshot {
+        EncodedSnapshot(sequence: sequence, snapshot: snapshot, bytes: SnapshotCodec.encode(snapshot))
+    }
+
+    static func fixtures(_ count: Int, collector: String = "test") -> [Snapshot] {
+        (0..<count).map { i in
+            var s = snapshot(window: i * 900, [SeriesShape(model: "a", requests: 300), SeriesShape(model: "b", requests: 200),
+                                               SeriesShape(model: "b", ring: .canary, tags: [CohortTag("tenant", "t1")], requests: 100)])
+            s.collectorID = collector
+            s.sequences = [Snapshot.SequenceRange(collectorID: collector, first: UInt64(i), last: UInt64(i))]
+            return s
+        }
+    }
+
+    @Test func theSameSnapshotsTwiceAreStoredOnce() throws {
+        let cluster = try PostgresTestCluster(tallyPassword: Self.password)
+        defer { cluster.destroy() }
+        let settings = cluster.tallySettings()
+        let snapshots = Self.fixtures(6)
+        let sink = try PostgresSink(settings: settings, collectorID: "test", sketches: SketchParameters(), dataDirectory: "/nonexistent",
+                                    logger: Self.logger, requireServer: true)
+        for (i, s) in snapshots.enumerated() { try sink.deliver(Self.encoded(s, sequence: UInt64(i))) }
+        // A retry after a timeout, and a restart that replays: the same snapshots again.
+        for (i, s) in snapshots.enumerated() { try sink.deliver(Self.encoded(s, sequence: UInt64(i))) }
+        sink.close()
+        let again = try PostgresSink(settings: settings, collectorID: "test", sketches: SketchParameters(), dataDirectory: "/nonexistent",
+                                     logger: Self.logger, requireServer: true)
+        for (i, s) in snapshots.enumerated().reversed() { try again.deliver(Self.encoded(s, sequence: UInt64(i))) }
+        again.close()
+        #expect(sink.counters["stored"] == 6)
+        #expect(sink.counters["duplicates"] == 6)
+        #expect(again.counters["duplicates"] == 6)
+        #expect(again.counters["stored", default: 0] == 0)
+        #expect(try cluster.psql("SELECT count(*) || ' ' || count(DISTINCT sequence) FROM tally.windows", database: "tally") == "6 6")
+        #expect(try cluster.psql("SELECT count(*) || ' ' || sum(requests) FROM tally.series", database: "tally") == "18 3600")
+    }
+
+    /// PostgreSQL stopped for ~20 s while the collector writes 1-second windows, then
+    /// started again: afterwards every snapshot of the data directory is in the
+    /// database, stored in sequence order, none twice.
+    @Test func nothingIsLostAcrossAnOutage() throws {
+        let cluster = try PostgresTestCluster(tallyPassword: Self.password)
+        defer { cluster.destroy() }
+        let run = try CollectorRun(settings: cluster.tallySettings(), allowedLatenessSeconds: 1)
+        var rng = SplitMix64(seed: 3)
+        // About a hundred label sets per window (the outage is the subject here, not the
+        // cardinality): a debug build's sink stores them well within each 1-second window.
+        let fleet = SyntheticFleet.fewLabelSets(tenants: 10, users: 2_000)
+        var sent = 0
+        let start = Date()
+        var stoppedAt: Double?, restartedAt: Double?
+        while Date().timeIntervalSince(start) < 48 {
+            let t = Date().timeIntervalSince(start)
+            if t >= 8 && stoppedAt == nil { try cluster.stop(); stoppedAt = t }
+            if t >= 28 && restartedAt == nil { try cluster.restart(); restartedAt = t }
+            run.send((0..<100).map { _ in fleet.frame(eventTimeMicros: CollectorRun.nowMicros(), &rng) })
+            sent += 100
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        run.finish()
+        let stored = try run.stored()
+        let counters = run.collector.counters()
+        let rows = try cluster.psql("SELECT sequence FROM tally.windows WHERE collector_id = 'collector-a' ORDER BY stored_order",
+                                    database: "tally").split(separator: "\n").map { UInt64($0)! }
+        let outageFailures = counters["sink.postgres.failures", default: 0]
+        print("outage: down \(String(format: "%.1f", restartedAt! - stoppedAt!)) s; \(stored.count) snapshots in the data directory, \(rows.count) in PostgreSQL; failed deliveries \(outageFailures), dropped by the worker \(counters["sink.postgres.dropped.failed", default: 0]) failed + \(counters["sink.postgres.dropped.circuit_open", default: 0]) circuit open, caught up from the data directory \(counters["sink.postgres.caught_up", default: 0]), lost \(counters["sink.postgres.lost", default: 0])")
+        #expect(outageFailures > 0, "the outage was felt")
+        #expect(counters["sink.postgres.caught_up", default: 0] > 0, "the missed windows came from the data directory")
+        #expect(rows == stored.map(\.sequence), "every snapshot, in order, once")
+        #expect(counters["sink.postgres.lost", default: 0] == 0)
+        // The database holds what the data directory holds (frames a loaded machine's ingest
+        // took past the 1-second lateness are the collector's `dropped.late`, in neither).
+        let requests = stored.reduce(UInt64(0)) { $0 + $1.snapshot.requests }
+        let drops = counters.filter { $0.key.hasPrefix("engine.dropped") || $0.key.hasPrefix("dropped") }.filter { $0.value > 0 }
+        print("outage: \(sent) frames sent, \(counters["frames.accepted", default: 0]) accepted, \(requests) in the data directory's windows; engine drops \(drops)")
+        #expect(try cluster.psql("SELECT sum(requests) FROM tally.windows", database: "tally") == String(requests))
+        #expect(counters["frames.accepted", default: 0] >= UInt64(sent))
+    }
+
+    @Test func aWrongPasswordIsAClearErrorThatNamesNoPassword() throws {
+        let cluster = try PostgresTestCluster(tallyPassword: Self.password)
+        defer { cluster.destroy() }
+        let wrong = "not-\(Self.password)"
+        let error = #expect(throws: PostgresSinkError.self) {
+            _ = try PostgresSink(settings: cluster.settings(user: "tally", password: wrong, database: "tally"), collectorID: "c",
+                                 sketches: SketchParameters(), dataDirectory: "/nonexistent", logger: Self.logger)
+        }
+        guard case .authentication(let message) = error else { Issue.record("not an authentication error: \(String(describing: error))"); return }
+        #expect(message.contains("password authentication failed"))
+        #expect(!"\(error!)".contains(wrong) && !"\(error!)".contains(Self.password))
+    }
+
+    @Test func aMissingExtensionIsAClearError() throws {
+        let cluster = try PostgresTestCluster()
+        defer { cluster.destroy() }
+        // A database without the extensions, owned by a role that may not create them.
+        try cluster.makeDatabase("bare", owner: "tally", password: Self.password, extensions: ["tdigest"])
+        let error = #expect(throws: PostgresSinkError.self) {
+            _ = try PostgresSink(settings: cluster.settings(user: "tally", password: Self.password, database: "bare"), collectorID: "c",
+                                 sketches: SketchParameters(), dataDirectory: "/nonexistent", logger: Self.logger)
+        }
+        guard case .missingExtension(let message) = error else { Issue.record("not a missing extension: \(String(describing: error))"); return }
+        #expect(message.hasPrefix("hll is not installed in database bare"))
+        #expect(message.contains("postgresql-15-hll"))
+        #expect(try cluster.psql("SELECT count(*) FROM pg_namespace WHERE nspname = 'tally'", database: "bare") == "0",
+                "nothing half-created")
+    }
+
+    @Test func aSchemaFromANewerTallyIsRefused() throws {
+        let cluster = try PostgresTestCluster(tallyPassword: Self.password)
+        defer { cluster.destroy() }
+        let settings = cluster.tallySettings()
+        #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 1)
+        // Migrating again changes nothing.
+        #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 1)
+        #expect(try cluster.psql("SELECT count(*) FROM tally.schema_version", database: "tally") == "1")
+        try cluster.psql("INSERT INTO tally.schema_version (version, note) VALUES (7, 'a newer tally')", database: "tally")
+        #expect(throws: PostgresSinkError.newerSchema(found: 7, known: 1)) {
+            _ = try PostgresSink(settings: settings, collectorID: "c", sketches: SketchParameters(), dataDirectory: "/nonexistent",
+                                 logger: Self.logger)
+        }
+    }
+
+    @Test func otherSketchParametersAreRefusedAtStartAndPerSnapshot() throws {
+        let cluster = try PostgresTestCluster(tallyPassword: Self.password)
+        defer { cluster.destroy() }
+        let settings = cluster.tallySettings()
+        let sink = try PostgresSink(settings: settings, collectorID: "test", sketches: SketchParameters(), dataDirectory: "/nonexistent",
+                                    logger: Self.logger, requireServer: true)
+        var other = SketchParameters()
+        other.hllPrecision = 14
+        let error = #expect(throws: PostgresSinkError.self) {
+            _ = try PostgresSink(settings: settings, collectorID: "c2", sketches: other, dataDirectory: "/nonexistent", logger: Self.logger)
+        }
+        #expect("\(error!)".contains("HyperLogLog precision 12; this collector uses compression 100, scale"))
+        var snapshot = Self.fixtures(1)[0]
+        snapshot.sketches.compression = 200
+        #expect(throws: SinkError.self) { try sink.deliver(Self.encoded(snapshot, sequence: 0)) }
+        #expect(sink.counters["refused.parameters"] == 1)
+        #expect(try cluster.psql("SELECT count(*) FROM tally.windows", database: "tally") == "0")
+        // The server's type modifier holds too: registers of another precision do not go into the column.
+        #expect(throws: PostgresTestCluster.ClusterError.self) {
+            try cluster.psql("SELECT hll_empty(14, 6, -1, 1)::hll(12, 6, -1, 1)", database: "tally")
+        }
+    }
+}
