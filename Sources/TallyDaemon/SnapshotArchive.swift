@@ -62,15 +62,12 @@ public final class SnapshotArchive: Sendable {
                 let known = cache[path].map { $0.bytes == size } ?? false
                 let mayOverlap = cache[path].map { ($0.firstStart ?? .max) < to && ($0.lastEnd ?? 0) > from } ?? true
                 guard !known || (mayOverlap && candidates.count < limit) else { continue }
-                guard let bytes = SnapshotLog.readFile(path) else { continue }
-                var summary = FileSummary(bytes: bytes.count)
-                var offset = 0
-                while offset < bytes.count {
-                    guard let (record, length) = SnapshotLog.parseRecord(bytes, at: offset) else {
-                        summary.skipped += 1
-                        break  // a torn record: nothing after it in this file is trusted
-                    }
-                    offset += length
+                var records: [SnapshotLog.Record] = []
+                var report = SnapshotLog.ReadReport()
+                SnapshotLog.readRecords(of: path, into: &records, report: &report)
+                guard report.unreadable == 0 else { continue }
+                var summary = FileSummary(bytes: size, skipped: report.torn)
+                for record in records {
                     guard let window = SnapshotCodec.window(of: record.payload) else { summary.skipped += 1; continue }
                     summary.records += 1
                     summary.firstStart = min(summary.firstStart ?? .max, window.startMicros)
