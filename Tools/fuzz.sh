@@ -6,6 +6,8 @@
 #   Tools/fuzz.sh build [TARGET|all]       build only
 #   Tools/fuzz.sh seeds [TARGET|all]       rewrite Fuzz/corpus/<target>/ from the code's own encoders
 #   Tools/fuzz.sh repro TARGET FILE...     run a target once on saved inputs (e.g. a crash)
+#   Tools/fuzz.sh replay [TARGET|all]      run each target once over its committed corpus (seeds and
+#                                          regression-* inputs), no mutation: deterministic, for CI
 #   Tools/fuzz.sh grow TARGET SECONDS      fuzz longer, then merge inputs that add coverage into Fuzz/corpus/<target>/
 #
 # Targets: batch snapshot tdigest hll config policy.
@@ -142,6 +144,22 @@ case "$command" in
         run_env "$OUT/bin/fuzz-$target" -merge=1 "Fuzz/corpus/$target" "$OUT/grown/$target" > "$OUT/logs/$target-merge.log" 2>&1
         echo "fuzz.sh: $target: corpus $before → $(find "Fuzz/corpus/$target" -type f | wc -l) files"
         exit "$status" ;;
+    replay)
+        targets=$(targets_of "${2:-all}")
+        for t in $targets; do build_target "$t"; done
+        failed=0
+        for t in $targets; do
+            work=$(mktemp -d "${TMPDIR:-/tmp}/tally-replay-$t.XXXXXX")
+            status=0
+            run_env "$OUT/bin/fuzz-$t" "$work" "Fuzz/corpus/$t" -runs=0 -timeout=10 -rss_limit_mb=2048 \
+                -malloc_limit_mb=1024 -artifact_prefix="$OUT/crashes/$t-" > "$OUT/logs/$t-replay.log" 2>&1 || status=$?
+            rm -rf "$work"
+            printf 'replay %-9s %5s inputs  %s\n' "$t" "$(find "Fuzz/corpus/$t" -type f | wc -l)" \
+                "$([ "$status" -eq 0 ] && echo ok || echo "FAILED (exit $status): see $OUT/logs/$t-replay.log")"
+            [ "$status" -eq 0 ] || failed=1
+        done
+        [ "$failed" -eq 0 ] || { echo "fuzz.sh: an input of the corpus fails"; exit 1; }
+        echo "fuzz.sh: every corpus input passes" ;;
     repro)
         target=${2:?target}; shift 2
         build_target "$target"

@@ -63,7 +63,10 @@ public enum ConfigFile {
                 guard let close = rest.dropFirst().firstIndex(of: "\"") else {
                     throw ConfigError(field: "line \(line)", "unterminated quoted key")
                 }
-                parts.append(String(rest[rest.index(after: rest.startIndex)..<close]))
+                let part = String(rest[rest.index(after: rest.startIndex)..<close])
+                // An empty quoted key ("" = 1) names nothing, and its errors could name no field.
+                guard !part.isEmpty else { throw ConfigError(field: "line \(line)", "empty quoted key in '\(text.trimmingSpaces())'") }
+                parts.append(part)
                 rest = rest[rest.index(after: close)...]
             } else {
                 let end = rest.firstIndex(of: ".") ?? rest.endIndex

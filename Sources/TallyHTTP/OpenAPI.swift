@@ -75,8 +75,8 @@ enum OpenAPI {
             "summary": "The newest `limit` window documents held in memory that overlap [from, to).",
             "parameters": [
               { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 100000, "default": 60 } },
-              { "name": "from", "in": "query", "required": false, "schema": { "type": "integer", "format": "int64" }, "description": "µs since the epoch" },
-              { "name": "to", "in": "query", "required": false, "schema": { "type": "integer", "format": "int64" }, "description": "µs since the epoch" }
+              { "$ref": "#/components/parameters/From" },
+              { "$ref": "#/components/parameters/To" }
             ],
             "responses": {
               "200": { "description": "held windows in the range", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Windows" } } } },
@@ -90,8 +90,8 @@ enum OpenAPI {
             "summary": "Whole snapshots, the newest `limit` overlapping [from, to): the newest window from memory, older ones read from the data directory. Each object is one line of the JSON-lines sink (Sources/TallyCore/snapshot-line.schema.json).",
             "parameters": [
               { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 100, "default": 10 } },
-              { "name": "from", "in": "query", "required": false, "schema": { "type": "integer", "format": "int64" }, "description": "µs since the epoch" },
-              { "name": "to", "in": "query", "required": false, "schema": { "type": "integer", "format": "int64" }, "description": "µs since the epoch" }
+              { "$ref": "#/components/parameters/From" },
+              { "$ref": "#/components/parameters/To" }
             ],
             "responses": {
               "200": { "description": "stored windows in the range, oldest first", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Snapshots" } } } },
@@ -158,6 +158,10 @@ enum OpenAPI {
       },
       "components": {
         "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+        "parameters": {
+          "From": { "name": "from", "in": "query", "required": false, "schema": { "type": "integer", "format": "int64" }, "description": "start of the range, µs since the epoch (inclusive)" },
+          "To": { "name": "to", "in": "query", "required": false, "schema": { "type": "integer", "format": "int64" }, "description": "end of the range, µs since the epoch (exclusive)" }
+        },
         "schemas": {
           "Error": {
             "type": "object", "required": ["error"],

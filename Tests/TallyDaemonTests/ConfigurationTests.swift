@@ -36,6 +36,8 @@ import Testing
         ("endpoints = [\"http://x\"]", "endpoints"),
         ("collector_id = \"unterminated", "collector_id"),
         ("just words", "line 1"),
+        ("# found by fuzzing\n\"\" = off", "line 2"),
+        ("[prices.\"\"]\ninput = 1", "line 1"),
         ("[prices.m]\ninput = 1", "prices.m"),
         ("[prices.m]\ninput = -1", "prices.m.input"),
         ("shards = 1\nshards = 2", "shards"),
