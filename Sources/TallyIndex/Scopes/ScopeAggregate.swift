@@ -87,9 +87,8 @@ public struct ScopeAggregate: Sendable {
     ///   - counters: whether the counters are summed (zero otherwise: a roll-up made only for
     ///     some digests, joined to one with the counters by ``adopt(_:from:counters:)``).
     ///   - categories: whether the category histogram is summed, with the counters (empty otherwise; only drift
-    ///     reads it). Reading a series' histogram copies its whole aggregate (~20 retains:
-    ///     the compiler cannot prove the dictionary's updates leave the series' memory alone),
-    ///     the largest cost of a roll-up pass after the digests.
+    ///     reads it). It is read by index (``SeriesAggregate/categoryEntry(at:)``): read through a
+    ///     closure it made the compiler copy the series' whole aggregate (~20 retains).
     public init(rollingUp members: [Int], of series: [SnapshotSeries], digests: DigestSet = .all,
                 sketches: SketchParameters = SketchParameters(), counters: Bool = true,
                 categories withCategories: Bool = true) throws(SketchError) {
