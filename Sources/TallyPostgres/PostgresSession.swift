@@ -48,15 +48,17 @@ final class PostgresSession {
     }
 
     /// Runs one statement and returns its rows.
+    /// - Parameter timeoutSeconds: how long it may take before the connection is taken for dead and closed.
     @discardableResult
-    func query(_ sql: String, _ binds: PostgresBindings = PostgresBindings()) throws(PostgresSinkError) -> [PostgresRow] {
+    func query(_ sql: String, _ binds: PostgresBindings = PostgresBindings(),
+               timeoutSeconds: Double = PostgresSession.queryTimeoutSeconds) throws(PostgresSinkError) -> [PostgresRow] {
         do {
             let running = connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
-            guard let result = try waitAtMost(Self.queryTimeoutSeconds, for: running) else {
+            guard let result = try waitAtMost(timeoutSeconds, for: running) else {
                 // No answer: the connection is dead or stuck. Closing it fails the query and
                 // the transaction; the sink reconnects, and the database never sees half a window.
                 let _: EventLoopFuture<Void> = connection.close()
-                throw PostgresSinkError.unreachable("no answer within \(Int(Self.queryTimeoutSeconds)) s to \(sql.prefix(60))")
+                throw PostgresSinkError.unreachable("no answer within \(Int(timeoutSeconds)) s to \(sql.prefix(60))")
             }
             return Array(result.rows)
         } catch {
@@ -80,7 +82,11 @@ final class PostgresSession {
         if !statement.allSatisfy(\.isWhitespace) { try query(statement) }
     }
 
-    /// Runs `body` between BEGIN and COMMIT; rolls back when it throws.
+    /// Runs `body` between BEGIN and COMMIT; rolls back when it throws. When the
+    /// connection failed (closed, or no answer) it is closed instead: the server rolls
+    /// back a transaction whose connection ends, and a ROLLBACK sent into a dead
+    /// connection could wait out a whole query timeout (a CI run saw a sink stall ~2
+    /// minutes that way while PostgreSQL restarted).
     func transaction<T>(_ body: () throws(PostgresSinkError) -> T) throws(PostgresSinkError) -> T {
         try query("BEGIN")
         do {
@@ -88,7 +94,11 @@ final class PostgresSession {
             try query("COMMIT")
             return result
         } catch {
-            _ = try? query("ROLLBACK")
+            if case .unreachable = error {
+                let _: EventLoopFuture<Void> = connection.close()
+            } else if !connection.isClosed {
+                _ = try? query("ROLLBACK", timeoutSeconds: Self.rollbackTimeoutSeconds)
+            }
             throw error
         }
     }
@@ -102,6 +112,8 @@ final class PostgresSession {
     /// Seconds one statement may take before the connection is taken for dead (the
     /// largest is an INSERT of ``SnapshotRows/rowsPerStatement`` series rows).
     static let queryTimeoutSeconds = 120.0
+    /// Seconds a ROLLBACK may take (it does no work worth waiting for; past this the connection is closed).
+    static let rollbackTimeoutSeconds = 5.0
     static let closeTimeoutSeconds = 10.0
 
     var isClosed: Bool { connection.isClosed }

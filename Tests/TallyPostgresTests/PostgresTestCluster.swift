@@ -57,6 +57,12 @@ final class PostgresTestCluster: @unchecked Sendable {
         return output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// The last `lines` lines of the server's log (for a failure's diagnosis).
+    func serverLogTail(lines: Int) -> String {
+        let log = (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? "(no server.log)"
+        return log.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+    }
+
     /// A login role with a password and a database it owns, with `extensions` created in it (as the superuser).
     func makeDatabase(_ name: String, owner: String, password: String, extensions: [String] = ["hll", "tdigest"]) throws {
         if try psql("SELECT count(*) FROM pg_roles WHERE rolname = '\(owner)'") == "0" {
