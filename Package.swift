@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(name: "TallyClientTests", dependencies: ["TallyClient", "TallyWire", "ZeroMQ"]),
         .testTarget(name: "TallyDaemonTests", dependencies: ["TallyDaemon", "TallyCore", "TallyIndex", "TallyTestSupport", "TallyClient", "TallyWire",
                                                              "TallySynthetic", "ZeroMQ"]),
-        .testTarget(name: "TallyHTTPTests", dependencies: ["TallyHTTP", "TallyIndex", "TallyCore", "TallyWire"]),
+        .testTarget(name: "TallyHTTPTests", dependencies: ["TallyHTTP", "TallyIndex", "TallyCore", "TallyWire", "TallyOTLP"]),
         .testTarget(name: "TallyOTLPTests", dependencies: ["TallyOTLP", "TallyWire"]),
 
         // Inputs shared by the benchmark suites and the callgrind kernels (a busy window's snapshot).

@@ -87,7 +87,9 @@ public final class BatchResolver {
             priceOf[modelReference] = prices.price(of: tables.pointee.batch?.string(frame.model) ?? "")
         }
         let cost = priceOf[modelReference].map {
-            $0.cost(inputTokens: frame.inputTokens, cachedInputTokens: frame.cachedInputTokens, outputTokens: frame.outputTokens)
+            $0.cost(inputTokens: frame.inputTokens, cachedInputTokens: frame.cachedInputTokens,
+                    cacheCreationInputTokens: frame.cacheCreationInputTokens,
+                    outputTokens: frame.outputTokens, reasoningOutputTokens: frame.reasoningOutputTokens)
         } ?? .nan
         return FrameRecord(key: key, routingHash: key.routingHash, eventTimeMicros: frame.eventTimeMicros, values: FrameValues(
             userHash: frame.userHash, sessionHash: frame.sessionHash, cost: cost,

@@ -101,7 +101,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var postgresPasswordFile = ""
     /// Days of series rows kept in PostgreSQL (older day partitions are dropped); 0 keeps all.
     public var postgresRetentionDays = 30
-    /// Price per million tokens by model: input, cached input, output (US dollars).
+    /// Price per million tokens by model (US dollars): input, cached input, output, and
+    /// optionally cache writes (default: input) and reasoning (default: output).
     public var prices: [String: ModelPrice] = [:]
 
     public init() {}
@@ -111,6 +112,13 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public mutating func load(file text: String) throws(ConfigError) {
         for (key, entry) in try ConfigFile.parse(text).sorted(by: { $0.value.line < $1.value.line }) {
             try set(key, entry.value)
+        }
+        // A price without cache_write bills cache writes as input; without reasoning, reasoning as output.
+        prices = prices.mapValues { price in
+            var price = price
+            if price.cacheWrite.isNaN { price.cacheWrite = price.input }
+            if price.reasoning.isNaN { price.reasoning = price.output }
+            return price
         }
         try validate()
     }
@@ -231,17 +239,19 @@ public struct DaemonConfiguration: Sendable, Equatable {
             let parts = key.split(separator: ".", maxSplits: 1).map(String.init)
             guard parts.count == 2, parts[0] == "prices",
                   let dot = parts[1].lastIndex(of: ".") else {
-                throw ConfigError(field: key, "unknown setting (known: \(DaemonConfiguration.keys.joined(separator: ", ")), prices.<model>.input|cached_input|output)")
+                throw ConfigError(field: key, "unknown setting (known: \(DaemonConfiguration.keys.joined(separator: ", ")), prices.<model>.input|cached_input|output|cache_write|reasoning)")
             }
             let model = String(parts[1][..<dot]), field = String(parts[1][parts[1].index(after: dot)...])
-            var price = prices[model] ?? ModelPrice(input: .nan, cachedInput: .nan, output: .nan)
+            var price = prices[model] ?? ModelPrice(input: .nan, cachedInput: .nan, output: .nan, cacheWrite: .nan, reasoning: .nan)
             let amount = try number()
             guard amount >= 0 else { throw ConfigError(field: key, "a price is ≥ 0") }
             switch field {
             case "input": price.input = amount
             case "cached_input": price.cachedInput = amount
             case "output": price.output = amount
-            default: throw ConfigError(field: key, "a price has input, cached_input and output")
+            case "cache_write": price.cacheWrite = amount
+            case "reasoning": price.reasoning = amount
+            default: throw ConfigError(field: key, "a price has input, cached_input and output, and optionally cache_write and reasoning")
             }
             prices[model] = price
         }
@@ -435,11 +445,20 @@ public struct DaemonConfiguration: Sendable, Equatable {
     postgres_retention_days = 30    # day partitions kept; 0 = keep everything
 
     # Prices per million tokens (US dollars). Models without a price get no cost
-    # and are counted as unpriced.
+    # and are counted as unpriced. input_tokens on the wire include cache reads and
+    # writes, output_tokens include reasoning; each token is priced once:
+    #   cost = (input − reads − writes)·input + reads·cached_input + writes·cache_write
+    #        + (output − reasoning)·output + reasoning·reasoning
+    # cache_write (default: input) and reasoning (default: output) are optional.
     # [prices."llama-3.1-70b-instruct"]
     # input = 0.88
     # cached_input = 0.44
     # output = 0.88
+    # [prices."claude-sonnet"]      # a provider that bills cache writes at 1.25× input
+    # input = 3.0
+    # cached_input = 0.3
+    # cache_write = 3.75
+    # output = 15.0
 
     """
 }

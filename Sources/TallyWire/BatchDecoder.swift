@@ -137,7 +137,7 @@ public final class BatchDecoder {
                 || !Self.optionalReferenceValid(f.route, strings) || !Self.optionalReferenceValid(f.errorClass, strings)
                 || (f.safetySeverity == .none) != (f.safetyKinds.rawValue == 0)
                 || (f.timeToFirstTokenMicros != WireLimits.absent32 && f.timeToFirstTokenMicros > f.totalLatencyMicros)
-                || f.queueTimeMicros > f.totalLatencyMicros || f.cachedInputTokens > f.inputTokens {
+                || f.queueTimeMicros > f.totalLatencyMicros || !Self.tokensConsistent(f) {
                 throw Self.explain(frame, f, offset: offset, index: index, strings: strings)
             }
             var seenKeys: (UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16) = (0, 0, 0, 0, 0, 0, 0, 0)
@@ -223,6 +223,20 @@ public final class BatchDecoder {
         if f.queueTimeMicros > f.totalLatencyMicros {
             return fault(.valueOutOfRange, FrameLayout.queueTime, "queue_time", f.queueTimeMicros)
         }
-        return fault(.valueOutOfRange, FrameLayout.cachedInputTokens, "cached_input_tokens", f.cachedInputTokens)
+        if f.cachedInputTokens > f.inputTokens {
+            return fault(.valueOutOfRange, FrameLayout.cachedInputTokens, "cached_input_tokens", f.cachedInputTokens)
+        }
+        if f.reasoningOutputTokens > f.outputTokens {
+            return fault(.valueOutOfRange, FrameLayout.reasoningOutputTokens, "reasoning_output_tokens", f.reasoningOutputTokens)
+        }
+        return fault(.valueOutOfRange, FrameLayout.cacheCreationInputTokens, "cache_creation_input_tokens", f.cacheCreationInputTokens)
+    }
+
+    /// Cache reads and writes are parts of the prompt, reasoning a part of the output
+    /// (FORMAT.md, `value_out_of_range`); the sum is taken in 64 bits, so it cannot wrap.
+    @inline(__always)
+    static func tokensConsistent(_ f: WireFrame) -> Bool {
+        UInt64(f.cachedInputTokens) + UInt64(f.cacheCreationInputTokens) <= UInt64(f.inputTokens)
+            && f.reasoningOutputTokens <= f.outputTokens
     }
 }

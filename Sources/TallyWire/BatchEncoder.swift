@@ -64,7 +64,7 @@ public final class BatchEncoder {
         precondition(!progress.pointee.finished, "append after finish: call reset() first")
         guard frameCount < WireLimits.maxFrames else { return false }
         let tagCount = frame.tags.count
-        let length = WireLimits.frameLength + tagCount * WireLimits.tagLength
+        let length = WireLimits.encodedFrameLength + tagCount * WireLimits.tagLength
         try validate(frame, tagCount: tagCount)
 
         let mark = strings.mark
@@ -83,12 +83,12 @@ public final class BatchEncoder {
             guard let key = try intern(frame.tags[index].key, "tag.key"),
                   let value = try intern(frame.tags[index].value, "tag.value")
             else { return try full(mark) }
-            for earlier in 0..<index where UnsafeRawPointer(p + WireLimits.frameLength).readLE(earlier * 4, as: UInt16.self) == key {
+            for earlier in 0..<index where UnsafeRawPointer(p + WireLimits.encodedFrameLength).readLE(earlier * 4, as: UInt16.self) == key {
                 rollBack(to: mark)
                 throw WireError(.duplicateTagKey, frame: frameCount, field: "tag[\(index)].key", value: UInt64(key))
             }
-            (p + WireLimits.frameLength).writeLE(key, index * 4)
-            (p + WireLimits.frameLength).writeLE(value, index * 4 + 2)
+            (p + WireLimits.encodedFrameLength).writeLE(key, index * 4)
+            (p + WireLimits.encodedFrameLength).writeLE(value, index * 4 + 2)
         }
         if framesEnd + length + strings.byteCount > capacity { return try full(mark) }
 
@@ -114,6 +114,8 @@ public final class BatchEncoder {
         p.writeLE(frame.safetyKinds.rawValue, FrameLayout.safetyKinds)
         p.writeLE(UInt8(truncatingIfNeeded: tagCount), FrameLayout.tagCount)
         p.writeLE(UInt8(0), FrameLayout.reserved)
+        p.writeLE(frame.cacheCreationInputTokens, FrameLayout.cacheCreationInputTokens)
+        p.writeLE(frame.reasoningOutputTokens, FrameLayout.reasoningOutputTokens)
         progress.pointee.framesEnd += length
         progress.pointee.frameCount += 1
         return true
@@ -136,7 +138,7 @@ public final class BatchEncoder {
         buffer.writeLE(UInt32(stringTableOffset), HeaderLayout.stringTableOffset)
         buffer.writeLE(UInt16(frameCount), HeaderLayout.frameCount)
         buffer.writeLE(UInt16(strings.count), HeaderLayout.stringCount)
-        buffer.writeLE(UInt16(WireLimits.frameLength), HeaderLayout.frameLength)
+        buffer.writeLE(UInt16(WireLimits.encodedFrameLength), HeaderLayout.frameLength)
         buffer.writeLE(UInt16(0), HeaderLayout.reserved)
         buffer.writeLE(producerID, HeaderLayout.producerID)
         buffer.writeLE(sequence, HeaderLayout.sequence)
@@ -212,6 +214,12 @@ public final class BatchEncoder {
         }
         if frame.cachedInputTokens > frame.inputTokens {
             throw fault(.valueOutOfRange, "cached_input_tokens", frame.cachedInputTokens)
+        }
+        if UInt64(frame.cachedInputTokens) + UInt64(frame.cacheCreationInputTokens) > UInt64(frame.inputTokens) {
+            throw fault(.valueOutOfRange, "cache_creation_input_tokens", frame.cacheCreationInputTokens)
+        }
+        if frame.reasoningOutputTokens > frame.outputTokens {
+            throw fault(.valueOutOfRange, "reasoning_output_tokens", frame.reasoningOutputTokens)
         }
         if !frame.outcome.isValid { throw fault(.valueOutOfRange, "outcome", frame.outcome.rawValue) }
         if frame.safetyKinds.rawValue & ~SafetyKinds.defined.rawValue != 0 {

@@ -92,6 +92,14 @@ enum FrameReader {
         f.inputTokens = p.readLE(FrameLayout.inputTokens, as: UInt32.self)
         f.outputTokens = p.readLE(FrameLayout.outputTokens, as: UInt32.self)
         f.cachedInputTokens = p.readLE(FrameLayout.cachedInputTokens, as: UInt32.self)
+        // Revision 1.1's fields, when the producer wrote them (frame_length is per batch,
+        // so this branch goes the same way for every frame of it).
+        if frameLength >= FrameLayout.reasoningOutputTokens &+ 4 {
+            f.cacheCreationInputTokens = p.readLE(FrameLayout.cacheCreationInputTokens, as: UInt32.self)
+            f.reasoningOutputTokens = p.readLE(FrameLayout.reasoningOutputTokens, as: UInt32.self)
+        } else if frameLength >= FrameLayout.cacheCreationInputTokens &+ 4 {
+            f.cacheCreationInputTokens = p.readLE(FrameLayout.cacheCreationInputTokens, as: UInt32.self)
+        }
         f.model = p.readLE(FrameLayout.model, as: UInt16.self)
         f.modelVersion = p.readLE(FrameLayout.modelVersion, as: UInt16.self)
         f.promptVersion = p.readLE(FrameLayout.promptVersion, as: UInt16.self)
@@ -148,6 +156,8 @@ extension BatchView {
             inputTokens: frame.inputTokens,
             outputTokens: frame.outputTokens,
             cachedInputTokens: frame.cachedInputTokens,
+            cacheCreationInputTokens: frame.cacheCreationInputTokens,
+            reasoningOutputTokens: frame.reasoningOutputTokens,
             status: frame.status,
             errorClass: string(frame.errorClass),
             outcome: frame.outcome,

@@ -28,11 +28,17 @@ public struct TraceFrame: Sendable, Hashable {
     /// Time from arrival to the last byte of the response, in microseconds.
     public var totalLatencyMicros: UInt32
 
-    /// Prompt tokens, including the cached ones.
+    /// Prompt tokens, including those read from and written to a prompt cache.
     public var inputTokens: UInt32
+    /// Generated tokens, including reasoning tokens.
     public var outputTokens: UInt32
-    /// Prompt tokens served from the prompt cache; at most ``inputTokens``.
+    /// Prompt tokens read from the prompt cache (cache hits).
     public var cachedInputTokens: UInt32
+    /// Prompt tokens written to the prompt cache (billed as cache writes); with
+    /// ``cachedInputTokens`` at most ``inputTokens``.
+    public var cacheCreationInputTokens: UInt32
+    /// Output tokens spent on reasoning; at most ``outputTokens``.
+    public var reasoningOutputTokens: UInt32
 
     public var status: RequestStatus
     /// Error class, e.g. `"oom"`, `"upstream_5xx"`; `nil` when none.
@@ -54,6 +60,7 @@ public struct TraceFrame: Sendable, Hashable {
         route: String? = nil, ring: DeploymentRing = .stable, tags: [CohortTag] = [],
         queueTimeMicros: UInt32 = 0, timeToFirstTokenMicros: UInt32? = nil, totalLatencyMicros: UInt32,
         inputTokens: UInt32 = 0, outputTokens: UInt32 = 0, cachedInputTokens: UInt32 = 0,
+        cacheCreationInputTokens: UInt32 = 0, reasoningOutputTokens: UInt32 = 0,
         status: RequestStatus = .ok, errorClass: String? = nil, outcome: OutcomeBits = OutcomeBits(),
         safetyKinds: SafetyKinds = [], safetySeverity: SafetySeverity = .none,
         userHash: UInt64 = 0, sessionHash: UInt64 = 0, categoryID: UInt16? = nil
@@ -71,6 +78,8 @@ public struct TraceFrame: Sendable, Hashable {
         self.inputTokens = inputTokens
         self.outputTokens = outputTokens
         self.cachedInputTokens = cachedInputTokens
+        self.cacheCreationInputTokens = cacheCreationInputTokens
+        self.reasoningOutputTokens = reasoningOutputTokens
         self.status = status
         self.errorClass = errorClass
         self.outcome = outcome

@@ -15,6 +15,10 @@ public struct WireFrame: Sendable, Equatable {
     public var inputTokens: UInt32
     public var outputTokens: UInt32
     public var cachedInputTokens: UInt32
+    /// Prompt tokens written to a prompt cache (part of ``inputTokens``); 0 from revision 1.0 producers.
+    public var cacheCreationInputTokens: UInt32
+    /// Output tokens spent on reasoning (part of ``outputTokens``); 0 from revision 1.0 producers.
+    public var reasoningOutputTokens: UInt32
     public var model: UInt16
     /// ``WireLimits/noString`` when absent; likewise the other optional references.
     public var modelVersion: UInt16
@@ -35,7 +39,7 @@ public struct WireFrame: Sendable, Equatable {
     public init() {
         eventTimeMicros = 0; userHash = 0; sessionHash = 0
         queueTimeMicros = 0; timeToFirstTokenMicros = WireLimits.absent32; totalLatencyMicros = 0
-        inputTokens = 0; outputTokens = 0; cachedInputTokens = 0
+        inputTokens = 0; outputTokens = 0; cachedInputTokens = 0; cacheCreationInputTokens = 0; reasoningOutputTokens = 0
         model = 0; modelVersion = WireLimits.noString; promptVersion = WireLimits.noString
         route = WireLimits.noString; errorClass = WireLimits.noString; categoryID = WireLimits.noCategory
         status = .ok; ring = .stable; outcome = OutcomeBits(rawValue: 0)
@@ -59,6 +63,7 @@ public struct WireFrame: Sendable, Equatable {
             && a.timeToFirstTokenMicros == b.timeToFirstTokenMicros
             && a.totalLatencyMicros == b.totalLatencyMicros && a.inputTokens == b.inputTokens
             && a.outputTokens == b.outputTokens && a.cachedInputTokens == b.cachedInputTokens
+            && a.cacheCreationInputTokens == b.cacheCreationInputTokens && a.reasoningOutputTokens == b.reasoningOutputTokens
             && a.model == b.model && a.modelVersion == b.modelVersion
             && a.promptVersion == b.promptVersion && a.route == b.route
             && a.errorClass == b.errorClass && a.categoryID == b.categoryID

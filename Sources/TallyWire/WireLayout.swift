@@ -40,6 +40,10 @@ enum FrameLayout {
     @usableFromInline static let safetyKinds = 64
     @usableFromInline static let tagCount = 66
     @usableFromInline static let reserved = 67
+    /// Revision 1.1: present when frame_length ≥ 72.
+    @usableFromInline static let cacheCreationInputTokens = 68
+    /// Revision 1.1: present when frame_length ≥ 76.
+    @usableFromInline static let reasoningOutputTokens = 72
 }
 
 extension UnsafeRawPointer {

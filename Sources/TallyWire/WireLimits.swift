@@ -7,8 +7,12 @@ public enum WireLimits {
     public static let version: UInt8 = 1
     /// Header bytes written by v1; a decoder accepts longer headers and skips the rest.
     public static let headerLength = 40
-    /// Fixed frame bytes (before the tags) written by v1; longer fixed parts are skipped.
+    /// Smallest fixed frame part (before the tags) a decoder accepts: revision 1.0's.
     public static let frameLength = 68
+    /// Fixed frame bytes this encoder writes (revision 1.1: cache writes and reasoning
+    /// tokens appended). A decoder reads a field only when it lies within the batch's
+    /// frame_length (absent fields are 0) and skips bytes past the ones it knows.
+    public static let encodedFrameLength = 76
     /// Bytes per tag: key reference and value reference, 2 bytes each.
     public static let tagLength = 4
     /// Largest header or fixed frame part a decoder accepts, in bytes.

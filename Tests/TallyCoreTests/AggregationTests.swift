@@ -17,7 +17,7 @@ let prices = PriceTable([
 ])
 
 /// Fleet frames → wire batches → decoded → resolved records, as ingest will do.
-func records(_ frames: [TraceFrame], symbols: SymbolTable) throws -> [FrameRecord] {
+func records(_ frames: [TraceFrame], symbols: SymbolTable, prices: PriceTable = prices) throws -> [FrameRecord] {
     let encoder = BatchEncoder(capacity: 16_384)
     let decoder = BatchDecoder()
     let resolver = BatchResolver(symbols: symbols, prices: prices)
@@ -48,6 +48,40 @@ func fleetFrames(_ count: Int, seed: UInt64) -> [TraceFrame] {
         let cost = price.cost(inputTokens: 1_000, cachedInputTokens: 400, outputTokens: 200)
         #expect(abs(cost - (600 * 3 + 400 * 0.3 + 200 * 15) / 1e6) < 1e-15)
         #expect(price.cost(inputTokens: 0, cachedInputTokens: 0, outputTokens: 0) == 0)
+    }
+
+    /// Hand-computed costs for the ways providers bill (US dollars per million tokens).
+    @Test func eachProviderStyleIsPricedAsBilled() throws {
+        // Cache reads at a discount, no cache writes, reasoning billed as output (the defaults).
+        let readsOnly = ModelPrice(input: 2, cachedInput: 0.5, output: 8)
+        #expect(readsOnly.cacheWrite == 2 && readsOnly.reasoning == 8)
+        // 10,000 prompt tokens of which 6,000 read from the cache; 1,500 output of which 1,000 reasoning.
+        let a = readsOnly.cost(inputTokens: 10_000, cachedInputTokens: 6_000, outputTokens: 1_500, reasoningOutputTokens: 1_000)
+        #expect(abs(a - 0.023) < 1e-12, "4,000 × 2 + 6,000 × 0.5 + 1,500 × 8 = 23,000 µ$")
+        // Cache writes billed above input (1.25×), reads at 10 %.
+        let writes = ModelPrice(input: 3, cachedInput: 0.3, output: 15, cacheWrite: 3.75)
+        // 12,000 prompt tokens: 8,000 read, 2,000 written, 2,000 neither; 500 output.
+        let b = writes.cost(inputTokens: 12_000, cachedInputTokens: 8_000, cacheCreationInputTokens: 2_000, outputTokens: 500)
+        #expect(abs(b - 0.0234) < 1e-12, "2,000 × 3 + 8,000 × 0.3 + 2,000 × 3.75 + 500 × 15 = 23,400 µ$")
+        // Reasoning at its own price.
+        let thinking = ModelPrice(input: 1, cachedInput: 0.25, output: 4, reasoning: 10)
+        let c = thinking.cost(inputTokens: 1_000, cachedInputTokens: 0, outputTokens: 3_000, reasoningOutputTokens: 2_000)
+        #expect(abs(c - 0.025) < 1e-12, "1,000 × 1 + 1,000 × 4 + 2,000 × 10 = 25,000 µ$")
+        // A frame without the new fields (a revision 1.0 producer) costs what it did before.
+        #expect(writes.cost(inputTokens: 1_000, cachedInputTokens: 400, outputTokens: 200)
+                == ModelPrice(input: 3, cachedInput: 0.3, output: 15).cost(inputTokens: 1_000, cachedInputTokens: 400, outputTokens: 200))
+        // Parts larger than their whole are clamped, never negative: writes beyond what reads left.
+        let clamped = writes.cost(inputTokens: 100, cachedInputTokens: 60, cacheCreationInputTokens: 90, outputTokens: 10, reasoningOutputTokens: 50)
+        #expect(abs(clamped - (60 * 0.3 + 40 * 3.75 + 10 * 15) / 1e6) < 1e-15)
+    }
+
+    /// The whole path: frames with cache writes and reasoning, encoded, decoded and resolved.
+    @Test func cacheWritesAndReasoningReachTheCost() throws {
+        let prices = PriceTable(["claude-x": ModelPrice(input: 3, cachedInput: 0.3, output: 15, cacheWrite: 3.75, reasoning: 15)])
+        let frames = [TraceFrame(eventTimeMicros: 1, model: "claude-x", totalLatencyMicros: 5, inputTokens: 12_000, outputTokens: 500,
+                                 cachedInputTokens: 8_000, cacheCreationInputTokens: 2_000, reasoningOutputTokens: 100)]
+        let rs = try records(frames, symbols: SymbolTable(), prices: prices)
+        #expect(abs(rs[0].values.cost - 0.0234) < 1e-12)
     }
 
     @Test func unpricedModelsAreCountedNotZero() throws {

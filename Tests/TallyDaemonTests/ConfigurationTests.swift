@@ -1,4 +1,5 @@
 import Testing
+import TallyCore
 @testable import TallyDaemon
 
 @Suite struct ConfigurationTests {
@@ -20,7 +21,18 @@ import Testing
         output = 1
         """)
         #expect(c.collectorID == "edge-1" && c.endpoints.count == 2 && c.windowSeconds == 5)
-        #expect(c.prices["llama-3.1-70b-instruct"]?.output == 1)
+        #expect(c.prices["llama-3.1-70b-instruct"] == ModelPrice(input: 0.88, cachedInput: 0.44, output: 1, cacheWrite: 0.88, reasoning: 1),
+                "cache writes default to the input price, reasoning to the output price")
+        var billed = DaemonConfiguration()
+        try billed.load(file: """
+        [prices.claude]
+        cache_write = 3.75
+        input = 3
+        cached_input = 0.3
+        output = 15
+        reasoning = 20
+        """)
+        #expect(billed.prices["claude"] == ModelPrice(input: 3, cachedInput: 0.3, output: 15, cacheWrite: 3.75, reasoning: 20))
         try c.applyEnvironment(["TALLY_WINDOW_SECONDS": "2", "TALLY_ENDPOINTS": "ipc:///tmp/a,ipc:///tmp/b", "HOME": "/x",
                                 "TALLY_RECEIVE_QUEUE": "64"])
         #expect(c.windowSeconds == 2 && c.endpoints == ["ipc:///tmp/a", "ipc:///tmp/b"] && c.receiveQueue == 64)
@@ -40,6 +52,9 @@ import Testing
         ("[prices.\"\"]\ninput = 1", "line 1"),
         ("[prices.m]\ninput = 1", "prices.m"),
         ("[prices.m]\ninput = -1", "prices.m.input"),
+        ("[prices.m]\ninput = 1\ncached_input = 1\noutput = 1\ncache_write = -2", "prices.m.cache_write"),
+        ("[prices.m]\ncache_write = 1\nreasoning = 1", "prices.m"),
+        ("[prices.m]\ninput = 1\ncached_input = 1\noutput = 1\ncache_read = 1", "prices.m.cache_read"),
         ("shards = 1\nshards = 2", "shards"),
         ("alertmanager_url = \"https://127.0.0.1:9093\"", "alertmanager_url"),
         ("alert_webhook_url = \"http://hooks:0/x\"", "alert_webhook_url"),

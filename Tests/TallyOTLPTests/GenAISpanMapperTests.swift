@@ -23,6 +23,8 @@ import TallyWire
             OTLPAttribute("gen_ai.usage.input_tokens", .int(100)),
             OTLPAttribute("gen_ai.usage.output_tokens", .int(40)),
             OTLPAttribute("gen_ai.usage.cache_read.input_tokens", .int(60)),
+            OTLPAttribute("gen_ai.usage.cache_creation.input_tokens", .int(30)),
+            OTLPAttribute("gen_ai.usage.reasoning.output_tokens", .int(25)),
             OTLPAttribute("gen_ai.response.time_to_first_chunk", .double(0.25)),
             OTLPAttribute("gen_ai.response.finish_reasons", .array([.string("content_filter")])),
             OTLPAttribute("gen_ai.conversation.id", .string("conv-1")),
@@ -32,7 +34,8 @@ import TallyWire
         var expected = TraceFrame(eventTimeMicros: Self.start / 1_000, model: "gpt-resp", modelVersion: "2024-06", route: "chat",
                                   ring: .canary, tags: [CohortTag("tenant", "acme"), CohortTag("provider", "openai")],
                                   timeToFirstTokenMicros: 250_000, totalLatencyMicros: 2_000_000,
-                                  inputTokens: 100, outputTokens: 40, cachedInputTokens: 60)
+                                  inputTokens: 100, outputTokens: 40, cachedInputTokens: 60,
+                                  cacheCreationInputTokens: 30, reasoningOutputTokens: 25)
         expected.outcome = OutcomeBits(refusal: true)
         expected.userHash = IdentifierHash.hash("fleet-alice")
         expected.sessionHash = IdentifierHash.hash("fleet-conv-1")
@@ -84,6 +87,11 @@ import TallyWire
         ([OTLPAttribute("gen_ai.request.model", .string("m")), OTLPAttribute("gen_ai.usage.input_tokens", .string("12"))], .badType),
         ([OTLPAttribute("gen_ai.request.model", .string("m")), OTLPAttribute("gen_ai.usage.input_tokens", .int(5)),
           OTLPAttribute("gen_ai.usage.cache_read.input_tokens", .int(6))], .inconsistent),
+        ([OTLPAttribute("gen_ai.request.model", .string("m")), OTLPAttribute("gen_ai.usage.input_tokens", .int(5)),
+          OTLPAttribute("gen_ai.usage.cache_read.input_tokens", .int(3)),
+          OTLPAttribute("gen_ai.usage.cache_creation.input_tokens", .int(3))], .inconsistent),
+        ([OTLPAttribute("gen_ai.request.model", .string("m")), OTLPAttribute("gen_ai.usage.output_tokens", .int(5)),
+          OTLPAttribute("gen_ai.usage.reasoning.output_tokens", .int(6))], .inconsistent),
         ([OTLPAttribute("gen_ai.request.model", .string("m")), OTLPAttribute("gen_ai.response.time_to_first_chunk", .double(3))],
          .inconsistent),
         ([OTLPAttribute("gen_ai.request.model", .string("m")), OTLPAttribute("gen_ai.latency.e2e", .double(-1))], .latencyOutOfRange),

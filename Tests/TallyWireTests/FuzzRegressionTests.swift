@@ -43,7 +43,7 @@ import TallyWire
     @Test func aStringStoredTwiceIsStillValid() throws {
         var bytes = try Self.batchWithKeyStoredTwice()
         // Make tag 1's key ref point at the value "y" (ref of tag 1's value), so the keys differ.
-        let tags = WireLimits.headerLength + WireLimits.frameLength
+        let tags = WireLimits.headerLength + WireLimits.encodedFrameLength
         bytes[tags + 4] = bytes[tags + 6]
         bytes[tags + 5] = bytes[tags + 7]
         let frames = try Self.decode(bytes).get()

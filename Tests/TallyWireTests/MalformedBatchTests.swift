@@ -90,16 +90,21 @@ import Testing
         #expect(Self.corrupt { Self.put32(&$0, f + 28, 3_000_000) } == .valueOutOfRange)  // TTFT > total
         #expect(Self.corrupt { Self.put32(&$0, f + 24, 3_000_000) } == .valueOutOfRange)  // queue > total
         #expect(Self.corrupt { Self.put32(&$0, f + 44, 5_000) } == .valueOutOfRange)      // cached > input
+        #expect(Self.corrupt { Self.put32(&$0, f + 68, 769) } == .valueOutOfRange)        // cached 256 + writes 769 > input 1,024
+        #expect(Self.corrupt { Self.put32(&$0, f + 68, 768) } == nil)                     // … = input is fine
+        #expect(Self.corrupt { Self.put32(&$0, f + 68, .max) } == .valueOutOfRange)       // the sum must not wrap
+        #expect(Self.corrupt { Self.put32(&$0, f + 72, 513) } == .valueOutOfRange)        // reasoning > output 512
+        #expect(Self.corrupt { Self.put32(&$0, f + 72, 512) } == nil)
         #expect(Self.corrupt { $0[f + 66] = 9 } == .tooManyTags)
-        #expect(Self.corrupt { $0[f + 84 + 66] = 8 } == .lengthMismatch)  // last frame's tags overrun the table
-        #expect(Self.corrupt { Self.put16(&$0, f + 68, 200) } == .stringReferenceOutOfRange)  // tag key
-        #expect(Self.corrupt { Self.put16(&$0, f + 72, $0[f + 68...f + 69].withUnsafeBytes { $0.loadUnaligned(as: UInt16.self) }) }
+        #expect(Self.corrupt { $0[f + 92 + 66] = 8 } == .lengthMismatch)  // last frame's tags overrun the table
+        #expect(Self.corrupt { Self.put16(&$0, f + 76, 200) } == .stringReferenceOutOfRange)  // tag key
+        #expect(Self.corrupt { Self.put16(&$0, f + 80, $0[f + 76...f + 77].withUnsafeBytes { $0.loadUnaligned(as: UInt16.self) }) }
                 == .duplicateTagKey)
     }
 
     @Test func errorsNameWhereAndWhat() throws {
         var bytes = Self.valid
-        bytes[Self.firstFrame + 84 + 60] = 9  // second frame's status
+        bytes[Self.firstFrame + 92 + 60] = 9  // second frame's status
         try bytes.withUnsafeBytes { buffer in
             do {
                 _ = try BatchDecoder().decode(buffer)
@@ -109,7 +114,7 @@ import Testing
                 #expect(error.frame == 1)
                 #expect(error.field == "status")
                 #expect(error.value == 9)
-                #expect(error.offset == Self.firstFrame + 84 + 60)
+                #expect(error.offset == Self.firstFrame + 92 + 60)
             }
         }
     }

@@ -33,7 +33,8 @@ let fullFrame = TraceFrame(
     promptVersion: "p7", route: "chat", ring: .canary,
     tags: [CohortTag("tenant", "acme"), CohortTag("region", "eu"), CohortTag("lang", "de"), CohortTag("tier", "pro")],
     queueTimeMicros: 1_200, timeToFirstTokenMicros: 180_000, totalLatencyMicros: 2_400_000,
-    inputTokens: 1_024, outputTokens: 512, cachedInputTokens: 256, status: .error, errorClass: "oom",
+    inputTokens: 1_024, outputTokens: 512, cachedInputTokens: 256, cacheCreationInputTokens: 700, reasoningOutputTokens: 300,
+    status: .error, errorClass: "oom",
     outcome: OutcomeBits(refusal: true, escalation: false, fallback: true, task: .failure, feedback: .down),
     safetyKinds: [.privacy, .other], safetySeverity: .high,
     userHash: IdentifierHash.hash("user-1"), sessionHash: IdentifierHash.hash("session-1"), categoryID: 17)
@@ -52,8 +53,8 @@ let fullFrame = TraceFrame(
         let view = try BatchDecoder().decode(encoder.finish(sequence: 0))
         // model, version, prompt, route, error class, 4 keys, 4 values
         #expect(view.stringCount == 13)
-        // 40 header + 100 × (68 + 4 × 4) + 13 length bytes + 63 string bytes
-        #expect(view.bytes.count == 40 + 100 * 84 + 13 + 63)
+        // 40 header + 100 × (76 + 4 × 4) + 13 length bytes + 63 string bytes
+        #expect(view.bytes.count == 40 + 100 * 92 + 13 + 63)
     }
 
     @Test(arguments: [1, 7, 1234])
@@ -62,7 +63,7 @@ let fullFrame = TraceFrame(
         let fleet = SyntheticFleet()
         let frames = (0..<5_000).map { fleet.frame(eventTimeMicros: 1_700_000_000_000_000 + UInt64($0), &rng) }
         let (decoded, batches) = try roundTrip(frames)
-        #expect(batches > 1, "5,000 frames of ~84 B need several 64 KiB batches")
+        #expect(batches > 1, "5,000 frames of ~92 B need several 64 KiB batches")
         #expect(decoded == frames)
     }
 

@@ -10,7 +10,7 @@ from collections import defaultdict
 
 import pytest
 
-from otlp_tallyd import MAX_BODY_BYTES
+from otlp_tallyd import MAX_BODY_BYTES, expected_cost
 
 
 def post(url, body, content_type, encoding=None):
@@ -41,7 +41,7 @@ def merged_series(snapshots):
                 m["status"][name] += count
             for name, count in s["error_classes"].items():
                 m["error_classes"][name] += count
-            for field in ("latency_us", "ttft_us", "input_tokens", "output_tokens"):
+            for field in ("latency_us", "ttft_us", "input_tokens", "output_tokens", "cost_usd"):
                 d = s[field]
                 acc = m.setdefault(field, {"count": 0})
                 if d["count"] == 0:
@@ -81,12 +81,15 @@ def test_sdk_exporter_genai_spans_land_exactly(otlp_tallyd, opentelemetry, compr
         latency_us = 100_000 + 997 * i
         ttft_us = 20_000 + 13 * i
         inputs, outputs, cached = 50 + i, 7 + 2 * i, i % 5
+        writes, reasoning = 3 * (i % 4), i % 3
         failed = i % 10 == 9
         attributes = {
             "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
             "gen_ai.request.model": "gpt-4o", "gen_ai.response.model": "gpt-4o-2024-08-06",
             "gen_ai.usage.input_tokens": inputs, "gen_ai.usage.output_tokens": outputs,
             "gen_ai.usage.cache_read.input_tokens": cached,
+            "gen_ai.usage.cache_creation.input_tokens": writes,
+            "gen_ai.usage.reasoning.output_tokens": reasoning,
             "gen_ai.response.time_to_first_chunk": ttft_us / 1e6,
             "gen_ai.response.finish_reasons": ["content_filter" if i % 8 == 0 else "stop"],
             "gen_ai.conversation.id": f"conv-{i % 3}",
@@ -97,7 +100,8 @@ def test_sdk_exporter_genai_spans_land_exactly(otlp_tallyd, opentelemetry, compr
         span = tracer.start_span("chat gpt-4o", start_time=start, attributes=attributes)
         span.end(end_time=start + latency_us * 1_000)
         sent.append(dict(latency_us=latency_us, ttft_us=ttft_us, inputs=inputs, outputs=outputs, cached=cached,
-                         failed=failed, refusal=i % 8 == 0))
+                         failed=failed, refusal=i % 8 == 0,
+                         cost=expected_cost(inputs, outputs, cached, writes, reasoning)))
     # A span without GenAI attributes: skipped, counted.
     tracer.start_span("GET /health", attributes={"http.request.method": "GET"}).end()
     assert provider.force_flush(30_000)
@@ -114,6 +118,12 @@ def test_sdk_exporter_genai_spans_land_exactly(otlp_tallyd, opentelemetry, compr
     assert got["input_tokens"] == digest([s["inputs"] for s in sent])
     assert got["output_tokens"] == digest([s["outputs"] for s in sent])
     assert got["cached_input_tokens"] == sum(s["cached"] for s in sent)
+    # Cache reads, cache writes and reasoning each at their price (hand formula, SNAPSHOT.md "Cost").
+    costs = [s["cost"] for s in sent]
+    assert got["cost_usd"]["count"] == len(sent)
+    assert got["cost_usd"]["min"] == pytest.approx(min(costs), rel=1e-12)
+    assert got["cost_usd"]["max"] == pytest.approx(max(costs), rel=1e-12)
+    assert got["cost_usd"]["sum"] == pytest.approx(sum(costs), rel=1e-12)
     assert got["refusals"] == sum(1 for s in sent if s["refusal"])
     assert got["status"]["timeout"] == sum(1 for s in sent if s["failed"])
     assert got["status"]["ok"] == sum(1 for s in sent if not s["failed"])

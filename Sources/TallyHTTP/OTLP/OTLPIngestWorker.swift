@@ -23,6 +23,9 @@ public final class OTLPIngestWorker: @unchecked Sendable {
     let framesDropped = Atomic<UInt64>(0)
     /// Frames the encoder refused, by wire reason (a mapping gap; should stay 0).
     private let encoderRejected = Mutex([WireRejectReason: UInt64]())
+    /// While true the thread takes nothing from the queue (until stopping): lets a test
+    /// fill the queue deterministically to see the 503 path.
+    let holdsQueue = Atomic<Bool>(false)
 
     struct State {
         var pending: [[TraceFrame]] = []
@@ -94,6 +97,7 @@ public final class OTLPIngestWorker: @unchecked Sendable {
         var sequence: UInt64 = 0
         while true {
             _ = wake.wait(timeout: .now() + .milliseconds(100))
+            if holdsQueue.load(ordering: .relaxed), !state.withLock({ $0.stopping }) { continue }
             let (work, stopping) = state.withLock { s -> ([[TraceFrame]], Bool) in
                 defer { s.pending = []; s.queuedFrames = 0 }
                 return (s.pending, s.stopping)

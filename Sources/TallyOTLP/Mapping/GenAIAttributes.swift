@@ -11,6 +11,10 @@ public enum GenAIAttributes {
     public static let inputTokens = "gen_ai.usage.input_tokens"
     public static let outputTokens = "gen_ai.usage.output_tokens"
     public static let cacheReadInputTokens = "gen_ai.usage.cache_read.input_tokens"
+    /// Prompt tokens written to the provider's prompt cache (part of the input tokens).
+    public static let cacheCreationInputTokens = "gen_ai.usage.cache_creation.input_tokens"
+    /// Output tokens spent on reasoning (part of the output tokens).
+    public static let reasoningOutputTokens = "gen_ai.usage.reasoning.output_tokens"
     /// Older names of the token counts (vLLM).
     public static let promptTokens = "gen_ai.usage.prompt_tokens"
     public static let completionTokens = "gen_ai.usage.completion_tokens"

@@ -83,8 +83,17 @@ public struct GenAISpanMapper: Sendable {
         if let cached = attributes[GenAIAttributes.cacheReadInputTokens] {
             frame.cachedInputTokens = try tokens(cached, GenAIAttributes.cacheReadInputTokens)
         }
-        guard frame.cachedInputTokens <= frame.inputTokens else {
-            throw Rejection(.inconsistent, "cached input tokens \(frame.cachedInputTokens) > input tokens \(frame.inputTokens)")
+        if let writes = attributes[GenAIAttributes.cacheCreationInputTokens] {
+            frame.cacheCreationInputTokens = try tokens(writes, GenAIAttributes.cacheCreationInputTokens)
+        }
+        if let reasoning = attributes[GenAIAttributes.reasoningOutputTokens] {
+            frame.reasoningOutputTokens = try tokens(reasoning, GenAIAttributes.reasoningOutputTokens)
+        }
+        guard UInt64(frame.cachedInputTokens) + UInt64(frame.cacheCreationInputTokens) <= UInt64(frame.inputTokens) else {
+            throw Rejection(.inconsistent, "cache reads \(frame.cachedInputTokens) + cache writes \(frame.cacheCreationInputTokens) > input tokens \(frame.inputTokens)")
+        }
+        guard frame.reasoningOutputTokens <= frame.outputTokens else {
+            throw Rejection(.inconsistent, "reasoning tokens \(frame.reasoningOutputTokens) > output tokens \(frame.outputTokens)")
         }
         guard frame.queueTimeMicros <= total else {
             throw Rejection(.inconsistent, "time in queue \(frame.queueTimeMicros) µs > total latency \(total) µs")

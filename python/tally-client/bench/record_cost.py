@@ -3,7 +3,8 @@
     python3 python/tally-client/bench/record_cost.py [--frames N] [--repeats R]
 
 Two frame shapes: "minimal" (model and latency) and "typical" (model, version, route,
-4 tags, tokens, TTFT, status and a raw user id hashed by the client). Two collectors:
+4 tags, tokens with cache reads, cache writes and reasoning tokens (format revision 1.1),
+TTFT, status and a raw user id hashed by the client). Two collectors:
 "absent" (nothing listens: batches are dropped, counted) and "draining" (a PULL socket
 in a child process that reads and discards every batch, so batches are really sent).
 Each figure is the median of R runs of N calls around the loop only: wall-clock time
@@ -53,6 +54,7 @@ def run(client, shape, frames):
             record(model="llama-3.1-70b", model_version="2026-11", route="chat", tags=tags,
                    total_latency_us=250_000 + (i & 1023), ttft_us=40_000, queue_time_us=500,
                    input_tokens=812, output_tokens=190, cached_input_tokens=512,
+                   cache_creation_input_tokens=200, reasoning_output_tokens=64,
                    status="ok", user_id=users[i % 1000], event_time_us=now)
     return time.perf_counter() - started, time.process_time() - cpu_started
 

@@ -7,8 +7,8 @@ import time
 import pytest
 import zmq
 
-from tally_client import TallyClient, identifier_hash
-from tally_client.encoder import HEADER
+from tally_client import TallyClient, TraceFrame, identifier_hash
+from tally_client.encoder import FRAME_LENGTH, HEADER
 from probes import wait_connected
 
 pytestmark = pytest.mark.timeout(60)
@@ -48,9 +48,12 @@ def test_full_batches_fill_64_kib_and_sequences_count_up(pull):
         (magic, version, _flags, _hl, length, _sto, count, _sc, _fl, _r, producer, seq) = HEADER.unpack_from(batch)
         assert (magic, version, producer, seq, length) == (b"TLYB", 1, 0xABCDEF, sequence, len(batch))
         assert len(batch) <= 65_536
+        frame_bytes = 76 + 2 * 4  # revision 1.1's fixed part, two tags
+        assert int.from_bytes(batch[20:22], "little") == FRAME_LENGTH == 76
         if sequence < len(batches):  # all but the last are full: another frame would not fit
-            assert len(batch) + 68 + 8 > 65_536
-        latencies = [struct.unpack_from("<I", batch, 40 + i * 76 + 32)[0] for i in range(count)]
+            assert len(batch) + frame_bytes > 65_536
+        latencies = [struct.unpack_from("<I", batch, 40 + i * frame_bytes + 32)[0]
+                     for i in range(count)]
         assert latencies == list(range(received, received + count))  # in order, none lost
         received += count
     assert received == frames
@@ -79,5 +82,27 @@ def test_raw_ids_are_hashed_and_never_sent(pull, secret):
     assert HEADER.unpack_from(batch)[6] == 2
     assert struct.unpack_from("<QQ", batch, 40 + 8) == (
         identifier_hash(secret + "alice@example.com"), identifier_hash(secret + "s-42"))
-    assert struct.unpack_from("<QQ", batch, 40 + 68 + 8) == (5, 6)
+    assert struct.unpack_from("<QQ", batch, 40 + 76 + 8) == (5, 6)  # frame 1 at 40 + 76
     assert b"alice" not in batch and b"s-42" not in batch
+
+
+def test_cache_writes_and_reasoning_tokens_are_frame_bytes_68_to_75(pull):
+    socket, endpoint = pull
+    client = connected_client(endpoint, socket, max_batch_age_ms=10_000)
+    client.record(model="m", total_latency_us=1, input_tokens=900, cached_input_tokens=300,
+                  cache_creation_input_tokens=600, output_tokens=70_000,
+                  reasoning_output_tokens=65_537, tags={"t": "v"})
+    client.record_frame(TraceFrame(model="m", total_latency_us=1, input_tokens=5,
+                                   cache_creation_input_tokens=5, output_tokens=2,
+                                   reasoning_output_tokens=1))
+    client.record(model="m", total_latency_us=1, input_tokens=5, output_tokens=2)  # both default 0
+    client.close(timeout=5)
+    batch = socket.recv()
+    assert HEADER.unpack_from(batch)[6] == 3
+    first, second, third = 40, 40 + 76 + 4, 40 + 76 + 4 + 76
+    assert struct.unpack_from("<III", batch, first + 36) == (900, 70_000, 300)
+    assert struct.unpack_from("<II", batch, first + 68) == (600, 65_537)
+    assert batch[first + 68:first + 76] == bytes.fromhex("58 02 00 00 01 00 01 00")
+    assert struct.unpack_from("<HH", batch, first + 76) == (1, 2)  # the tag after them
+    assert struct.unpack_from("<II", batch, second + 68) == (5, 1)
+    assert struct.unpack_from("<II", batch, third + 68) == (0, 0)

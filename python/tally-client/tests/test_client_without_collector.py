@@ -78,6 +78,9 @@ BAD_VALUES = [
     dict(model="m", user_id=12345),                    # ids are str or bytes
     dict(model="m" * 300),
     dict(model="m", category_id="7"),
+    dict(model="m", input_tokens=4, cached_input_tokens=2, cache_creation_input_tokens=3),
+    dict(model="m", output_tokens=4, reasoning_output_tokens=5),
+    dict(model="m", reasoning_output_tokens=-1),
 ]
 
 
@@ -124,7 +127,7 @@ def test_a_stalled_sender_drops_whole_batches_as_queue_full(absent_endpoint):
         return real_send(data, deadline_ns)
 
     client._send = stalled_send
-    per_batch = (1024 - 40 - 2) // 68  # frames without tags; the string "m"
+    per_batch = (1024 - 40 - 2) // 76  # frames without tags; the string "m"
     for _ in range(20 * per_batch):
         client.record(model="m", total_latency_us=1)  # never waits for the stalled sender
     queue_full = client.counters.dropped["queue_full"]

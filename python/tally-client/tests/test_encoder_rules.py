@@ -5,8 +5,11 @@ import types
 
 import pytest
 
-from tally_client import BatchEncoder, FrameError, SafetyKind, Severity, Status
-from tally_client.encoder import HEADER_LENGTH, MAX_STRINGS
+from tally_client import (
+    BatchEncoder, FrameError, SafetyKind, Severity, Status, TallyClient, TraceFrame,
+)
+from tally_client.encoder import FRAME, HEADER_LENGTH, MAX_STRINGS
+from tallyd_process import free_port
 from test_spec_conformance import append
 
 GOOD = dict(event_time_us=1, model="m", total_latency_us=100)
@@ -26,6 +29,24 @@ GOOD = dict(event_time_us=1, model="m", total_latency_us=100)
     (dict(ttft_us=0xFFFFFFFF, total_latency_us=0xFFFFFFFF), "value_out_of_range"),
     (dict(queue_time_us=101), "value_out_of_range"),
     (dict(input_tokens=1, cached_input_tokens=2), "value_out_of_range"),
+    # Revision 1.1: cache reads + cache writes <= input (as a sum); reasoning <= output.
+    (dict(input_tokens=10, cached_input_tokens=4, cache_creation_input_tokens=7),
+     "value_out_of_range"),
+    (dict(input_tokens=10, cache_creation_input_tokens=11), "value_out_of_range"),
+    (dict(cache_creation_input_tokens=1), "value_out_of_range"),  # input 0
+    (dict(input_tokens=2**32 - 1, cached_input_tokens=2**32 - 1, cache_creation_input_tokens=1),
+     "value_out_of_range"),                                      # the sum does not wrap at 2^32
+    (dict(input_tokens=2**32 - 1, cached_input_tokens=2**31, cache_creation_input_tokens=2**31),
+     "value_out_of_range"),
+    (dict(input_tokens=10, cache_creation_input_tokens=-1), "value_out_of_range"),
+    (dict(input_tokens=10, cached_input_tokens=5, cache_creation_input_tokens=-1),
+     "value_out_of_range"),
+    (dict(input_tokens=10, cache_creation_input_tokens=2.0), "value_out_of_range"),
+    (dict(output_tokens=5, reasoning_output_tokens=6), "value_out_of_range"),
+    (dict(reasoning_output_tokens=1), "value_out_of_range"),      # output 0
+    (dict(output_tokens=2**32 - 1, reasoning_output_tokens=2**32), "value_out_of_range"),
+    (dict(output_tokens=5, reasoning_output_tokens=-1), "value_out_of_range"),
+    (dict(output_tokens=5, reasoning_output_tokens=1.5), "value_out_of_range"),
     (dict(status=6), "value_out_of_range"),
     (dict(status="failed"), "value_out_of_range"),
     (dict(ring=3), "value_out_of_range"),
@@ -86,8 +107,9 @@ def test_a_full_batch_says_so_and_never_exceeds_its_capacity():
     frames = 0
     while append(encoder, **GOOD, tags={"tenant": f"t{frames % 3}"}):
         frames += 1
-    # 40 header + n × 72 + strings ("m", "tenant", "t0".."t2": 2+7+3×3 = 18) ≤ 1024.
-    assert frames == (1024 - HEADER_LENGTH - 18) // 72
+    # 40 header + n × (76 + 4 for the tag) + strings ("m", "tenant", "t0".."t2":
+    # 2+7+3×3 = 18) ≤ 1024.
+    assert frames == (1024 - HEADER_LENGTH - 18) // 80
     assert len(encoder.finish(0)) <= 1024
     assert encoder.frame_count == frames
 
@@ -108,3 +130,65 @@ def test_a_frame_too_large_for_an_empty_batch_is_over_limit():
         append(encoder, **GOOD, tags={f"k{i}": f"{i}" + "v" * 119 for i in range(8)})
     assert refused.value.reason == "over_limit"
     assert encoder.frame_count == 0 and encoder.byte_count == HEADER_LENGTH
+
+
+# Revision 1.1's token rules at their boundaries.
+
+BOUNDARY_FRAMES = [
+    dict(input_tokens=10, cached_input_tokens=4, cache_creation_input_tokens=6),  # sum == input
+    dict(input_tokens=10, cache_creation_input_tokens=10),                        # all written
+    dict(input_tokens=2**32 - 1, cached_input_tokens=2**31, cache_creation_input_tokens=2**31 - 1),
+    dict(output_tokens=7, reasoning_output_tokens=7),                             # all reasoning
+    dict(output_tokens=2**32 - 1, reasoning_output_tokens=2**32 - 1),
+    dict(input_tokens=3, cached_input_tokens=1, cache_creation_input_tokens=2,
+         output_tokens=9, reasoning_output_tokens=9),
+]
+ONE_OVER_FRAMES = [
+    dict(input_tokens=10, cached_input_tokens=4, cache_creation_input_tokens=7),
+    dict(input_tokens=10, cache_creation_input_tokens=11),
+    dict(input_tokens=2**32 - 1, cached_input_tokens=2**31, cache_creation_input_tokens=2**31),
+    dict(output_tokens=7, reasoning_output_tokens=8),
+    dict(output_tokens=2**32 - 1, reasoning_output_tokens=2**32),
+    dict(input_tokens=3, cached_input_tokens=1, cache_creation_input_tokens=3,
+         output_tokens=9, reasoning_output_tokens=9),
+]
+
+
+@pytest.mark.parametrize("fields", BOUNDARY_FRAMES)
+def test_token_parts_equal_to_their_whole_are_accepted(fields):
+    encoder = BatchEncoder()
+    assert append(encoder, **GOOD, **fields)
+    frame = FRAME.unpack_from(encoder.finish(0), HEADER_LENGTH)
+    assert frame[6:9] == (fields.get("input_tokens", 0), fields.get("output_tokens", 0),
+                          fields.get("cached_input_tokens", 0))
+    assert frame[-2:] == (fields.get("cache_creation_input_tokens", 0),
+                          fields.get("reasoning_output_tokens", 0))
+
+
+def test_record_counts_token_rule_breaks_as_invalid_and_never_raises():
+    client = TallyClient([f"tcp://127.0.0.1:{free_port()}"])  # nothing listens there
+    try:
+        for fields in BOUNDARY_FRAMES:
+            client.record(**GOOD, **fields)
+            client.record_frame(TraceFrame(**GOOD, **fields))
+        assert client.counters.dropped["invalid_frame"] == 0
+        assert client.last_invalid_frame_error is None
+        for fields in ONE_OVER_FRAMES:
+            client.record(**GOOD, **fields)        # returns: no exception on the hot path
+            client.record_frame(TraceFrame(**GOOD, **fields))
+        assert client.counters.dropped["invalid_frame"] == 2 * len(ONE_OVER_FRAMES)
+        error = client.last_invalid_frame_error
+        assert isinstance(error, FrameError)
+        assert (error.reason, error.field) == ("value_out_of_range", "cache_creation_input_tokens")
+        client.record(**GOOD, output_tokens=7, reasoning_output_tokens=8)
+        error = client.last_invalid_frame_error
+        assert (error.reason, error.field) == ("value_out_of_range", "reasoning_output_tokens")
+        # Not a u32, not an int at all: counted the same way.
+        client.record(**GOOD, input_tokens=5, cache_creation_input_tokens=-1)
+        client.record(**GOOD, output_tokens=5, reasoning_output_tokens="3")
+        client.record(**GOOD, input_tokens=5, cache_creation_input_tokens=None)
+        assert client.counters.dropped["invalid_frame"] == 2 * len(ONE_OVER_FRAMES) + 4
+    finally:
+        counters = client.close(timeout=0)
+    assert counters.frames_recorded == 2 * len(BOUNDARY_FRAMES) + 2 * len(ONE_OVER_FRAMES) + 4
+    assert counters.frames_recorded == counters.frames_sent + counters.frames_dropped

@@ -1,6 +1,6 @@
-"""The encoder against FORMAT.md itself: its example byte for byte (read from the spec
-file, so spec and code cannot drift apart), a batch built from the tables with every
-field set, and the identifier hash's published values."""
+"""The encoder against FORMAT.md itself (revision 1.1): its example byte for byte (typed
+in here, and read from the spec file, so spec and code cannot drift apart), a batch
+built from the tables with every field set, and the identifier hash's published values."""
 import os
 import re
 
@@ -32,20 +32,66 @@ def append(encoder, **fields):
     """BatchEncoder.append with TallyClient.record's defaults."""
     frame = dict(event_time_us=0, model=None, model_version=None, prompt_version=None, route=None,
                  ring=0, tags=None, queue_time_us=0, ttft_us=None, total_latency_us=0,
-                 input_tokens=0, output_tokens=0, cached_input_tokens=0, status=0, error_class=None,
-                 refusal=False, escalation=False, fallback=False, task=0, feedback=0,
-                 safety_severity=0, safety_kinds=0, user_hash=0, session_hash=0, category_id=None)
+                 input_tokens=0, output_tokens=0, cached_input_tokens=0,
+                 cache_creation_input_tokens=0, reasoning_output_tokens=0, status=0,
+                 error_class=None, refusal=False, escalation=False, fallback=False, task=0,
+                 feedback=0, safety_severity=0, safety_kinds=0, user_hash=0, session_hash=0,
+                 category_id=None)
     frame.update(fields)
     return encoder.append(**frame)
 
 
+#: FORMAT.md, "Example" (revision 1.1), typed in from the spec: one frame (model "m",
+#: one tag t=v, every optional field absent), producer 7, sequence 0. 40 + 76 + 4 + 6 =
+#: 126 bytes.
+FORMAT_EXAMPLE = bytes.fromhex(
+    "54 4C 59 42 01 00 28 00 7E 00 00 00 78 00 00 00"  # TLYB, v1, flags, header 40, batch 126, strings at 120
+    "01 00 03 00 4C 00 00 00 07 00 00 00 00 00 00 00"  # 1 frame, 3 strings, frame_length 76, reserved, producer 7
+    "00 00 00 00 00 00 00 00"                          # sequence 0
+    # frame 0 at offset 40
+    "00 E1 F5 05 00 00 00 00"                          # event_time 100,000,000 us
+    "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00"  # user_hash 0, session_hash 0
+    "0A 00 00 00 FF FF FF FF E8 03 00 00"              # queue 10, ttft absent, total_latency 1000
+    "05 00 00 00 07 00 00 00 00 00 00 00"              # input 5, output 7, cached 0
+    "00 00 FF FF FF FF FF FF FF FF FF FF"              # model 0, no version/prompt/route/error, no category
+    "00 00 00 00 00 00 01 00"                          # ok, stable, outcome 0, severity 0, kinds 0, 1 tag, reserved
+    "00 00 00 00 00 00 00 00"                          # cache writes 0, reasoning 0 (revision 1.1)
+    "01 00 02 00"                                      # tag: key ref 1, value ref 2
+    # string table at offset 120
+    "01 6D 01 74 01 76"                                # "m", "t", "v"
+)
+
+
 def test_format_example_is_reproduced_byte_for_byte():
-    expected = format_example_bytes()
-    assert len(expected) == 118  # "40 + 68 + 4 + 6 = 118 bytes"
+    assert len(FORMAT_EXAMPLE) == 126  # "40 + 76 + 4 + 6 = 126 bytes"
+    # The spec file says the same as the bytes typed in above.
+    assert format_example_bytes() == FORMAT_EXAMPLE
     encoder = BatchEncoder(producer_id=7)
     assert append(encoder, event_time_us=100_000_000, model="m", tags={"t": "v"}, queue_time_us=10,
                   total_latency_us=1000, input_tokens=5, output_tokens=7)
-    assert encoder.finish(0) == expected
+    assert encoder.finish(0) == FORMAT_EXAMPLE
+
+
+def test_revision_1_1_fields_are_frame_bytes_68_to_75_and_tags_follow():
+    def batch(cache_writes, reasoning):
+        encoder = BatchEncoder(producer_id=7)
+        assert append(encoder, event_time_us=100_000_000, model="m", tags={"t": "v"},
+                      total_latency_us=1000, input_tokens=0xFFFFFFFF, cached_input_tokens=0x10,
+                      cache_creation_input_tokens=cache_writes, output_tokens=0xFFFFFFFF,
+                      reasoning_output_tokens=reasoning)
+        return encoder.finish(0)
+
+    data = batch(0x01020304, 0x0A0B0C0D)
+    assert data[20:22] == bytes([0x4C, 0x00])                    # frame_length 76
+    assert len(data) == 40 + 76 + 4 + 6
+    frame = data[40:40 + 76 + 4]
+    assert frame[68:72] == bytes([0x04, 0x03, 0x02, 0x01])       # cache_creation_input_tokens
+    assert frame[72:76] == bytes([0x0D, 0x0C, 0x0B, 0x0A])       # reasoning_output_tokens
+    assert frame[76:80] == bytes([0x01, 0x00, 0x02, 0x00])       # tag t=v at frame_start + 76
+    # Nothing else moves: the same frame with both at 0 differs in bytes 68-75 only.
+    zero = batch(0, 0)
+    assert zero[:40 + 68] == data[:40 + 68] and zero[40 + 76:] == data[40 + 76:]
+    assert zero[40 + 68:40 + 76] == bytes(8)
 
 
 def test_every_field_lands_where_the_tables_say():
@@ -59,7 +105,7 @@ def test_every_field_lands_where_the_tables_say():
         frames.u32(40_000)                      # 28 time_to_first_token
         frames.u32(90_000)                      # 32 total_latency
         frames.u32(300)                         # 36 input_tokens
-        frames.u32(120)                         # 40 output_tokens
+        frames.u32(0x0102_0304 if i else 120)   # 40 output_tokens
         frames.u32(100)                         # 44 cached_input_tokens
         frames.u16(0); frames.u16(1); frames.u16(2); frames.u16(3)   # 48 model, version, prompt, route
         frames.u16(4)                           # 56 error_class
@@ -71,6 +117,8 @@ def test_every_field_lands_where_the_tables_say():
         frames.u16(1 << 7 | 1 << 15)            # 64 kinds prompt_injection | other
         frames.u8(3)                            # 66 tag_count
         frames.u8(0)                            # 67 reserved
+        frames.u32(150 + i)                     # 68 cache_creation_input_tokens (100 + 151 <= 300)
+        frames.u32(0xC0_FFEE if i else 80)      # 72 reasoning_output_tokens (<= output)
         frames.u16(5); frames.u16(6)            # tenant=acme
         frames.u16(7); frames.u16(8)            # region=eu
         frames.u16(9); frames.u16(6)            # ü-ß=acme (a shared value string)
@@ -82,7 +130,7 @@ def test_every_field_lands_where_the_tables_say():
     batch.u8(1); batch.u8(0); batch.u16(40)
     batch.u32(40 + len(frames.data) + len(table.data))
     batch.u32(40 + len(frames.data))
-    batch.u16(2); batch.u16(len(strings)); batch.u16(68); batch.u16(0)
+    batch.u16(2); batch.u16(len(strings)); batch.u16(76); batch.u16(0)
     batch.u64(0x0102030405060708)
     batch.u64(41)
     expected = bytes(batch.data + frames.data + table.data)
@@ -92,8 +140,10 @@ def test_every_field_lands_where_the_tables_say():
         assert append(
             encoder, event_time_us=1_700_000_000_000_000 + i, user_hash=0xDEADBEEF,
             session_hash=0xFEED + i, queue_time_us=500, ttft_us=40_000, total_latency_us=90_000,
-            input_tokens=300, output_tokens=120, cached_input_tokens=100, model="gpt-x",
-            model_version="v2", prompt_version="p9", route="chat", error_class="timeout_upstream",
+            input_tokens=300, output_tokens=0x0102_0304 if i else 120, cached_input_tokens=100,
+            cache_creation_input_tokens=150 + i, reasoning_output_tokens=0xC0_FFEE if i else 80,
+            model="gpt-x", model_version="v2", prompt_version="p9", route="chat",
+            error_class="timeout_upstream",
             category_id=12, status="timeout", ring="canary", refusal=True, escalation=True,
             task="failure", feedback="down", safety_severity="high",
             safety_kinds=["prompt_injection", "other"],

@@ -22,6 +22,8 @@ def connect(tallyd, event_time_us, **settings):
 def random_frame(rng, now_us):
     total = rng.randrange(0, 5_000_000)
     inputs = rng.randrange(0, 20_000)
+    cached = rng.randrange(0, inputs + 1)
+    outputs = rng.randrange(0, 4_000)
     severity = rng.choice([0, 0, 0, 1, 2, 3, 4])
     kinds = 0
     if severity:
@@ -41,8 +43,15 @@ def random_frame(rng, now_us):
         queue_time_us=rng.randrange(0, total + 1),
         ttft_us=rng.choice([None, rng.randrange(0, total + 1)]),
         input_tokens=inputs,
-        cached_input_tokens=rng.randrange(0, inputs + 1),
-        output_tokens=rng.randrange(0, 4_000),
+        cached_input_tokens=cached,
+        # Revision 1.1: about 2/3 of the frames with cache writes / reasoning tokens, some
+        # at their bounds. The snapshot has no sums of them (only the cost, and this
+        # tallyd has no price table); that tallyd takes them is checked by every frame
+        # being accepted with exact input and output token digests.
+        cache_creation_input_tokens=rng.choice([0, inputs - cached,
+                                                rng.randrange(0, inputs - cached + 1)]),
+        output_tokens=outputs,
+        reasoning_output_tokens=rng.choice([0, outputs, rng.randrange(0, outputs + 1)]),
         status=status,
         error_class=rng.choice(["oom", "upstream_5xx"]) if status else None,
         refusal=rng.random() < 0.1, escalation=rng.random() < 0.05, fallback=rng.random() < 0.05,
@@ -59,6 +68,8 @@ def test_every_field_arrives_exactly(tallyd):
     rng = random.Random(17)
     now_us = time.time_ns() // 1000
     frames = [random_frame(rng, now_us) for _ in range(6_000)]
+    assert sum(1 for f in frames if f["cache_creation_input_tokens"]) > 2_000
+    assert sum(1 for f in frames if f["reasoning_output_tokens"]) > 2_000
     client = connect(tallyd, now_us)
     for frame in frames:
         client.record(**frame)

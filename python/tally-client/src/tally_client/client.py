@@ -120,10 +120,11 @@ class TallyClient:
 
     def record(self, *, model=None, total_latency_us=0, event_time_us=None, model_version=None,
                prompt_version=None, route=None, ring=0, tags=None, queue_time_us=0, ttft_us=None,
-               input_tokens=0, output_tokens=0, cached_input_tokens=0, status=0, error_class=None,
-               refusal=False, escalation=False, fallback=False, task=0, feedback=0,
-               safety_severity=0, safety_kinds=0, user_hash=0, session_hash=0, category_id=None,
-               user_id=None, session_id=None):
+               input_tokens=0, output_tokens=0, cached_input_tokens=0,
+               cache_creation_input_tokens=0, reasoning_output_tokens=0, status=0,
+               error_class=None, refusal=False, escalation=False, fallback=False, task=0,
+               feedback=0, safety_severity=0, safety_kinds=0, user_hash=0, session_hash=0,
+               category_id=None, user_id=None, session_id=None):
         """Records one request. Never blocks on I/O; never raises for a bad value (the
         frame is dropped as ``invalid_frame``, see :attr:`last_invalid_frame_error`).
 
@@ -132,8 +133,13 @@ class TallyClient:
         - ``event_time_us``: arrival, us since the Unix epoch (default: now).
         - ``total_latency_us``, ``queue_time_us`` (<= total), ``ttft_us`` (time to first
           token, <= total; ``None`` when not streamed or no token): microseconds, u32.
-        - ``input_tokens`` (including cached), ``output_tokens``,
-          ``cached_input_tokens`` (<= input): u32.
+        - Tokens, u32 counts, all 0 by default: ``input_tokens`` (the whole prompt,
+          including the tokens read from and written to a prompt cache);
+          ``cached_input_tokens`` (prompt tokens read from a cache, cache hits) and
+          ``cache_creation_input_tokens`` (prompt tokens written to a cache, cache
+          writes), cached + cache_creation <= input; ``output_tokens`` (including
+          reasoning tokens); ``reasoning_output_tokens`` (output tokens spent on
+          reasoning, <= output).
         - ``status``: :class:`Status` (``"ok"``, ``"error"``, ``"timeout"``,
           ``"rate_limited"``, ``"cancelled"``, ``"other"``); ``ring``: :class:`Ring`
           (``"stable"``, ``"canary"``, ``"shadow"``).
@@ -170,7 +176,8 @@ class TallyClient:
                                   tags, queue_time_us, ttft_us, total_latency_us, input_tokens,
                                   output_tokens, cached_input_tokens, status, error_class, refusal,
                                   escalation, fallback, task, feedback, safety_severity,
-                                  safety_kinds, user_hash, session_hash, category_id):
+                                  safety_kinds, user_hash, session_hash, category_id,
+                                  cache_creation_input_tokens, reasoning_output_tokens):
                     return
                 self._seal()
                 encoder = self._encoder

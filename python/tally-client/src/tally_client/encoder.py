@@ -1,8 +1,9 @@
 """Encodes trace frames into one batch of wire format v1 (Sources/TallyWire/FORMAT.md).
 
-Written from the specification's tables: a 40-byte header, frames of 68 bytes plus
-4 bytes per tag, and a string table of length-prefixed UTF-8 strings interned once
-per batch. Not thread-safe: :class:`~tally_client.TallyClient` guards it with a lock.
+Written from the specification's tables: a 40-byte header, frames of 76 bytes
+(revision 1.1: the 68 bytes of revision 1.0, then cache writes and reasoning tokens)
+plus 4 bytes per tag, and a string table of length-prefixed UTF-8 strings interned
+once per batch. Not thread-safe: :class:`~tally_client.TallyClient` guards it with a lock.
 """
 import struct
 
@@ -15,7 +16,8 @@ from .vocabulary import (
 MAGIC = b"TLYB"
 VERSION = 1
 HEADER_LENGTH = 40
-FRAME_LENGTH = 68
+#: Fixed frame bytes, revision 1.1 (1.0 had 68; collectors read absent fields as 0).
+FRAME_LENGTH = 76
 TAG_LENGTH = 4
 MAX_BATCH_BYTES = 1_048_576
 MIN_BATCH_BYTES = 1024
@@ -32,8 +34,9 @@ NO_CATEGORY = 0xFFFF
 HEADER = struct.Struct("<4sBBHIIHHHHQQ")
 #: Frame fixed part: event_time, user_hash, session_hash, queue_time, ttft,
 #: total_latency, input, output, cached, model, model_version, prompt_version, route,
-#: error_class, category_id, status, ring, outcome, severity, kinds, tag_count, reserved.
-FRAME = struct.Struct("<QQQIIIIIIHHHHHHBBBBHBB")
+#: error_class, category_id, status, ring, outcome, severity, kinds, tag_count, reserved,
+#: then (revision 1.1, bytes 68-75) cache_creation_input_tokens, reasoning_output_tokens.
+FRAME = struct.Struct("<QQQIIIIIIHHHHHHBBBBHBBII")
 TAG = struct.Struct("<HH")
 assert HEADER.size == HEADER_LENGTH and FRAME.size == FRAME_LENGTH
 
@@ -127,8 +130,12 @@ class BatchEncoder:
     def append(self, event_time_us, model, model_version, prompt_version, route, ring, tags,
                queue_time_us, ttft_us, total_latency_us, input_tokens, output_tokens,
                cached_input_tokens, status, error_class, refusal, escalation, fallback, task,
-               feedback, safety_severity, safety_kinds, user_hash, session_hash, category_id):
+               feedback, safety_severity, safety_kinds, user_hash, session_hash, category_id,
+               cache_creation_input_tokens=0, reasoning_output_tokens=0):
         """Adds one frame (fields as :meth:`TallyClient.record` documents them).
+
+        The two fields of revision 1.1 come last, with defaults, so that callers
+        written for revision 1.0 keep working (their frames carry 0 for both).
 
         Returns ``False``, the batch unchanged, when the frame does not fit (bytes,
         frames or strings); raises :class:`FrameError`, the batch unchanged, when the
@@ -150,6 +157,13 @@ class BatchEncoder:
                 raise FrameError("value_out_of_range", "queue_time_us", queue_time_us)
             if cached_input_tokens > input_tokens:
                 raise FrameError("value_out_of_range", "cached_input_tokens", cached_input_tokens)
+            # Python ints do not overflow: the sum is checked as FORMAT.md says.
+            if cached_input_tokens + cache_creation_input_tokens > input_tokens:
+                raise FrameError("value_out_of_range", "cache_creation_input_tokens",
+                                 cache_creation_input_tokens)
+            if reasoning_output_tokens > output_tokens:
+                raise FrameError("value_out_of_range", "reasoning_output_tokens",
+                                 reasoning_output_tokens)
             status_code = STATUS_CODES.get(status)
             ring_code = RING_CODES.get(ring)
             task_code = TASK_CODES.get(task)
@@ -217,7 +231,8 @@ class BatchEncoder:
                     event_time_us, user_hash, session_hash, queue_time_us, ttft, total_latency_us,
                     input_tokens, output_tokens, cached_input_tokens, model_ref, version_ref,
                     prompt_ref, route_ref, error_ref, category, status_code, ring_code, outcome,
-                    severity, kinds, tag_count, 0)
+                    severity, kinds, tag_count, 0, cache_creation_input_tokens,
+                    reasoning_output_tokens)
             except struct.error as error:
                 raise FrameError("value_out_of_range", "numeric field", str(error)) from None
         except BaseException:

@@ -37,3 +37,9 @@ class TraceFrame:
     user_hash: int = 0
     session_hash: int = 0
     category_id: Optional[int] = None
+    # Revision 1.1 of the format; last, so that positional construction written for
+    # 1.0 still means the same. Prompt tokens written to a prompt cache (included in
+    # input_tokens; cached_input_tokens + cache_creation_input_tokens <= input_tokens)
+    # and output tokens spent on reasoning (included in output_tokens, <= it): u32.
+    cache_creation_input_tokens: int = 0
+    reasoning_output_tokens: int = 0
