@@ -81,7 +81,8 @@ let package = Package(
         .testTarget(name: "TallyClientTests", dependencies: ["TallyClient", "TallyWire", "ZeroMQ"]),
         .testTarget(name: "TallyDaemonTests", dependencies: ["TallyDaemon", "TallyCore", "TallyIndex", "TallyTestSupport", "TallyClient", "TallyWire",
                                                              "TallySynthetic", "ZeroMQ"]),
-        .testTarget(name: "TallyHTTPTests", dependencies: ["TallyHTTP", "TallyIndex", "TallyCore", "TallyWire", "TallyOTLP"]),
+        .testTarget(name: "TallyHTTPTests", dependencies: ["TallyHTTP", "TallyIndex", "TallyCore", "TallyWire", "TallyOTLP",
+                                                            .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(name: "TallyOTLPTests", dependencies: ["TallyOTLP", "TallyWire"]),
 
         // Inputs shared by the benchmark suites and the callgrind kernels (a busy window's snapshot).
@@ -124,7 +125,7 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")],
             exclude: ["SCHEMA.md"]
         ),
-        .testTarget(name: "TallyPostgresTests", dependencies: ["TallyPostgres", "TallyDaemon", "TallyCore", "TallySketches",
+        .testTarget(name: "TallyPostgresTests", dependencies: ["TallyPostgres", "TallyDaemon", "TallyCore", "TallySketches", "TallyIndex",
                                                                "TallySynthetic", "TallyWire", "TallyClient", "TallyTestSupport"]),
         .executableTarget(
             name: "tallyd",
@@ -154,7 +155,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "tally-index",
-            dependencies: ["TallyDaemon", "TallyCore", "TallyIndex", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["TallyDaemon", "TallyCore", "TallyIndex", "TallyPostgres",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log")],
             path: "Tools/tally-index"
         ),
         .executableTarget(

@@ -10,7 +10,7 @@
 #                                          regression-* inputs), no mutation: deterministic, for CI
 #   Tools/fuzz.sh grow TARGET SECONDS      fuzz longer, then merge inputs that add coverage into Fuzz/corpus/<target>/
 #
-# Targets: batch snapshot tdigest hll config policy.
+# Targets: batch snapshot tdigest hll config policy otlp.
 # The package's modules are compiled with swiftc straight from Sources/ into .build-fuzz/
 # (instrumented for coverage and ASan); `swift build` is not involved and not changed.
 # Each run fuzzes a temporary copy of the seed corpus (the repository's corpus is only read);
@@ -22,10 +22,10 @@ export PATH=/opt/swift/usr/bin:$PATH
 
 OUT=.build-fuzz
 MODULES=$OUT/modules
-ALL_TARGETS="batch snapshot tdigest hll config policy"
+ALL_TARGETS="batch snapshot tdigest hll config policy otlp"
 # -O for speed; Swift's checks (bounds, overflow, preconditions) stay on and trap, which libFuzzer reports.
 FLAGS=(-O -g -sanitize=fuzzer,address -parse-as-library -swift-version 6 -D SWIFT_PACKAGE -package-name tally
-       -I "$MODULES" -use-ld=lld)
+       -I "$MODULES" -I Sources/CZlib -use-ld=lld)
 
 # Module → the modules it imports (in build order), as in Package.swift.
 module_deps() {
@@ -34,6 +34,7 @@ module_deps() {
         TallyStatistics) echo "TallySketches" ;;
         TallyCore) echo "TallyWire TallySketches" ;;
         TallyIndex) echo "TallyWire TallySketches TallyCore TallyStatistics TallyConfig" ;;
+        TallyOTLP) echo "TallyWire" ;;
     esac
 }
 
@@ -46,6 +47,7 @@ target_modules() {
         tdigest | hll) echo "TallySketches" ;;
         config) echo "TallyWire TallySketches TallyCore TallyConfig" ;;
         policy) echo "TallyWire TallySketches TallyCore TallyStatistics TallyConfig TallyIndex" ;;
+        otlp) echo "TallyWire TallyOTLP" ;;
         *) echo "fuzz.sh: unknown target '$1' (targets: $ALL_TARGETS)" >&2; exit 2 ;;
     esac
 }
@@ -55,6 +57,7 @@ target_sources() {
         tdigest | hll) echo "Fuzz/Targets/Shared/SketchQueries.swift" ;;
         config) echo "Sources/TallyDaemon/DaemonConfiguration.swift Sources/TallyDaemon/Sinks/HTTPURL.swift Sources/TallyDaemon/Exports.swift" ;;
         policy) echo "Fuzz/Targets/Shared/SnapshotFixture.swift" ;;
+        otlp) echo "Tests/TallyOTLPTests/ProtobufBuilder.swift" ;;
         *) echo "" ;;
     esac
 }

@@ -48,7 +48,8 @@ func fuzzSeeds() -> [[UInt8]] {
         promptVersion: "p7", route: "chat", ring: .canary,
         tags: [CohortTag("tenant", "acme"), CohortTag("region", "eu-west"), CohortTag("tier", "pro")],
         queueTimeMicros: 1_200, timeToFirstTokenMicros: 80_000, totalLatencyMicros: 950_000,
-        inputTokens: 1_000, outputTokens: 250, cachedInputTokens: 400, status: .error, errorClass: "oom",
+        inputTokens: 1_000, outputTokens: 250, cachedInputTokens: 400, cacheCreationInputTokens: 300, reasoningOutputTokens: 100,
+        status: .error, errorClass: "oom",
         outcome: OutcomeBits(refusal: true, fallback: true, task: .failure, feedback: .down),
         safetyKinds: [.hate, .privacy], safetySeverity: .high, userHash: 0x1234_5678_9ABC_DEF0,
         sessionHash: 42, categoryID: 17)

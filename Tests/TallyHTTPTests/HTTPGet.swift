@@ -3,8 +3,8 @@ import Foundation
 import Glibc
 #endif
 
-/// A minimal HTTP/1.1 GET (or POST) over loopback (Connection: close; bounded by socket
-/// timeouts), enough for the tests without URLSession.
+/// A minimal HTTP/1.1 GET over loopback (Connection: close; bounded by socket timeouts),
+/// enough for the tests without URLSession.
 struct HTTPGet {
     struct Reply {
         var status: Int
@@ -17,15 +17,6 @@ struct HTTPGet {
     enum Failure: Error { case connect(Int32), malformed(String) }
 
     static func get(port: Int, _ path: String, headers: [String: String] = [:], timeout: Int = 10) throws -> Reply {
-        try exchange("GET", port: port, path, headers: headers, body: [], timeout: timeout)
-    }
-
-    static func post(port: Int, _ path: String, headers: [String: String] = [:], body: [UInt8], timeout: Int = 10) throws -> Reply {
-        try exchange("POST", port: port, path, headers: headers, body: body, timeout: timeout)
-    }
-
-    static func exchange(_ method: String, port: Int, _ path: String, headers: [String: String], body: [UInt8],
-                         timeout: Int) throws -> Reply {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure.connect(errno) }
         defer { close(fd) }
@@ -40,11 +31,10 @@ struct HTTPGet {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { throw Failure.connect(errno) }
-        var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
+        var request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
         for (name, value) in headers { request += "\(name): \(value)\r\n" }
-        if method != "GET" { request += "Content-Length: \(body.count)\r\n" }
         request += "\r\n"
-        let bytes = Array(request.utf8) + body
+        let bytes = Array(request.utf8)
         _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
         var data = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 65_536)

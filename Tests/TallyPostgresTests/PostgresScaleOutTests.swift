@@ -1,17 +1,21 @@
 import Foundation
+import Logging
 import Testing
+import TallyCore
+import TallyIndex
 import TallyPostgres
 import TallySynthetic
 import TallyWire
 
 /// Three collectors fed disjoint parts of one fleet write into one database; the SQL
-/// merge of their rows equals what one collector fed everything stored.
+/// merge of their rows equals what one collector fed everything stored, and so does the
+/// fleet-wide index computed from those rows (`tally-index --postgres-url`).
 @Suite(.serialized, .timeLimit(.minutes(15)),
        .enabled(if: PostgresTestCluster.available, "PostgreSQL 15 with hll and tdigest cannot be installed here"))
 struct PostgresScaleOutTests {
     static let password = "pw-\(UUID().uuidString.prefix(12))"
 
-    @Test func threeCollectorsMergeInSQLToOneCollector() throws {
+    @Test func threeCollectorsMergeToOneCollectorInSQLAndInTheIndex() throws {
         let cluster = try PostgresTestCluster(tallyPassword: Self.password)
         defer { cluster.destroy() }
         let parts = try (0..<3).map {
@@ -67,5 +71,66 @@ struct PostgresScaleOutTests {
         print("scale-out: \(one.count) window × series rows; every counter and HyperLogLog equal; worst p99 gap per series \(worstGap)")
         // A single series (≤ a few hundred values) keeps them all as centroids: tiny gaps only.
         #expect(worstGap <= 0.05)
+
+        // The fleet-wide index from the database: every collector's rows read back
+        // (PostgresSnapshotReader) and merged per window, against the single collector's
+        // own snapshots (its data directory). Probe series differ between runs: left out.
+        var logger = Logger(label: "tally-pg-test")
+        logger.logLevel = .critical
+        let read = try PostgresSnapshotReader.read(settings: cluster.tallySettings(schema: "fleet"), from: 0,
+                                                   to: UInt64(Int64.max), logger: logger)
+        #expect(read.problems.isEmpty, "\(read.problems.prefix(3))")
+        #expect(Set(read.snapshots.map(\.collectorID)) == ["rack-0", "rack-1", "rack-2"])
+        func withoutProbes(_ snapshot: Snapshot) -> Snapshot {
+            var s = snapshot
+            s.series.removeAll { $0.labels.model == CollectorRun.probeModel }
+            return s
+        }
+        var fleetWindows: [UInt64: Snapshot] = [:]
+        for (start, group) in Dictionary(grouping: read.snapshots, by: \.windowStartMicros) {
+            fleetWindows[start] = withoutProbes(try Snapshot.merged(group, collectorID: "fleet"))
+        }
+        let truth = try single.stored().map { withoutProbes($0.snapshot) }.filter { !$0.series.isEmpty }
+        #expect(!truth.isEmpty)
+        var worstUsers = -Double.infinity, worstP99 = 0.0
+        for window in truth {
+            let fleet = try #require(fleetWindows[window.windowStartMicros], "window \(window.windowStartMicros) read back")
+            #expect(fleet.series.map(\.labels) == window.series.map(\.labels))
+            for (a, b) in zip(fleet.series, window.series) {
+                let x = a.aggregate, y = b.aggregate
+                #expect(x.requests == y.requests && x.statusCounts == y.statusCounts && x.taskOutcomes == y.taskOutcomes
+                        && x.refusals == y.refusals && x.escalations == y.escalations && x.fallbacks == y.fallbacks
+                        && x.feedbackUp == y.feedbackUp && x.safetyBySeverity == y.safetyBySeverity
+                        && x.safetyByKind == y.safetyByKind && x.unpriced == y.unpriced && x.cachedInputTokens == y.cachedInputTokens
+                        && x.categories == y.categories && x.otherCategories == y.otherCategories, "counters of \(b.labels)")
+                #expect(a.errorClasses == b.errorClasses)
+                #expect(x.totalLatency.count == y.totalLatency.count && x.cost.count == y.cost.count)
+                #expect(abs(x.cost.sum - y.cost.sum) <= 1e-9 * max(1, y.cost.sum), "cost of \(b.labels)")
+                #expect(x.outputTokens.sum == y.outputTokens.sum)
+                // Registers estimate a small count within a user or two, a large one within ~3 % (3σ at p = 12).
+                let users = y.users.estimate
+                worstUsers = max(worstUsers, abs(x.users.estimate - users) - (0.03 * users + 2))
+                if y.totalLatency.count > 0 {
+                    let p = x.totalLatency.quantile(0.99), q = y.totalLatency.quantile(0.99)
+                    worstP99 = max(worstP99, abs(p - q) / max(q, 1))
+                }
+            }
+        }
+        print("index from PostgreSQL: \(read.snapshots.count) collector windows read, \(truth.count) windows compared; users beyond 2 + 3 % by at most \(worstUsers) (≤ 0 passes), worst p99 gap \(worstP99)")
+        #expect(worstUsers <= 0, "HyperLogLogs read back as registers: within 2 users + 3 % of the collector's own estimate")
+        #expect(worstP99 <= 0.05)
+        // The index over both: the fleet scope's counts and rates equal, its quantiles close.
+        let fromRows = IndexEngine(policy: .standard, collectorID: "fleet")
+        let fromFiles = IndexEngine(policy: .standard, collectorID: "everything")
+        for window in truth {
+            let a = try #require(try fromRows.evaluate(fleetWindows[window.windowStartMicros]!).first?.scopes.first { $0.kind == "fleet" })
+            let b = try #require(try fromFiles.evaluate(window).first?.scopes.first { $0.kind == "fleet" })
+            #expect(a.requests == b.requests)
+            for kpi in [KPI.errorRate, .timeoutRate, .refusalRate, .taskSuccessRate, .requests] {
+                #expect(a.kpis.first { $0.kpi == kpi }?.value == b.kpis.first { $0.kpi == kpi }?.value, "\(kpi)")
+            }
+            let p95a = a.kpis.first { $0.kpi == .latencyP95 }?.value ?? 0, p95b = b.kpis.first { $0.kpi == .latencyP95 }?.value ?? 0
+            #expect(abs(p95a - p95b) <= 0.05 * max(p95b, 1), "p95 \(p95a) vs \(p95b)")
+        }
     }
 }

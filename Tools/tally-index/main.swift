@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
+import Logging
 import TallyCore
 import TallyDaemon
 import TallyIndex
+import TallyPostgres
 
 /// tally-index: evaluates an index policy over a data directory offline — replay last
 /// week against a new policy before deploying it — and prints the index documents
@@ -15,8 +17,10 @@ struct TallyIndexCommand: ParsableCommand {
         discussion: """
             Reads every snapshot in the data directory in window order (a collector's sequence
             numbers, merged across collectors per window when several wrote there), runs the
-            policy over them exactly as tallyd would, and prints what it finds. Exit status: 0,
-            1 when --fail-on-alert is set and an alert fired, 2 for a bad policy or directory.
+            policy over them exactly as tallyd would, and prints what it finds. With
+            --postgres-url it reads the windows of every collector from PostgreSQL instead
+            (SCHEMA.md), merged per window the same way: the fleet-wide index. Exit status: 0,
+            1 when --fail-on-alert is set and an alert fired, 2 for a bad policy, directory or database.
             """)
 
     @Option(name: .long, help: "tallyd's data directory.")
@@ -33,10 +37,16 @@ struct TallyIndexCommand: ParsableCommand {
     var failOnAlert = false
     @Option(name: .long, help: "Write the roll-up of the stored windows in --from … --to to this file (a snapshot: tallyd's baseline_snapshot, --baseline here) and exit.")
     var writeBaseline: String?
-    @Option(name: .long, help: "Start of the windows rolled up by --write-baseline (µs since the epoch; default: the first stored).")
+    @Option(name: .long, help: "Start of the windows read from PostgreSQL or rolled up by --write-baseline (µs since the epoch; default: the first stored).")
     var from: UInt64?
-    @Option(name: .long, help: "End (exclusive) of the windows rolled up by --write-baseline (µs since the epoch; default: after the last).")
+    @Option(name: .long, help: "End (exclusive) of those windows (µs since the epoch; default: after the last).")
     var to: UInt64?
+    @Option(name: .long, help: "Read every collector's windows from PostgreSQL (postgres://user@host[:port]/database) instead of --data-dir.")
+    var postgresURL: String?
+    @Option(name: .long, help: "The schema tallyd writes (postgres_schema).")
+    var postgresSchema = "tally"
+    @Option(name: .long, help: "A file whose first line is the password (else TALLY_POSTGRES_PASSWORD).")
+    var postgresPasswordFile = ""
     @Flag(name: .long, help: "Print the default policy and exit.")
     var printDefaultPolicy = false
 
@@ -52,15 +62,7 @@ struct TallyIndexCommand: ParsableCommand {
             guard let text = try? String(contentsOfFile: policy, encoding: .utf8) else { fail("cannot read \(policy)") }
             do { rules = try Policy(file: text) } catch { fail("\(policy): \(error)") }
         }
-        let (records, report) = SnapshotLog.read(directory: dataDir)
-        if records.isEmpty { fail("no snapshots in \(dataDir)") }
-        if report.torn > 0 { warn("skipped \(report.torn) torn record(s)") }
-        var snapshots: [Snapshot] = []
-        var undecodable = 0
-        for record in records {
-            if let snapshot = try? SnapshotCodec.decode(record.payload) { snapshots.append(snapshot) } else { undecodable += 1 }
-        }
-        if undecodable > 0 { warn("skipped \(undecodable) undecodable snapshot(s)") }
+        let snapshots = postgresURL == nil ? readDataDirectory() : readPostgreSQL()
         let windows = Self.byWindow(snapshots)
         if let writeBaseline {
             let chosen = windows.filter { $0.windowStartMicros >= (from ?? 0) && $0.windowEndMicros <= (to ?? .max) }
@@ -111,6 +113,40 @@ struct TallyIndexCommand: ParsableCommand {
             for (name, count) in byName.sorted(by: { $0.key < $1.key }) { print("  \(name): \(count)") }
         }
         if failOnAlert && !fired.isEmpty { throw ExitCode(1) }
+    }
+
+    func readDataDirectory() -> [Snapshot] {
+        let (records, report) = SnapshotLog.read(directory: dataDir)
+        if records.isEmpty { fail("no snapshots in \(dataDir)") }
+        if report.torn > 0 { warn("skipped \(report.torn) torn record(s)") }
+        var snapshots: [Snapshot] = []
+        var undecodable = 0
+        for record in records {
+            if let snapshot = try? SnapshotCodec.decode(record.payload) { snapshots.append(snapshot) } else { undecodable += 1 }
+        }
+        if undecodable > 0 { warn("skipped \(undecodable) undecodable snapshot(s)") }
+        return snapshots
+    }
+
+    /// Every collector's windows in --from … --to from PostgreSQL (PostgresSnapshotReader).
+    func readPostgreSQL() -> [Snapshot] {
+        var settings: PostgresSettings
+        do {
+            settings = try PostgresSettings.parse(url: postgresURL ?? "", schema: postgresSchema, passwordFile: postgresPasswordFile)
+        } catch { fail("--postgres-url: \(error)") }
+        if postgresPasswordFile.isEmpty, let password = ProcessInfo.processInfo.environment["TALLY_POSTGRES_PASSWORD"] {
+            settings.password = password
+        }
+        var logger = Logger(label: "tally-index")
+        logger.logLevel = .error
+        let read: PostgresSnapshotReader.ReadResult
+        do {
+            read = try PostgresSnapshotReader.read(settings: settings, from: from ?? 0, to: to ?? UInt64(Int64.max), logger: logger)
+        } catch { fail("\(settings): \(error)") }
+        for problem in read.problems.prefix(20) { warn("skipped \(problem)") }
+        if read.problems.count > 20 { warn("… and \(read.problems.count - 20) more rows skipped") }
+        if read.snapshots.isEmpty { fail("no windows in \(settings) from \(from ?? 0) to \(to ?? UInt64(Int64.max))") }
+        return read.snapshots
     }
 
     /// One snapshot per window start: snapshots of the same window (several collectors)

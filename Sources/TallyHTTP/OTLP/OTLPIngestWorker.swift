@@ -23,6 +23,13 @@ public final class OTLPIngestWorker: @unchecked Sendable {
     let framesDropped = Atomic<UInt64>(0)
     /// Frames the encoder refused, by wire reason (a mapping gap; should stay 0).
     private let encoderRejected = Mutex([WireRejectReason: UInt64]())
+    /// Until when (µs since the epoch) the engine counts as saturated: set
+    /// ``saturationSeconds`` past a flush of which the engine dropped frames (its ring
+    /// full, or it stopped); 0 never.
+    private let engineSaturatedUntil = Atomic<UInt64>(0)
+    /// Seconds the endpoint refuses after the engine dropped OTLP frames (1 by default,
+    /// the `Retry-After` it sends).
+    public let saturationSeconds: Double
     /// While true the thread takes nothing from the queue (until stopping): lets a test
     /// fill the queue deterministically to see the 503 path.
     let holdsQueue = Atomic<Bool>(false)
@@ -37,10 +44,19 @@ public final class OTLPIngestWorker: @unchecked Sendable {
     /// Producer id written into the OTLP batches' headers ("OTLP" in ASCII).
     public static let producerID: UInt64 = 0x4F54_4C50
 
-    public init(port: IngestPort, capacityFrames: Int = 65_536) {
+    public init(port: IngestPort, capacityFrames: Int = 65_536, saturationSeconds: Double = 1) {
         self.port = port
         self.capacityFrames = capacityFrames
+        self.saturationSeconds = saturationSeconds
     }
+
+    /// Whether the engine dropped OTLP frames in the last ``saturationSeconds``: new
+    /// requests then get 503 instead of being accepted and dropped after the 200.
+    public var engineSaturated: Bool {
+        engineSaturatedUntil.load(ordering: .relaxed) > OTLPIngestWorker.nowMicros()
+    }
+
+    static func nowMicros() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1_000_000) }
 
     /// Queues `frames` for the engine; false (nothing queued) when the queue has no room
     /// for them or the worker is stopping. Never blocks on the engine.
@@ -126,7 +142,11 @@ public final class OTLPIngestWorker: @unchecked Sendable {
         sequence &+= 1
         do {
             let view = try decoder.decode(bytes)
-            framesDropped.add(port.ingest(view), ordering: .relaxed)
+            let dropped = port.ingest(view)
+            if dropped > 0 {
+                framesDropped.add(dropped, ordering: .relaxed)
+                engineSaturatedUntil.store(Self.nowMicros() + UInt64(saturationSeconds * 1_000_000), ordering: .relaxed)
+            }
             framesIngested.add(UInt64(view.frameCount), ordering: .relaxed)
         } catch {
             encoderRejected.withLock { $0[error.reason, default: 0] += UInt64(encoder.frameCount) }

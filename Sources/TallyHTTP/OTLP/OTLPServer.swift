@@ -12,7 +12,8 @@ import TallyWire
 /// (``GenAISpanMapper``) that ``OTLPIngestWorker`` feeds to the engine. Status codes
 /// (OTLP/HTTP spec): 200 with `partial_success` when spans were rejected, 400 bad data,
 /// 413 body over ``maxBodyBytes`` (compressed or not), 415 an unknown content type or
-/// encoding, 503 with `Retry-After` when the ingest queue is full. Spec: TallyOTLP/OTLP.md.
+/// encoding, 503 with `Retry-After` when the ingest queue is full or the engine dropped
+/// OTLP frames in the last second. Spec: TallyOTLP/OTLP.md.
 public final class OTLPServer: Sendable {
     public let host: String
     public let port: Int
@@ -31,6 +32,7 @@ public final class OTLPServer: Sendable {
         case badGzip = "bad_gzip"
         case badData = "bad_data"
         case queueFull = "queue_full"
+        case engineFull = "engine_full"
     }
 
     struct Tally {
@@ -106,6 +108,12 @@ public final class OTLPServer: Sendable {
         guard contentEncoding == "gzip" || contentEncoding == "identity" else {
             return refuse(.unsupportedMediaType, status: 415, code: 3, encoding: encoding,
                           "Content-Encoding \(contentEncoding): expected gzip or none")
+        }
+        // The engine dropped OTLP frames a moment ago: a 200 now would likely be followed by
+        // the same drop, which the client cannot see; a 503 makes it retry later.
+        if worker.engineSaturated {
+            return refuse(.engineFull, status: 503, code: 14, encoding: encoding,
+                          "the engine is dropping frames (ring full or stopping); retry later", retryAfter: true)
         }
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBodyBytes {
             return refuse(.tooLarge, status: 413, code: 8, encoding: encoding, "body of \(length) bytes; the limit is \(maxBodyBytes)")
