@@ -105,8 +105,6 @@ struct PostgresFailoverTests {
         }
     }
 
-    static func nowMicros() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1_000_000) }
-
     @Test func aKilledCollectorsShareGoesToTheSurvivorAndItsSealedWindowsComeBackWithIt() throws {
         let cluster = try PostgresTestCluster(tallyPassword: Self.password)
         defer { cluster.destroy() }
@@ -120,11 +118,11 @@ struct PostgresFailoverTests {
 
         // Probes (their own model, left out of every sum) until the client has sent, then a
         // moment for the second connection: frames recorded before are the client's to drop.
-        var probe = fleet.frame(eventTimeMicros: Self.nowMicros(), &rng)
+        var probe = fleet.frame(eventTimeMicros: CollectorRun.nowMicros(), &rng)
         probe.model = "probe"
         let upBy = Date().addingTimeInterval(30)
         while client.counters.framesSent == 0 && Date() < upBy {
-            probe.eventTimeMicros = Self.nowMicros()
+            probe.eventTimeMicros = CollectorRun.nowMicros()
             client.record(probe)
             _ = client.flush(timeoutMillis: 100)
         }
@@ -139,14 +137,14 @@ struct PostgresFailoverTests {
             let t = Date().timeIntervalSince(start)
             if t >= 12 && killedAt == nil {
                 b.kill()
-                killedAt = Int64(Self.nowMicros() / 1_000_000)
+                killedAt = Int64(CollectorRun.nowMicros() / 1_000_000)
             }
             if t >= 16 && !restarted {
                 try b.start()
                 restarted = true
             }
             for _ in 0..<10 {
-                let now = Self.nowMicros()
+                let now = CollectorRun.nowMicros()
                 client.record(fleet.frame(eventTimeMicros: now, &rng))
                 recorded[Int64(now / 1_000_000), default: 0] += 1
             }

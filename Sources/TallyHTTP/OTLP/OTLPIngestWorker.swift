@@ -53,10 +53,8 @@ public final class OTLPIngestWorker: @unchecked Sendable {
     /// Whether the engine dropped OTLP frames in the last ``saturationSeconds``: new
     /// requests then get 503 instead of being accepted and dropped after the 200.
     public var engineSaturated: Bool {
-        engineSaturatedUntil.load(ordering: .relaxed) > OTLPIngestWorker.nowMicros()
+        engineSaturatedUntil.load(ordering: .relaxed) > AggregationEngine.wallClockMicros()
     }
-
-    static func nowMicros() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1_000_000) }
 
     /// Queues `frames` for the engine; false (nothing queued) when the queue has no room
     /// for them or the worker is stopping. Never blocks on the engine.
@@ -145,7 +143,7 @@ public final class OTLPIngestWorker: @unchecked Sendable {
             let dropped = port.ingest(view)
             if dropped > 0 {
                 framesDropped.add(dropped, ordering: .relaxed)
-                engineSaturatedUntil.store(Self.nowMicros() + UInt64(saturationSeconds * 1_000_000), ordering: .relaxed)
+                engineSaturatedUntil.store(AggregationEngine.wallClockMicros() + UInt64(saturationSeconds * 1_000_000), ordering: .relaxed)
             }
             framesIngested.add(UInt64(view.frameCount), ordering: .relaxed)
         } catch {
