@@ -90,7 +90,8 @@ let package = Package(
         // Hot loops for valgrind instruction counts (Benchmarks/callgrind.sh).
         .executableTarget(
             name: "tally-kernels",
-            dependencies: ["TallyWire", "TallySketches", "TallySynthetic", "TallyCore", "TallyIndex", "BenchmarkFixtures"],
+            dependencies: ["TallyWire", "TallySketches", "TallySynthetic", "TallyCore", "TallyIndex", "BenchmarkFixtures",
+                           "TallyClient"],
             path: "Benchmarks/Kernels",
             linkerSettings: jemalloc  // as tallyd: memory figures are jemalloc's
         ),

@@ -5,6 +5,7 @@ import Glibc
 // counts (Benchmarks/callgrind.sh). Each runs `count` operations after a warm-up
 // and prints the work done, so that Ir per operation = (Ir(count) − Ir(0)) / count.
 import BenchmarkFixtures
+import TallyClient
 import TallyCore
 import TallyIndex
 import TallySketches
@@ -227,6 +228,30 @@ func indexKernel(_ count: Int, series: Int = 10_000, frames: Int = 100_000) -> U
     return checksum
 }
 
+/// Records `count` typical frames through a `TallyClient`, the fleet's own cost: lane
+/// lock, encoding into the batch, sealing full batches, and the sender thread's finish
+/// (header, checksum) of each batch, every thread counted. No collector binds the
+/// endpoint, so libzmq refuses each batch at once (counted as collector_unavailable):
+/// libzmq's copy of a delivered batch (~76 bytes a frame) is not in the figure.
+func clientRecordKernel(_ count: Int) -> UInt64 {
+    let frames = typicalFrames()
+    var configuration = TallyClientConfiguration(endpoints: ["ipc:///tmp/tally-kernels-no-collector-\(getpid()).sock"])
+    configuration.producerID = 1
+    configuration.maxBatchAgeMillis = 60_000  // batches leave when full, not on a timer
+    let client = try! TallyClient(configuration: configuration)
+    frames.withUnsafeBufferPointer { frames in
+        var done = 0
+        while done < count {
+            for frame in frames.baseAddress!..<frames.baseAddress! + frames.count where done < count {
+                client.record(frame.pointee)
+                done += 1
+            }
+        }
+    }
+    let counters = client.close(timeoutMillis: 0)
+    return counters.framesRecorded
+}
+
 /// Rolls a 10,000-series snapshot up into the default policy's scopes `count` times.
 func rollupKernel(_ count: Int) -> UInt64 {
     let snapshot = benchmarkSnapshot(series: 10_000, frames: 100_000)
@@ -252,6 +277,7 @@ let kernels: [String: (Int) -> UInt64] = [
     "aggregate-100": { aggregateKernel($0, series: 100) },
     "aggregate-70k": { aggregateKernel($0, series: 0) },  // same, the fleet's ~70,000 series
     "encode": encodeKernel,  // COUNT = frames encoded
+    "client-record": clientRecordKernel,  // COUNT = frames recorded through TallyClient (no collector)
     "decode": decodeKernel,  // COUNT = frames decoded
     "tdigest-insert": tdigestInsertKernel,  // COUNT = values inserted
     "hll-insert": hllInsertKernel,  // COUNT = values inserted (includes one SplitMix64 draw each)

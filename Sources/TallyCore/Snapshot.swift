@@ -143,15 +143,21 @@ extension Snapshot {
     /// consecutive windows (a rollup spanning from the earliest start to the latest
     /// end). Counters, sums, min, max and HyperLogLogs are exact; t-digests merge
     /// deterministically (pairwise in label order).
-    /// - Throws: ``SketchError/parameterMismatch(_:)`` for different sketch parameters
+    /// HyperLogLogs of different precisions (snapshots written before and after a change
+    /// of `hll_precision`) merge at the smallest, which the result's header carries.
+    /// - Throws: ``SketchError/parameterMismatch(_:)`` for different t-digest parameters
     ///   or overlapping sequence ranges of one collector.
     public static func merged(_ snapshots: [Snapshot], collectorID: String) throws(SketchError) -> Snapshot {
         guard let first = snapshots.first else {
             throw .parameterMismatch("nothing to merge")
         }
         var ranges: [SequenceRange] = []
+        var sketches = first.sketches
         for snapshot in snapshots {
-            guard snapshot.sketches == first.sketches else { throw .parameterMismatch("snapshot sketch parameters differ") }
+            var digests = snapshot.sketches
+            digests.hllPrecision = first.sketches.hllPrecision
+            guard digests == first.sketches else { throw .parameterMismatch("snapshot t-digest parameters differ") }
+            sketches.hllPrecision = Swift.min(sketches.hllPrecision, snapshot.sketches.hllPrecision)
             ranges += snapshot.sequences
         }
         ranges.sort()
@@ -172,9 +178,16 @@ extension Snapshot {
             for (name, value) in snapshot.counters where name != "series.active" { counters[name, default: 0] &+= value }
         }
         counters["series.active"] = UInt64(bySeries.count)
+        var series = Array(bySeries.values)
+        if snapshots.contains(where: { $0.sketches.hllPrecision != sketches.hllPrecision }) {
+            for i in series.indices {
+                series[i].aggregate.users = series[i].aggregate.users.reduced(toPrecision: sketches.hllPrecision)
+                series[i].aggregate.sessions = series[i].aggregate.sessions.reduced(toPrecision: sketches.hllPrecision)
+            }
+        }
         var result = Snapshot(collectorID: collectorID, windowStartMicros: snapshots.map(\.windowStartMicros).min()!,
                               windowEndMicros: snapshots.map(\.windowEndMicros).max()!, sequence: 0,
-                              sketches: first.sketches, series: Array(bySeries.values), counters: counters)
+                              sketches: sketches, series: series, counters: counters)
         result.sequences = ranges
         return result
     }

@@ -19,9 +19,7 @@ extension HyperLogLog {
             let mask = m - 1, top = maxRegister
             exact.forEachKey { key in
                 let index = Int(truncatingIfNeeded: key) & mask
-                let escape = key >> 32
-                let r = escape != 0 ? UInt8(truncatingIfNeeded: escape)
-                    : UInt8(truncatingIfNeeded: ((key & HyperLogLog.keyMask) >> UInt64(p)).trailingZeroBitCount + 1)
+                let r = HyperLogLog.register(ofKey: key, precision: UInt64(p))
                 let value = r == top ? 0 : r
                 if value > best[index, default: 0] { best[index] = value }
             }

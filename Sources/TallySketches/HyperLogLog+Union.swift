@@ -1,12 +1,16 @@
 extension HyperLogLog {
     /// The union of sketches of the same precision: exact while the union of the
     /// exact key sets stays within ``exactLimit``, else registers (element-wise
-    /// maximum) estimated with Ertl's estimator. Order-independent.
-    /// - Throws: ``SketchError/parameterMismatch(_:)`` when precisions differ.
+    /// maximum) estimated with Ertl's estimator. Order- and grouping-independent: the
+    /// union of unions has the same registers and the same estimate as the union of all.
+    /// Sketches of different precisions are first ``reduced(toPrecision:)`` to the
+    /// smallest, so the union has that precision.
+    /// - Throws: never since precisions mix; kept so that callers need not change.
     public static func union(_ sketches: [HyperLogLog]) throws(SketchError) -> HyperLogLog {
         guard let first = sketches.first else { return HyperLogLog() }
-        for sketch in sketches where sketch.precision != first.precision {
-            throw .parameterMismatch("HyperLogLog precision \(first.precision)/\(sketch.precision)")
+        let smallest = sketches.reduce(first.precision) { Swift.min($0, $1.precision) }
+        if sketches.contains(where: { $0.precision != smallest }) {
+            return try union(sketches.map { $0.reduced(toPrecision: smallest) })
         }
         var result = HyperLogLog(precision: first.precision)
         if sketches.count == 1 { return first }
@@ -22,8 +26,14 @@ extension HyperLogLog {
                 if let last = keys.last, last & keyMask == key & keyMask { keys[keys.count - 1] = key } else { keys.append(key) }
             }
             result.keys = keys
-            // The exact count of the union is known, so the martingale may start from it.
-            if keys.count > result.exactLimit { result.convertToDense() }
+            if keys.count > result.exactLimit {
+                // Registers, estimated like every other union (Ertl): starting the martingale
+                // from the exact count would be closer here, but then the estimate of the
+                // same registers would depend on how the sketches were grouped (a scope
+                // rolled up from cohorts versus from series), and roll-ups must agree.
+                result.convertToDense()
+                result.hipValid = false
+            }
             return result
         }
         result.registers = HyperLogLogRegisters(zeros: result.registerCount)

@@ -7,7 +7,19 @@
 extension TDigest {
     /// The core of the merging t-digest: takes `source`'s `count` centroids in its order
     /// and merges neighbours while the merged centroid spans at most `span` units of k.
-    /// With `total ≤ exactLimit` nothing is merged. Writes the result to `means` and
+    /// With `total ≤ exactLimit` nothing is merged.
+    ///
+    /// **Ties.** Consecutive inputs of the same mean are read as one run. A run of at least
+    /// three inputs that would fill at least half a centroid at its position is never mixed
+    /// with other values: it becomes a single value, the rest, and a single value, all of
+    /// its mean, so a quantile whose rank falls inside the run returns the run's value
+    /// (integer token counts, capped lengths, timeouts at a fixed limit), not an
+    /// interpolation between runs. Such runs are at least half a centroid each, so they
+    /// add at most about two centroids per centroid the scale allows. Two inputs with the
+    /// same 32-bit mean are taken as tied values; for continuous data that is rare and
+    /// harmless (the run's range is a point).
+    ///
+    /// Outputs never outnumber the inputs read so far, so a pass may write the arrays it reads. Writes the result to `means` and
     /// `weights` (at least `count` long) in the walk's direction: ascending from slot 0
     /// or descending from slot `count − 1`, so a source that reads the same arrays is
     /// never overtaken (a forward pass writes at or before the slot it read; a backward
@@ -28,26 +40,61 @@ extension TDigest {
                 means[out] = mean; weights[out] = weight; out += direction
             }
         } else {
-            var (mean, weight) = source.next()
-            var before = 0.0
             let step = TDigestScaleStep(scale: scale, delta: delta, n: n, span: span)
             // No centroid outweighs `cap`: it bounds the middle ones, which k2 makes widest,
             // and keeps every weight within a centroid's 32 bits.
             let cap = Swift.min(Swift.max(1, n * TDigest.centroidCap * span / delta), TDigest.maxCentroidWeight)
-            var limit = Swift.min(n * step.next(0), cap)
-            for _ in 1..<count {
-                let (m, w) = source.next()
-                if before + weight + w <= limit {
-                    weight += w
-                    mean += (m - mean) * w / weight
-                } else {
-                    means[out] = mean; weights[out] = weight; out += direction
-                    before += weight
-                    limit = Swift.min(n * step.next(before / n), before + cap)
-                    mean = m; weight = w
-                }
+            let maxWeight = TDigest.maxCentroidWeight
+            @inline(__always) func emit(_ m: Double, _ w: Double) {
+                means[out] = m; weights[out] = w; out += direction
             }
-            means[out] = mean; weights[out] = weight; out += direction
+            // The open centroid (weight 0: none) and the weight emitted before it.
+            var mean = 0.0, weight = 0.0, before = 0.0
+            var limit = Swift.min(n * step.next(0), cap)
+            // Inputs of one mean are taken as a group (a run of tied values), so that a
+            // large run can be kept as its own centroids (see ``mergeSorted`` above).
+            var (groupMean, groupWeight) = source.next()
+            var groupInputs = 1
+            for read in 1...count {
+                var m = 0.0, w = 0.0
+                if read < count {
+                    (m, w) = source.next()
+                    if m == groupMean {
+                        groupWeight += w; groupInputs &+= 1
+                        continue
+                    }
+                }
+                let start = before + weight
+                if groupInputs < 3 || groupWeight - 2 > maxWeight
+                    || 2 * groupWeight < Swift.min(n * step.next(start / n), start + cap) - start {
+                    if weight > 0 && start + groupWeight <= limit {
+                        weight += groupWeight
+                        mean += (groupMean - mean) * groupWeight / weight
+                    } else {
+                        if weight > 0 { emit(mean, weight) }
+                        before = start
+                        // Only a group of several inputs can outweigh one centroid; its chunks
+                        // never outnumber its inputs.
+                        var rest = groupWeight
+                        while rest > maxWeight {
+                            emit(groupMean, maxWeight); before += maxWeight; rest -= maxWeight
+                        }
+                        limit = Swift.min(n * step.next(before / n), before + cap)
+                        mean = groupMean; weight = rest
+                    }
+                } else {
+                    // A run: never mixed with other values, edged by two single values so that
+                    // every rank inside it answers its value (``quantile(_:)`` treats a
+                    // weight-1 centroid as an exact point). Three outputs for ≥ 3 inputs.
+                    if weight > 0 { emit(mean, weight) }
+                    emit(groupMean, 1); emit(groupMean, groupWeight - 2); emit(groupMean, 1)
+                    before = start + groupWeight
+                    weight = 0
+                    limit = Swift.min(n * step.next(before / n), before + cap)
+                }
+                groupMean = m; groupWeight = w; groupInputs = 1
+            }
+            if weight > 0 { emit(mean, weight) }
         }
         if forward { return out }
         let first = out + 1, kept = count - first

@@ -6,10 +6,11 @@ import TallyWire
 
 /// Aggregates frames through the real engine (1 window) and returns its snapshot.
 func snapshot(of frames: [TraceFrame], collector: String, sequence: UInt64, shards: Int = 2,
-              symbols: SymbolTable = SymbolTable(), allowEmpty: Bool = false) throws -> Snapshot {
+              symbols: SymbolTable = SymbolTable(), allowEmpty: Bool = false, hllPrecision: Int? = nil) throws -> Snapshot {
     let start: UInt64 = 1_763_700_000_000_000
     var configuration = EngineConfiguration()
     configuration.shards = shards
+    if let hllPrecision { configuration.sketches.hllPrecision = hllPrecision }
     configuration.prices = prices
     let engine = AggregationEngine(configuration: configuration, symbols: symbols, clock: { start + 1 })
     let port = engine.makeIngestPort()
@@ -78,6 +79,27 @@ func fleet(_ count: Int, seed: UInt64) -> [TraceFrame] {
         for (m, n) in zip(merged.series, ba.series) {
             #expect(m.aggregate.totalLatency.serialized() == n.aggregate.totalLatency.serialized())
         }
+    }
+
+    /// Snapshots written at p = 12 (before the upgrade) and at p = 14 merge at 12: every
+    /// series' users and sessions are what counting all frames at p = 12 gives, and the
+    /// result encodes and decodes.
+    @Test func snapshotsOfDifferentHyperLogLogPrecisionsMergeAtTheSmaller() throws {
+        let frames = fleet(6_000, seed: 4)
+        let old = try snapshot(of: Array(frames.prefix(2_000)), collector: "a", sequence: 1, hllPrecision: 12)
+        let new = try snapshot(of: Array(frames.dropFirst(2_000)), collector: "b", sequence: 1)
+        #expect(old.sketches.hllPrecision == 12 && new.sketches.hllPrecision == 14)
+        let all = try snapshot(of: frames, collector: "all", sequence: 1, hllPrecision: 12)
+        let merged = try Snapshot.merged([new, old], collectorID: "rollup")
+        #expect(merged.sketches.hllPrecision == 12 && merged.series.count == all.series.count)
+        for (m, x) in zip(merged.series.sorted { $0.labels < $1.labels }, all.series) {
+            #expect(m.labels == x.labels)
+            for (a, b) in [(m.aggregate.users, x.aggregate.users), (m.aggregate.sessions, x.aggregate.sessions)] {
+                #expect(a.precision == 12 && a.isExact == b.isExact && a.registerEstimate == b.registerEstimate, "\(m.labels)")
+            }
+        }
+        let decoded = try SnapshotCodec.decode(SnapshotCodec.encode(merged))
+        #expect(decoded.sketches.hllPrecision == 12 && decoded.series.count == merged.series.count)
     }
 
     @Test func overlappingSequencesAndMismatchedSketchesAreErrors() throws {

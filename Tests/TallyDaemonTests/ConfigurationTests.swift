@@ -37,6 +37,9 @@ import TallyCore
                                 "TALLY_RECEIVE_QUEUE": "64"])
         #expect(c.windowSeconds == 2 && c.endpoints == ["ipc:///tmp/a", "ipc:///tmp/b"] && c.receiveQueue == 64)
         #expect(c.engine.window.intervalMicros == 2_000_000)
+        #expect(c.engine.sketches.hllPrecision == 14, "snapshots count users at p = 14 by default")
+        try c.applyEnvironment(["TALLY_HLL_PRECISION": "12"])
+        #expect(c.hllPrecision == 12 && c.engine.sketches.hllPrecision == 12)
     }
 
     @Test(arguments: [
@@ -58,6 +61,8 @@ import TallyCore
         ("shards = 1\nshards = 2", "shards"),
         ("alertmanager_url = \"https://127.0.0.1:9093\"", "alertmanager_url"),
         ("alert_webhook_url = \"http://hooks:0/x\"", "alert_webhook_url"),
+        ("hll_precision = 18", "hll_precision"),
+        ("hll_precision = 9", "hll_precision"),
     ])
     func invalidFilesNameTheField(text: String, field: String) {
         var c = DaemonConfiguration()

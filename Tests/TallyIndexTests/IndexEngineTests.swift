@@ -121,6 +121,29 @@ import TallyWire
         #expect(span.executive.requests == perWindow.reduce(0, +))
     }
 
+    /// After an upgrade, the spans hold windows written at p = 12 beside new ones at p = 14:
+    /// they still evaluate, their users union at p = 12.
+    @Test func spansMergeWindowsOfDifferentHyperLogLogPrecisions() throws {
+        let engine = IndexEngine(policy: try testPolicy(), collectorID: "t")
+        var documents: [[IndexDocument]] = []
+        for window in 0..<8 {
+            var shot = snapshot(window: window, fleet())
+            if window < 4 {
+                shot.sketches.hllPrecision = 12
+                for i in shot.series.indices {
+                    shot.series[i].aggregate.users = shot.series[i].aggregate.users.reduced(toPrecision: 12)
+                    shot.series[i].aggregate.sessions = shot.series[i].aggregate.sessions.reduced(toPrecision: 12)
+                }
+            }
+            documents.append(try engine.evaluate(shot))
+        }
+        let span = try #require(documents[7].first { $0.span == "10s" })
+        #expect(span.windows == 8)
+        let users = try #require(span.scopes.first { $0.kind == "fleet" }?.kpis.first { $0.kpi == .distinctUsers }?.value)
+        // 5,000 user ids drawn ~17,600 times a window: all of them, within p = 12's error.
+        #expect(abs(users / 5_000 - 1) < 0.05, "\(users)")
+    }
+
     @Test func windowsOutOfOrderAreRefused() throws {
         let engine = IndexEngine(policy: try testPolicy(), collectorID: "t")
         _ = try engine.evaluate(snapshot(window: 5, fleet()))

@@ -177,11 +177,11 @@ struct PostgresSinkTests {
         let sink = try PostgresSink(settings: settings, collectorID: "test", sketches: SketchParameters(), dataDirectory: "/nonexistent",
                                     logger: Self.logger, requireServer: true)
         var other = SketchParameters()
-        other.hllPrecision = 14
+        other.hllPrecision = 12
         let error = #expect(throws: PostgresSinkError.self) {
             _ = try PostgresSink(settings: settings, collectorID: "c2", sketches: other, dataDirectory: "/nonexistent", logger: Self.logger)
         }
-        #expect("\(error!)".contains("HyperLogLog precision 12; this collector uses compression 100, scale"))
+        #expect("\(error!)".contains("HyperLogLog precision 14; this collector uses compression 100, scale"))
         var snapshot = Self.fixtures(1)[0]
         snapshot.sketches.compression = 200
         #expect(throws: SinkError.self) { try sink.deliver(Self.encoded(snapshot, sequence: 0)) }
@@ -189,7 +189,7 @@ struct PostgresSinkTests {
         #expect(try cluster.psql("SELECT count(*) FROM tally.windows", database: "tally") == "0")
         // The server's type modifier holds too: registers of another precision do not go into the column.
         #expect(throws: PostgresTestCluster.ClusterError.self) {
-            try cluster.psql("SELECT hll_empty(14, 6, -1, 1)::hll(12, 6, -1, 1)", database: "tally")
+            try cluster.psql("SELECT hll_empty(12, 6, -1, 1)::hll(14, 6, -1, 1)", database: "tally")
         }
     }
 }

@@ -72,6 +72,18 @@ func sketch(of count: Int, seed: UInt64, precision: Int = 14) -> HyperLogLog {
 }
 
 @Suite struct HyperLogLogUnionTests {
+    /// The change mass kept through the switch to registers is the sum over every register.
+    @Test func changeMassAtTheTransitionIsTheSumOverRegisters() {
+        for precision in [10, 12, 14] {
+            var h = HyperLogLog(precision: precision)
+            var i: UInt64 = 0
+            while h.isExact { h.insert(i); i += 1 }
+            let kept = h.changeMass
+            h.recomputeChangeMass()
+            #expect(abs(kept - h.changeMass) <= 1e-9 * h.changeMass, "p = \(precision)")
+        }
+    }
+
     @Test func unionOfExactSketchesIsExact() throws {
         var a = HyperLogLog(), b = HyperLogLog()
         for i in 0..<300 { a.insert(UInt64(i)) }
@@ -79,6 +91,25 @@ func sketch(of count: Int, seed: UInt64, precision: Int = 14) -> HyperLogLog {
         let union = try HyperLogLog.union([a, b])
         #expect(union.isExact && union.estimate == 500)
         #expect(try HyperLogLog.union([b, a]).serialized() == union.serialized())
+    }
+
+    /// Exact sketches whose union passes the exact limit: grouped any way, the union has the
+    /// same registers and the same estimate (a scope rolled up from cohorts or from series).
+    @Test func unionIsIndependentOfGrouping() throws {
+        let parts = (0..<12).map { part in
+            var h = HyperLogLog()
+            for i in 0..<400 { h.insert(UInt64(part * 300 + i)) }  // overlapping, each exact
+            return h
+        }
+        #expect(parts.allSatisfy { $0.isExact })
+        let all = try HyperLogLog.union(parts)
+        let pairs = try stride(from: 0, to: 12, by: 2).map { try HyperLogLog.union([parts[$0], parts[$0 + 1]]) }
+        let thirds = try stride(from: 0, to: 12, by: 4).map { try HyperLogLog.union(Array(parts[$0..<($0 + 4)])) }
+        for grouped in try [HyperLogLog.union(pairs), HyperLogLog.union(thirds)] {
+            #expect(grouped.registers == all.registers)
+            #expect(grouped.estimate == all.estimate)
+        }
+        #expect(!all.isExact && abs(all.estimate / 3_700 - 1) < 0.03, "\(all.estimate) for 3,700")
     }
 
     @Test func unionOfDenseSketches() throws {
@@ -103,8 +134,36 @@ func sketch(of count: Int, seed: UInt64, precision: Int = 14) -> HyperLogLog {
         #expect(u.registers == h.registers)
     }
 
-    @Test func mismatchedPrecisionIsAnError() {
-        #expect(throws: SketchError.self) { try HyperLogLog.union([HyperLogLog(precision: 12), HyperLogLog(precision: 14)]) }
+    /// A sketch reduced to a smaller precision is the sketch built at that precision:
+    /// key for key while exact, register for register when dense (escapes included).
+    @Test(arguments: [10, 100, 300, 1_000, 5_000, 200_000])
+    func reducedPrecisionEqualsBuildingAtIt(distinct: Int) {
+        var rng = SplitMix64(seed: UInt64(distinct))
+        let values = (0..<distinct).map { _ in rng.next() }
+        for (from, to) in [(14, 12), (14, 10), (12, 4), (16, 14)] {
+            var high = HyperLogLog(precision: from), low = HyperLogLog(precision: to)
+            for v in values { high.insert(v); low.insert(v) }
+            let reduced = high.reduced(toPrecision: to)
+            #expect(reduced.precision == to && reduced.isExact == low.isExact, "\(distinct) values, p \(from) → \(to)")
+            if low.isExact {
+                #expect(reduced.keys == low.keys, "\(distinct) values, p \(from) → \(to)")
+            } else {
+                #expect(reduced.registers == low.registers, "\(distinct) values, p \(from) → \(to)")
+                #expect(reduced.estimate == low.registerEstimate)
+            }
+        }
+    }
+
+    /// Sketches of different precisions union at the smallest (snapshots written at p = 12
+    /// before the upgrade to 14 merge with those written after).
+    @Test func mixedPrecisionsUnionAtTheSmallest() throws {
+        var old = HyperLogLog(precision: 12), new = HyperLogLog(precision: 14), both = HyperLogLog(precision: 12)
+        for i in 0..<20_000 as Range<UInt64> { old.insert(i); both.insert(i) }
+        for i in 10_000..<40_000 as Range<UInt64> { new.insert(i); both.insert(i) }
+        let union = try HyperLogLog.union([new, old])
+        #expect(union.precision == 12)
+        #expect(union.registers == both.registers)
+        #expect(abs(union.estimate / 40_000 - 1) < 0.06)
     }
 }
 

@@ -19,7 +19,10 @@ struct AccuracyCommand: ParsableCommand {
     @Flag(help: "Only the HyperLogLog part.") var hllOnly = false
 
     func run() throws {
-        if !hllOnly { try digestReport() }
+        if !hllOnly {
+            try digestReport()
+            try tiedReport()
+        }
         if !digestOnly { HLLReport(trials: trials, maxDistinct: maxDistinct).run() }
     }
 
@@ -83,6 +86,57 @@ struct AccuracyCommand: ParsableCommand {
         print("| merge of 100 digests: rank error (ppm) | \(worstMergedRank.map { fmt($0, 1) }.joined(separator: " / ")) | "
               + mergedGoals.map { fmt($0, 0) }.joined(separator: " / ") + " |")
         print("")
+    }
+
+    /// Data with many equal values (``TiedData``): for every q in 0.001 … 0.999 (step
+    /// 0.001), whether a rank inside a run of equal values answers that value, by run
+    /// size; and the worst relative value error at q in [0.01, 0.999].
+    func tiedReport() throws {
+        guard let scale = ["k1": TDigestScale.k1, "k2": .k2, "k3": .k3, "k2t": .k2t][scale] else {
+            throw ValidationError("unknown scale \(self.scale)")
+        }
+        print("t-digest on tied data: n=\(values); q = 0.001 … 0.999 by 0.001 whose exact value is a run of")
+        print("≥ 1 % / ≥ 0.1 % / ≥ 2 values: answered exactly (of those q); worst value error at q in [.01, .999]")
+        print(pad("data set", 15) + pad("bytes", 7) + pad("≥1 %", 12) + pad("≥0.1 %", 12) + pad("≥2", 12)
+              + pad("value err %", 12) + "| merged 100×: ≥1 %, ≥0.1 %, value err %")
+        for (index, (name, tied)) in TiedData.suite.enumerated() {
+            let data = tied.values(values, seed: 2_000 + UInt64(index))
+            let sorted = data.sorted()
+            var digest = TDigest(compression: compression, scale: scale, bufferCapacity: buffer == 0 ? nil : buffer)
+            for x in data { digest.insert(x) }
+            let restored = try TDigest(serialized: digest.serialized())
+            let parts = (0..<100).map { part in
+                var d = TDigest(compression: compression, scale: scale, bufferCapacity: buffer == 0 ? nil : buffer)
+                for x in data[(part * values / 100)..<((part + 1) * values / 100)] { d.insert(x) }
+                return try! TDigest(serialized: d.serialized())
+            }
+            let merged = try TDigest.merged(parts)
+            let one = tiedScores(restored, sorted), many = tiedScores(merged, sorted)
+            print(pad(name, 15) + pad("\(digest.serialized().count)", 7) + one.exact.map { pad($0, 12) }.joined()
+                  + pad(fmt(one.valueError, 3), 12) + "| " + many.exact.prefix(2).joined(separator: ", ")
+                  + ", " + fmt(many.valueError, 3))
+        }
+        print("")
+    }
+
+    /// "exact/of" for runs of ≥ 1 %, ≥ 0.1 % and ≥ 2 values, and the worst relative value error.
+    func tiedScores(_ digest: TDigest, _ sorted: [Double]) -> (exact: [String], valueError: Double) {
+        let n = sorted.count
+        let thresholds = [Swift.max(2, n / 100), Swift.max(2, n / 1_000), 2]
+        var hits = [Int](repeating: 0, count: 3), totals = hits
+        var worst = 0.0
+        for step in 1...999 {
+            let q = Double(step) / 1_000
+            let exact = sorted[Int(q * Double(n))]
+            let answer = digest.quantile(q)
+            if q >= 0.01 && exact != 0 { worst = Swift.max(worst, abs(answer - exact) / abs(exact) * 100) }
+            let run = upperBound(sorted, exact) - lowerBound(sorted, exact)
+            for (i, threshold) in thresholds.enumerated() where run >= threshold {
+                totals[i] += 1
+                if answer == exact { hits[i] += 1 }
+            }
+        }
+        return (zip(hits, totals).map { "\($0)/\($1)" }, worst)
     }
 
     /// |rank(estimate) − q| in ppm, with rank as the midpoint of the values tied at it.
