@@ -17,7 +17,7 @@ from tally_storage import FILE_NAME, read_records, snapshot_files
 pytestmark = pytest.mark.timeout(180)
 
 SCHEMA = os.path.join(os.path.dirname(__file__), "..", "..", "Sources", "TallyCore", "snapshot-line.schema.json")
-P = 12  # tallyd's HyperLogLog precision (checked against the snapshot's sketch parameters)
+P = 14  # tallyd's HyperLogLog precision (checked against the snapshot's sketch parameters)
 
 
 def make_frames(rng, event_time_us):
@@ -49,6 +49,11 @@ def make_frames(rng, event_time_us):
         frames.append(dict(
             event_time_us=event_time_us, model="free-model", model_version="v2", total_latency_us=total,
             input_tokens=rng.randrange(0, 100), output_tokens=rng.randrange(0, 100), status=rng.choice([0, 1])))
+    for session_hash in DENSE_SESSION_HASHES:  # > 2^P/16 distinct sessions in one series: a dense sketch
+        frames.append(dict(
+            event_time_us=event_time_us, model="free-model", model_version="v3",
+            total_latency_us=rng.randrange(1_000, 900_000), input_tokens=rng.randrange(0, 100),
+            output_tokens=rng.randrange(0, 100), status=0, session_hash=session_hash))
     rng.shuffle(frames)  # arrival order differs from generation order; categories follow arrival
     return frames
 
@@ -67,6 +72,7 @@ def escape_hashes(count, seed):
 _users = random.Random(1)
 USER_HASHES = [_users.getrandbits(64) | 1 for _ in range(148)] + escape_hashes(2, seed=3)
 SESSION_HASHES = [random.Random(2 + i).getrandbits(64) | 1 for i in range(1_500)]
+DENSE_SESSION_HASHES = [random.Random(100_000 + i).getrandbits(64) | 1 for i in range(1_300)]
 
 
 def expected_cost(frame):
