@@ -6,7 +6,9 @@ import Darwin
 
 extension HyperLogLog {
     /// Ertl's improved raw estimator (Ertl 2017, algorithm 6): unbiased over the
-    /// whole range without bias tables or a switch to linear counting.
+    /// whole range without bias tables or a switch to linear counting. With every
+    /// register saturated (only a forged sketch gets there) the formula is ∞; the
+    /// estimate is then 2^64, more than 64-bit hashes tell apart (found by fuzzing).
     static func ertlEstimate(_ registers: HyperLogLogRegisters, precision p: Int) -> Double {
         let m = Double(registers.count)
         let q = 64 - p
@@ -15,6 +17,7 @@ extension HyperLogLog {
         var z = m * tau(1 - histogram[q + 1] / m)
         for k in stride(from: q, through: 1, by: -1) { z = 0.5 * (z + histogram[k]) }
         z += m * sigma(histogram[0] / m)
+        guard z > 0 else { return 0x1p64 }
         return m * m / (2 * log(2.0)) / z
     }
 

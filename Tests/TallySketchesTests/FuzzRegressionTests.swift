@@ -25,4 +25,12 @@ import TallySketches
         for v in [1.5, 2.25, 145.0] { exact.insert(v) }
         #expect(exact.quantile(0.1) == 1.5 && exact.quantile(0.5) == 2.25 && exact.quantile(0.9) == 145)
     }
+
+    /// Found by `hll` (Fuzz/corpus/hll/regression-saturated-registers): a union-kind sketch
+    /// whose registers are all saturated made Ertl's estimator divide by zero (∞).
+    @Test func saturatedRegistersEstimateFinitely() throws {
+        let bytes: [UInt8] = [0x14, 0x06, 0x3A, 0x02, 0x41, 0, 0, 0, 0, 0, 0, 0, 0]
+        let sketch = try HyperLogLog(serialized: bytes)
+        #expect(sketch.estimate == 0x1p64 && sketch.registerEstimate == 0x1p64)
+    }
 }
