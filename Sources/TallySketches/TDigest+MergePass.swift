@@ -19,8 +19,8 @@ extension TDigest {
     /// same 32-bit mean are taken as tied values; for continuous data that is rare and
     /// harmless (the run's range is a point).
     ///
-    /// Outputs never outnumber the inputs read so far, so a pass may write the arrays it reads. Writes the result to `means` and
-    /// `weights` (at least `count` long) in the walk's direction: ascending from slot 0
+    /// Writes the result to `means` and `weights` (at least `count` long; outputs never
+    /// outnumber the inputs read so far) in the walk's direction: ascending from slot 0
     /// or descending from slot `count − 1`, so a source that reads the same arrays is
     /// never overtaken (a forward pass writes at or before the slot it read; a backward
     /// pass at or after). The merged centroids end up, ascending, in the first `returned` slots.
