@@ -238,8 +238,8 @@ public struct SketchParameters: Sendable, Hashable {
     /// buffers merge more often: 64 cost ~4,400 instructions a frame, 256 ~2,460.
     public var digestBuffer = 248
     /// HyperLogLog p for users and sessions, 4 … 18: exact up to 2^p/16 values (4–8
-    /// bytes each in memory), then 2^p six-bit registers (12 KiB at p = 14). Until
-    /// snapshot v1.1 it was 12 (exact to 256, RMSE ≈ 1.6 %); `hll_precision = 12` in the
+    /// bytes each in memory), then 2^p six-bit registers (12 KiB at p = 14). Before
+    /// December 2026 it was 12 (exact to 256, RMSE ≈ 1.6 %); `hll_precision = 12` in the
     /// configuration keeps a PostgreSQL schema created then.
     public var hllPrecision = 14
     public init() {}

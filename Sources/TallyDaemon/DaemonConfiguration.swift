@@ -392,7 +392,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     sink_queue = 64
     # HyperLogLog precision p of each series' distinct users and sessions, 10 … 16: exact
     # up to 2^p/16 values, then 2^p registers (RMSE ≈ 0.65 % a series, 0.8 % a union at 14).
-    # Snapshots carry it; a PostgreSQL schema holds one p (12 before snapshot v1.1).
+    # Snapshots carry it; a PostgreSQL schema holds one p (12 in Tally before December 2026).
     hll_precision = 14
     # Print a per-window summary table on stdout.
     summary = false
