@@ -110,7 +110,11 @@ import TallyWire
         try #require(up, "Prometheus does not see both targets up: \(prometheus.log.suffix(2_000))")
 
         // The frames, paced at 200 every 100 ms.
-        let client = try TallyClient(configuration: TallyClientConfiguration(endpoints: [endpoint]))
+        // The client waits up to 2 s for the connection instead of dropping the first batch: a
+        // CI run under load lost 200 frames as collector_unavailable before ZeroMQ connected.
+        var clientConfiguration = TallyClientConfiguration(endpoints: [endpoint])
+        clientConfiguration.sendWaitMillis = 2_000
+        let client = try TallyClient(configuration: clientConfiguration)
         let started = Date()
         for i in 0..<Fleet.count {
             if i % (Fleet.rate / 10) == 0 {
