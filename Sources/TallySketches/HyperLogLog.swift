@@ -122,29 +122,14 @@ public struct HyperLogLog: Sendable {
     }
 
     /// Registers from exact keys; the martingale starts from the exact count.
-    ///
-    /// The change mass is updated per register the keys raise (m ones to start with)
-    /// rather than summed over all m registers afterwards: at p = 14 that sum was
-    /// 16,384 register reads per conversion, ~80 instructions a frame in the
-    /// aggregation kernel (`Benchmarks/callgrind.sh aggregate-100`).
     @usableFromInline
     mutating func convertToDense() {
         var dense = HyperLogLogRegisters(zeros: registerCount)
-        var mass = Double(registerCount)
-        let mask = registerCount - 1, p = UInt64(precision)
-        exact.forEachKey { key in
-            let index = Int(truncatingIfNeeded: key) & mask
-            let r = HyperLogLog.register(ofKey: key, precision: p)
-            let old = dense[index]
-            if r > old {
-                mass += HyperLogLog.inversePowerOfTwo(r) - HyperLogLog.inversePowerOfTwo(old)
-                dense[index] = r
-            }
-        }
+        HyperLogLog.foldExactKeys(of: self, into: &dense)
         registers = dense
         hipEstimate = Double(exact.count)
         exact = HyperLogLogExactSet()
-        changeMass = mass
+        recomputeChangeMass()
     }
 
     /// Raises `target`'s registers by every exact key of `sketch` (same precision), in
