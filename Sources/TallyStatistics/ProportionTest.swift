@@ -4,8 +4,10 @@
 ///
 /// Uses the pooled standard error of the null hypothesis that both rates are equal,
 /// SE = √(p̂(1 − p̂)(1/n + 1/m)) with p̂ = (a + b)/(n + m), and z = (rateA − rateB)/SE.
-/// The normal approximation wants n·p̂ and n·(1 − p̂) (likewise for m) at least ~5;
-/// below that the p-value is only indicative.
+/// The normal approximation wants every expected cell of the 2 × 2 table (n·p̂,
+/// n·(1 − p̂), m·p̂, m·(1 − p̂)) at least 5; below that it overstates significance, so
+/// the p-values come from ``FisherExactTest`` instead (``isExact``) and `z` is only
+/// descriptive.
 public struct ProportionTest: Sendable {
     /// Successes per trial in A, in [0, 1].
     public let rateA: Double
@@ -18,8 +20,25 @@ public struct ProportionTest: Sendable {
     /// The difference in pooled standard errors; 0 when the pooled rate is 0 or 1
     /// (then both rates are equal and there is no variance).
     public let z: Double
-    /// Two-sided p-value of `z`, in [0, 1] (1 when z is 0).
+    /// Two-sided p-value, in [0, 1]: of `z` (1 when z is 0), or Fisher's exact one
+    /// when ``isExact``.
     public let pValue: Double
+    /// True when an expected cell is below ``exactBelowExpected`` and the p-values are
+    /// Fisher's exact ones.
+    public let isExact: Bool
+    /// The smallest expected cell count at which the normal approximation is used.
+    public static let exactBelowExpected = 5.0
+    let counts: (a: UInt64, n: UInt64, b: UInt64, m: UInt64)
+
+    /// One-sided p-value that A's rate is higher than B's (`aHigher`) or lower, in [0, 1]:
+    /// P(Z ≥ z) (or P(Z ≤ z)), or Fisher's exact tail when ``isExact``.
+    public func oneSidedPValue(aHigher: Bool) -> Double {
+        if isExact {
+            return aHigher ? FisherExactTest.upperTail(successes: counts.a, of: counts.n, versus: counts.b, of: counts.m)
+                : FisherExactTest.lowerTail(successes: counts.a, of: counts.n, versus: counts.b, of: counts.m)
+        }
+        return 1 - StandardNormal.cdf(aHigher ? z : -z)
+    }
 
     /// Compares `a` successes of `n` trials with `b` successes of `m` trials.
     /// `nil` when `n` or `m` is 0 or successes exceed their trials.
@@ -29,8 +48,13 @@ public struct ProportionTest: Sendable {
         let pooled = (Double(a) + Double(b)) / (Double(n) + Double(m))
         let standardError = (pooled * (1 - pooled) * (1 / Double(n) + 1 / Double(m))).squareRoot()
         let z = standardError > 0 ? (rateA - rateB) / standardError : 0
+        let total = Double(n) + Double(m), successes = Double(a) + Double(b)
+        let smallestExpected = Swift.min(successes, total - successes) * Double(Swift.min(n, m)) / total
+        let isExact = smallestExpected < exactBelowExpected
+        let pValue = isExact ? FisherExactTest.twoSided(successes: a, of: n, versus: b, of: m)
+            : StandardNormal.twoSidedPValue(z: z)
         return ProportionTest(rateA: rateA, rateB: rateB, difference: rateA - rateB, ratio: rateA / rateB,
-                              z: z, pValue: StandardNormal.twoSidedPValue(z: z))
+                              z: z, pValue: pValue, isExact: isExact, counts: (a, n, b, m))
     }
 
     /// Pearson's chi-square test that k groups share one success rate (a k × 2 table of

@@ -9,12 +9,38 @@
 /// so decoding allocates nothing. Not thread-safe.
 public final class BatchDecoder {
     @usableFromInline let stringStarts: UnsafeMutablePointer<UInt32>
+    /// Tag keys by text, for the duplicate-key check: per string ref, the first ref of
+    /// the batch with the same text (``keyCanonical``), valid where ``keyStamp`` holds
+    /// this batch's ``generation``; each first ref sits in an open-addressing set
+    /// (``keySlots``, stamped alike) under a seeded hash of its text, so a table crafted
+    /// to collide costs no more than any other. 2 × ``WireLimits/maxStrings`` slots keep
+    /// the set at most half full. Stamps spare clearing anything per batch.
+    private let keyStamp: UnsafeMutablePointer<UInt32>
+    private let keyCanonical: UnsafeMutablePointer<UInt16>
+    private let keySlots: UnsafeMutablePointer<UInt16>
+    private let keySlotStamp: UnsafeMutablePointer<UInt32>
+    private static let keySlotCount = 2 * WireLimits.maxStrings
+    private var generation: UInt32 = 0
 
     public init() {
         stringStarts = .allocate(capacity: WireLimits.maxStrings)
+        keyStamp = .allocate(capacity: WireLimits.maxStrings)
+        keyStamp.initialize(repeating: 0, count: WireLimits.maxStrings)
+        keyCanonical = .allocate(capacity: WireLimits.maxStrings)
+        keyCanonical.initialize(repeating: 0, count: WireLimits.maxStrings)
+        keySlots = .allocate(capacity: Self.keySlotCount)
+        keySlots.initialize(repeating: 0, count: Self.keySlotCount)
+        keySlotStamp = .allocate(capacity: Self.keySlotCount)
+        keySlotStamp.initialize(repeating: 0, count: Self.keySlotCount)
     }
 
-    deinit { stringStarts.deallocate() }
+    deinit {
+        stringStarts.deallocate()
+        keyStamp.deallocate()
+        keyCanonical.deallocate()
+        keySlots.deallocate()
+        keySlotStamp.deallocate()
+    }
 
     /// Validates `bytes` as one batch and returns a view of it. The view is valid
     /// while `bytes` is and until the next call to `decode` on this decoder (which
@@ -73,6 +99,12 @@ public final class BatchDecoder {
                             value: UInt64(stringTableOffset))
         }
 
+        generation &+= 1
+        if generation == 0 {
+            keyStamp.update(repeating: 0, count: WireLimits.maxStrings)
+            keySlotStamp.update(repeating: 0, count: Self.keySlotCount)
+            generation = 1
+        }
         try indexStrings(p, from: stringTableOffset, to: count, stringCount: stringCount)
         try validateFrames(p, from: headerLength, to: stringTableOffset, frameCount: frameCount,
                            frameLength: frameLength, stringCount: stringCount)
@@ -127,33 +159,26 @@ public final class BatchDecoder {
             guard end - offset >= length else {
                 throw WireError(.lengthMismatch, offset: offset, frame: index, field: "tags", value: UInt64(end - offset))
             }
-            var enumsValid = true
-            let f = FrameReader.read(frame, frameLength: frameLength, valid: &enumsValid)
-            if !enumsValid || f.outcome.rawValue & 0x80 != 0 || !f.outcome.isValid
-                || f.safetyKinds.rawValue & ~SafetyKinds.defined.rawValue != 0
-                || frame.load(fromByteOffset: FrameLayout.reserved, as: UInt8.self) != 0
-                || f.model >= strings || !Self.optionalReferenceValid(f.modelVersion, strings)
-                || !Self.optionalReferenceValid(f.promptVersion, strings)
-                || !Self.optionalReferenceValid(f.route, strings) || !Self.optionalReferenceValid(f.errorClass, strings)
-                || (f.safetySeverity == .none) != (f.safetyKinds.rawValue == 0)
-                || (f.timeToFirstTokenMicros != WireLimits.absent32 && f.timeToFirstTokenMicros > f.totalLatencyMicros)
-                || f.queueTimeMicros > f.totalLatencyMicros || !Self.tokensConsistent(f) {
-                throw Self.explain(frame, f, offset: offset, index: index, strings: strings)
+            guard Self.valuesValid(frame, frameLength: frameLength, strings: strings) else {
+                throw Self.explain(frame, FrameReader.read(frame, frameLength: frameLength), offset: offset, index: index,
+                                   strings: strings)
             }
+            // Keys are distinct by text: a table may hold one string twice, so two refs can name one key.
             var seenKeys: (UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16) = (0, 0, 0, 0, 0, 0, 0, 0)
             try withUnsafeMutableBytes(of: &seenKeys) { (seen) throws(WireError) in
+                let tags = frame + frameLength
                 for t in 0..<tagCount {
-                    let (key, value) = f.tag(t)
+                    let key = tags.readLE(t &* 4, as: UInt16.self), value = tags.readLE(t &* 4 &+ 2, as: UInt16.self)
                     guard key < strings, value < strings else {
                         throw WireError(.stringReferenceOutOfRange, offset: offset + frameLength + t * 4, frame: index,
                                         field: "tag[\(t)]", value: UInt64(key < strings ? value : key))
                     }
-                    // Keys are distinct by text: a table may hold one string twice, so two refs can name one key.
-                    for s in 0..<t where sameString(seen.load(fromByteOffset: s * 2, as: UInt16.self), key, p) {
+                    let text = canonicalKey(key, p)
+                    for s in 0..<t where seen.load(fromByteOffset: s &* 2, as: UInt16.self) == text {
                         throw WireError(.duplicateTagKey, offset: offset + frameLength + t * 4, frame: index,
                                         field: "tag[\(t)].key", value: UInt64(key))
                     }
-                    seen.storeBytes(of: key, toByteOffset: t * 2, as: UInt16.self)
+                    seen.storeBytes(of: text, toByteOffset: t &* 2, as: UInt16.self)
                 }
             }
             offset += length
@@ -161,6 +186,36 @@ public final class BatchDecoder {
         guard offset == end else {
             throw WireError(.lengthMismatch, offset: offset, field: "string_table_offset", value: UInt64(end - offset))
         }
+    }
+
+    /// The first ref of this batch whose text equals that of `key` (< string_count, indexed).
+    @inline(__always)
+    private func canonicalKey(_ key: UInt16, _ p: UnsafeRawPointer) -> UInt16 {
+        keyStamp[Int(key)] == generation ? keyCanonical[Int(key)] : firstKeyWithText(of: key, p)
+    }
+
+    /// Looks `key`'s text up in the batch's key set, adding it when new (once per ref and batch).
+    private func firstKeyWithText(of key: UInt16, _ p: UnsafeRawPointer) -> UInt16 {
+        let start = Int(stringStarts[Int(key)])
+        var hasher = Hasher()
+        hasher.combine(bytes: UnsafeRawBufferPointer(start: p + start, count: Int(p.load(fromByteOffset: start - 1, as: UInt8.self))))
+        var slot = hasher.finalize() & (Self.keySlotCount - 1)
+        var first = key
+        while true {
+            if keySlotStamp[slot] != generation {
+                keySlotStamp[slot] = generation
+                keySlots[slot] = key
+                break
+            }
+            if sameString(keySlots[slot], key, p) {
+                first = keySlots[slot]
+                break
+            }
+            slot = (slot + 1) & (Self.keySlotCount - 1)
+        }
+        keyStamp[Int(key)] = generation
+        keyCanonical[Int(key)] = first
+        return first
     }
 
     /// Whether string refs `a` and `b` (both < string_count, indexed) name equal strings:
@@ -176,6 +231,41 @@ public final class BatchDecoder {
             return false
         }
         return true
+    }
+
+    /// Every value rule of FORMAT.md on one frame's fixed part, read straight from its
+    /// bytes (no ``WireFrame`` built, nothing called: the hot path of every batch);
+    /// ``explain`` names the rule that failed.
+    @inline(__always)
+    private static func valuesValid(_ frame: UnsafeRawPointer, frameLength: Int, strings: UInt16) -> Bool {
+        let status = frame.load(fromByteOffset: FrameLayout.status, as: UInt8.self)
+        let ring = frame.load(fromByteOffset: FrameLayout.ring, as: UInt8.self)
+        let outcome = frame.load(fromByteOffset: FrameLayout.outcome, as: UInt8.self)
+        let severity = frame.load(fromByteOffset: FrameLayout.severity, as: UInt8.self)
+        let kinds = frame.readLE(FrameLayout.safetyKinds, as: UInt16.self)
+        let reserved = frame.load(fromByteOffset: FrameLayout.reserved, as: UInt8.self)
+        // Outcome: bit 7 reserved; task (bits 3–4) and feedback (bits 5–6) never 3.
+        let enums = (status < 6) && (ring < 3) && (severity < 5) && (outcome & 0x80 == 0)
+            && (outcome & 0x18 != 0x18) && (outcome & 0x60 != 0x60)
+            && (kinds & ~SafetyKinds.defined.rawValue == 0) && (reserved == 0) && ((severity == 0) == (kinds == 0))
+        let references = (frame.readLE(FrameLayout.model, as: UInt16.self) < strings)
+            && optionalReferenceValid(frame.readLE(FrameLayout.modelVersion, as: UInt16.self), strings)
+            && optionalReferenceValid(frame.readLE(FrameLayout.promptVersion, as: UInt16.self), strings)
+            && optionalReferenceValid(frame.readLE(FrameLayout.route, as: UInt16.self), strings)
+            && optionalReferenceValid(frame.readLE(FrameLayout.errorClass, as: UInt16.self), strings)
+        let latency = frame.readLE(FrameLayout.totalLatency, as: UInt32.self)
+        let ttft = frame.readLE(FrameLayout.timeToFirstToken, as: UInt32.self)
+        let times = (ttft == WireLimits.absent32 || ttft <= latency)
+            && (frame.readLE(FrameLayout.queueTime, as: UInt32.self) <= latency)
+        // Revision 1.1's fields count as 0 when the batch's frames are shorter.
+        let creation = frameLength >= FrameLayout.cacheCreationInputTokens &+ 4
+            ? UInt64(frame.readLE(FrameLayout.cacheCreationInputTokens, as: UInt32.self)) : 0
+        let reasoning = frameLength >= FrameLayout.reasoningOutputTokens &+ 4
+            ? frame.readLE(FrameLayout.reasoningOutputTokens, as: UInt32.self) : 0
+        let tokens = (UInt64(frame.readLE(FrameLayout.cachedInputTokens, as: UInt32.self)) + creation
+                        <= UInt64(frame.readLE(FrameLayout.inputTokens, as: UInt32.self)))
+            && (reasoning <= frame.readLE(FrameLayout.outputTokens, as: UInt32.self))
+        return enums && references && times && tokens
     }
 
     @inline(__always)
@@ -232,11 +322,4 @@ public final class BatchDecoder {
         return fault(.valueOutOfRange, FrameLayout.cacheCreationInputTokens, "cache_creation_input_tokens", f.cacheCreationInputTokens)
     }
 
-    /// Cache reads and writes are parts of the prompt, reasoning a part of the output
-    /// (FORMAT.md, `value_out_of_range`); the sum is taken in 64 bits, so it cannot wrap.
-    @inline(__always)
-    static func tokensConsistent(_ f: WireFrame) -> Bool {
-        UInt64(f.cachedInputTokens) + UInt64(f.cacheCreationInputTokens) <= UInt64(f.inputTokens)
-            && f.reasoningOutputTokens <= f.outputTokens
-    }
 }

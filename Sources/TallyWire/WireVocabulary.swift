@@ -7,6 +7,20 @@ public enum RequestStatus: UInt8, CaseIterable, Sendable {
     case cancelled = 4
     case other = 5
 
+    /// `nil` for an undefined byte. Written out rather than synthesized so that it
+    /// inlines into the decoders of other modules (a call per frame otherwise).
+    @inlinable @inline(__always) public init?(rawValue: UInt8) {
+        switch rawValue {
+        case 0: self = .ok
+        case 1: self = .error
+        case 2: self = .timeout
+        case 3: self = .rateLimited
+        case 4: self = .cancelled
+        case 5: self = .other
+        default: return nil
+        }
+    }
+
     /// Stable lower-case name, used in snapshots and JSON.
     public var name: String {
         switch self {
@@ -26,6 +40,17 @@ public enum DeploymentRing: UInt8, CaseIterable, Sendable {
     case canary = 1
     case shadow = 2
 
+    /// `nil` for an undefined byte. Written out rather than synthesized so that it
+    /// inlines into the decoders of other modules (a call per frame otherwise).
+    @inlinable @inline(__always) public init?(rawValue: UInt8) {
+        switch rawValue {
+        case 0: self = .stable
+        case 1: self = .canary
+        case 2: self = .shadow
+        default: return nil
+        }
+    }
+
     public var name: String {
         switch self {
         case .stable: "stable"
@@ -40,6 +65,17 @@ public enum TaskOutcome: UInt8, CaseIterable, Sendable {
     case unknown = 0
     case success = 1
     case failure = 2
+
+    /// `nil` for an undefined byte. Written out rather than synthesized so that it
+    /// inlines into the decoders of other modules (a call per frame otherwise).
+    @inlinable @inline(__always) public init?(rawValue: UInt8) {
+        switch rawValue {
+        case 0: self = .unknown
+        case 1: self = .success
+        case 2: self = .failure
+        default: return nil
+        }
+    }
 }
 
 /// Explicit user feedback on the response (frame byte 62, bits 5–6).
@@ -47,6 +83,17 @@ public enum Feedback: UInt8, CaseIterable, Sendable {
     case none = 0
     case up = 1
     case down = 2
+
+    /// `nil` for an undefined byte. Written out rather than synthesized so that it
+    /// inlines into the decoders of other modules (a call per frame otherwise).
+    @inlinable @inline(__always) public init?(rawValue: UInt8) {
+        switch rawValue {
+        case 0: self = .none
+        case 1: self = .up
+        case 2: self = .down
+        default: return nil
+        }
+    }
 }
 
 /// Severity of the worst safety incident on the request (frame byte 63).
@@ -56,6 +103,19 @@ public enum SafetySeverity: UInt8, CaseIterable, Comparable, Sendable {
     case medium = 2
     case high = 3
     case critical = 4
+
+    /// `nil` for an undefined byte. Written out rather than synthesized so that it
+    /// inlines into the decoders of other modules (a call per frame otherwise).
+    @inlinable @inline(__always) public init?(rawValue: UInt8) {
+        switch rawValue {
+        case 0: self = .none
+        case 1: self = .low
+        case 2: self = .medium
+        case 3: self = .high
+        case 4: self = .critical
+        default: return nil
+        }
+    }
 
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
 

@@ -183,7 +183,13 @@ import TallyIndex
         print("index clean run: \(result.windows.count) windows, \(fired.count) alerts fired (false alarms)")
         #expect(result.windows.count >= 300)
         #expect(fired.isEmpty, "\(fired.map { "\($0.alert.key): \($0.alert.summary)" })")
-        let verdicts = result.windows.flatMap { $0.canary.map(\.verdict) }
-        #expect(!verdicts.contains(.rollBack))
+        let rollBacks = result.windows.flatMap { d in
+            d.canary.filter { $0.verdict == .rollBack }.map { v in
+                "window \(d.startMicros): \(v.model) \(v.reason) (stable \(v.stableRequests), canary \(v.canaryRequests); "
+                    + v.kpis.filter(\.regression).map { "\($0.kpi.rawValue) \($0.stable ?? .nan) vs \($0.canary ?? .nan) p \($0.pValue ?? .nan)" }
+                    .joined(separator: ", ") + ")"
+            }
+        }
+        #expect(rollBacks.isEmpty, "a healthy canary rolled back: \(rollBacks)")
     }
 }

@@ -13,6 +13,23 @@ import TallyStatistics
         #expect(abs(test.ratio - 1.5) < 1e-15)
         #expect(abs(test.z - 2.190_890_230) < 1e-8)
         #expect(abs(test.pValue - 0.028_459_737) < 1e-8)
+        #expect(!test.isExact)
+        #expect(abs(test.oneSidedPValue(aHigher: true) - 0.028_459_737 / 2) < 1e-8)
+        #expect(abs(test.oneSidedPValue(aHigher: false) - (1 - 0.028_459_737 / 2)) < 1e-8)
+    }
+
+    /// An expected cell below 5 switches every p-value to Fisher's exact test: 3 of 40
+    /// against 1 of 40 expects 2 successes a side.
+    @Test func smallCountsAreTestedExactly() throws {
+        let test = try #require(ProportionTest.compare(successes: 3, of: 40, versus: 1, of: 40))
+        #expect(test.isExact)
+        #expect(test.pValue == FisherExactTest.twoSided(successes: 3, of: 40, versus: 1, of: 40))
+        #expect(test.oneSidedPValue(aHigher: true) == FisherExactTest.upperTail(successes: 3, of: 40, versus: 1, of: 40))
+        #expect(test.oneSidedPValue(aHigher: false) == FisherExactTest.lowerTail(successes: 3, of: 40, versus: 1, of: 40))
+        #expect(test.pValue > StandardNormal.twoSidedPValue(z: test.z))
+        // 5 expected a side is the boundary: 10 of 100 against 0 of 100 → normal.
+        #expect(try #require(ProportionTest.compare(successes: 10, of: 100, versus: 0, of: 100)).isExact == false)
+        #expect(try #require(ProportionTest.compare(successes: 9, of: 100, versus: 0, of: 100)).isExact)
     }
 
     @Test func swappingSidesNegatesZ() throws {

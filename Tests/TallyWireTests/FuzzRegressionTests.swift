@@ -39,6 +39,31 @@ import TallyWire
         #expect(error.frame == 0 && error.field == "tag[1].key")
     }
 
+    /// The decoder remembers which refs name which key text per batch only: one decoder
+    /// given a clean batch, then the batch with "ka" stored twice, then the clean one
+    /// again, accepts, rejects, accepts (the refs are the same in both batches).
+    @Test func keyTextsAreNotCarriedFromOneBatchToTheNext() throws {
+        let encoder = BatchEncoder(producerID: 1)
+        let frame = TraceFrame(eventTimeMicros: 1, model: "m", tags: [CohortTag("ka", "x"), CohortTag("kb", "y")],
+                               totalLatencyMicros: 1)
+        #expect(try encoder.append(frame))
+        let clean = Array(encoder.finish(sequence: 1))
+        let twice = try Self.batchWithKeyStoredTwice()
+        let decoder = BatchDecoder()
+        func reason(_ bytes: [UInt8]) -> WireRejectReason? {
+            bytes.withUnsafeBytes { buffer in
+                do throws(WireError) {
+                    _ = try decoder.decode(buffer)
+                    return nil
+                } catch { return error.reason }
+            }
+        }
+        #expect(reason(clean) == nil)
+        #expect(reason(twice) == .duplicateTagKey)
+        #expect(reason(clean) == nil)
+        #expect(reason(twice) == .duplicateTagKey)
+    }
+
     /// The same string twice in the table stays valid where no frame repeats a key.
     @Test func aStringStoredTwiceIsStillValid() throws {
         var bytes = try Self.batchWithKeyStoredTwice()

@@ -3,7 +3,9 @@ import TallyStatistics
 
 /// Canary ring against the stable ring of the same model over the same window or
 /// span, on the policy's canary KPIs:
-/// - rates: canary − stable beyond `rate_tolerance`, one-sided two-proportion z-test;
+/// - rates: canary − stable beyond `rate_tolerance`, one-sided two-proportion z-test
+///   (Fisher's exact test when an expected count is below 5: rare events in a small
+///   window, where the z-test would roll back on noise);
 /// - latency quantiles: canary / stable beyond 1 + `relative_tolerance`, tested by the
 ///   share of each ring's requests above the quantile of both rings merged (one-sided
 ///   two-proportion z-test, ``TailShare``);
@@ -80,11 +82,11 @@ public enum CanaryEvaluator {
         if kpi.isRate, let a = kpi.proportion(canary), let b = kpi.proportion(stable),
            let test = ProportionTest.compare(successes: a.hits, of: a.total, versus: b.hits, of: b.total) {
             beyond = worse > settings.rateTolerance
-            p = oneSided(z: kpi.higherIsWorse ? test.z : -test.z)
+            p = test.oneSidedPValue(aHigher: kpi.higherIsWorse)
         } else if let (cd, q, _) = kpi.quantileSource(canary), let (sd, _, _) = kpi.quantileSource(stable),
                   let test = TailShare.test(cd, sd, quantile: q) {
             beyond = s > 0 && worse / s > settings.relativeTolerance
-            p = oneSided(z: test.z)
+            p = test.oneSidedPValue(aHigher: true)
         } else if kpi == .costPerRequestMean, let two = WelchTest.pValue(canary.cost, stable.cost) {
             beyond = s > 0 && worse / s > settings.relativeTolerance
             p = worse > 0 ? two / 2 : 1 - two / 2
@@ -99,7 +101,5 @@ public enum CanaryEvaluator {
         return comparison
     }
 
-    /// P(Z ≥ z).
-    static func oneSided(z: Double) -> Double { 1 - StandardNormal.cdf(z) }
     static func finite(_ x: Double?) -> Double? { x.flatMap { $0.isFinite ? $0 : nil } }
 }
