@@ -201,7 +201,7 @@ public enum IndexError: Error, CustomStringConvertible {
 
 /// Whether a scope that reported regularly has gone quiet.
 struct NoDataWatch {
-    /// Requests in its last reporting windows (newest last), at most the policy's no-data windows.
+    /// Requests in its last reporting windows (newest last), at most the policy's no-data windows + 1.
     var recent: [UInt64] = []
     var missing = 0
 }

@@ -99,6 +99,28 @@ import TallyWire
         #expect(events.last?.0 == 10)
     }
 
+    /// A model that stops a few milliseconds into a window reports a handful of requests
+    /// in it (below `no_data_min_requests`), then nothing: the outage is still raised, on
+    /// the strength of the full windows before the partial one (the scenario test missed
+    /// it once when its load happened to start just after a window boundary).
+    @Test func aModelThatStopsMidWindowStillRaisesNoData() throws {
+        let engine = IndexEngine(policy: try testPolicy(), collectorID: "t")
+        let documents = try run(engine, windows: 0..<16) { w in
+            if (7..<11).contains(w) { return fleet(silenceModelB: true) }
+            guard w == 6 else { return fleet() }
+            return fleet().map { shape in
+                var s = shape
+                if s.model == "b" { s.requests = 2 }
+                return s
+            }
+        }
+        let events = documents.enumerated().flatMap { w, d in d[0].alerts.events.map { (w, $0) } }
+            .filter { $0.1.alert.name == "no_data" && $0.1.alert.scope == "model=b" }
+        #expect(events.map(\.1.state) == ["firing", "resolved"], "\(events.map { ($0.0, $0.1.state) })")
+        #expect(events.first?.0 == 8)  // the second missing window after the partial one
+        #expect(events.last?.0 == 11, "\(events.map { ($0.0, $0.1.state) })")
+    }
+
     @Test func driftAgainstTheFrozenBaselineIsRedOnlyWhenTheDistributionMoves() throws {
         let engine = IndexEngine(policy: try testPolicy(), collectorID: "t")
         let documents = try run(engine, windows: 0..<12) { w in

@@ -128,15 +128,22 @@ extension IndexEngine {
             let requests = scopes[scope]?.requests ?? 0
             if requests > 0 {
                 watch.recent.append(requests)
-                if watch.recent.count > settings.noDataAfterWindows { watch.recent.removeFirst() }
+                if watch.recent.count > settings.noDataAfterWindows + 1 { watch.recent.removeFirst() }
                 watch.missing = 0
             } else {
                 watch.missing += 1 + skipped
             }
-            let established = watch.recent.count >= settings.noDataAfterWindows
-                && watch.recent.allSatisfy { $0 >= settings.noDataMinRequests }
-            let breach: Bool? = !established ? nil : watch.missing >= settings.noDataAfterWindows ? true
-                : watch.missing == 0 ? false : nil
+            // A scope that stops mid-window reports a partial last window (a few requests,
+            // below the minimum when the outage starts early in it): the N windows before
+            // that one establish the scope too, or the outage would go unreported.
+            func steady(_ counts: ArraySlice<UInt64>) -> Bool {
+                counts.count >= settings.noDataAfterWindows && counts.allSatisfy { $0 >= settings.noDataMinRequests }
+            }
+            let established = steady(watch.recent.suffix(settings.noDataAfterWindows))
+                || steady(watch.recent.dropLast().suffix(settings.noDataAfterWindows))
+            // Reporting is healthy whether or not the scope is established yet (INDEX.md).
+            let breach: Bool? = watch.missing == 0 ? false
+                : established && watch.missing >= settings.noDataAfterWindows ? true : nil
             if established || watch.missing == 0 {
                 result.append(observation(
                     breach, name: "no_data", scope: scope.id, severity: "page", value: Double(watch.missing),
