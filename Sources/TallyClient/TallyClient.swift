@@ -36,8 +36,9 @@ public final class TallyClient: @unchecked Sendable {
     private var lastInvalid: WireError?
 
     /// Connects to the configured collectors and starts the sender thread.
-    /// Throws when an endpoint is malformed; an unreachable collector is not an error
-    /// (frames are dropped and counted until it appears).
+    /// Throws when an endpoint is malformed, or when CURVE keys are set but incomplete
+    /// or not 40-character Z85 (`EINVAL` on `ZMQ_CURVE_*`); an unreachable collector (or
+    /// one that refuses the keys) is not an error: frames are dropped and counted.
     public init(configuration: TallyClientConfiguration) throws(ZMQError) {
         precondition(!configuration.endpoints.isEmpty, "TallyClient needs at least one endpoint")
         self.configuration = configuration
@@ -54,6 +55,14 @@ public final class TallyClient: @unchecked Sendable {
         socket = try ZMQSocket(context: context, type: .push)
         try socket.setImmediate(true)
         try socket.setSendHighWaterMark(configuration.sendHighWaterMark)
+        if configuration.serverPublicKey != nil || configuration.curvePublicKey != nil || configuration.curveSecretKey != nil {
+            guard let server = configuration.serverPublicKey.flatMap(ZMQCurve.decode),
+                  let publicKey = configuration.curvePublicKey.flatMap(ZMQCurve.decode),
+                  let secretKey = configuration.curveSecretKey.flatMap(ZMQCurve.decode) else {
+                throw ZMQError(code: EINVAL, operation: "CURVE keys: serverPublicKey, curvePublicKey and curveSecretKey, 40-character Z85 each")
+            }
+            try socket.setCurveClient(serverKey: server, publicKey: publicKey, secretKey: secretKey)
+        }
         for endpoint in configuration.endpoints { try socket.connect(endpoint) }
         senderThread = startThread(name: "tally-sender") { [unowned self] in self.runSender() }
     }
