@@ -127,14 +127,18 @@ final class FloodState: Sendable {
         let silent = (0..<4).compactMap { _ in RawZMTPPeer(port: run.port) }
         let hugeClosed = huge.isClosedByPeer(timeoutMillis: 5_000)
         let silentClosed = silent.allSatisfy { $0.isClosedByPeer(timeoutMillis: 15_000) }
-        let stalledClosed = stalled.allSatisfy { $0.isClosedByPeer(timeoutMillis: 30_000) }
+        // Longer than the 10-s heartbeat timeout tallyd once had.
+        let stalledClosed = stalled.allSatisfy { $0.isClosedByPeer(timeoutMillis: 12_000) }
         let outcome = try run.finish()
         Self.check("ZMTP peers: 20 announce 1 MiB and stall, 1 announces 1 GiB, 4 silent", outcome,
                    extra: "closed by tallyd: 1 GiB \(hugeClosed), silent \(silentClosed), stalled \(stalledClosed)")
         if !AttackRun.isBaseline {
             #expect(hugeClosed, "a 1 GiB announcement closes the connection at once")
             #expect(silentClosed, "an unfinished handshake is closed after the handshake interval")
-            #expect(stalledClosed, "a peer stalled mid-message is closed by heartbeat")
+            // No ZMTP heartbeat (it also cut producers whose collector was behind, losing their
+            // frames uncounted: issue 18): a stalled peer keeps its slot and ≤ 1 MiB, which the
+            // budget counts; the good producer's frames still balance (`check`).
+            #expect(!stalledClosed, "a peer stalled mid-message keeps its connection")
             #expect(outcome.counters["ingest.refused.handshake_failed", default: 0] >= 4)
         }
     }
