@@ -10,10 +10,11 @@ import ZeroMQ
 ///
 /// Memory: ZeroMQ queues at most ``IngestSocketSettings/receiveQueueBatches`` batches
 /// per connection and refuses (by closing the connection) any message over 1 MiB before
-/// allocating it; connections that stall are closed by heartbeat. At ``stop()`` the
-/// endpoint is unbound (its connections close; what they had delivered stays queued),
-/// queued batches are aggregated for up to ``IngestSocketSettings/drainMillis``, and
-/// whatever is still queued after that is counted as `ingest.dropped.shutdown_*`.
+/// allocating it. A producer whose batches wait is never disconnected for it (see
+/// ``IngestSocketSettings``). At ``stop()`` batches are aggregated for up to
+/// ``IngestSocketSettings/drainMillis`` while the connections stay open, then the
+/// endpoint is unbound and whatever is still queued is counted as
+/// `ingest.dropped.shutdown_*`.
 public final class ZeroMQSource: @unchecked Sendable {
     public let endpoint: String
     private let socket: ZMQSocket
@@ -47,13 +48,8 @@ public final class ZeroMQSource: @unchecked Sendable {
         self.producers = producers
         self.settings = settings
         let socket = try ZMQSocket(context: context, type: .pull)
-        try socket.setReceiveHighWaterMark(Int32(clamping: settings.receiveQueueBatches))
-        try socket.setMaxMessageSize(Int64(settings.maxMessageBytes))
-        try socket.setHandshakeInterval(milliseconds: settings.handshakeMillis)
-        try socket.setHeartbeat(intervalMilliseconds: settings.heartbeatMillis,
-                                timeoutMilliseconds: settings.heartbeatTimeoutMillis)
+        try settings.configure(socket)
         try socket.setReceiveTimeout(milliseconds: 100)
-        if let key = settings.curveSecretKey { try socket.setCurveServer(secretKey: key) }
         if let gate {
             try socket.setZAPDomain(IngestGate.ingestDomain)
             try gate.watch(socket)
@@ -112,22 +108,37 @@ public final class ZeroMQSource: @unchecked Sendable {
         }
     }
 
-    /// The shutdown drain. Unbinding closes the endpoint's connections, so nothing new
-    /// arrives; what they delivered stays in the socket's queue (libzmq delivers a
-    /// closing pipe's messages up to its delimiter). Ends when the queue has been empty
-    /// for 100 ms (the receive timeout): aggregating until the deadline, then only
-    /// counting (the frame count is read from the header of valid batches).
+    /// The shutdown drain. 1. With the connections still open (so that batches in the
+    /// kernel's socket buffers and libzmq's engines, which a client already counts as
+    /// sent, keep arriving), batches are read until nothing came for 100 ms (the receive
+    /// timeout), for at most the drain time plus max(drain time, 1 s): aggregated within
+    /// the drain time, only counted after it (the frame count read from the header of
+    /// valid batches). 2. Unbinding closes the endpoint's
+    /// connections, so nothing new arrives; what they delivered stays in the socket's
+    /// queue (libzmq delivers a closing pipe's messages up to its delimiter) and is
+    /// counted until the queue has been empty for 100 ms. Only a producer still sending
+    /// at the unbind can lose bytes in flight without a count.
     private func drain(_ decoder: BatchDecoder, _ message: ZMQMessage) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let aggregateUntil = now + UInt64(settings.drainMillis) * 1_000_000
+        let countUntil = aggregateUntil + UInt64(max(settings.drainMillis, 1_000)) * 1_000_000
+        receiveUntilQuiet(before: countUntil, aggregatingBefore: aggregateUntil, decoder, message)
         try? socket.unbind(boundEndpoint)
-        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(settings.drainMillis) * 1_000_000
-        while true {
+        receiveUntilQuiet(before: .max, aggregatingBefore: aggregateUntil, decoder, message)
+    }
+
+    /// Receives until the socket has been quiet for 100 ms or `deadline` (uptime ns) has
+    /// passed; a batch is aggregated before `aggregateUntil`, counted as dropped after.
+    private func receiveUntilQuiet(before deadline: UInt64, aggregatingBefore aggregateUntil: UInt64,
+                                   _ decoder: BatchDecoder, _ message: ZMQMessage) {
+        while DispatchTime.now().uptimeNanoseconds < deadline {
             do {
                 try socket.receive(into: message)
             } catch {
                 if error.isInterrupted { continue }
-                return  // empty for 100 ms, or the socket is gone
+                return  // quiet for 100 ms, or the socket is gone
             }
-            if DispatchTime.now().uptimeNanoseconds < deadline {
+            if DispatchTime.now().uptimeNanoseconds < aggregateUntil {
                 ingest(message, decoder)
             } else {
                 let count = message.withUnsafeBytes { raw in (try? decoder.decode(raw))?.frameCount ?? 0 }
