@@ -10,12 +10,18 @@ import ZeroMQ
 /// a source whose engine is made slow (tiny rings that no shard empties) has batches
 /// queued when it is stopped; every batch is then either ingested or counted.
 @Suite struct ShutdownDrainTests {
-    @Test(.timeLimit(.minutes(15))) func batchesQueuedAtStopAreIngestedOrCountedNeverLost() throws {
+    /// An engine that is never started, with one 16-record ring: once the ring is full,
+    /// each frame waits `waitMicros` and is dropped (counted as ring_full_timeout).
+    static func slowEngine(waitMicros: Int) -> AggregationEngine {
         var engineConfiguration = EngineConfiguration()
         engineConfiguration.shards = 1
         engineConfiguration.ringCapacity = 16
-        engineConfiguration.backPressure = .wait(maxMicros: 20_000)  // ~20 ms a frame once the ring is full
-        let engine = AggregationEngine(configuration: engineConfiguration)  // not started: nothing empties the ring
+        engineConfiguration.backPressure = .wait(maxMicros: UInt64(waitMicros))
+        return AggregationEngine(configuration: engineConfiguration)
+    }
+
+    @Test(.timeLimit(.minutes(15))) func batchesQueuedAtStopAreIngestedOrCountedNeverLost() throws {
+        let engine = Self.slowEngine(waitMicros: 20_000)  // ~20 ms a frame once the ring is full
         let context = try ZMQContext()
         let endpoint = "inproc://drain-\(UUID().uuidString)"
         var settings = IngestSocketSettings(receiveQueueBatches: 100)
