@@ -38,6 +38,12 @@ public func fuzzConfig(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 /// A loaded configuration is valid and yields an engine configuration in range.
 func check(_ configuration: DaemonConfiguration) {
     do { try configuration.validate() } catch { fuzzFailure("a loaded configuration does not validate: \(error)") }
+    if let budget = try? configuration.ingestBudget {
+        fuzzCheck(budget.receiveQueueBatches >= 1 && budget.worstCaseQueuedBytes <= budget.ingestBytes,
+                  "ingest budget out of its bounds")
+    } else {
+        fuzzFailure("a validated configuration has no ingest budget")
+    }
     let engine = configuration.engine
     fuzzCheck(engine.window.intervalMicros >= 1_000_000 && engine.maxSeriesPerShardWindow >= 1,
               "engine configuration out of range")

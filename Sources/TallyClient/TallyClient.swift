@@ -18,6 +18,11 @@ import Darwin
 /// load tester may let it wait a bounded time instead:
 /// ``TallyClientConfiguration/sendWaitMillis``.)
 ///
+/// A batch counts as sent once libzmq has written it to a connection, not when it was
+/// queued (``ZMQSendLedger``): what libzmq still holds when ``close(timeoutMillis:)``
+/// runs out of time is dropped and counted as ``ClientDropReason/closeTimeout``, never
+/// reported as sent.
+///
 /// Thread-safe. Call ``close(timeoutMillis:)`` before exit to deliver what is buffered.
 public final class TallyClient: @unchecked Sendable {
     public let configuration: TallyClientConfiguration
@@ -25,9 +30,12 @@ public final class TallyClient: @unchecked Sendable {
     private let laneMask: Int
     private let queue: SendQueue
     private let socket: ZMQSocket
+    /// Batches handed to libzmq, weighed in frames: written, held or discarded.
+    private let ledger = ZMQSendLedger()
+    /// What the collectors have not read yet of what libzmq wrote; close waits for it.
+    private let unread: ZMQUnreadBytesWatch
     private var senderThread: pthread_t?
     /// Sender-side counters; guarded by `queue.lock`.
-    private var sent = (frames: UInt64(0), batches: UInt64(0))
     private var senderDrops = [UInt64](repeating: 0, count: ClientDropReason.allCases.count)
     private var nextSequence: UInt64 = 0
     private var closed = false
@@ -36,8 +44,9 @@ public final class TallyClient: @unchecked Sendable {
     private var lastInvalid: WireError?
 
     /// Connects to the configured collectors and starts the sender thread.
-    /// Throws when an endpoint is malformed; an unreachable collector is not an error
-    /// (frames are dropped and counted until it appears).
+    /// Throws when an endpoint is malformed, or when CURVE keys are set but incomplete
+    /// or not 40-character Z85 (`EINVAL` on `ZMQ_CURVE_*`); an unreachable collector (or
+    /// one that refuses the keys) is not an error: frames are dropped and counted.
     public init(configuration: TallyClientConfiguration) throws(ZMQError) {
         precondition(!configuration.endpoints.isEmpty, "TallyClient needs at least one endpoint")
         self.configuration = configuration
@@ -54,6 +63,15 @@ public final class TallyClient: @unchecked Sendable {
         socket = try ZMQSocket(context: context, type: .push)
         try socket.setImmediate(true)
         try socket.setSendHighWaterMark(configuration.sendHighWaterMark)
+        if configuration.serverPublicKey != nil || configuration.curvePublicKey != nil || configuration.curveSecretKey != nil {
+            guard let server = configuration.serverPublicKey.flatMap(ZMQCurve.decode),
+                  let publicKey = configuration.curvePublicKey.flatMap(ZMQCurve.decode),
+                  let secretKey = configuration.curveSecretKey.flatMap(ZMQCurve.decode) else {
+                throw ZMQError(code: EINVAL, operation: "CURVE keys: serverPublicKey, curvePublicKey and curveSecretKey, 40-character Z85 each")
+            }
+            try socket.setCurveClient(serverKey: server, publicKey: publicKey, secretKey: secretKey)
+        }
+        unread = try ZMQUnreadBytesWatch(socket: socket, name: "tally.client.\(UInt(bitPattern: ObjectIdentifier(socket).hashValue))")
         for endpoint in configuration.endpoints { try socket.connect(endpoint) }
         senderThread = startThread(name: "tally-sender") { [unowned self] in self.runSender() }
     }
@@ -155,6 +173,7 @@ public final class TallyClient: @unchecked Sendable {
             queue.lock.unlock()
 
             let bytes = encoder.finish(sequence: sequence)
+            let frames = UInt64(encoder.frameCount)
             var outcome: ClientDropReason? = nil
             do {
                 if draining {
@@ -162,15 +181,15 @@ public final class TallyClient: @unchecked Sendable {
                     let left = queue.deadlineNanos > monotonicNanos() ? queue.deadlineNanos - monotonicNanos() : 0
                     sendTimeout = Int32(min(left / 1_000_000, 60_000))
                     try socket.setSendTimeout(milliseconds: sendTimeout)
-                    try socket.send(bytes)
+                    try socket.send(bytes, weight: frames, ledger: ledger)
                 } else if sendWait > 0 {
                     if sendTimeout != sendWait {
                         sendTimeout = sendWait
                         try socket.setSendTimeout(milliseconds: sendWait)
                     }
-                    try socket.send(bytes)
+                    try socket.send(bytes, weight: frames, ledger: ledger)
                 } else {
-                    try socket.send(bytes, flags: .dontWait)
+                    try socket.send(bytes, weight: frames, ledger: ledger, flags: .dontWait)
                 }
             } catch {
                 outcome = error.isWouldBlock ? .collectorUnavailable : .sendFailed
@@ -180,8 +199,6 @@ public final class TallyClient: @unchecked Sendable {
             if let outcome {
                 senderDrops[outcome.rawValue] &+= UInt64(encoder.frameCount)
             } else {
-                sent.frames &+= UInt64(encoder.frameCount)
-                sent.batches &+= 1
                 nextSequence &+= 1
             }
             encoder.reset()
@@ -225,11 +242,27 @@ public final class TallyClient: @unchecked Sendable {
             queue.condition.wait(untilNanos: deadline)
         }
         queue.draining = false
-        return queue.ready.isEmpty && queue.sending == 0
+        let handedOver = queue.ready.isEmpty && queue.sending == 0
+        queue.lock.unlock()
+        let written = awaitWritten(deadline: deadline)
+        queue.lock.lock()
+        return handedOver && written
+    }
+
+    /// Waits (polling every millisecond) until libzmq has written every batch it holds,
+    /// or until `deadline`; returns whether it did.
+    private func awaitWritten(deadline: UInt64) -> Bool {
+        while ledger.held > 0 {
+            if monotonicNanos() >= deadline { return false }
+            usleep(1_000)
+        }
+        return true
     }
 
     /// Flushes within `timeoutMillis`, stops the sender and closes the socket; what
-    /// could not be delivered in time is counted as ``ClientDropReason/closeTimeout``.
+    /// could not be delivered in time (still buffered here, or still held by libzmq
+    /// because the collector was behind) is counted as ``ClientDropReason/closeTimeout``.
+    /// Returns once libzmq has released everything, so the counters are final.
     /// Later ``record(_:)`` calls are counted as ``ClientDropReason/closed``. Idempotent.
     @discardableResult
     public func close(timeoutMillis: Int = 2_000) -> TallyClientCounters {
@@ -257,9 +290,19 @@ public final class TallyClient: @unchecked Sendable {
                 lane.encoder.reset()
             }
         }
-        let left = deadline > monotonicNanos() ? (deadline - monotonicNanos()) / 1_000_000 : 0
-        try? socket.setLinger(milliseconds: Int32(min(left, 60_000)))
+        // Batches libzmq still holds at the deadline are discarded by the close (linger 0,
+        // sockets' default) and counted as such by the ledger; terminating the context
+        // makes libzmq release them before the counters are read. Written batches are
+        // given until the deadline to be read by the collector: hanging up an ipc://
+        // connection whose collector is behind loses what it has not read (libzmq).
+        if awaitWritten(deadline: deadline) {
+            while unread.unreadBytes() > 0 && monotonicNanos() < deadline { usleep(1_000) }
+        } else {
+            ledger.beginDiscarding()
+        }
+        unread.close()
         socket.close()
+        socket.context.terminate()
         return counters
     }
 
@@ -279,10 +322,12 @@ public final class TallyClient: @unchecked Sendable {
         queue.lock.withLock {
             result.framesRecorded &+= recordedAfterClose
             result.dropped[ClientDropReason.closed.rawValue] &+= recordedAfterClose
-            result.framesSent = sent.frames
-            result.batchesSent = sent.batches
             for reason in ClientDropReason.allCases { result.dropped[reason.rawValue] &+= senderDrops[reason.rawValue] }
         }
+        let written = ledger.written
+        result.framesSent = written.weight
+        result.batchesSent = written.messages
+        result.dropped[ClientDropReason.closeTimeout.rawValue] &+= ledger.discarded.weight
         return result
     }
 

@@ -26,6 +26,15 @@ public struct TallyClientConfiguration: Sendable {
     /// Written into every batch header; random by default.
     public var producerID: UInt64 = UInt64.random(in: 1...UInt64.max)
 
+    /// The collector's CURVE public key (40-character Z85, from its `.pub` file); set
+    /// it, with ``curvePublicKey`` and ``curveSecretKey``, to reach a collector that
+    /// runs CURVE. nil (the default) = plain ZMTP.
+    public var serverPublicKey: String? = nil
+    /// This producer's CURVE key pair (Z85; `tallyd keygen` writes one). Its public key
+    /// must be in the collector's `curve_allowed_producers_dir`.
+    public var curvePublicKey: String? = nil
+    public var curveSecretKey: String? = nil
+
     public init(endpoints: [String]) {
         self.endpoints = endpoints
     }

@@ -9,7 +9,8 @@ public enum ClientDropReason: Int, CaseIterable, Sendable {
     case collectorUnavailable
     /// libzmq reported another error on send.
     case sendFailed
-    /// Still buffered when ``TallyClient/close(timeoutMillis:)`` ran out of time.
+    /// Still buffered, in the client or in libzmq's queue to a collector that was behind,
+    /// when ``TallyClient/close(timeoutMillis:)`` ran out of time.
     case closeTimeout
     /// Recorded after ``TallyClient/close(timeoutMillis:)``.
     case closed
@@ -31,7 +32,9 @@ public enum ClientDropReason: Int, CaseIterable, Sendable {
 public struct TallyClientCounters: Sendable, Equatable {
     /// Calls to ``TallyClient/record(_:)``.
     public var framesRecorded: UInt64 = 0
-    /// Frames in batches libzmq accepted for sending.
+    /// Frames in batches libzmq wrote to a collector's connection (queued in libzmq is
+    /// not yet sent: it is ``framesBuffered`` until written, or a
+    /// ``ClientDropReason/closeTimeout`` drop if the close runs out of time first).
     public var framesSent: UInt64 = 0
     public var batchesSent: UInt64 = 0
     /// Frames dropped, by ``ClientDropReason`` raw value.
@@ -41,6 +44,6 @@ public struct TallyClientCounters: Sendable, Equatable {
 
     public func dropped(_ reason: ClientDropReason) -> UInt64 { dropped[reason.rawValue] }
     public var framesDropped: UInt64 { dropped.reduce(0, +) }
-    /// Frames recorded but neither sent nor dropped yet (still in buffers).
+    /// Frames recorded but neither sent nor dropped yet (in the client's buffers or in libzmq's queue).
     public var framesBuffered: UInt64 { framesRecorded &- framesSent &- framesDropped }
 }

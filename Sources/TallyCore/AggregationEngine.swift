@@ -107,6 +107,8 @@ public final class AggregationEngine: @unchecked Sendable {
         c.dropped[EngineDropReason.future.rawValue] &+= shards.reduce(0) { $0 + $1.future.load(ordering: .acquiring) }
         c.folded = shards.reduce(0) { $0 + $1.folded.load(ordering: .acquiring) }
         c.sealedTables = shards.reduce(0) { $0 + $1.sealedTables.load(ordering: .acquiring) }
+        c.symbolsInterned = UInt64(symbols.count)
+        c.symbolsOverflowed = symbols.overflowed
         return c
     }
 }

@@ -1,9 +1,11 @@
 import TallyWire
 
-/// Turns the frames of one decoded batch into ``FrameRecord``s: the batch's string
-/// references are mapped to symbols once per batch (one ``SymbolTable`` lock per
-/// distinct string), model prices are looked up once per model per batch, and each
-/// frame then costs only array lookups. One resolver per ingest thread; not thread-safe.
+/// Turns the frames of one decoded batch into ``FrameRecord``s: a string reference is
+/// mapped to its symbol when a frame first uses it (one ``SymbolTable`` lock per distinct
+/// string and batch), so strings that no frame of the batch uses never enter the table
+/// (a batch of strings and no frames cannot fill it); model prices are looked up once
+/// per model per batch, and each frame then costs only array lookups and one branch per
+/// string. One resolver per ingest thread; not thread-safe.
 ///
 /// The per-batch tables live behind a pointer (``Tables``), not in stored `var`s:
 /// every read of a class's `var` costs a dynamic exclusivity check, which was ~4 %
@@ -13,8 +15,9 @@ public final class BatchResolver {
     public let prices: PriceTable
     private let tables: UnsafeMutablePointer<Tables>
 
-    /// Per string reference of the current batch (room for `capacity`): its symbol,
-    /// and for references used as a model its price, looked up on first use.
+    /// Per string reference of the current batch (room for `capacity`): its symbol
+    /// (``unresolved`` until a frame uses it), and for references used as a model its
+    /// price, looked up on first use.
     struct Tables {
         var capacity = 0
         var symbolOf: UnsafeMutablePointer<UInt32>? = nil
@@ -58,16 +61,28 @@ public final class BatchResolver {
                                     priceResolved: .allocate(capacity: capacity))
         }
         let t = tables.pointee
-        for reference in 0..<count {
-            t.symbolOf![reference] = symbols.intern(batch.string(UInt16(reference)) ?? "")
-            t.priceResolved![reference] = false
-        }
+        t.symbolOf!.update(repeating: BatchResolver.unresolved, count: count)
+        t.priceResolved!.update(repeating: false, count: count)
         tables.pointee.batch = batch
     }
 
+    /// Marks a reference whose symbol is not looked up yet (no symbol reaches it: the
+    /// table holds at most ``SymbolTable/maxSymbols`` strings).
+    static let unresolved = UInt32.max
+
     @inline(__always)
     private func symbol(_ reference: UInt16, _ symbolOf: UnsafeMutablePointer<UInt32>) -> UInt32 {
-        reference == WireLimits.noString ? SymbolTable.none : symbolOf[Int(reference)]
+        if reference == WireLimits.noString { return SymbolTable.none }
+        let symbol = symbolOf[Int(reference)]
+        return symbol != BatchResolver.unresolved ? symbol : intern(reference, symbolOf)
+    }
+
+    /// Looks up (or adds) the string of `reference`: once per used string and batch.
+    @inline(never)
+    private func intern(_ reference: UInt16, _ symbolOf: UnsafeMutablePointer<UInt32>) -> UInt32 {
+        let symbol = symbols.intern(tables.pointee.batch?.string(reference) ?? "")
+        symbolOf[Int(reference)] = symbol
+        return symbol
     }
 
     /// The record of `frame`, which must come from the batch passed to ``begin(_:)``.

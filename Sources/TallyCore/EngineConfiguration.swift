@@ -66,6 +66,10 @@ public struct EngineCounters: Sendable, Equatable {
     public var folded: UInt64 = 0
     /// Windows sealed (counted per shard table).
     public var sealedTables: UInt64 = 0
+    /// Distinct strings in the symbol table now (a gauge; bounded by ``SymbolTable/maxSymbols``).
+    public var symbolsInterned: UInt64 = 0
+    /// Strings mapped to ``SymbolTable/overflow`` because the table was full.
+    public var symbolsOverflowed: UInt64 = 0
 
     public var aggregated: UInt64 { aggregatedPerShard.reduce(0, +) }
     public func dropped(_ reason: EngineDropReason) -> UInt64 { dropped[reason.rawValue] }
@@ -75,11 +79,13 @@ public struct EngineCounters: Sendable, Equatable {
 extension EngineCounters {
     /// The counters by the stable names snapshots carry: `frames.accepted`,
     /// `frames.aggregated`, `frames.folded`, `dropped.<reason>`, `shard.<i>.frames`,
-    /// `windows.sealed_tables`. Cumulative since the engine started.
+    /// `windows.sealed_tables`, `symbols.overflowed`: cumulative since the engine started;
+    /// `symbols.interned`: a gauge.
     public var named: [String: UInt64] {
         var result: [String: UInt64] = [
             "frames.accepted": accepted, "frames.aggregated": aggregated, "frames.folded": folded,
             "windows.sealed_tables": sealedTables,
+            "symbols.interned": symbolsInterned, "symbols.overflowed": symbolsOverflowed,
         ]
         for reason in EngineDropReason.allCases { result["dropped.\(reason.name)"] = dropped(reason) }
         for (i, frames) in aggregatedPerShard.enumerated() { result["shard.\(i).frames"] = frames }

@@ -16,6 +16,10 @@ public final class Collector: @unchecked Sendable {
     public let engine: AggregationEngine
     private let context: ZMQContext
     private let sources: [ZeroMQSource]
+    /// ZAP handler and connection cap of the ingest sockets.
+    public let gate: IngestGate
+    /// The ingest's bounds, derived from the memory budget.
+    public let budget: IngestBudget
     /// Frames received per producer id, over every source.
     public let producers = ProducerLedger()
     public let sinks: [SinkWorker]
@@ -54,6 +58,19 @@ public final class Collector: @unchecked Sendable {
         index = configuration.index ? try IndexStage(configuration: configuration, logger: logger) : nil
         engine = AggregationEngine(configuration: configuration.engine)
         context = try ZMQContext()
+        budget = try configuration.ingestBudget
+        var curveSecretKey: [UInt8]? = nil
+        var allowlist: ProducerAllowlist? = nil
+        if !configuration.curveSecretKeyFile.isEmpty {
+            guard ZMQCurve.isAvailable else {
+                throw ConfigError(field: "curve_secret_key_file", "this libzmq was built without CURVE (zmq_has(\"curve\") = 0)")
+            }
+            let text = try CurveKeyFile.read(configuration.curveSecretKeyFile, field: "curve_secret_key_file")
+            curveSecretKey = ZMQCurve.decode(text)
+            allowlist = try ProducerAllowlist(directory: configuration.curveAllowedProducersDir)
+        }
+        // The ZAP handler is bound before any socket with a ZAP domain binds.
+        gate = try IngestGate(context: context, maxConnections: budget.maxConnections, allowlist: allowlist)
         var sinks = [SinkWorker(sink: try FileSink(directory: configuration.dataDirectory,
                                                    maxBytes: configuration.fileMaxBytes,
                                                    maxSeconds: configuration.fileMaxSeconds,
@@ -61,7 +78,7 @@ public final class Collector: @unchecked Sendable {
                                                    fsyncEachRecord: configuration.fsync == "always"),
                                 capacity: configuration.sinkQueue)]
         if !configuration.pubEndpoint.isEmpty {
-            sinks.append(SinkWorker(sink: try PubSink(context: context, endpoint: configuration.pubEndpoint),
+            sinks.append(SinkWorker(sink: try PubSink(context: context, endpoint: configuration.pubEndpoint, curveSecretKey: curveSecretKey),
                                     capacity: configuration.sinkQueue))
         }
         if !configuration.jsonLines.isEmpty {
@@ -84,11 +101,15 @@ public final class Collector: @unchecked Sendable {
             logger.warning("data directory: skipped \(stored.report.torn) torn snapshot record(s) (a crash mid-write)")
         }
         replay = configuration.replayEndpoint.isEmpty ? nil
-            : try ReplayServer(context: context, endpoint: configuration.replayEndpoint, directory: configuration.dataDirectory)
+            : try ReplayServer(context: context, endpoint: configuration.replayEndpoint, directory: configuration.dataDirectory,
+                                   curveSecretKey: curveSecretKey)
+        var settings = IngestSocketSettings(receiveQueueBatches: budget.receiveQueueBatches)
+        settings.curveSecretKey = curveSecretKey
+        settings.drainMillis = configuration.shutdownDrainSeconds * 1_000
         var sources: [ZeroMQSource] = []
         for endpoint in configuration.endpoints {
             sources.append(try ZeroMQSource(context: context, endpoint: endpoint, port: engine.makeIngestPort(),
-                                            producers: producers, receiveQueue: configuration.receiveQueue))
+                                            producers: producers, settings: settings, gate: gate))
         }
         self.sources = sources
     }
@@ -107,6 +128,7 @@ public final class Collector: @unchecked Sendable {
     /// Starts the shards, the ingest threads and the flusher.
     public func start() {
         engine.start()
+        gate.start()
         for source in sources { source.start() }
         let thread = Thread { [self] in
             let records = replayRecords.withLock { taken -> [SnapshotLog.Record] in
@@ -127,6 +149,17 @@ public final class Collector: @unchecked Sendable {
         if !configuration.replayEndpoint.isEmpty { outputs.append("replay \(configuration.replayEndpoint)") }
         if !configuration.alertmanagerURL.isEmpty { outputs.append("alerts to Alertmanager \(configuration.alertmanagerURL)") }
         if !configuration.alertWebhookURL.isEmpty { outputs.append("alerts to \(configuration.alertWebhookURL)") }
+        logger.info("""
+            memory budget \(configuration.memoryBudgetMiB) MiB: receive queue \(budget.receiveQueueBatches) batches × \
+            \(budget.maxConnections) connections ≤ \(budget.worstCaseQueuedBytes >> 20) MiB; \
+            CURVE \(configuration.curveSecretKeyFile.isEmpty ? "off" : "on")
+            """)
+        if configuration.curveSecretKeyFile.isEmpty {
+            for endpoint in configuration.endpoints + [configuration.pubEndpoint, configuration.replayEndpoint]
+            where !Collector.isLoopback(endpoint) {
+                logger.warning("\(endpoint) is reachable beyond this host without CURVE: anyone who can connect can send frames or read snapshots (set curve_secret_key_file)")
+            }
+        }
         logger.info("tallyd \(configuration.collectorID): ingest on \(configuration.endpoints.joined(separator: ", ")); \(outputs.joined(separator: ", "))")
     }
 
@@ -138,6 +171,7 @@ public final class Collector: @unchecked Sendable {
         guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return true }
         flusherDone.wait()
         for source in sources { source.stop() }
+        gate.stop()
         let drained = engine.stop(timeoutMillis: Int(timeoutSeconds * 1_000))
         flush()
         var clean = drained
@@ -163,6 +197,11 @@ public final class Collector: @unchecked Sendable {
         c["ingest.batches"] = sources.reduce(0) { $0 + $1.batches.load(ordering: .relaxed) }
         c["ingest.bytes"] = sources.reduce(0) { $0 + $1.bytes.load(ordering: .relaxed) }
         c["ingest.frames"] = sources.reduce(0) { $0 + $1.frames.load(ordering: .relaxed) }
+        c["ingest.dropped.shutdown_batches"] = sources.reduce(0) { $0 + $1.shutdownDroppedBatches.load(ordering: .relaxed) }
+        c["ingest.dropped.shutdown_frames"] = sources.reduce(0) { $0 + $1.shutdownDroppedFrames.load(ordering: .relaxed) }
+        c["ingest.receive_queue_batches"] = UInt64(budget.receiveQueueBatches)
+        c["ingest.max_connections"] = UInt64(budget.maxConnections)
+        c.merge(gate.counters) { $1 }
         for reason in WireRejectReason.allCases {
             c["ingest.rejected.\(reason.name)"] = sources.reduce(0) { $0 + ($1.rejectedByReason[reason] ?? 0) }
         }
@@ -189,6 +228,17 @@ public final class Collector: @unchecked Sendable {
             c[ProducerLedger.counterName(producer: producer, field: "batches")] = entry.batches
         }
         return c
+    }
+
+    /// Whether `endpoint` is reachable only from this host: ipc://, inproc://, or tcp://
+    /// on 127.0.0.0/8, ::1 or localhost. An empty endpoint (disabled) counts as local.
+    public static func isLoopback(_ endpoint: String) -> Bool {
+        guard endpoint.hasPrefix("tcp://") else { return true }
+        var host = String(endpoint.dropFirst(6))
+        if let colon = host.lastIndex(of: ":") { host = String(host[..<colon]) }
+        if let semicolon = host.lastIndex(of: ";") { host = String(host[host.index(after: semicolon)...]) }  // source;dest
+        host = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return host.hasPrefix("127.") || host == "::1" || host == "localhost"
     }
 
     /// Turns every sealed window into a snapshot and hands it to the sinks.

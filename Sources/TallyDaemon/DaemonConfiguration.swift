@@ -11,12 +11,32 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var collectorID = "tally-local"
     /// ZeroMQ endpoints the PULL sockets bind (tcp:// or ipc://); one ingest thread each.
     public var endpoints = ["tcp://127.0.0.1:7411"]
-    /// Batches ZeroMQ holds for each connected producer at each endpoint before it
-    /// pushes back on that producer (`ZMQ_RCVHWM`, which is per connection), 1 …
-    /// 1,000,000. Room for bursts; while it is full, the producer's client drops (or,
-    /// if told to, waits), and frames that sat in it past the allowed lateness arrive late.
+    /// The most batches ZeroMQ holds for each connected producer (`ZMQ_RCVHWM`, per
+    /// connection), 1 … 1,000,000: a cap on what ``memoryBudgetMiB`` derives
+    /// (``IngestBudget``), which is what applies when it is smaller. While it is full the
+    /// producer's client drops (or, if told to, waits).
     public var receiveQueue = DaemonConfiguration.defaultReceiveQueue
     public static let defaultReceiveQueue = 10_000
+
+    // MARK: Hardening (memory budget, connection cap, shutdown drain, CURVE)
+
+    /// Memory budget of tallyd in MiB, 64 … 1,048,576: half of it bounds the ingest's
+    /// receive queues (``IngestBudget``: queue length and connection cap follow from it).
+    public var memoryBudgetMiB = 1_024
+    /// Open ingest connections (all endpoints) admitted, 1 … 100,000; more are refused
+    /// (`ingest.refused.connection_limit`). With the budget it sets the receive queue.
+    public var maxConnections = 128
+    /// At shutdown, seconds (0 … 60) during which batches ZeroMQ already holds are still
+    /// aggregated; what remains after is counted as `ingest.dropped.shutdown_frames`.
+    public var shutdownDrainSeconds = 2
+    /// Frames stamped more than this many seconds (0 … 3,600) ahead of tallyd's clock
+    /// are dropped as `future`; it bounds how many windows ahead of time can open.
+    public var futureToleranceSeconds = 10
+    /// CURVE server secret key file (`tallyd keygen`); "" = plain ZMTP. With it, the
+    /// ingest, PUB and replay sockets are CURVE servers.
+    public var curveSecretKeyFile = ""
+    /// Directory of allowed producers' public keys (`*.pub`); required with CURVE.
+    public var curveAllowedProducersDir = ""
     /// Window length in seconds, 1 … 3,600.
     public var windowSeconds = 10
     /// Seconds after a window's end during which its frames are still accepted, 0 … 600.
@@ -142,7 +162,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
         let value: ConfigValue
         switch key {
         case "endpoints", "http_metric_labels", "otlp_tag_attributes": value = .strings(text.split(separator: ",").map { String($0).trimmingSpaces() })
-        case "receive_queue", "index_replay_windows", "window_seconds", "allowed_lateness_seconds", "shards", "max_series_per_shard", "file_max_bytes", "file_max_seconds",
+        case "receive_queue", "memory_budget_mib", "max_connections", "shutdown_drain_seconds", "future_tolerance_seconds",
+             "index_replay_windows", "window_seconds", "allowed_lateness_seconds", "shards", "max_series_per_shard", "file_max_bytes", "file_max_seconds",
              "file_retention", "sink_queue", "http_windows", "http_max_label_sets", "http_vllm_max_model_len", "otlp_max_body_bytes",
              "postgres_retention_days", "hll_precision":
             guard let number = Int(text.replacingUnderscores()) else { throw ConfigError(field: field, "not an integer: \(text)") }
@@ -156,7 +177,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
     }
 
     /// Top-level keys (snake case, as in the file).
-    public static let keys = ["collector_id", "endpoints", "receive_queue", "window_seconds", "allowed_lateness_seconds", "shards",
+    public static let keys = ["collector_id", "endpoints", "receive_queue",
+                              "memory_budget_mib", "max_connections", "shutdown_drain_seconds", "future_tolerance_seconds",
+                              "curve_secret_key_file", "curve_allowed_producers_dir",
+                              "window_seconds", "allowed_lateness_seconds", "shards",
                               "max_series_per_shard", "data_directory", "file_max_bytes", "file_max_seconds", "file_retention", "fsync",
                               "pub_endpoint", "replay_endpoint", "json_lines", "sink_queue", "summary",
                               "policy_file", "index", "index_replay_windows", "baseline_snapshot",
@@ -190,6 +214,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
             guard case .strings(let list) = value else { throw ConfigError(field: key, "expected an array of strings") }
             endpoints = list
         case "receive_queue": receiveQueue = try integer()
+        case "memory_budget_mib": memoryBudgetMiB = try integer()
+        case "max_connections": maxConnections = try integer()
+        case "shutdown_drain_seconds": shutdownDrainSeconds = try integer()
+        case "future_tolerance_seconds": futureToleranceSeconds = try integer()
+        case "curve_secret_key_file": curveSecretKeyFile = try string()
+        case "curve_allowed_producers_dir": curveAllowedProducersDir = try string()
         case "window_seconds": windowSeconds = try integer()
         case "allowed_lateness_seconds": allowedLatenessSeconds = try integer()
         case "shards": shards = try integer()
@@ -274,6 +304,23 @@ public struct DaemonConfiguration: Sendable, Equatable {
         if !(1...1_000_000).contains(receiveQueue) {
             throw ConfigError(field: "receive_queue", "\(receiveQueue) not in 1 … 1000000")
         }
+        if !(64...1_048_576).contains(memoryBudgetMiB) {
+            throw ConfigError(field: "memory_budget_mib", "\(memoryBudgetMiB) not in 64 … 1048576")
+        }
+        if !(1...100_000).contains(maxConnections) {
+            throw ConfigError(field: "max_connections", "\(maxConnections) not in 1 … 100000")
+        }
+        _ = try ingestBudget
+        if !(0...60).contains(shutdownDrainSeconds) {
+            throw ConfigError(field: "shutdown_drain_seconds", "\(shutdownDrainSeconds) not in 0 … 60")
+        }
+        if !(0...3_600).contains(futureToleranceSeconds) {
+            throw ConfigError(field: "future_tolerance_seconds", "\(futureToleranceSeconds) not in 0 … 3600")
+        }
+        if curveSecretKeyFile.isEmpty != curveAllowedProducersDir.isEmpty {
+            throw ConfigError(field: curveSecretKeyFile.isEmpty ? "curve_secret_key_file" : "curve_allowed_producers_dir",
+                              "CURVE needs both curve_secret_key_file and curve_allowed_producers_dir")
+        }
         if !(1...3_600).contains(windowSeconds) { throw ConfigError(field: "window_seconds", "\(windowSeconds) not in 1 … 3600") }
         if !(0...600).contains(allowedLatenessSeconds) {
             throw ConfigError(field: "allowed_lateness_seconds", "\(allowedLatenessSeconds) not in 0 … 600")
@@ -337,13 +384,21 @@ public struct DaemonConfiguration: Sendable, Equatable {
         return (host, port)
     }
 
+    /// The ingest's bounds derived from ``memoryBudgetMiB`` and ``maxConnections``.
+    public var ingestBudget: IngestBudget {
+        get throws(ConfigError) {
+            try IngestBudget(budgetMiB: memoryBudgetMiB, maxConnections: maxConnections, receiveQueueCap: receiveQueue)
+        }
+    }
+
     /// The engine configuration these settings describe.
     public var engine: EngineConfiguration {
         var engine = EngineConfiguration()
         if shards > 0 { engine.shards = shards }
         engine.maxSeriesPerShardWindow = maxSeriesPerShard
         engine.window = WindowPolicy(intervalMicros: UInt64(windowSeconds) * 1_000_000,
-                                     allowedLatenessMicros: UInt64(allowedLatenessSeconds) * 1_000_000)
+                                     allowedLatenessMicros: UInt64(allowedLatenessSeconds) * 1_000_000,
+                                     futureToleranceMicros: UInt64(futureToleranceSeconds) * 1_000_000)
         engine.prices = PriceTable()
         engine.prices.prices = prices
         engine.sketches.hllPrecision = hllPrecision
@@ -361,10 +416,25 @@ public struct DaemonConfiguration: Sendable, Equatable {
     # ZeroMQ endpoints to bind PULL sockets on (tcp:// or ipc://), one ingest thread each.
     # To accept a fleet on the network: ["tcp://0.0.0.0:7411"]
     endpoints = ["tcp://127.0.0.1:7411"]
-    # Batches buffered per connected producer (ZeroMQ's receive high-water mark) before
-    # it feels back-pressure: room for bursts (10000 × 64 KiB batches ≈ 6 M frames), at
-    # the price of memory and of frames waiting longer than allowed_lateness when full.
+    # Most batches buffered per connected producer (ZeroMQ's receive high-water mark);
+    # the memory budget below usually sets a smaller one, which then applies.
     receive_queue = 10000
+    # Memory budget (MiB). Half of it bounds the ingest's receive queues: a message over
+    # 1 MiB closes its connection, and receive queue = min(receive_queue,
+    # budget / 2 / max_connections / 1 MiB - 1) batches per connection (≥ 1).
+    memory_budget_mib = 1024
+    # Open producer connections admitted over all endpoints; more are refused (counted).
+    max_connections = 128
+    # At shutdown, batches already received are aggregated for up to this long (s);
+    # what is left after it is counted as dropped (ingest.dropped.shutdown_frames).
+    shutdown_drain_seconds = 2
+    # Frames stamped further ahead of tallyd's clock (s) are dropped as "future".
+    future_tolerance_seconds = 10
+    # CURVE (encryption + producer authentication) on the ingest, PUB and replay sockets:
+    # the server's secret key file and a directory of allowed producers' *.pub files,
+    # both written by `tallyd keygen`. "" = plain TCP (a warning when bound beyond loopback).
+    curve_secret_key_file = ""
+    curve_allowed_producers_dir = ""
     # Window length (s, 1 … 3600); windows align to wall-clock multiples.
     window_seconds = 10
     # A frame may arrive this long (s) after its window ended and still count in it;

@@ -17,10 +17,16 @@ public final class ReplayServer: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     public let served = Atomic<UInt64>(0)
 
-    public init(context: ZMQContext, endpoint: String, directory: String) throws(ZMQError) {
+    /// - Parameter curveSecretKey: with a key, a CURVE server: clients need the server's public key.
+    public init(context: ZMQContext, endpoint: String, directory: String, curveSecretKey: [UInt8]? = nil) throws(ZMQError) {
         self.directory = directory
         socket = try ZMQSocket(context: context, type: .rep)
         try socket.setReceiveTimeout(milliseconds: 100)
+        try socket.setMaxMessageSize(4_096)  // a request is one short line of text
+        if let curveSecretKey {
+            try socket.setCurveServer(secretKey: curveSecretKey)
+            try socket.setZAPDomain(IngestGate.outputDomain)
+        }
         try socket.bind(endpoint)
         let thread = Thread { [self] in run() }
         thread.name = "tally.replay"

@@ -73,9 +73,14 @@ public final class PubSink: SnapshotSink, @unchecked Sendable {
     public static let indexTopic = Array("tally.index".utf8)
     private let socket: ZMQSocket
 
-    public init(context: ZMQContext, endpoint: String) throws(ZMQError) {
+    /// - Parameter curveSecretKey: with a key, a CURVE server: subscribers need the server's public key.
+    public init(context: ZMQContext, endpoint: String, curveSecretKey: [UInt8]? = nil) throws(ZMQError) {
         socket = try ZMQSocket(context: context, type: .pub)
         try socket.setSendHighWaterMark(1_000)
+        if let curveSecretKey {
+            try socket.setCurveServer(secretKey: curveSecretKey)
+            try socket.setZAPDomain(IngestGate.outputDomain)
+        }
         try socket.bind(endpoint)
     }
 

@@ -244,9 +244,9 @@ public final class BatchDecoder {
         let severity = frame.load(fromByteOffset: FrameLayout.severity, as: UInt8.self)
         let kinds = frame.readLE(FrameLayout.safetyKinds, as: UInt16.self)
         let reserved = frame.load(fromByteOffset: FrameLayout.reserved, as: UInt8.self)
-        // Outcome: bit 7 reserved; task (bits 3–4) and feedback (bits 5–6) never 3.
-        let enums = (status < 6) && (ring < 3) && (severity < 5) && (outcome & 0x80 == 0)
-            && (outcome & 0x18 != 0x18) && (outcome & 0x60 != 0x60)
+        // The vocabulary's own initialisers (inlined switches): one definition of what is valid.
+        let enums = (RequestStatus(rawValue: status) != nil) && (DeploymentRing(rawValue: ring) != nil)
+            && (SafetySeverity(rawValue: severity) != nil) && OutcomeBits(rawValue: outcome).isValid
             && (kinds & ~SafetyKinds.defined.rawValue == 0) && (reserved == 0) && ((severity == 0) == (kinds == 0))
         let references = (frame.readLE(FrameLayout.model, as: UInt16.self) < strings)
             && optionalReferenceValid(frame.readLE(FrameLayout.modelVersion, as: UInt16.self), strings)

@@ -76,6 +76,62 @@ extension ZMQSocket {
         get throws(ZMQError) { try getOption(ZMQ_RCVMORE, "ZMQ_RCVMORE") != 0 }
     }
 
+    /// The largest message this socket accepts, in bytes (-1 = no limit, libzmq's default).
+    /// A peer announcing a bigger message is disconnected as soon as its size header
+    /// arrives: the message is never allocated.
+    public func setMaxMessageSize(_ bytes: Int64) throws(ZMQError) {
+        var value = bytes
+        guard zmq_setsockopt(try open, ZMQ_MAXMSGSIZE, &value, MemoryLayout<Int64>.size) == 0 else {
+            throw .last("zmq_setsockopt ZMQ_MAXMSGSIZE")
+        }
+    }
+
+    /// TCP keepalive on the socket's tcp:// connections (`ZMQ_TCP_KEEPALIVE*`): the kernel
+    /// probes a connection idle for `idleSeconds`, every `intervalSeconds`, and closes it
+    /// after `count` unanswered probes. A peer's kernel answers even while its
+    /// application is behind, so this closes only connections to hosts that are gone.
+    public func setTCPKeepalive(idleSeconds: Int32, intervalSeconds: Int32, count: Int32) throws(ZMQError) {
+        try setOption(ZMQ_TCP_KEEPALIVE, 1, "ZMQ_TCP_KEEPALIVE")
+        try setOption(ZMQ_TCP_KEEPALIVE_IDLE, idleSeconds, "ZMQ_TCP_KEEPALIVE_IDLE")
+        try setOption(ZMQ_TCP_KEEPALIVE_INTVL, intervalSeconds, "ZMQ_TCP_KEEPALIVE_INTVL")
+        try setOption(ZMQ_TCP_KEEPALIVE_CNT, count, "ZMQ_TCP_KEEPALIVE_CNT")
+    }
+
+    /// A connection whose ZMTP handshake (greeting, security) has not finished after
+    /// this many milliseconds is closed (0 = never; libzmq's default is 30,000).
+    public func setHandshakeInterval(milliseconds: Int32) throws(ZMQError) {
+        try setOption(ZMQ_HANDSHAKE_IVL, milliseconds, "ZMQ_HANDSHAKE_IVL")
+    }
+
+    /// ZMTP heartbeats: a PING every `interval` ms; a connection on which libzmq decoded
+    /// nothing (no PONG, no message) for `timeout` ms after a PING is closed. Beware on a
+    /// receiving socket: while its receive queue is full libzmq decodes nothing, so a
+    /// healthy peer whose receiver is merely behind for `timeout` ms is disconnected, and
+    /// what it had in flight is lost without a count (libzmq 4.3; tallyd's ingest does
+    /// not use heartbeats for that reason, see IngestSocketSettings).
+    public func setHeartbeat(intervalMilliseconds interval: Int32, timeoutMilliseconds timeout: Int32) throws(ZMQError) {
+        try setOption(ZMQ_HEARTBEAT_IVL, interval, "ZMQ_HEARTBEAT_IVL")
+        try setOption(ZMQ_HEARTBEAT_TIMEOUT, timeout, "ZMQ_HEARTBEAT_TIMEOUT")
+    }
+
+    /// The ZAP domain sent with this socket's authentication requests (RFC 27). With a
+    /// non-empty domain, even NULL-mechanism connections are put to the ZAP handler.
+    public func setZAPDomain(_ domain: String) throws(ZMQError) {
+        try setOption(ZMQ_ZAP_DOMAIN, bytes: Array(domain.utf8), "ZMQ_ZAP_DOMAIN")
+    }
+
+    /// Reports this socket's connection events as two-part messages on a PAIR socket
+    /// bound by libzmq at `endpoint` (an `inproc://` name); read them with ``ZMQMonitorEvent``.
+    /// - Parameter events: a mask of `ZMQ_EVENT_*` values.
+    public func monitor(endpoint: String, events: Int32) throws(ZMQError) {
+        guard zmq_socket_monitor(try open, endpoint, events) == 0 else { throw .last("zmq_socket_monitor \(endpoint)") }
+    }
+
+    /// Stops this socket's monitor, if any.
+    public func stopMonitor() {
+        if let handle { zmq_socket_monitor(handle, nil, 0) }
+    }
+
     // MARK: CURVE (encryption and authentication)
 
     /// Makes this socket a CURVE server with its 32-byte secret key.

@@ -73,7 +73,9 @@ import TallySketches
                      "sink.file.delivered", "sink.file.failures", "sink.file.retries", "sink.file.queue_depth",
                      "sink.file.dropped.queue_full", "flush.micros", "snapshot.bytes", "snapshots", "index.windows",
                      "index.refused", "replay.snapshots_served", "producer.00000000000000ff.frames",
-                     "producer.other.ingest_dropped", "producer.other.batches"]
+                     "producer.other.ingest_dropped", "producer.other.batches", "ingest.dropped.shutdown_frames",
+                     "ingest.connections.accepted", "ingest.connections.open", "ingest.refused.connection_limit",
+                     "ingest.max_connections", "ingest.receive_queue_batches", "symbols.interned", "symbols.overflowed"]
         for name in names { #expect(DaemonMetrics.match(name) != nil, "\(name)") }
         let (families, unmapped) = DaemonMetrics.families(["sink.pub.dropped.failed": 2, "flush.micros": 1_500, "mystery": 1])
         #expect(unmapped == ["mystery"])

@@ -32,7 +32,7 @@ class Tallyd(tallyd_process.Tallyd):
     and endpoints."""
 
     def __init__(self, binary, directory, collector_id="downstream", window_seconds=1,
-                 allowed_lateness_seconds=1, index=False):
+                 allowed_lateness_seconds=1, index=False, future_tolerance_seconds=None):
         self.binary, self.directory = binary, str(directory)
         os.makedirs(self.directory, exist_ok=True)
         self.collector_id = collector_id
@@ -50,6 +50,8 @@ class Tallyd(tallyd_process.Tallyd):
                  f"allowed_lateness_seconds = {allowed_lateness_seconds}",
                  f'json_lines = "{self.json_path}"', f'data_directory = "{self.data_directory}"',
                  'fsync = "always"', f"index = {'true' if index else 'false'}"]
+        if future_tolerance_seconds is not None:
+            lines.append(f"future_tolerance_seconds = {future_tolerance_seconds}")
         for model, (input_price, cached_price, output_price) in PRICES.items():
             lines += [f'[prices."{model}"]', f"input = {input_price}", f"cached_input = {cached_price}",
                       f"output = {output_price}"]

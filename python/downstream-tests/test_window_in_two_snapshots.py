@@ -1,5 +1,5 @@
 """SNAPSHOT.md, "A window in more than one snapshot" and "Windows and event time", on a
-real tallyd: frames stamped up to 60 s ahead are taken (later ones are dropped as
+real tallyd: frames stamped up to future_tolerance_seconds (set to 60 s here) ahead are taken (later ones are dropped as
 future), a shutdown publishes their window early, a restart continues the sequence
 numbers and publishes a second snapshot of the same window, and merging the two by
 the documented rule gives what was sent. Read from the data directory only."""
@@ -34,7 +34,7 @@ def snapshots_of(tallyd):
 
 
 def test_future_window_published_early_then_again_after_restart(start_tallyd):
-    tallyd = start_tallyd(window_seconds=10, allowed_lateness_seconds=2)
+    tallyd = start_tallyd(window_seconds=10, allowed_lateness_seconds=2, future_tolerance_seconds=60)
     future_us = time.time_ns() // 1000 + 30_000_000  # 30 s ahead: within the 60 s tolerance
     window = future_us - future_us % WINDOW_US
     first_users = list(range(1, 41))

@@ -8,12 +8,10 @@ import TallyIndex
 import TallyOTLP
 import TallyPostgres
 
-/// tallyd: the Tally collector. Settings: defaults < --config file < TALLY_* variables < flags.
-@main
-struct Tallyd: ParsableCommand {
+/// The collector. Settings: defaults < --config file < TALLY_* variables < flags.
+struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "tallyd",
-        abstract: "Tally collector: ZeroMQ trace frames in, per-window snapshots out.")
+        abstract: "Run the collector (the default command).")
 
     @Option(name: .long, help: "Configuration file (TOML; see --print-default-config).")
     var config: String?

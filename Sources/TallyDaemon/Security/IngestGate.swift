@@ -1,0 +1,184 @@
+import Foundation
+import Synchronization
+import ZeroMQ
+
+/// Admission for the ingest sockets: the ZAP handler (ZeroMQ's authentication
+/// protocol, RFC 27 — https://rfc.zeromq.org/spec/27/) of tallyd's ZeroMQ context, and
+/// the watcher of the ingest sockets' connections, on one thread (`tally.gate`).
+///
+/// libzmq asks the handler bound at `inproc://zeromq.zap.01` about every new connection
+/// of a socket that has a ZAP domain (all of tallyd's do) before any of the
+/// connection's messages is delivered. For the ingest domain (``ingestDomain``) the gate
+/// answers 200 only when the connection is within ``IngestBudget/maxConnections`` open
+/// ingest connections and, with CURVE, when the client's public key is in the
+/// ``ProducerAllowlist``; otherwise libzmq closes the connection: after 300 (temporary,
+/// the connection limit) the producer reconnects later, after 400 (a key) it may not. Other
+/// domains (PUB, replay) are answered 200: CURVE's handshake has already proven that the
+/// client holds the server's public key. The open-connection count comes from socket
+/// monitors on the ingest sockets (accepted − disconnected), checked against the open
+/// descriptors before it refuses anyone; failed handshakes seen
+/// there are counted by ``IngestRefusalReason``.
+public final class IngestGate: @unchecked Sendable {
+    /// The ZAP domain of the ingest sockets.
+    public static let ingestDomain = "tally.ingest"
+    /// The ZAP domain of the PUB and replay sockets.
+    public static let outputDomain = "tally.output"
+    private static let zapEndpoint = "inproc://zeromq.zap.01"
+
+    public let maxConnections: Int
+    private let allowlist: ProducerAllowlist?
+    private let context: ZMQContext
+    private let zap: ZMQSocket
+    private var monitors: [ZMQSocket] = []
+    private let stopping = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+    private var started = false
+    /// Open connections per monitored socket, by file descriptor. Gate thread only.
+    private var open: [Set<Int32>] = []
+    private let state = Mutex(Counts())
+
+    struct Counts {
+        var accepted: UInt64 = 0
+        var open: Int = 0
+        var refused: [IngestRefusalReason: UInt64] = [:]
+    }
+
+    /// Binds the ZAP endpoint now: it must exist before the first socket with a ZAP
+    /// domain binds, or libzmq admits that socket's peers unchecked.
+    /// - Parameter allowlist: the producers' keys when the ingest uses CURVE, else nil.
+    public init(context: ZMQContext, maxConnections: Int, allowlist: ProducerAllowlist?) throws(ZMQError) {
+        self.context = context
+        self.maxConnections = maxConnections
+        self.allowlist = allowlist
+        zap = try ZMQSocket(context: context, type: .rep)
+        try zap.bind(IngestGate.zapEndpoint)
+    }
+
+    /// Watches `socket`'s connections (call before it binds, before ``start()``).
+    public func watch(_ socket: ZMQSocket) throws(ZMQError) {
+        let endpoint = "inproc://tally.gate.monitor.\(monitors.count)"
+        try socket.monitor(endpoint: endpoint, events: ZMQMonitorEvent.accepted | ZMQMonitorEvent.disconnected
+                           | ZMQMonitorEvent.handshakeFailedNoDetail | ZMQMonitorEvent.handshakeFailedProtocol)
+        let pair = try ZMQSocket(context: context, type: .pair)
+        try pair.connect(endpoint)
+        monitors.append(pair)
+        open.append([])
+    }
+
+    public func start() {
+        started = true
+        let thread = Thread { [self] in run() }
+        thread.name = "tally.gate"
+        thread.start()
+    }
+
+    /// Stops the thread and closes the gate's sockets; call after the watched sockets closed.
+    public func stop() {
+        if started {
+            stopping.store(true, ordering: .releasing)
+            finished.wait()
+        }
+        zap.close()
+        for monitor in monitors { monitor.close() }
+    }
+
+    /// `ingest.connections.accepted` (cumulative), `ingest.connections.open` (now) and
+    /// `ingest.refused.<reason>` for every ``IngestRefusalReason``.
+    public var counters: [String: UInt64] {
+        state.withLock { counts in
+            var c = ["ingest.connections.accepted": counts.accepted, "ingest.connections.open": UInt64(counts.open)]
+            for reason in IngestRefusalReason.allCases { c["ingest.refused.\(reason.name)"] = counts.refused[reason] ?? 0 }
+            return c
+        }
+    }
+
+    private func run() {
+        defer { finished.signal() }
+        guard let poller = try? ZMQPoller(sockets: [zap] + monitors) else { return }
+        while !stopping.load(ordering: .acquiring) {
+            guard let ready = try? poller.poll(timeoutMillis: 100) else { break }
+            // Connection events first, so that a ZAP request sees its own connection counted.
+            readMonitors()
+            if ready.contains(0) { answerZAP() }
+        }
+    }
+
+    private func readMonitors() {
+        for (index, monitor) in monitors.enumerated() {
+            while let parts = try? monitor.receiveMultipart(flags: .dontWait) {
+                guard let event = ZMQMonitorEvent(parts: parts) else { continue }
+                apply(event, socket: index)
+            }
+        }
+    }
+
+    private func apply(_ event: ZMQMonitorEvent, socket: Int) {
+        switch event.event {
+        case ZMQMonitorEvent.accepted:
+            open[socket].insert(event.value)
+            state.withLock { $0.accepted += 1 }
+        case ZMQMonitorEvent.disconnected:
+            open[socket].remove(event.value)
+        case ZMQMonitorEvent.handshakeFailedProtocol:
+            let reason: IngestRefusalReason = switch event.value {
+            case ZMQMonitorEvent.protocolErrorMechanismMismatch: .noKey
+            case ZMQMonitorEvent.protocolErrorCryptographic: .wrongServerKey
+            default: .handshakeFailed
+            }
+            state.withLock { $0.refused[reason, default: 0] += 1 }
+        case ZMQMonitorEvent.handshakeFailedNoDetail:
+            state.withLock { $0.refused[.handshakeFailed, default: 0] += 1 }
+        default:
+            break
+        }
+        let total = open.reduce(0) { $0 + $1.count }
+        state.withLock { $0.open = total }
+    }
+
+    /// Forgets tracked connections whose descriptor is closed already, so that a
+    /// disconnection whose monitor event is late (or was lost when the monitor's pipe was
+    /// full) cannot hold a slot and refuse good producers. Runs only on the refusal path.
+    /// A number reused by a newer connection stays tracked: that descriptor is open, and
+    /// libzmq emits the old connection's DISCONNECTED before it closes the descriptor.
+    private func pruneClosedConnections() {
+        for index in open.indices {
+            open[index] = open[index].filter { fd in fcntl(fd, F_GETFD) != -1 || errno != EBADF }
+        }
+        let total = open.reduce(0) { $0 + $1.count }
+        state.withLock { $0.open = total }
+    }
+
+    /// Answers one ZAP request (RFC 27: version, request id, domain, address, identity,
+    /// mechanism, credentials…; reply: version, request id, status code, status text,
+    /// user id, metadata). A malformed request gets status 500.
+    private func answerZAP() {
+        guard let request = try? zap.receiveMultipart(flags: .dontWait) else { return }
+        let version = Array("1.0".utf8)
+        guard request.count >= 6, request[0] == version else {
+            _ = try? zap.send(multipart: [version, request.count > 1 ? request[1] : [], Array("500".utf8),
+                                          Array("malformed ZAP request".utf8), [], []])
+            return
+        }
+        let domain = String(decoding: request[2], as: UTF8.self)
+        let mechanism = String(decoding: request[5], as: UTF8.self)
+        var refusal: IngestRefusalReason? = nil
+        if domain == IngestGate.ingestDomain {
+            if let allowlist, mechanism == "CURVE" {
+                if request.count < 7 || !allowlist.allows(request[6]) { refusal = .unknownKey }
+            } else if allowlist != nil {
+                refusal = .noKey
+            }
+            if refusal == nil && state.withLock({ $0.open }) > maxConnections {
+                pruneClosedConnections()
+                if state.withLock({ $0.open }) > maxConnections { refusal = .connectionLimit }
+            }
+        }
+        if let refusal { state.withLock { $0.refused[refusal, default: 0] += 1 } }
+        // 300 (temporary) for the connection limit: libzmq then closes the connection without a
+        // ZMTP ERROR when the handshake interval (5 s) ends, and the producer reconnects. After a 400 the
+        // client's libzmq may give the endpoint up for good (a protocol error ends the session,
+        // zeromq/libzmq#3519), so a good producer refused at a busy moment would never return.
+        let (code, text) = refusal.map { ($0 == .connectionLimit ? "300" : "400", $0.name) } ?? ("200", "OK")
+        _ = try? zap.send(multipart: [version, request[1], Array(code.utf8), Array(text.utf8), [], []])
+    }
+}
