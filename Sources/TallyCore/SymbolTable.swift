@@ -5,9 +5,11 @@ import Synchronization
 /// the empty string, standing for "none".
 ///
 /// Lookups happen once per string per batch (``BatchResolver``), never per frame,
-/// so one lock is enough. Symbols are never freed: the table grows with the number
-/// of distinct strings seen (``maxSymbols`` caps it; past it every new string maps
-/// to ``overflow``).
+/// so one lock is enough. Only strings that a frame of a valid batch uses are interned,
+/// not the rest of the batch's string table.
+/// Symbols are never freed: the table grows with the number of distinct such strings
+/// (``maxSymbols`` caps it; past it every new string maps to ``overflow``, counted as
+/// `symbols.overflowed`).
 public final class SymbolTable: Sendable {
     public static let none: UInt32 = 0
     /// The symbol of every string interned after the table is full (its text is "~overflow~").

@@ -11,8 +11,9 @@ import ZeroMQ
 /// connection's messages is delivered. For the ingest domain (``ingestDomain``) the gate
 /// answers 200 only when the connection is within ``IngestBudget/maxConnections`` open
 /// ingest connections and, with CURVE, when the client's public key is in the
-/// ``ProducerAllowlist``; otherwise libzmq closes the connection: after 300 (temporary,
-/// the connection limit) the producer reconnects later, after 400 (a key) it may not. Other
+/// ``ProducerAllowlist``; otherwise 300 ("temporary"), and libzmq closes the connection
+/// when the handshake interval ends, without a ZMTP ERROR, so the producer reconnects
+/// later by itself. Other
 /// domains (PUB, replay) are answered 200: CURVE's handshake has already proven that the
 /// client holds the server's public key. The open-connection count comes from socket
 /// monitors on the ingest sockets (accepted − disconnected), checked against the open
@@ -174,11 +175,13 @@ public final class IngestGate: @unchecked Sendable {
             }
         }
         if let refusal { state.withLock { $0.refused[refusal, default: 0] += 1 } }
-        // 300 (temporary) for the connection limit: libzmq then closes the connection without a
-        // ZMTP ERROR when the handshake interval (5 s) ends, and the producer reconnects. After a 400 the
-        // client's libzmq may give the endpoint up for good (a protocol error ends the session,
-        // zeromq/libzmq#3519), so a good producer refused at a busy moment would never return.
-        let (code, text) = refusal.map { ($0 == .connectionLimit ? "300" : "400", $0.name) } ?? ("200", "OK")
+        // Every refusal is 300 (temporary): libzmq then sends no ZMTP ERROR and closes the
+        // connection when the handshake interval (5 s) ends, and a libzmq producer reconnects.
+        // With 400 the client's libzmq may give the endpoint up for good (a protocol error ends
+        // its session, zeromq/libzmq#3519): a good producer refused at a busy moment, or whose
+        // key is added to the allowlist later, would never return. And a peer that ignores the
+        // ERROR kept its connection (and its slot) open: seen for > 10 s with a raw ZMTP peer.
+        let (code, text) = refusal.map { ("300", $0.name) } ?? ("200", "OK")
         _ = try? zap.send(multipart: [version, request[1], Array(code.utf8), Array(text.utf8), [], []])
     }
 }
