@@ -11,14 +11,14 @@ import ZeroMQ
 /// connection's messages is delivered. For the ingest domain (``ingestDomain``) the gate
 /// answers 200 only when the connection is within ``IngestBudget/maxConnections`` open
 /// ingest connections and, with CURVE, when the client's public key is in the
-/// ``ProducerAllowlist``; otherwise 300 ("temporary"), and libzmq closes the connection
-/// when the handshake interval ends, without a ZMTP ERROR, so the producer reconnects
-/// later by itself. Other
-/// domains (PUB, replay) are answered 200: CURVE's handshake has already proven that the
-/// client holds the server's public key. The open-connection count comes from socket
-/// monitors on the ingest sockets (accepted − disconnected), checked against the open
-/// descriptors before it refuses anyone; failed handshakes seen
-/// there are counted by ``IngestRefusalReason``.
+/// ``ProducerAllowlist``. Otherwise it answers 300 ("temporary"): libzmq closes the
+/// connection when the handshake interval ends, without a ZMTP ERROR, and the producer
+/// reconnects later by itself. Other domains (PUB, replay) are answered 200: CURVE's
+/// handshake has already proven that the client holds the server's public key.
+///
+/// The open-connection count comes from socket monitors on the ingest sockets
+/// (accepted − disconnected), checked against the open descriptors before anyone is
+/// refused. Failed handshakes seen there are counted by ``IngestRefusalReason``.
 public final class IngestGate: @unchecked Sendable {
     /// The ZAP domain of the ingest sockets.
     public static let ingestDomain = "tally.ingest"
