@@ -73,7 +73,7 @@ import TallySketches
                      "sink.file.delivered", "sink.file.failures", "sink.file.retries", "sink.file.queue_depth",
                      "sink.file.dropped.queue_full", "flush.micros", "snapshot.bytes", "snapshots", "index.windows",
                      "index.refused", "replay.snapshots_served", "producer.00000000000000ff.frames",
-                     "producer.other.ingest_dropped", "producer.other.batches", "ingest.dropped.shutdown_frames",
+                     "producer.other.ingest_dropped", "producer.other.batches", "ingest.dropped.shutdown_frames", "ingest.dropped.shutdown_batches",
                      "ingest.connections.accepted", "ingest.connections.open", "ingest.refused.connection_limit",
                      "ingest.max_connections", "ingest.receive_queue_batches", "symbols.interned", "symbols.overflowed"]
         for name in names { #expect(DaemonMetrics.match(name) != nil, "\(name)") }
