@@ -19,6 +19,8 @@ import Darwin
 public final class AggregationEngine: @unchecked Sendable {
     public let configuration: EngineConfiguration
     public let symbols: SymbolTable
+    /// The producers heard from, numbered for the series cap's fair shares.
+    public let producers = ProducerDirectory()
     let shards: [Shard]
     private let group = DispatchGroup()
     private let ports = Mutex<[IngestPort]>([])
@@ -30,7 +32,8 @@ public final class AggregationEngine: @unchecked Sendable {
                 clock: @escaping @Sendable () -> UInt64 = AggregationEngine.wallClockMicros) {
         self.configuration = configuration
         self.symbols = symbols
-        shards = (0..<max(1, configuration.shards)).map { Shard(index: $0, configuration: configuration, clock: clock) }
+        let producers = self.producers
+        shards = (0..<max(1, configuration.shards)).map { Shard(index: $0, configuration: configuration, producers: producers, clock: clock) }
     }
 
     /// Wall-clock time in µs since the Unix epoch.
@@ -106,6 +109,11 @@ public final class AggregationEngine: @unchecked Sendable {
         c.dropped[EngineDropReason.late.rawValue] &+= shards.reduce(0) { $0 + $1.late.load(ordering: .acquiring) }
         c.dropped[EngineDropReason.future.rawValue] &+= shards.reduce(0) { $0 + $1.future.load(ordering: .acquiring) }
         c.folded = shards.reduce(0) { $0 + $1.folded.load(ordering: .acquiring) }
+        for shard in shards {
+            for (number, frames) in shard.foldedByProducer.withLock({ $0 }) {
+                c.foldedByProducer[producers.producerID(of: number), default: 0] &+= frames
+            }
+        }
         c.sealedTables = shards.reduce(0) { $0 + $1.sealedTables.load(ordering: .acquiring) }
         c.symbolsInterned = UInt64(symbols.count)
         c.symbolsOverflowed = symbols.overflowed
@@ -141,6 +149,9 @@ public final class IngestPort: @unchecked Sendable {
     private let unretainedRings: [Unmanaged<SPSCRing<FrameRecord>>]
     let resolver: BatchResolver
     private let state = Mutex(PortCounters())
+    /// The last batch's producer id and its ``ProducerDirectory`` number (a connection
+    /// usually carries one producer: the directory's lock is taken when it changes).
+    private var lastProducer: (id: UInt64, number: UInt32) = (0, ProducerDirectory.unnumbered)
 
     struct PortCounters {
         var accepted: UInt64 = 0
@@ -168,7 +179,10 @@ public final class IngestPort: @unchecked Sendable {
             }
             return UInt64(batch.frameCount)
         }
-        resolver.begin(batch)
+        if batch.producerID != lastProducer.id {
+            lastProducer = (batch.producerID, engine.producers.number(of: batch.producerID))
+        }
+        resolver.begin(batch, producer: lastProducer.number)
         let shardCount = UInt64(rings.count)
         for frame in batch.frames {
             accepted &+= 1

@@ -24,6 +24,7 @@ public final class BatchResolver {
         var priceOf: UnsafeMutablePointer<ModelPrice?>? = nil
         var priceResolved: UnsafeMutablePointer<Bool>? = nil
         var batch: BatchView? = nil
+        var producer = ProducerDirectory.unnumbered
     }
 
     public init(symbols: SymbolTable, prices: PriceTable) {
@@ -49,8 +50,9 @@ public final class BatchResolver {
         t.priceResolved?.deallocate()
     }
 
-    /// Prepares for the frames of `batch`; call before ``record(_:)``.
-    public func begin(_ batch: BatchView) {
+    /// Prepares for the frames of `batch`, sent by the producer numbered `producer`
+    /// (``ProducerDirectory``); call before ``record(_:)``.
+    public func begin(_ batch: BatchView, producer: UInt32 = ProducerDirectory.unnumbered) {
         let count = batch.stringCount
         if tables.pointee.capacity < count {
             release()
@@ -64,6 +66,7 @@ public final class BatchResolver {
         t.symbolOf!.update(repeating: BatchResolver.unresolved, count: count)
         t.priceResolved!.update(repeating: false, count: count)
         tables.pointee.batch = batch
+        tables.pointee.producer = producer
     }
 
     /// Marks a reference whose symbol is not looked up yet (no symbol reaches it: the
@@ -112,6 +115,7 @@ public final class BatchResolver {
             totalLatencyMicros: frame.totalLatencyMicros, inputTokens: frame.inputTokens,
             outputTokens: frame.outputTokens, cachedInputTokens: frame.cachedInputTokens,
             errorClass: symbol(frame.errorClass, symbolOf), categoryID: frame.categoryID, safetyKinds: frame.safetyKinds,
-            status: frame.status, outcome: frame.outcome, safetySeverity: frame.safetySeverity))
+            status: frame.status, outcome: frame.outcome, safetySeverity: frame.safetySeverity),
+            producer: tables.pointee.producer)
     }
 }

@@ -64,6 +64,9 @@ public struct EngineCounters: Sendable, Equatable {
     public var dropped = [UInt64](repeating: 0, count: EngineDropReason.allCases.count)
     /// Frames folded into an overflow series (included in aggregated).
     public var folded: UInt64 = 0
+    /// The same by the batch header's producer id (0: id 0, or past the
+    /// ``ProducerDirectory``'s capacity). Reported by tallyd as `producer.<id>.folded`.
+    public var foldedByProducer: [UInt64: UInt64] = [:]
     /// Windows sealed (counted per shard table).
     public var sealedTables: UInt64 = 0
     /// Distinct strings in the symbol table now (a gauge; bounded by ``SymbolTable/maxSymbols``).

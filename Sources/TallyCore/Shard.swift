@@ -13,6 +13,7 @@ final class Shard: @unchecked Sendable {
     let index: Int
     let configuration: EngineConfiguration
     let clock: @Sendable () -> UInt64
+    let producers: ProducerDirectory
 
     /// Rings from the ingest ports; grown under `portsLock` when a port registers.
     private let portsLock = Mutex<[SPSCRing<FrameRecord>]>([])
@@ -29,10 +30,14 @@ final class Shard: @unchecked Sendable {
     let future = Atomic<UInt64>(0)
     /// Frames folded into overflow series, added when their window is sealed.
     let folded = Atomic<UInt64>(0)
+    /// The same by producer number (``ProducerDirectory``), merged once per sealed window.
+    let foldedByProducer = Mutex<[UInt32: UInt64]>([:])
     let sealedTables = Atomic<UInt64>(0)
 
-    init(index: Int, configuration: EngineConfiguration, clock: @escaping @Sendable () -> UInt64) {
+    init(index: Int, configuration: EngineConfiguration, producers: ProducerDirectory,
+         clock: @escaping @Sendable () -> UInt64) {
         self.index = index
+        self.producers = producers
         self.configuration = configuration
         self.clock = clock
     }
@@ -89,7 +94,8 @@ final class Shard: @unchecked Sendable {
                         }
                         let table = open[start] ?? WindowTable(startMicros: start,
                                                                maxSeries: configuration.maxSeriesPerShardWindow,
-                                                               sketches: configuration.sketches)
+                                                               sketches: configuration.sketches,
+                                                               producers: producers)
                         open[start] = table
                         current = Unmanaged.passUnretained(table)
                         currentStart = start
@@ -120,6 +126,13 @@ final class Shard: @unchecked Sendable {
                     currentSeal = 0
                 }
                 folded.add(tables.reduce(0) { $0 + $1.foldedFrames }, ordering: .relaxed)
+                if tables.contains(where: { $0.foldedFrames > 0 }) {
+                    foldedByProducer.withLock { byProducer in
+                        for table in tables {
+                            for (producer, frames) in table.foldedFramesByProducer { byProducer[producer, default: 0] &+= frames }
+                        }
+                    }
+                }
                 mailbox.withLock { $0.append(contentsOf: tables) }
                 sealedTables.add(UInt64(tables.count), ordering: .relaxed)
                 sealedThrough = max(sealedThrough ?? 0, due.last!)

@@ -4,7 +4,19 @@ import TallySketches
 /// ``SeriesKey`` (probed by the record's precomputed ``FrameRecord/routingHash``)
 /// to a ``SeriesAggregate``, with a cap on how many series it admits. Past the cap,
 /// frames of new keys fold into one overflow series (``SeriesKey/overflow``), and
-/// ``foldedFrames`` and ``foldedKeys`` say how much was folded.
+/// ``foldedFrames``, ``foldedKeys`` and ``foldedFramesByProducer`` say how much was folded.
+///
+/// The cap is shared fairly between producers (``FrameRecord/producer``): the first
+/// ``sharedSeries`` keys (¾ of the cap) are admitted first come, first served; the last
+/// quarter only to a producer that has admitted fewer keys than its fair share: the cap
+/// divided by the producers that admitted keys in this table or, if more, the producers
+/// the engine knows (``ProducerDirectory/count``). A producer flooding new keys passes its
+/// share while filling the first ¾, so its later keys fold, while a producer with a few
+/// keys still gets its own series until the cap itself is reached; a lone producer may
+/// fill the whole cap. Limits: a producer first heard from after a flood took the last
+/// quarter folds its new keys until the next window; producers are told apart by the
+/// batch header's `producer_id`, so one that forges many ids is many producers to this
+/// policy (CURVE with an allowlist is the defence).
 ///
 /// Owned by one shard thread until sealed, then handed whole to the flusher; not
 /// thread-safe, and that includes reads: a read folds the series' stashes. Mutable state sits behind a pointer so that the per-frame path
@@ -18,6 +30,8 @@ public final class WindowTable: @unchecked Sendable {
     public let startMicros: UInt64
     public let maxSeries: Int
     public let sketches: SketchParameters
+    /// The engine's producers, for the fair share (nil: only this table's producers count).
+    let producers: ProducerDirectory?
 
     /// One admitted series. A series that has seen one frame keeps just that
     /// record (168 bytes); its aggregate (about 900 bytes plus sketch storage) and
@@ -106,15 +120,30 @@ public final class WindowTable: @unchecked Sendable {
         @usableFromInline var frames: UInt64 = 0
         @usableFromInline var foldedFrames: UInt64 = 0
         @usableFromInline var foldedKeys = HyperLogLog(precision: 12)
+        /// Keys admitted per producer number (room for `admittedCapacity` numbers; nil
+        /// until the first admission), and how many producers admitted at least one.
+        @usableFromInline var admittedBy: UnsafeMutablePointer<UInt32>? = nil
+        @usableFromInline var admittedCapacity = 0
+        @usableFromInline var producersAdmitting = 0
+        /// Folded frames per producer number (touched only when a frame folds).
+        @usableFromInline var foldedBy: [UInt32: UInt64] = [:]
     }
+
+    /// Keys admitted first come, first served: ¾ of ``maxSeries``; the rest is kept for
+    /// producers below their fair share.
+    public let sharedSeries: Int
+    /// Producer numbers a table tells apart; higher numbers count as ``ProducerDirectory/unnumbered``.
+    public static let maxProducerNumbers = 8_192
 
     /// Entries a page holds.
     public static let pageSize = 256
     @usableFromInline let state: UnsafeMutablePointer<State>
 
-    public init(startMicros: UInt64, maxSeries: Int, sketches: SketchParameters) {
+    public init(startMicros: UInt64, maxSeries: Int, sketches: SketchParameters, producers: ProducerDirectory? = nil) {
         self.startMicros = startMicros
+        self.producers = producers
         self.maxSeries = max(1, maxSeries)
+        sharedSeries = self.maxSeries - self.maxSeries / 4
         self.sketches = sketches
         let slotCount = 16
         let slots = UnsafeMutablePointer<Slot>.allocate(capacity: slotCount)
@@ -132,6 +161,7 @@ public final class WindowTable: @unchecked Sendable {
             page.deallocate()
         }
         s.slots.deallocate()
+        s.admittedBy?.deallocate()
         state.deinitialize(count: 1)
         state.deallocate()
     }
@@ -144,6 +174,8 @@ public final class WindowTable: @unchecked Sendable {
     public var foldedKeys: HyperLogLog { state.pointee.foldedKeys }
     /// Series held, the overflow series included.
     public var seriesCount: Int { state.pointee.count }
+    /// Folded frames by the producer number of their record (``ProducerDirectory``).
+    public var foldedFramesByProducer: [UInt32: UInt64] { state.pointee.foldedBy }
 
     /// Folds `record` into its series (or the overflow series).
     @inlinable
@@ -185,7 +217,10 @@ public final class WindowTable: @unchecked Sendable {
         // A key that is itself the overflow key (its model symbol overflowed the
         // symbol table) shares the overflow series but is not counted as folded.
         let isOverflowKey = record.key == .overflow
-        if !isOverflowKey && s.pointee.count - (s.pointee.overflowEntry == nil ? 0 : 1) < maxSeries {
+        let producer = Int(record.producer) < WindowTable.maxProducerNumbers ? Int(record.producer) : 0
+        let admitted = s.pointee.count - (s.pointee.overflowEntry == nil ? 0 : 1)
+        if !isOverflowKey && admitted < maxSeries && (admitted < sharedSeries || isWithinShare(producer)) {
+            countAdmission(producer)
             let n = append(record)
             s.pointee.slots[slot] = Slot(hash: record.routingHash, entry: UInt32(n + 1))
             if 2 * s.pointee.count > s.pointee.slotMask + 1 { growIndex() }
@@ -194,6 +229,7 @@ public final class WindowTable: @unchecked Sendable {
         if !isOverflowKey {
             s.pointee.foldedFrames &+= 1
             s.pointee.foldedKeys.insert(record.routingHash)
+            s.pointee.foldedBy[UInt32(producer), default: 0] &+= 1
         }
         // The overflow series is admitted beyond the cap (at most one a table) and is
         // found through `overflowEntry`, not the index.
@@ -204,6 +240,40 @@ public final class WindowTable: @unchecked Sendable {
             first.key = .overflow
             s.pointee.overflowEntry = append(first)
         }
+    }
+
+    /// Keys `producer` has admitted in this table.
+    private func admitted(by producer: Int) -> Int {
+        producer < state.pointee.admittedCapacity ? Int(state.pointee.admittedBy![producer]) : 0
+    }
+
+    /// Whether `producer` is below its fair share: ``maxSeries`` divided by the producers
+    /// that admitted keys (itself included) or by the producers the engine knows, whichever
+    /// is more.
+    private func isWithinShare(_ producer: Int) -> Bool {
+        let mine = admitted(by: producer)
+        let admitting = state.pointee.producersAdmitting + (mine == 0 ? 1 : 0)
+        return mine < max(1, maxSeries / max(admitting, producers?.count ?? 0))
+    }
+
+    /// Counts one key admitted for `producer`, growing the per-producer counts when needed.
+    private func countAdmission(_ producer: Int) {
+        let s = state
+        if producer >= s.pointee.admittedCapacity {
+            var capacity = max(16, s.pointee.admittedCapacity)
+            while capacity <= producer { capacity *= 2 }
+            let counts = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity)
+            counts.initialize(repeating: 0, count: capacity)
+            if let old = s.pointee.admittedBy {
+                counts.update(from: old, count: s.pointee.admittedCapacity)
+                old.deallocate()
+            }
+            s.pointee.admittedBy = counts
+            s.pointee.admittedCapacity = capacity
+        }
+        let counts = s.pointee.admittedBy!
+        if counts[producer] == 0 { s.pointee.producersAdmitting += 1 }
+        counts[producer] &+= 1
     }
 
     /// Appends an entry holding `first`; returns its number.

@@ -191,9 +191,10 @@ public final class Collector: @unchecked Sendable {
     /// the flusher (`flush.micros`, `snapshot.bytes`, `snapshots`), the index
     /// (`index.windows` evaluated, `index.refused` windows not after the last one), the
     /// replay endpoint (`replay.snapshots_served`) and each producer
-    /// (`producer.<id>.frames|ingest_dropped|batches`, ``ProducerLedger``).
+    /// (`producer.<id>.frames|ingest_dropped|batches|folded`, ``ProducerLedger``).
     public func counters() -> [String: UInt64] {
-        var c = engine.counters.named
+        let engineCounters = engine.counters
+        var c = engineCounters.named
         c["ingest.batches"] = sources.reduce(0) { $0 + $1.batches.load(ordering: .relaxed) }
         c["ingest.bytes"] = sources.reduce(0) { $0 + $1.bytes.load(ordering: .relaxed) }
         c["ingest.frames"] = sources.reduce(0) { $0 + $1.frames.load(ordering: .relaxed) }
@@ -222,10 +223,18 @@ public final class Collector: @unchecked Sendable {
         if let index { c.merge(index.counters) { $1 } }
         for source in extraCounters.withLock({ $0 }) { c.merge(source()) { $1 } }
         if let replay { c["replay.snapshots_served"] = replay.served.load(ordering: .relaxed) }
-        for (producer, entry) in producers.snapshot {
+        let ledger = producers.snapshot
+        for (producer, entry) in ledger {
             c[ProducerLedger.counterName(producer: producer, field: "frames")] = entry.frames
             c[ProducerLedger.counterName(producer: producer, field: "ingest_dropped")] = entry.ingestDropped
             c[ProducerLedger.counterName(producer: producer, field: "batches")] = entry.batches
+            c[ProducerLedger.counterName(producer: producer, field: "folded")] = 0
+        }
+        // Folds by producer (the series cap's fair shares, WindowTable); a producer the
+        // ledger does not list (past its capacity) counts under `producer.other`.
+        for (producer, frames) in engineCounters.foldedByProducer {
+            let listed = ledger[producer] != nil ? producer : ProducerLedger.otherProducers
+            c[ProducerLedger.counterName(producer: listed, field: "folded"), default: 0] &+= frames
         }
         return c
     }

@@ -15,9 +15,9 @@ final class ManualClock: Sendable {
     var now: UInt64 { micros.load(ordering: .relaxed) }
 }
 
-/// Encodes frames into batches and returns their bytes.
-func batches(_ frames: [TraceFrame], capacity: Int = 16_384) throws -> [[UInt8]] {
-    let encoder = BatchEncoder(capacity: capacity)
+/// Encodes frames into batches (from `producer`) and returns their bytes.
+func batches(_ frames: [TraceFrame], capacity: Int = 16_384, producer: UInt64 = 0) throws -> [[UInt8]] {
+    let encoder = BatchEncoder(capacity: capacity, producerID: producer)
     var out: [[UInt8]] = []
     for frame in frames {
         if try !encoder.append(frame) {

@@ -40,6 +40,8 @@ final class AttackRun: @unchecked Sendable {
         var goodArrived: UInt64
         var goodInWindows: UInt64
         var droppedTotal: UInt64
+        /// Requests per model name over every stored snapshot.
+        var requestsByModel: [String: UInt64]
         /// Counters worth a line in the table: non-zero refusals, rejections and drops.
         var counted: String {
             counters.filter { ($0.key.hasPrefix("ingest.refused.") || $0.key.hasPrefix("ingest.rejected.")
@@ -128,13 +130,61 @@ final class AttackRun: @unchecked Sendable {
         sampler.stop()
         let snapshots = try SnapshotLog.read(directory: dir + "/data").records.map { try SnapshotCodec.decode($0.payload) }
         let counters = snapshots.last?.counters ?? [:]
-        let good = snapshots.reduce(UInt64(0)) { sum, snapshot in
-            sum + snapshot.series.filter { $0.labels.model == Self.goodModel }.reduce(0) { $0 + $1.aggregate.requests }
+        var requestsByModel: [String: UInt64] = [:]
+        for snapshot in snapshots {
+            for series in snapshot.series { requestsByModel[series.labels.model, default: 0] += series.aggregate.requests }
         }
+        let good = requestsByModel[Self.goodModel] ?? 0
         return Outcome(aliveAtEnd: alive, exitStatus: process.isRunning ? -1 : process.terminationStatus,
                        peakMiB: sampler.peakMiB, counters: counters, goodSent: goodSent.withLock { $0 },
                        goodArrived: counters[ProducerLedger.counterName(producer: Self.goodProducer, field: "frames")] ?? 0, goodInWindows: good,
-                       droppedTotal: counters.filter { $0.key.hasPrefix("dropped.") }.values.reduce(0, +))
+                       droppedTotal: counters.filter { $0.key.hasPrefix("dropped.") }.values.reduce(0, +),
+                       requestsByModel: requestsByModel)
+    }
+
+    /// A valid batch of no frames whose string table holds `strings` (each 1…255 bytes,
+    /// at most 4,096), from `producer`, built by hand from FORMAT.md (the encoder only
+    /// writes strings that frames use).
+    static func stringsOnlyBatch(producer: UInt64, strings: [String], sequence: UInt64) -> [UInt8] {
+        var table: [UInt8] = []
+        for string in strings {
+            table.append(UInt8(string.utf8.count))
+            table += string.utf8
+        }
+        var header = [UInt8](repeating: 0, count: 40)
+        func put<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+            withUnsafeBytes(of: value.littleEndian) { header.replaceSubrange(offset..<offset + MemoryLayout<T>.size, with: $0) }
+        }
+        header.replaceSubrange(0..<4, with: Array("TLYB".utf8))
+        header[4] = 1
+        put(UInt16(40), at: 6)
+        put(UInt32(40 + table.count), at: 8)
+        put(UInt32(40), at: 12)
+        put(UInt16(0), at: 16)
+        put(UInt16(strings.count), at: 18)
+        put(UInt16(76), at: 20)
+        put(producer, at: 24)
+        put(sequence, at: 32)
+        return header + table
+    }
+
+    /// Batches of `count` frames, frame `i` of model `model(i)` stamped `eventTime(i)` (at
+    /// most 4,000 frames a batch, so that distinct models fit one string table), from `producer`.
+    static func keyBatches(producer: UInt64, count: Int, model: (Int) -> String,
+                           eventTime: (Int) -> UInt64) throws -> [[UInt8]] {
+        var batches: [[UInt8]] = []
+        let encoder = BatchEncoder(capacity: WireLimits.maxBatchBytes, producerID: producer)
+        for i in 0..<count {
+            let frame = TraceFrame(eventTimeMicros: eventTime(i), model: model(i), totalLatencyMicros: 1_000)
+            let full = encoder.frameCount == 4_000
+            if try full || !encoder.append(frame) {
+                batches.append(Array(encoder.finish(sequence: UInt64(batches.count))))
+                encoder.reset()
+                _ = try encoder.append(frame)
+            }
+        }
+        if !encoder.isEmpty { batches.append(Array(encoder.finish(sequence: UInt64(batches.count)))) }
+        return batches
     }
 
     /// A valid batch of up to 1 MiB (as many frames as fit), stamped now, from `producer`.
