@@ -331,6 +331,7 @@ struct ReferenceSeries: Equatable {
     /// with frames still stashed) count every frame so far.
     @Test func stashedFramesAreSeenByEveryRead() {
         #expect(MemoryLayout<FrameValues>.stride <= 64)
+        #expect(MemoryLayout<FrameRecord>.stride == 168, "the producer number fits the record's former padding")
         let table = WindowTable(startMicros: 0, maxSeries: 10, sketches: SketchParameters())
         let key = SeriesKey(model: 7)
         let last = 5 * WindowTable.stashCapacity + 3
