@@ -36,7 +36,6 @@ public final class Collector: @unchecked Sendable {
     /// its first flush (ingest is already running by then: a replay of many busy windows
     /// must not keep producers' frames out at a restart).
     /// Taken (and so released) by the flusher.
-    private let replayRecords: Mutex<[SnapshotLog.Record]>
 
     struct FlushState {
         var nextSequence: UInt64
@@ -92,11 +91,10 @@ public final class Collector: @unchecked Sendable {
         }
         sinks += extraSinks.map { SinkWorker(sink: $0, capacity: configuration.sinkQueue) }
         self.sinks = sinks
-        let stored = SnapshotLog.read(directory: configuration.dataDirectory)
-        let next = (stored.records.map(\.sequence).max() ?? 0) + (stored.records.isEmpty ? 0 : 1)
-        flushLock.withLock { $0.nextSequence = next }
-        replayRecords = Mutex(configuration.index
-            ? Array(stored.records.sorted { $0.sequence < $1.sequence }.suffix(configuration.indexReplayWindows)) : [])
+        // Only the newest file with an intact record is read here (one record in memory at a
+        // time); the index replays its windows from the directory when the flusher starts.
+        let stored = SnapshotLog.newestSequence(directory: configuration.dataDirectory)
+        flushLock.withLock { $0.nextSequence = stored.sequence.map { $0 + 1 } ?? 0 }
         if stored.report.torn > 0 {
             logger.warning("data directory: skipped \(stored.report.torn) torn snapshot record(s) (a crash mid-write)")
         }
@@ -131,11 +129,7 @@ public final class Collector: @unchecked Sendable {
         gate.start()
         for source in sources { source.start() }
         let thread = Thread { [self] in
-            let records = replayRecords.withLock { taken -> [SnapshotLog.Record] in
-                defer { taken = [] }
-                return taken
-            }
-            index?.replay(records, limit: configuration.indexReplayWindows)
+            index?.replay(directory: configuration.dataDirectory, limit: configuration.indexReplayWindows)
             while !stopping.load(ordering: .acquiring) {
                 flush()
                 Thread.sleep(forTimeInterval: 0.05)

@@ -7,10 +7,14 @@ import ZeroMQ
 ///
 /// Request: one part, ASCII `"<first> <last>"` (inclusive). Reply: a first part
 /// `"ok <n>"` then n parts, the snapshots' SnapshotCodec bytes in sequence order
-/// (at most ``maxPerReply``; ask again from the last one + 1); or one part
-/// `"error <reason>"` for a malformed request.
+/// (at most ``maxPerReply`` snapshots and ``maxReplyBytes`` of them, but at least one;
+/// ask again from the last one + 1); or one part `"error <reason>"` for a malformed
+/// request. A reply is built reading only the files that hold the range, one record at a
+/// time, and stops at those bounds.
 public final class ReplayServer: @unchecked Sendable {
     public static let maxPerReply = 1_000
+    /// Payload bytes a reply carries at most (unless its first snapshot alone is larger).
+    public static let maxReplyBytes = 64 << 20
     private let socket: ZMQSocket
     private let directory: String
     private let stopping = Atomic<Bool>(false)
@@ -45,10 +49,10 @@ public final class ReplayServer: @unchecked Sendable {
             return [Array("error expected \"<first> <last>\" with first ≤ last".utf8)]
         }
         var seen = Set<UInt64>()
-        let records = SnapshotLog.read(directory: directory).records
-            .filter { $0.sequence >= first && $0.sequence <= last && seen.insert($0.sequence).inserted }
+        let records = SnapshotLog.read(directory: directory, sequences: first...last, maxRecords: maxPerReply,
+                                       maxBytes: maxReplyBytes).records
+            .filter { seen.insert($0.sequence).inserted }
             .sorted { $0.sequence < $1.sequence }
-            .prefix(maxPerReply)
         return [Array("ok \(records.count)".utf8)] + records.map(\.payload)
     }
 

@@ -59,29 +59,57 @@ public enum SnapshotLog {
     /// in file order; counts an unreadable file or a torn record in `report`.
     static func readRecords(of path: String, into records: inout [Record], report: inout ReadReport,
                             keep: (UInt64) -> Bool = { _ in true }) {
-        guard let bytes = readFile(path) else { report.unreadable += 1; return }
-        var offset = 0
-        while offset < bytes.count {
-            guard let (record, length) = parseRecord(bytes, at: offset) else {
-                // A torn or corrupt record: nothing after it in this file is trusted.
-                report.torn += 1
-                return
-            }
+        forEachRecord(inFile: path, report: &report) { record in
             if keep(record.sequence) { records.append(record) }
-            offset += length
+            return true
         }
     }
 
-    /// The record at `offset`, and its length; nil when short, corrupt or torn.
-    static func parseRecord(_ bytes: [UInt8], at offset: Int) -> (Record, Int)? {
-        guard bytes.count - offset >= headerBytes, Array(bytes[offset..<offset + 4]) == magic else { return nil }
-        func u32(_ at: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(bytes[at + $1]) << (8 * UInt32($1)) } }
-        func u64(_ at: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) } }
-        let length = Int(u32(offset + 4))
-        guard length <= maxPayload, bytes.count - offset - headerBytes >= length else { return nil }
-        let payload = Array(bytes[(offset + headerBytes)..<(offset + headerBytes + length)])
-        guard CRC32.checksum(payload) == u32(offset + 8) else { return nil }
-        return (Record(sequence: u64(offset + 12), payload: payload), headerBytes + length)
+    /// Calls `body` with each intact record of the file at `path`, in file order, holding one
+    /// record in memory at a time; stops when `body` returns false, and then returns false.
+    /// An unreadable file, or a torn record (short, without the magic, longer than the rest
+    /// of the file or than ``maxPayload``, or failing its CRC), is counted in `report`;
+    /// nothing after a torn record in that file is trusted.
+    @discardableResult
+    static func forEachRecord(inFile path: String, report: inout ReadReport, _ body: (Record) -> Bool) -> Bool {
+        guard let file = fopen(path, "rb") else {
+            report.unreadable += 1
+            return true
+        }
+        defer { fclose(file) }
+        func fileSize() -> Int {
+            var info = stat()
+            return fstat(fileno(file), &info) == 0 ? Int(info.st_size) : 0
+        }
+        func u32(_ bytes: [UInt8], _ at: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(bytes[at + $1]) << (8 * UInt32($1)) } }
+        func u64(_ bytes: [UInt8], _ at: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) } }
+        var size = fileSize()
+        var offset = 0
+        var header = [UInt8](repeating: 0, count: headerBytes)
+        while true {
+            let got = header.withUnsafeMutableBytes { fread($0.baseAddress, 1, headerBytes, file) }
+            if got == 0 { return true }
+            guard got == headerBytes, Array(header[0..<4]) == magic else {
+                report.torn += 1
+                return true
+            }
+            let length = Int(u32(header, 4))
+            // A corrupt length is not an allocation request: it must fit the file (which a
+            // writer may be appending to, hence the second look).
+            if length > size - offset - headerBytes { size = fileSize() }
+            guard length <= maxPayload, length <= size - offset - headerBytes else {
+                report.torn += 1
+                return true
+            }
+            var payload = [UInt8](repeating: 0, count: length)
+            let read = length == 0 ? 0 : payload.withUnsafeMutableBytes { fread($0.baseAddress, 1, length, file) }
+            guard read == length, CRC32.checksum(payload) == u32(header, 8) else {
+                report.torn += 1
+                return true
+            }
+            offset += headerBytes + length
+            if !body(Record(sequence: u64(header, 12), payload: payload)) { return false }
+        }
     }
 
     /// The bytes of one record.
@@ -94,19 +122,6 @@ public enum SnapshotLog {
         for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: sequence >> (8 * UInt64(i)))) }
         out.append(contentsOf: payload)
         return out
-    }
-
-    static func readFile(_ path: String) -> [UInt8]? {
-        guard let file = fopen(path, "rb") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-            if n == 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
-        }
-        return bytes
     }
 }
 

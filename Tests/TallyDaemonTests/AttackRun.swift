@@ -70,13 +70,7 @@ final class AttackRun: @unchecked Sendable {
         if !Self.isBaseline {
             config += "memory_budget_mib = \(Self.budgetMiB)\nmax_connections = \(Self.maxConnections)\n" + extraConfig
         }
-        try config.write(toFile: dir + "/tallyd.toml", atomically: true, encoding: .utf8)
-        process.executableURL = URL(fileURLWithPath: IndexScenarioTests.tallydPath)
-        process.arguments = ["--config", dir + "/tallyd.toml"]
-        FileManager.default.createFile(atPath: dir + "/tallyd.log", contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: dir + "/tallyd.log")
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        try Self.launch(process, config: config, in: dir)
         sampler = ResidentMemorySampler(pid: process.processIdentifier)
         // Up once it has logged its start line (sockets bound, threads running).
         let deadline = Date().addingTimeInterval(60)
@@ -84,6 +78,18 @@ final class AttackRun: @unchecked Sendable {
             && !((try? String(contentsOfFile: dir + "/tallyd.log", encoding: .utf8))?.contains("ingest on") ?? false) {
             Thread.sleep(forTimeInterval: 0.05)
         }
+    }
+
+    /// Writes `config` to `dir`/tallyd.toml and runs the tallyd under test on it, its log
+    /// in `dir`/tallyd.log.
+    static func launch(_ process: Process, config: String, in dir: String) throws {
+        try config.write(toFile: dir + "/tallyd.toml", atomically: true, encoding: .utf8)
+        process.executableURL = URL(fileURLWithPath: IndexScenarioTests.tallydPath)
+        process.arguments = ["--config", dir + "/tallyd.toml"]
+        FileManager.default.createFile(atPath: dir + "/tallyd.log", contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: dir + "/tallyd.log")
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
     }
 
     deinit {

@@ -40,7 +40,7 @@ import TallyTestSupport
         defer { try? FileManager.default.removeItem(atPath: policyFile) }
         configuration.policyFile = policyFile
         let stage = try IndexStage(configuration: configuration, logger: Logger(label: "test"))
-        stage.replay(SnapshotLog.read(directory: dir).records, limit: 360)
+        stage.replay(directory: dir, limit: 360)
         let after = try #require(stage.evaluate(windows(8..<9)[0])?.first)
         let open = try #require(after.alerts.open.first { $0.key == latency.alert.key })
         #expect(open.state == "firing")

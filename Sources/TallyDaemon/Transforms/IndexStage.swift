@@ -57,18 +57,20 @@ public final class IndexStage: @unchecked Sendable {
         }
     }
 
-    /// Replays the newest `limit` stored windows, in window order; their events are not emitted.
-    public func replay(_ records: [SnapshotLog.Record], limit: Int) {
-        guard limit > 0 else { return }
-        var snapshots: [Snapshot] = []
-        for record in records.sorted(by: { $0.sequence < $1.sequence }).suffix(limit) {
-            if let snapshot = try? SnapshotCodec.decode(record.payload) { snapshots.append(snapshot) }
+    /// Replays the newest `limit` snapshots stored in `directory`, in the order they were
+    /// flushed (the order the index saw them live); their events are not emitted. Reads one
+    /// record at a time (``SnapshotLog/forEachNewest(_:directory:report:_:)``); a record that
+    /// does not decode is skipped, a window not after the last one is refused as live.
+    public func replay(directory: String, limit: Int) {
+        var report = SnapshotLog.ReadReport()
+        var replayed = 0
+        SnapshotLog.forEachNewest(limit, directory: directory, report: &report) { record in
+            guard let snapshot = try? SnapshotCodec.decode(record.payload) else { return }
+            if evaluate(snapshot) != nil { replayed += 1 }
         }
-        snapshots.sort { $0.windowStartMicros < $1.windowStartMicros }
-        for snapshot in snapshots { _ = evaluate(snapshot) }
         let open = engine.openAlerts
-        if !snapshots.isEmpty {
-            logger.info("index: rebuilt from \(snapshots.count) stored windows; \(open.filter { $0.state == "firing" }.count) alerts firing, \(open.count) open")
+        if replayed > 0 {
+            logger.info("index: rebuilt from \(replayed) stored windows; \(open.filter { $0.state == "firing" }.count) alerts firing, \(open.count) open")
         }
     }
 
