@@ -21,6 +21,8 @@ public final class AggregationEngine: @unchecked Sendable {
     public let symbols: SymbolTable
     /// The producers heard from, numbered for the series cap's fair shares.
     public let producers = ProducerDirectory()
+    /// What the window tables hold, against ``EngineConfiguration/memoryLimitBytes``.
+    public let memory: EngineMemory
     let shards: [Shard]
     private let group = DispatchGroup()
     private let ports = Mutex<[IngestPort]>([])
@@ -33,7 +35,11 @@ public final class AggregationEngine: @unchecked Sendable {
         self.configuration = configuration
         self.symbols = symbols
         let producers = self.producers
-        shards = (0..<max(1, configuration.shards)).map { Shard(index: $0, configuration: configuration, producers: producers, clock: clock) }
+        let memory = EngineMemory(limitBytes: configuration.memoryLimitBytes, producers: producers)
+        self.memory = memory
+        shards = (0..<max(1, configuration.shards)).map {
+            Shard(index: $0, configuration: configuration, producers: producers, memory: memory, clock: clock)
+        }
     }
 
     /// Wall-clock time in µs since the Unix epoch.
@@ -109,6 +115,9 @@ public final class AggregationEngine: @unchecked Sendable {
         c.dropped[EngineDropReason.late.rawValue] &+= shards.reduce(0) { $0 + $1.late.load(ordering: .acquiring) }
         c.dropped[EngineDropReason.future.rawValue] &+= shards.reduce(0) { $0 + $1.future.load(ordering: .acquiring) }
         c.folded = shards.reduce(0) { $0 + $1.folded.load(ordering: .acquiring) }
+        c.foldedForMemory = shards.reduce(0) { $0 + $1.foldedForMemory.load(ordering: .acquiring) }
+        c.memoryBytes = UInt64(max(0, memory.usedBytes))
+        c.memoryLimitBytes = memory.limitBytes == .max ? 0 : UInt64(memory.limitBytes)
         for shard in shards {
             for (number, frames) in shard.foldedByProducer.withLock({ $0 }) {
                 c.foldedByProducer[producers.producerID(of: number), default: 0] &+= frames

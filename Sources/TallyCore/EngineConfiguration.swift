@@ -14,6 +14,10 @@ public struct EngineConfiguration: Sendable {
     public var backPressure: BackPressure = .wait(maxMicros: 100_000)
     /// Series a shard admits per window before folding new keys into its overflow series.
     public var maxSeriesPerShardWindow: Int = 50_000
+    /// Bytes the window tables (open, and sealed until flushed) may hold, at each series'
+    /// worst case (``EngineMemory``); past it new keys and second frames fold into the
+    /// overflow series (`frames.folded_memory`). `Int.max`: no limit.
+    public var memoryLimitBytes: Int = .max
     public var window = WindowPolicy()
     public var sketches = SketchParameters()
     public var prices = PriceTable()
@@ -64,7 +68,13 @@ public struct EngineCounters: Sendable, Equatable {
     public var dropped = [UInt64](repeating: 0, count: EngineDropReason.allCases.count)
     /// Frames folded into an overflow series (included in aggregated).
     public var folded: UInt64 = 0
-    /// The same by the batch header's producer id (0: id 0, or past the
+    /// Of those, frames folded because the tables reached ``EngineConfiguration/memoryLimitBytes``.
+    public var foldedForMemory: UInt64 = 0
+    /// Bytes the window tables hold now (worst-case estimate, ``EngineMemory``), and the
+    /// limit (0: none). Gauges.
+    public var memoryBytes: UInt64 = 0
+    public var memoryLimitBytes: UInt64 = 0
+    /// Folded frames by the batch header's producer id (0: id 0, or past the
     /// ``ProducerDirectory``'s capacity). Reported by tallyd as `producer.<id>.folded`.
     public var foldedByProducer: [UInt64: UInt64] = [:]
     /// Windows sealed (counted per shard table).
@@ -74,6 +84,8 @@ public struct EngineCounters: Sendable, Equatable {
     /// Strings mapped to ``SymbolTable/overflow`` because the table was full.
     public var symbolsOverflowed: UInt64 = 0
 
+    public init() {}
+
     public var aggregated: UInt64 { aggregatedPerShard.reduce(0, +) }
     public func dropped(_ reason: EngineDropReason) -> UInt64 { dropped[reason.rawValue] }
     public var totalDropped: UInt64 { dropped.reduce(0, +) }
@@ -82,11 +94,13 @@ public struct EngineCounters: Sendable, Equatable {
 extension EngineCounters {
     /// The counters by the stable names snapshots carry: `frames.accepted`,
     /// `frames.aggregated`, `frames.folded`, `dropped.<reason>`, `shard.<i>.frames`,
-    /// `windows.sealed_tables`, `symbols.overflowed`: cumulative since the engine started;
-    /// `symbols.interned`: a gauge.
+    /// `windows.sealed_tables`, `symbols.overflowed`, `frames.folded_memory`: cumulative since
+    /// the engine started; `symbols.interned`, `engine.memory_bytes`, `engine.memory_limit_bytes`: gauges.
     public var named: [String: UInt64] {
         var result: [String: UInt64] = [
             "frames.accepted": accepted, "frames.aggregated": aggregated, "frames.folded": folded,
+            "frames.folded_memory": foldedForMemory,
+            "engine.memory_bytes": memoryBytes, "engine.memory_limit_bytes": memoryLimitBytes,
             "windows.sealed_tables": sealedTables,
             "symbols.interned": symbolsInterned, "symbols.overflowed": symbolsOverflowed,
         ]

@@ -14,6 +14,7 @@ final class Shard: @unchecked Sendable {
     let configuration: EngineConfiguration
     let clock: @Sendable () -> UInt64
     let producers: ProducerDirectory
+    let memory: EngineMemory
 
     /// Rings from the ingest ports; grown under `portsLock` when a port registers.
     private let portsLock = Mutex<[SPSCRing<FrameRecord>]>([])
@@ -30,14 +31,17 @@ final class Shard: @unchecked Sendable {
     let future = Atomic<UInt64>(0)
     /// Frames folded into overflow series, added when their window is sealed.
     let folded = Atomic<UInt64>(0)
+    /// Of those, frames folded because ``EngineMemory`` had no room.
+    let foldedForMemory = Atomic<UInt64>(0)
     /// The same by producer number (``ProducerDirectory``), merged once per sealed window.
     let foldedByProducer = Mutex<[UInt32: UInt64]>([:])
     let sealedTables = Atomic<UInt64>(0)
 
-    init(index: Int, configuration: EngineConfiguration, producers: ProducerDirectory,
+    init(index: Int, configuration: EngineConfiguration, producers: ProducerDirectory, memory: EngineMemory,
          clock: @escaping @Sendable () -> UInt64) {
         self.index = index
         self.producers = producers
+        self.memory = memory
         self.configuration = configuration
         self.clock = clock
     }
@@ -95,7 +99,7 @@ final class Shard: @unchecked Sendable {
                         let table = open[start] ?? WindowTable(startMicros: start,
                                                                maxSeries: configuration.maxSeriesPerShardWindow,
                                                                sketches: configuration.sketches,
-                                                               producers: producers)
+                                                               producers: producers, memory: memory)
                         open[start] = table
                         current = Unmanaged.passUnretained(table)
                         currentStart = start
@@ -126,6 +130,7 @@ final class Shard: @unchecked Sendable {
                     currentSeal = 0
                 }
                 folded.add(tables.reduce(0) { $0 + $1.foldedFrames }, ordering: .relaxed)
+                foldedForMemory.add(tables.reduce(0) { $0 + $1.foldedForMemory }, ordering: .relaxed)
                 if tables.contains(where: { $0.foldedFrames > 0 }) {
                     foldedByProducer.withLock { byProducer in
                         for table in tables {

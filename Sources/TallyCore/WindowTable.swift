@@ -32,6 +32,8 @@ public final class WindowTable: @unchecked Sendable {
     public let sketches: SketchParameters
     /// The engine's producers, for the fair share (nil: only this table's producers count).
     let producers: ProducerDirectory?
+    /// What the engine's tables may hold (nil: no limit, nothing accounted).
+    let memory: EngineMemory?
 
     /// One admitted series. A series that has seen one frame keeps just that
     /// record (168 bytes); its aggregate (about 900 bytes plus sketch storage) and
@@ -55,14 +57,17 @@ public final class WindowTable: @unchecked Sendable {
         @usableFromInline
         init(first: FrameRecord) { self.first = first }
 
+        /// Parks a frame of a series that has its aggregate (``stash`` is not nil).
         @inlinable
-        mutating func add(_ record: FrameRecord, sketches: SketchParameters) {
-            if let stash {
-                (stash + stashed).initialize(to: record.values)
-                stashed &+= 1
-                if stashed == WindowTable.stashCapacity { fold() }
-                return
-            }
+        mutating func addToStash(_ record: FrameRecord) {
+            (stash.unsafelyUnwrapped + stashed).initialize(to: record.values)
+            stashed &+= 1
+            if stashed == WindowTable.stashCapacity { fold() }
+        }
+
+        /// The series' second frame: allocates its aggregate (with the first frame and
+        /// this one in it) and its stash.
+        mutating func promote(_ record: FrameRecord, sketches: SketchParameters) {
             let created = UnsafeMutablePointer<SeriesAggregate>.allocate(capacity: 1)
             created.initialize(to: SeriesAggregate(sketches: sketches))
             created.pointee.add(first)
@@ -127,6 +132,12 @@ public final class WindowTable: @unchecked Sendable {
         @usableFromInline var producersAdmitting = 0
         /// Folded frames per producer number (touched only when a frame folds).
         @usableFromInline var foldedBy: [UInt32: UInt64] = [:]
+        /// Frames folded because ``EngineMemory`` had no room (included in `foldedFrames`).
+        @usableFromInline var foldedForMemory: UInt64 = 0
+        /// Bytes reserved from ``EngineMemory`` for this table's series, in all and per
+        /// producer number, released at deinit.
+        @usableFromInline var reservedBytes = 0
+        @usableFromInline var reservedBy: [Int: Int] = [:]
     }
 
     /// Keys admitted first come, first served: ¾ of ``maxSeries``; the rest is kept for
@@ -139,9 +150,11 @@ public final class WindowTable: @unchecked Sendable {
     public static let pageSize = 256
     @usableFromInline let state: UnsafeMutablePointer<State>
 
-    public init(startMicros: UInt64, maxSeries: Int, sketches: SketchParameters, producers: ProducerDirectory? = nil) {
+    public init(startMicros: UInt64, maxSeries: Int, sketches: SketchParameters, producers: ProducerDirectory? = nil,
+                memory: EngineMemory? = nil) {
         self.startMicros = startMicros
         self.producers = producers
+        self.memory = memory
         self.maxSeries = max(1, maxSeries)
         sharedSeries = self.maxSeries - self.maxSeries / 4
         self.sketches = sketches
@@ -162,6 +175,7 @@ public final class WindowTable: @unchecked Sendable {
         }
         s.slots.deallocate()
         s.admittedBy?.deallocate()
+        memory?.release(s.reservedBytes, byProducer: s.reservedBy)
         state.deinitialize(count: 1)
         state.deallocate()
     }
@@ -176,6 +190,8 @@ public final class WindowTable: @unchecked Sendable {
     public var seriesCount: Int { state.pointee.count }
     /// Folded frames by the producer number of their record (``ProducerDirectory``).
     public var foldedFramesByProducer: [UInt32: UInt64] { state.pointee.foldedBy }
+    /// Of the folded frames, those folded because ``EngineMemory`` had no room.
+    public var foldedForMemory: UInt64 { state.pointee.foldedForMemory }
 
     /// Folds `record` into its series (or the overflow series).
     @inlinable
@@ -190,7 +206,11 @@ public final class WindowTable: @unchecked Sendable {
             if slot.hash == hash {
                 let entry = entryPointer(Int(slot.entry) - 1)
                 if entry.pointee.key == record.key {
-                    entry.pointee.add(record, sketches: sketches)
+                    if entry.pointee.stash != nil {
+                        entry.pointee.addToStash(record)
+                    } else {
+                        promote(entry, record)
+                    }
                     return
                 }
             }
@@ -216,29 +236,75 @@ public final class WindowTable: @unchecked Sendable {
         let s = state
         // A key that is itself the overflow key (its model symbol overflowed the
         // symbol table) shares the overflow series but is not counted as folded.
-        let isOverflowKey = record.key == .overflow
-        let producer = Int(record.producer) < WindowTable.maxProducerNumbers ? Int(record.producer) : 0
-        let admitted = s.pointee.count - (s.pointee.overflowEntry == nil ? 0 : 1)
-        if !isOverflowKey && admitted < maxSeries && (admitted < sharedSeries || isWithinShare(producer)) {
-            countAdmission(producer)
-            let n = append(record)
-            s.pointee.slots[slot] = Slot(hash: record.routingHash, entry: UInt32(n + 1))
-            if 2 * s.pointee.count > s.pointee.slotMask + 1 { growIndex() }
+        if record.key == .overflow {
+            addToOverflow(record)
             return
         }
-        if !isOverflowKey {
-            s.pointee.foldedFrames &+= 1
-            s.pointee.foldedKeys.insert(record.routingHash)
-            s.pointee.foldedBy[UInt32(producer), default: 0] &+= 1
+        let producer = Int(record.producer) < WindowTable.maxProducerNumbers ? Int(record.producer) : 0
+        let admitted = s.pointee.count - (s.pointee.overflowEntry == nil ? 0 : 1)
+        guard admitted < maxSeries && (admitted < sharedSeries || isWithinShare(producer)) else {
+            fold(record, producer: producer, forMemory: false)
+            return
         }
-        // The overflow series is admitted beyond the cap (at most one a table) and is
-        // found through `overflowEntry`, not the index.
-        if let n = s.pointee.overflowEntry {
-            entryPointer(n).pointee.add(record, sketches: sketches)
-        } else {
+        guard reserve(EngineMemory.oneFrameSeriesBytes, for: producer) else {
+            fold(record, producer: producer, forMemory: true)
+            return
+        }
+        countAdmission(producer)
+        let n = append(record)
+        s.pointee.slots[slot] = Slot(hash: record.routingHash, entry: UInt32(n + 1))
+        if 2 * s.pointee.count > s.pointee.slotMask + 1 { growIndex() }
+    }
+
+    /// The second frame of an admitted series: gives it its aggregate when ``EngineMemory``
+    /// has room for a busy series, else folds the frame (the series keeps its first frame).
+    @usableFromInline @inline(never)
+    func promote(_ entry: UnsafeMutablePointer<Entry>, _ record: FrameRecord) {
+        let producer = Int(record.producer) < WindowTable.maxProducerNumbers ? Int(record.producer) : 0
+        guard reserve(EngineMemory.busySeriesBytes, for: producer) else {
+            fold(record, producer: producer, forMemory: true)
+            return
+        }
+        entry.pointee.promote(record, sketches: sketches)
+    }
+
+    /// Reserves `bytes` for a series of `producer` from ``EngineMemory`` (always granted
+    /// without one).
+    private func reserve(_ bytes: Int, for producer: Int) -> Bool {
+        guard let memory else { return true }
+        guard memory.reserve(bytes, producer: producer) else { return false }
+        state.pointee.reservedBytes += bytes
+        state.pointee.reservedBy[producer, default: 0] += bytes
+        return true
+    }
+
+    /// Counts `record` as folded (by producer, and whether for memory) and adds it to the
+    /// overflow series.
+    private func fold(_ record: FrameRecord, producer: Int, forMemory: Bool) {
+        let s = state
+        s.pointee.foldedFrames &+= 1
+        s.pointee.foldedKeys.insert(record.routingHash)
+        s.pointee.foldedBy[UInt32(producer), default: 0] &+= 1
+        if forMemory { s.pointee.foldedForMemory &+= 1 }
+        addToOverflow(record)
+    }
+
+    /// Adds `record` to the overflow series, admitted beyond the cap and outside the memory
+    /// limit (at most one a table: ≤ 32 KiB a table past ``EngineMemory``'s limit), and found
+    /// through `overflowEntry`, not the index.
+    private func addToOverflow(_ record: FrameRecord) {
+        let s = state
+        guard let n = s.pointee.overflowEntry else {
             var first = record
             first.key = .overflow
             s.pointee.overflowEntry = append(first)
+            return
+        }
+        let entry = entryPointer(n)
+        if entry.pointee.stash != nil {
+            entry.pointee.addToStash(record)
+        } else {
+            entry.pointee.promote(record, sketches: sketches)
         }
     }
 

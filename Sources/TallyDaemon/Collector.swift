@@ -146,6 +146,7 @@ public final class Collector: @unchecked Sendable {
         logger.info("""
             memory budget \(configuration.memoryBudgetMiB) MiB: receive queue \(budget.receiveQueueBatches) batches × \
             \(budget.maxConnections) connections ≤ \(budget.worstCaseQueuedBytes >> 20) MiB; \
+            window tables ≤ \(configuration.engine.memoryLimitBytes >> 20) MiB; \
             CURVE \(configuration.curveSecretKeyFile.isEmpty ? "off" : "on")
             """)
         if configuration.curveSecretKeyFile.isEmpty {

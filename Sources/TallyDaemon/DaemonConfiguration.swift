@@ -21,7 +21,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     // MARK: Hardening (memory budget, connection cap, shutdown drain, CURVE)
 
     /// Memory budget of tallyd in MiB, 64 … 1,048,576: half of it bounds the ingest's
-    /// receive queues (``IngestBudget``: queue length and connection cap follow from it).
+    /// receive queues (``IngestBudget``: queue length and connection cap follow from it), a
+    /// quarter the engine's window tables (``EngineMemory``, worst case per series); the
+    /// last quarter is for flushing (a window's snapshot), sinks and the fixed part.
     public var memoryBudgetMiB = 1_024
     /// Open ingest connections (all endpoints) admitted, 1 … 100,000; more are refused
     /// (`ingest.refused.connection_limit`). With the budget it sets the receive queue.
@@ -396,6 +398,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         var engine = EngineConfiguration()
         if shards > 0 { engine.shards = shards }
         engine.maxSeriesPerShardWindow = maxSeriesPerShard
+        engine.memoryLimitBytes = (memoryBudgetMiB << 20) / 4
         engine.window = WindowPolicy(intervalMicros: UInt64(windowSeconds) * 1_000_000,
                                      allowedLatenessMicros: UInt64(allowedLatenessSeconds) * 1_000_000,
                                      futureToleranceMicros: UInt64(futureToleranceSeconds) * 1_000_000)
@@ -421,7 +424,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     receive_queue = 10000
     # Memory budget (MiB). Half of it bounds the ingest's receive queues: a message over
     # 1 MiB closes its connection, and receive queue = min(receive_queue,
-    # budget / 2 / max_connections / 1 MiB - 1) batches per connection (≥ 1).
+    # budget / 2 / max_connections / 1 MiB - 1) batches per connection (≥ 1). A quarter
+    # bounds the windows' series, counted at their worst case (256 B a series with one
+    # frame, 32 KiB with more); past it new series fold into ~overflow~ (frames.folded_memory).
     memory_budget_mib = 1024
     # Open producer connections admitted over all endpoints; more are refused (counted).
     max_connections = 128

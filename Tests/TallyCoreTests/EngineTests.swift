@@ -30,6 +30,21 @@ func batches(_ frames: [TraceFrame], capacity: Int = 16_384, producer: UInt64 = 
     return out
 }
 
+/// A started one-shard engine with 10-s windows (1 s of lateness and future tolerance),
+/// its clock 0.5 s into the window at `start`, shaped further by `configure`.
+func startedOneShardEngine(start: UInt64, _ configure: (inout EngineConfiguration) -> Void) -> (AggregationEngine, IngestPort) {
+    var configuration = EngineConfiguration()
+    configuration.shards = 1
+    configuration.window = WindowPolicy(intervalMicros: 10_000_000, allowedLatenessMicros: 1_000_000,
+                                        futureToleranceMicros: 1_000_000)
+    configure(&configuration)
+    let clock = ManualClock(start + 500_000)
+    let engine = AggregationEngine(configuration: configuration, clock: { clock.now })
+    let port = engine.makeIngestPort()
+    engine.start()
+    return (engine, port)
+}
+
 func ingest(_ port: IngestPort, _ batchBytes: [[UInt8]]) throws {
     let decoder = BatchDecoder()
     for bytes in batchBytes {

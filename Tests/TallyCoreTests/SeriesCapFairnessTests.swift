@@ -9,19 +9,11 @@ import TallyWire
     let start: UInt64 = 1_763_700_000_000_000  // a multiple of 10 s
 
     func engine(maxSeries: Int) -> (AggregationEngine, IngestPort) {
-        var configuration = EngineConfiguration()
-        configuration.shards = 1
-        configuration.maxSeriesPerShardWindow = maxSeries
-        configuration.window = WindowPolicy(intervalMicros: 10_000_000, allowedLatenessMicros: 1_000_000,
-                                            futureToleranceMicros: 1_000_000)
-        let clock = ManualClock(start + 500_000)
-        let engine = AggregationEngine(configuration: configuration, clock: { clock.now })
-        return (engine, engine.makeIngestPort())
+        startedOneShardEngine(start: start) { $0.maxSeriesPerShardWindow = maxSeries }
     }
 
     @Test func aFloodingProducerFoldsItsOwnKeysAndTheOthersKeepTheirSeries() throws {
         let (engine, port) = engine(maxSeries: 400)
-        engine.start()
         let flooder: UInt64 = 0xF100D, polite: UInt64 = 0xB0B
         // A fleet member the collector already hears from (one frame of one key)…
         let early = [TraceFrame(eventTimeMicros: start, model: "chat-0", totalLatencyMicros: 20)]
@@ -60,7 +52,6 @@ import TallyWire
 
     @Test func aSingleProducerMayFillTheWholeCap() throws {
         let (engine, port) = engine(maxSeries: 400)
-        engine.start()
         let frames = (0..<1_000).map { i in
             TraceFrame(eventTimeMicros: start + UInt64(i), model: "m-\(i)", totalLatencyMicros: 10)
         }
@@ -75,7 +66,6 @@ import TallyWire
         // Three producers each with many keys, interleaved batch by batch: none takes
         // more than the first-come part plus a fair share of the rest.
         let (engine, port) = engine(maxSeries: 300)
-        engine.start()
         for round in 0..<10 {
             for producer in UInt64(1)...3 {
                 let frames = (0..<50).map { i in

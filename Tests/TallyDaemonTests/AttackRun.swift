@@ -39,13 +39,18 @@ final class AttackRun: @unchecked Sendable {
         var goodSent: UInt64
         var goodArrived: UInt64
         var goodInWindows: UInt64
+        /// Good frames folded into an overflow series (counted per producer).
+        var goodFolded: UInt64 { counters[ProducerLedger.counterName(producer: AttackRun.goodProducer, field: "folded")] ?? 0 }
         var droppedTotal: UInt64
         /// Requests per model name over every stored snapshot.
         var requestsByModel: [String: UInt64]
+        /// The most series in one snapshot, and the largest snapshot (bytes).
+        var maxSeries = 0, maxSnapshotBytes = 0
         /// Counters worth a line in the table: non-zero refusals, rejections and drops.
         var counted: String {
             counters.filter { ($0.key.hasPrefix("ingest.refused.") || $0.key.hasPrefix("ingest.rejected.")
-                               || $0.key.hasPrefix("dropped.") || $0.key.hasPrefix("ingest.dropped.")) && $0.value > 0 }
+                               || $0.key.hasPrefix("dropped.") || $0.key.hasPrefix("ingest.dropped.")
+                               || $0.key.hasPrefix("frames.folded") || $0.key.hasSuffix(".folded")) && $0.value > 0 }
                 .sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         }
     }
@@ -134,7 +139,8 @@ final class AttackRun: @unchecked Sendable {
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         if process.isRunning { process.interrupt() }
         sampler.stop()
-        let snapshots = try SnapshotLog.read(directory: dir + "/data").records.map { try SnapshotCodec.decode($0.payload) }
+        let records = SnapshotLog.read(directory: dir + "/data").records
+        let snapshots = try records.map { try SnapshotCodec.decode($0.payload) }
         let counters = snapshots.last?.counters ?? [:]
         var requestsByModel: [String: UInt64] = [:]
         for snapshot in snapshots {
@@ -145,7 +151,8 @@ final class AttackRun: @unchecked Sendable {
                        peakMiB: sampler.peakMiB, counters: counters, goodSent: goodSent.withLock { $0 },
                        goodArrived: counters[ProducerLedger.counterName(producer: Self.goodProducer, field: "frames")] ?? 0, goodInWindows: good,
                        droppedTotal: counters.filter { $0.key.hasPrefix("dropped.") }.values.reduce(0, +),
-                       requestsByModel: requestsByModel)
+                       requestsByModel: requestsByModel, maxSeries: snapshots.map(\.series.count).max() ?? 0,
+                       maxSnapshotBytes: records.map(\.payload.count).max() ?? 0)
     }
 
     /// A valid batch of no frames whose string table holds `strings` (each 1…255 bytes,

@@ -18,24 +18,16 @@ final class FloodState: Sendable {
 }
 
 @Suite(.serialized, .timeLimit(.minutes(15))) struct AttackTests {
-    /// - Parameter engineUnbounded: the attack grows the engine's windows, which the budget
-    ///   does not bound yet (TallyCore); the budget expectation is then a known issue.
-    static func check(_ name: String, _ outcome: AttackRun.Outcome, extra: String = "", engineUnbounded: Bool = false) {
-        print("| \(name) | \(String(format: "%.0f", outcome.peakMiB)) MiB | \(outcome.counted) \(extra) |")
+    static func check(_ name: String, _ outcome: AttackRun.Outcome, extra: String = "") {
+        print("| \(name) | \(String(format: "%.0f", outcome.peakMiB)) MiB | \(outcome.counted) \(extra) (largest snapshot: \(outcome.maxSeries) series, \(outcome.maxSnapshotBytes) B) |")
         #expect(outcome.aliveAtEnd, "\(name): tallyd alive after the attack")
         #expect(outcome.goodSent > 0)
         #expect(outcome.goodArrived == outcome.goodSent, "\(name): every good frame sent arrived")
-        #expect(outcome.goodInWindows + outcome.droppedTotal >= outcome.goodArrived, "\(name): accounted for")
+        #expect(outcome.goodInWindows + outcome.droppedTotal + outcome.goodFolded >= outcome.goodArrived, "\(name): accounted for")
         guard !AttackRun.isBaseline else { return }
         #expect(outcome.exitStatus == 0, "\(name): graceful exit")
-        if engineUnbounded {
-            withKnownIssue("the engine's open windows are not bounded by memory_budget_mib yet (needs a TallyCore hook)", isIntermittent: true) {
-                #expect(outcome.peakMiB < Double(AttackRun.budgetMiB), "\(name): resident memory under the budget")
-            }
-        } else {
-            #expect(outcome.peakMiB < Double(AttackRun.budgetMiB), "\(name): resident memory under the budget")
-        }
-        withKnownIssue("under a flood of 1 MiB batches the shards fall behind on 2 cores: frames turn late in the engine (TallyCore), not in the bounded receive queues", isIntermittent: true) {
+        #expect(outcome.peakMiB < Double(AttackRun.budgetMiB), "\(name): resident memory under the budget")
+        withKnownIssue("good frames can turn late (queued in the good client behind a refusal or a flood for longer than the 2-s lateness) or fold when the window tables reach their memory share", isIntermittent: true) {
             #expect(outcome.goodInWindows == outcome.goodArrived, "\(name): no good frame lost (late or dropped)")
         }
     }
@@ -53,7 +45,11 @@ final class FloodState: Sendable {
         for flooder in 0..<2 {
             let thread = Thread {
                 defer { done.signal() }
+                // A send queue of 2 batches on the flooder's side: its own default (1,000 MiB
+                // batches) would hold frames for seconds before tallyd sees them, and make them
+                // late on the flooder's account.
                 guard let context = try? ZMQContext(), let push = try? ZMQSocket(context: context, type: .push),
+                      (try? push.setSendHighWaterMark(2)) != nil,
                       (try? push.setSendTimeout(milliseconds: 100)) != nil, (try? push.connect(run.endpoint)) != nil else { return }
                 var rng = SplitMix64(seed: UInt64(flooder))
                 let fleet = SyntheticFleet(tenants: 3, users: 1_000)
@@ -74,13 +70,13 @@ final class FloodState: Sendable {
         flood.stopping.store(true, ordering: .releasing)
         done.wait(); done.wait()
         let outcome = try run.finish()
-        Self.check("flood of 1 MiB batches (2 producers, 10 s)", outcome, extra: "batches sent=\(flood.sentBatches.load(ordering: .relaxed))",
-                   engineUnbounded: true)
+        Self.check("flood of 1 MiB batches (2 producers, 10 s)", outcome, extra: "batches sent=\(flood.sentBatches.load(ordering: .relaxed))")
         if !AttackRun.isBaseline {
-            withKnownIssue("mass lateness under a flood is not solved: see the known issue in check()") {
-                #expect(outcome.counters["dropped.late", default: 0] == 0, "a flood does not turn into lateness")
-            }
-            #expect(outcome.counters[ProducerLedger.counterName(producer: 666, field: "frames"), default: 0] > 0)
+            // The receive queues hold milliseconds of work (3 batches a connection), so a flood
+            // does not turn into lateness: at most 1 % of what arrived (0 in runs so far).
+            let flooded = outcome.counters[ProducerLedger.counterName(producer: 666, field: "frames"), default: 0]
+            #expect(flooded > 0)
+            #expect(outcome.counters["dropped.late", default: 0] * 100 <= flooded, "a flood does not turn into lateness")
         }
     }
 

@@ -1,4 +1,5 @@
 import Testing
+import TallyCore
 import TallySketches
 @testable import TallyHTTP
 
@@ -75,8 +76,13 @@ import TallySketches
                      "index.refused", "replay.snapshots_served", "producer.00000000000000ff.frames",
                      "producer.other.ingest_dropped", "producer.other.batches", "ingest.dropped.shutdown_frames", "ingest.dropped.shutdown_batches",
                      "ingest.connections.accepted", "ingest.connections.open", "ingest.refused.connection_limit",
-                     "ingest.max_connections", "ingest.receive_queue_batches", "symbols.interned", "symbols.overflowed"]
+                     "ingest.max_connections", "ingest.receive_queue_batches", "symbols.interned", "symbols.overflowed",
+                     "producer.other.folded", "producer.00000000000000ff.folded"]
         for name in names { #expect(DaemonMetrics.match(name) != nil, "\(name)") }
+        // Every counter the engine names, whatever is added to it.
+        var engine = EngineCounters()
+        engine.aggregatedPerShard = [0, 0]
+        for name in engine.named.keys { #expect(DaemonMetrics.match(name) != nil, "\(name)") }
         let (families, unmapped) = DaemonMetrics.families(["sink.pub.dropped.failed": 2, "flush.micros": 1_500, "mystery": 1])
         #expect(unmapped == ["mystery"])
         let dropped = families.first { $0.name == "tally_sink_dropped" }

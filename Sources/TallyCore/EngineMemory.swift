@@ -1,0 +1,82 @@
+import Synchronization
+
+/// What the engine's window tables may hold, in bytes, estimated at each series' worst
+/// case: ``oneFrameSeriesBytes`` when a series is admitted, and ``busySeriesBytes`` once it
+/// has a second frame (its aggregate, stash and sketches, every sketch at its largest).
+/// Tables reserve before they grow and release what they reserved when they are freed
+/// (after the flusher has built the window's snapshot), so open and sealed-but-unflushed
+/// windows both count.
+///
+/// When a reservation does not fit, the frame folds into its table's overflow series
+/// (counted as `frames.folded` and `frames.folded_memory`): a new key is not admitted,
+/// and a one-frame series is not given an aggregate. The overflow series (one a table)
+/// is outside the limit, so that folding never takes room from the series: the tables can
+/// hold up to ``busySeriesBytes`` each beyond it.
+///
+/// Shared fairly between producers, like a window's series cap: the first ¾ of the limit
+/// first come, first served; the last ¼ only for a producer holding less than its share,
+/// the limit divided by the producers the engine knows. A producer whose traffic fills the
+/// tables is stopped at ¾ and the others keep room to grow. One lock per reservation
+/// (a new series, or a series' second frame), never per frame.
+public final class EngineMemory: Sendable {
+    /// Bytes a series with one frame holds: its entry (the first record, pointers) and its
+    /// index slots (Benchmarks/README.md, "Memory": 255 B measured).
+    public static let oneFrameSeriesBytes = 256
+    /// Bytes a series with an aggregate holds at most: aggregate, stash, seven digests and
+    /// two HyperLogLogs at their largest (Benchmarks/README.md, "Memory": 32,219 B measured
+    /// for saturated sketches, ≤ 22 KB by formula plus allocator rounding).
+    public static let busySeriesBytes = 32 << 10
+
+    /// The limit (bytes); `Int.max`: unlimited.
+    public let limitBytes: Int
+    /// Producers the engine knows (the fair share's divisor; nil: one).
+    let producers: ProducerDirectory?
+    private let used = Atomic<Int>(0)
+    /// Bytes reserved per producer number (``ProducerDirectory``).
+    private let byProducer = Mutex<[Int]>([])
+
+    public init(limitBytes: Int = .max, producers: ProducerDirectory? = nil) {
+        self.limitBytes = limitBytes
+        self.producers = producers
+    }
+
+    /// Reserves `bytes` for `producer` (a ``ProducerDirectory`` number) when they fit under
+    /// the limit and, past its first ¾, under the producer's share; returns whether they did.
+    public func reserve(_ bytes: Int, producer: Int) -> Bool {
+        if limitBytes == .max {
+            add(bytes)
+            return true
+        }
+        let total = usedBytes + bytes
+        if total > limitBytes { return false }
+        let share = limitBytes / max(1, producers?.count ?? 1)
+        let firstCome = total <= limitBytes - limitBytes / 4
+        let granted = byProducer.withLock { held -> Bool in
+            if producer >= held.count { held += [Int](repeating: 0, count: producer + 1 - held.count) }
+            guard firstCome || held[producer] + bytes <= share else { return false }
+            held[producer] += bytes
+            return true
+        }
+        if granted { add(bytes) }
+        return granted
+    }
+
+    private func add(_ bytes: Int) { used.add(bytes, ordering: .relaxed) }
+
+    /// Gives back what a freed table reserved: `total` bytes, of which `byProducer` per producer.
+    public func release(_ total: Int, byProducer returned: [Int: Int]) {
+        used.subtract(total, ordering: .relaxed)
+        guard limitBytes != .max, !returned.isEmpty else { return }
+        byProducer.withLock { held in
+            for (producer, bytes) in returned where producer < held.count { held[producer] -= bytes }
+        }
+    }
+
+    /// Bytes reserved now.
+    public var usedBytes: Int { used.load(ordering: .relaxed) }
+
+    /// Bytes `producer` holds now.
+    public func bytes(of producer: Int) -> Int {
+        byProducer.withLock { producer < $0.count ? $0[producer] : 0 }
+    }
+}

@@ -1,0 +1,124 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+import TallyWire
+@testable import TallyCore
+
+/// Issue 18: the window tables hold at most their share of the memory budget, counted at
+/// each series' worst case; what does not fit folds into the overflow series, counted, and
+/// nothing is lost. Freed tables give their bytes back.
+@Suite struct EngineMemoryTests {
+    static func record(_ key: SeriesKey, _ n: Int) -> FrameRecord {
+        FrameRecord(key: key, routingHash: key.routingHash, eventTimeMicros: 0, values: FrameValues(
+            userHash: UInt64(n), sessionHash: 1, cost: 0.5, queueTimeMicros: 10, timeToFirstTokenMicros: 20,
+            totalLatencyMicros: 100, inputTokens: 5, outputTokens: 3, cachedInputTokens: 0, errorClass: 0,
+            categoryID: 2, safetyKinds: [], status: .ok, outcome: OutcomeBits(task: .success), safetySeverity: .none))
+    }
+
+    @Test func seriesThatDoNotFitFoldAndFreedTablesGiveTheirBytesBack() throws {
+        let one = EngineMemory.oneFrameSeriesBytes, busy = EngineMemory.busySeriesBytes
+        // Room for 100 one-frame series of which 10 become busy.
+        let memory = EngineMemory(limitBytes: 100 * one + 10 * busy)
+        var table: WindowTable? = WindowTable(startMicros: 0, maxSeries: 1_000, sketches: SketchParameters(), memory: memory)
+        // Three passes over 100 keys: every key's first frame, then second and third frames.
+        for n in 0..<3 {
+            for k in 0..<100 { table!.add(Self.record(SeriesKey(model: UInt32(k + 10)), n)) }
+        }
+        do {
+            let t = try #require(table)
+            #expect(t.seriesCount == 101, "every key admitted, and the overflow series")
+            #expect(t.foldedForMemory == 180 && t.foldedFrames == 180, "90 series had no room for an aggregate")
+            for k in 0..<100 {
+                #expect(t.aggregate(SeriesKey(model: UInt32(k + 10)))?.requests == (k < 10 ? 3 : 1))
+            }
+            #expect(t.aggregate(.overflow)?.requests == 180)
+            #expect(t.frames == 300)
+            // The overflow series is outside the limit (one a table).
+            #expect(memory.usedBytes == 100 * one + 10 * busy)
+            #expect(!memory.reserve(one, producer: 0), "full: a new key folds")
+        }
+        table = nil
+        #expect(memory.usedBytes == 0, "a freed table releases what it reserved")
+        #expect(memory.reserve(one, producer: 0))
+    }
+
+    static let start: UInt64 = 1_763_700_000_000_000
+    var start: UInt64 { Self.start }
+
+    static func startedEngine(memoryLimit: Int) -> (AggregationEngine, IngestPort) {
+        startedOneShardEngine(start: start) { $0.memoryLimitBytes = memoryLimit }
+    }
+
+    @Test func theEngineReportsItsMemoryAndFoldsPastItsLimit() throws {
+        let (engine, port) = Self.startedEngine(memoryLimit: 1_000 * EngineMemory.oneFrameSeriesBytes)
+        let frames = (0..<2_000).map { i in
+            TraceFrame(eventTimeMicros: start + UInt64(i), model: "m-\(i)", totalLatencyMicros: 10)
+        }
+        try ingest(port, try batches(frames))
+        #expect(engine.stop())
+        var windows: [SealedWindow]? = engine.collectSealedWindows()
+        let counters = engine.counters
+        #expect(counters.aggregated == 2_000, "folded frames are aggregated, in the overflow series")
+        #expect(counters.foldedForMemory == 1_000 && counters.folded == 1_000)
+        #expect(counters.memoryLimitBytes == UInt64(1_000 * EngineMemory.oneFrameSeriesBytes))
+        #expect(counters.memoryBytes > 0)
+        #expect(counters.named["frames.folded_memory"] == 1_000)
+        #expect(windows?.first?.tables.first?.seriesCount == 1_001)
+        windows = nil
+        #expect(engine.counters.memoryBytes == 0, "the flushed window's tables are freed")
+    }
+
+    @Test func windowsSealedOnTheClockGiveTheirBytesBackOnceCollected() throws {
+        var configuration = EngineConfiguration()
+        configuration.shards = 2
+        configuration.memoryLimitBytes = 64 << 20
+        configuration.window = WindowPolicy(intervalMicros: 1_000_000, allowedLatenessMicros: 500_000,
+                                            futureToleranceMicros: 1_000_000)
+        let clock = ManualClock(start)
+        let engine = AggregationEngine(configuration: configuration, clock: { clock.now })
+        let port = engine.makeIngestPort()
+        engine.start()
+        defer { engine.stop() }
+        for second in 0..<5 {
+            let base = start + UInt64(second) * 1_000_000
+            let frames = (0..<3_000).map { i in
+                TraceFrame(eventTimeMicros: base + UInt64(i), model: "m-\(i % 1_000)", totalLatencyMicros: 10)
+            }
+            try ingest(port, try batches(frames))
+            clock.advance(1_000_000)
+            var collected = 0, spins = 0
+            while collected == 0 && spins < 5_000 {
+                collected = engine.collectSealedWindows().count  // collected, then freed at once
+                if collected == 0 { usleep(1_000); spins += 1 }
+            }
+            if second > 0 { #expect(collected > 0, "window \(second - 1) sealed") }
+        }
+        // At most the two windows still open (the current and the one in its lateness) hold bytes.
+        let held = engine.counters.memoryBytes
+        #expect(held <= 2 * 2_000 * UInt64(EngineMemory.busySeriesBytes), "held \(held) B")
+    }
+
+    /// A producer whose new keys fill the tables is stopped at ¾ of the limit; a producer
+    /// below its share (the limit ÷ the producers known) still gets its series.
+    @Test func theLastQuarterIsKeptForProducersBelowTheirShare() throws {
+        let (engine, port) = Self.startedEngine(memoryLimit: 400 * EngineMemory.oneFrameSeriesBytes)
+        let flooder: UInt64 = 0xF100D, polite: UInt64 = 0xB0B
+        try ingest(port, try batches([TraceFrame(eventTimeMicros: start, model: "chat-0", totalLatencyMicros: 5)], producer: polite))
+        let flood = (0..<1_000).map { TraceFrame(eventTimeMicros: start + UInt64($0), model: "flood-\($0)", totalLatencyMicros: 5) }
+        try ingest(port, try batches(flood, producer: flooder))
+        let later = (1..<21).map { TraceFrame(eventTimeMicros: start + 5_000, model: "chat-\($0)", totalLatencyMicros: 5) }
+        try ingest(port, try batches(later, producer: polite))
+        #expect(engine.stop())
+        let windows = engine.collectSealedWindows()
+        let table = try #require(windows.first?.tables.first)
+        for i in 0..<21 {
+            #expect(table.aggregate(SeriesKey(model: engine.symbols.intern("chat-\(i)")))?.requests == 1, "chat-\(i)")
+        }
+        let floodSeries = table.keys.filter { engine.symbols.string($0.model).hasPrefix("flood-") }.count
+        #expect(floodSeries == 299, "the flood stops at ¾ of the limit (300 series, one of them the polite producer's)")
+        let counters = engine.counters
+        #expect(counters.foldedByProducer == [flooder: UInt64(1_000 - floodSeries)])
+        #expect(counters.foldedForMemory == UInt64(1_000 - floodSeries))
+    }
+}
