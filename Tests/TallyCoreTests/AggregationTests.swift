@@ -282,7 +282,10 @@ struct ReferenceSeries: Equatable {
 
     /// One producer and one consumer thread pass 10^6 values; none lost, none
     /// duplicated, order kept. Real threads (Dispatch), not tasks: both sides spin,
-    /// which must not occupy Swift's cooperative pool. Both loops yield when they
+    /// which must not occupy Swift's cooperative pool; and each side on its own serial
+    /// queue (overcommit: a thread of its own, as the shards have), not the global queue,
+    /// whose busy pool once ran the two one after the other (under ThreadSanitizer, with
+    /// the suites in parallel: 1,024 sent, then 1,024 received). Both loops yield when they
     /// cannot proceed and give up after 60 s, so a loaded machine slows the test
     /// down instead of failing it, and a broken ring cannot hang it.
     @Test func twoThreadsTransferEverythingInOrder() {
@@ -291,7 +294,7 @@ struct ReferenceSeries: Equatable {
         let deadline = DispatchTime.now() + .seconds(60)
         let group = DispatchGroup()
         let result = Mutex((sent: UInt64(0), received: UInt64(0), outOfOrder: UInt64(0)))
-        DispatchQueue.global().async(group: group) {
+        DispatchQueue(label: "tally.test.producer").async(group: group) {
             var i: UInt64 = 0
             while i < total {
                 if ring.push(i) {
@@ -303,7 +306,7 @@ struct ReferenceSeries: Equatable {
             }
             result.withLock { $0.sent = i }
         }
-        DispatchQueue.global().async(group: group) {
+        DispatchQueue(label: "tally.test.consumer").async(group: group) {
             var expected: UInt64 = 0, outOfOrder: UInt64 = 0
             while expected < total {
                 if let v = ring.pop() {
