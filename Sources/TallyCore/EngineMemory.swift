@@ -74,9 +74,4 @@ public final class EngineMemory: Sendable {
 
     /// Bytes reserved now.
     public var usedBytes: Int { used.load(ordering: .relaxed) }
-
-    /// Bytes `producer` holds now.
-    public func bytes(of producer: Int) -> Int {
-        byProducer.withLock { producer < $0.count ? $0[producer] : 0 }
-    }
 }

@@ -240,7 +240,7 @@ public final class WindowTable: @unchecked Sendable {
             addToOverflow(record)
             return
         }
-        let producer = Int(record.producer) < WindowTable.maxProducerNumbers ? Int(record.producer) : 0
+        let producer = WindowTable.producerSlot(of: record)
         let admitted = s.pointee.count - (s.pointee.overflowEntry == nil ? 0 : 1)
         guard admitted < maxSeries && (admitted < sharedSeries || isWithinShare(producer)) else {
             fold(record, producer: producer, forMemory: false)
@@ -260,7 +260,7 @@ public final class WindowTable: @unchecked Sendable {
     /// has room for a busy series, else folds the frame (the series keeps its first frame).
     @usableFromInline @inline(never)
     func promote(_ entry: UnsafeMutablePointer<Entry>, _ record: FrameRecord) {
-        let producer = Int(record.producer) < WindowTable.maxProducerNumbers ? Int(record.producer) : 0
+        let producer = WindowTable.producerSlot(of: record)
         guard reserve(EngineMemory.busySeriesBytes, for: producer) else {
             fold(record, producer: producer, forMemory: true)
             return
@@ -306,6 +306,12 @@ public final class WindowTable: @unchecked Sendable {
         } else {
             entry.pointee.promote(record, sketches: sketches)
         }
+    }
+
+    /// The producer number of `record` as this table counts it (numbers past
+    /// ``maxProducerNumbers`` count as ``ProducerDirectory/unnumbered``).
+    private static func producerSlot(of record: FrameRecord) -> Int {
+        Int(record.producer) < maxProducerNumbers ? Int(record.producer) : Int(ProducerDirectory.unnumbered)
     }
 
     /// Keys `producer` has admitted in this table.

@@ -32,10 +32,6 @@ public final class Collector: @unchecked Sendable {
     private let flushLock = Mutex<FlushState>(FlushState(nextSequence: 0))
     /// Called with each snapshot after it was handed to the sinks (the demo's table).
     private let onSnapshot: (@Sendable (EncodedSnapshot) -> Void)?
-    /// The newest stored windows, replayed through the index on the flusher thread before
-    /// its first flush (ingest is already running by then: a replay of many busy windows
-    /// must not keep producers' frames out at a restart).
-    /// Taken (and so released) by the flusher.
 
     struct FlushState {
         var nextSequence: UInt64
@@ -129,6 +125,9 @@ public final class Collector: @unchecked Sendable {
         gate.start()
         for source in sources { source.start() }
         let thread = Thread { [self] in
+            // The newest stored windows go through the index here, before the first flush:
+            // ingest is already running, so a replay of many busy windows at a restart does
+            // not keep producers' frames out.
             index?.replay(directory: configuration.dataDirectory, limit: configuration.indexReplayWindows)
             while !stopping.load(ordering: .acquiring) {
                 flush()
