@@ -26,20 +26,28 @@ public final class AggregationEngine: @unchecked Sendable {
     let shards: [Shard]
     private let group = DispatchGroup()
     private let ports = Mutex<[IngestPort]>([])
+    /// Frees symbols nothing refers to any more, a step per ``collectSealedWindows()``.
+    private let reclaimer: SymbolReclaimer
     private let started = Atomic<Bool>(false)
     private let stopped = Atomic<Bool>(false)
 
     /// - Parameter clock: the collector's clock, µs since the Unix epoch (injectable for tests).
-    public init(configuration: EngineConfiguration = EngineConfiguration(), symbols: SymbolTable = SymbolTable(),
+    /// - Parameter symbols: the table to intern into (nil: a new one of
+    ///   ``EngineConfiguration/maxSymbols``).
+    public init(configuration: EngineConfiguration = EngineConfiguration(), symbols: SymbolTable? = nil,
                 clock: @escaping @Sendable () -> UInt64 = AggregationEngine.wallClockMicros) {
         self.configuration = configuration
+        let symbols = symbols ?? SymbolTable(maxSymbols: configuration.maxSymbols)
         self.symbols = symbols
         let producers = self.producers
         let memory = EngineMemory(limitBytes: configuration.memoryLimitBytes, producers: producers)
         self.memory = memory
-        shards = (0..<max(1, configuration.shards)).map {
-            Shard(index: $0, configuration: configuration, producers: producers, memory: memory, clock: clock)
+        let shards = (0..<max(1, configuration.shards)).map {
+            Shard(index: $0, configuration: configuration, producers: producers, memory: memory, symbols: symbols,
+                  clock: clock)
         }
+        self.shards = shards
+        reclaimer = SymbolReclaimer(symbols: symbols, shards: shards)
     }
 
     /// Wall-clock time in µs since the Unix epoch.
@@ -83,7 +91,10 @@ public final class AggregationEngine: @unchecked Sendable {
 
     /// Windows every shard has sealed, oldest first, each with the tables of the
     /// shards that saw traffic in it. Call from one flusher thread.
+    /// Also advances the release of unused symbols (``SymbolReclaimer``): windows
+    /// returned by an earlier call hold their symbols until they are freed.
     public func collectSealedWindows() -> [SealedWindow] {
+        reclaimer.step(ports: ports.withLock { $0 })
         let through = shards.map { $0.sealedClock.load(ordering: .acquiring) }.min() ?? 0
         var byStart: [UInt64: [WindowTable]] = [:]
         for shard in shards {
@@ -126,6 +137,7 @@ public final class AggregationEngine: @unchecked Sendable {
         c.sealedTables = shards.reduce(0) { $0 + $1.sealedTables.load(ordering: .acquiring) }
         c.symbolsInterned = UInt64(symbols.count)
         c.symbolsOverflowed = symbols.overflowed
+        c.symbolsReleased = symbols.released
         return c
     }
 }
@@ -161,6 +173,10 @@ public final class IngestPort: @unchecked Sendable {
     /// The last batch's producer id and its ``ProducerDirectory`` number (a connection
     /// usually carries one producer: the directory's lock is taken when it changes).
     private var lastProducer: (id: UInt64, number: UInt32) = (0, ProducerDirectory.unnumbered)
+    /// Batches begun plus batches finished: odd while a batch is being resolved
+    /// (``SymbolReclaimer`` waits for the batch in progress when a generation ends).
+    private let batchesBegunAndEnded = Atomic<UInt64>(0)
+    var batchCount: UInt64 { batchesBegunAndEnded.load(ordering: .acquiring) }
 
     struct PortCounters {
         var accepted: UInt64 = 0
@@ -191,6 +207,9 @@ public final class IngestPort: @unchecked Sendable {
         if batch.producerID != lastProducer.id {
             lastProducer = (batch.producerID, engine.producers.number(of: batch.producerID))
         }
+        // One writer (this thread): a load and a store, no read-modify-write.
+        batchesBegunAndEnded.store(batchesBegunAndEnded.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+        defer { batchesBegunAndEnded.store(batchesBegunAndEnded.load(ordering: .relaxed) &+ 1, ordering: .releasing) }
         resolver.begin(batch, producer: lastProducer.number)
         let shardCount = UInt64(rings.count)
         for frame in batch.frames {

@@ -18,6 +18,9 @@ public struct EngineConfiguration: Sendable {
     /// worst case (``EngineMemory``); past it new keys and second frames fold into the
     /// overflow series (`frames.folded_memory`). `Int.max`: no limit.
     public var memoryLimitBytes: Int = .max
+    /// Live strings the engine's symbol table holds (``SymbolTable/maxSymbols``); past it
+    /// new strings map to `~overflow~` until unused ones are released.
+    public var maxSymbols: Int = 1 << 20
     public var window = WindowPolicy()
     public var sketches = SketchParameters()
     public var prices = PriceTable()
@@ -83,6 +86,8 @@ public struct EngineCounters: Sendable, Equatable {
     public var symbolsInterned: UInt64 = 0
     /// Strings mapped to ``SymbolTable/overflow`` because the table was full.
     public var symbolsOverflowed: UInt64 = 0
+    /// Symbols released because nothing used them any more (``SymbolReclaimer``).
+    public var symbolsReleased: UInt64 = 0
 
     public init() {}
 
@@ -94,7 +99,7 @@ public struct EngineCounters: Sendable, Equatable {
 extension EngineCounters {
     /// The counters by the stable names snapshots carry: `frames.accepted`,
     /// `frames.aggregated`, `frames.folded`, `dropped.<reason>`, `shard.<i>.frames`,
-    /// `windows.sealed_tables`, `symbols.overflowed`, `frames.folded_memory`: cumulative since
+    /// `windows.sealed_tables`, `symbols.overflowed`, `symbols.released`, `frames.folded_memory`: cumulative since
     /// the engine started; `symbols.interned`, `engine.memory_bytes`, `engine.memory_limit_bytes`: gauges.
     public var named: [String: UInt64] {
         var result: [String: UInt64] = [
@@ -103,6 +108,7 @@ extension EngineCounters {
             "engine.memory_bytes": memoryBytes, "engine.memory_limit_bytes": memoryLimitBytes,
             "windows.sealed_tables": sealedTables,
             "symbols.interned": symbolsInterned, "symbols.overflowed": symbolsOverflowed,
+            "symbols.released": symbolsReleased,
         ]
         for reason in EngineDropReason.allCases { result["dropped.\(reason.name)"] = dropped(reason) }
         for (i, frames) in aggregatedPerShard.enumerated() { result["shard.\(i).frames"] = frames }

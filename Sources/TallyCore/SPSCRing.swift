@@ -69,6 +69,11 @@ public final class SPSCRing<Element>: @unchecked Sendable {
         return element
     }
 
+    /// Elements pushed since the ring was made (wrapping); read from any thread.
+    public var pushedCount: Int { tail.load(ordering: .acquiring) }
+    /// Elements popped since the ring was made (wrapping); read from any thread.
+    public var poppedCount: Int { head.load(ordering: .acquiring) }
+
     /// Elements queued (exact only when both sides are quiet).
     public var count: Int { tail.load(ordering: .acquiring) &- head.load(ordering: .acquiring) }
 }

@@ -36,10 +36,16 @@ final class Shard: @unchecked Sendable {
     /// The same by producer number (``ProducerDirectory``), merged once per sealed window.
     let foldedByProducer = Mutex<[UInt32: UInt64]>([:])
     let sealedTables = Atomic<UInt64>(0)
+    /// Passes of the shard's loop completed (each drains its rings once and places what it
+    /// popped); ``SymbolReclaimer`` waits for one to know popped records are in tables.
+    let passes = Atomic<UInt64>(0)
+    /// Leases new window tables take on the symbols they will hold.
+    let symbols: SymbolTable?
 
     init(index: Int, configuration: EngineConfiguration, producers: ProducerDirectory, memory: EngineMemory,
-         clock: @escaping @Sendable () -> UInt64) {
+         symbols: SymbolTable? = nil, clock: @escaping @Sendable () -> UInt64) {
         self.index = index
+        self.symbols = symbols
         self.producers = producers
         self.memory = memory
         self.configuration = configuration
@@ -99,7 +105,8 @@ final class Shard: @unchecked Sendable {
                         let table = open[start] ?? WindowTable(startMicros: start,
                                                                maxSeries: configuration.maxSeriesPerShardWindow,
                                                                sketches: configuration.sketches,
-                                                               producers: producers, memory: memory)
+                                                               producers: producers, memory: memory,
+                                                               symbols: symbols)
                         open[start] = table
                         current = Unmanaged.passUnretained(table)
                         currentStart = start
@@ -143,6 +150,7 @@ final class Shard: @unchecked Sendable {
                 sealedThrough = max(sealedThrough ?? 0, due.last!)
             }
             sealedClock.store(now, ordering: .releasing)
+            passes.store(passes.load(ordering: .relaxed) &+ 1, ordering: .releasing)  // one writer: this thread
             if stop && drained {
                 finished.store(true, ordering: .releasing)
                 return

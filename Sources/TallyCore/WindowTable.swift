@@ -34,6 +34,10 @@ public final class WindowTable: @unchecked Sendable {
     let producers: ProducerDirectory?
     /// What the engine's tables may hold (nil: no limit, nothing accounted).
     let memory: EngineMemory?
+    /// The symbol table this table's keys come from, and the generation of the lease it
+    /// holds on their symbols until freed (``SymbolTable/openLease()``; nil: no lease).
+    let symbols: SymbolTable?
+    let symbolLease: UInt64
 
     /// One admitted series. A series that has seen one frame keeps just that
     /// record (168 bytes); its aggregate (about 900 bytes plus sketch storage) and
@@ -53,6 +57,9 @@ public final class WindowTable: @unchecked Sendable {
         @usableFromInline var stashed: Int = 0
 
         @usableFromInline var key: SeriesKey { first.key }
+
+        /// ``stashed`` of a series without a stash that ``EngineMemory`` refused an aggregate.
+        static let refusedStash = -1
 
         @usableFromInline
         init(first: FrameRecord) { self.first = first }
@@ -151,10 +158,12 @@ public final class WindowTable: @unchecked Sendable {
     @usableFromInline let state: UnsafeMutablePointer<State>
 
     public init(startMicros: UInt64, maxSeries: Int, sketches: SketchParameters, producers: ProducerDirectory? = nil,
-                memory: EngineMemory? = nil) {
+                memory: EngineMemory? = nil, symbols: SymbolTable? = nil) {
         self.startMicros = startMicros
         self.producers = producers
         self.memory = memory
+        self.symbols = symbols
+        symbolLease = symbols?.openLease() ?? 0
         self.maxSeries = max(1, maxSeries)
         sharedSeries = self.maxSeries - self.maxSeries / 4
         self.sketches = sketches
@@ -176,6 +185,7 @@ public final class WindowTable: @unchecked Sendable {
         s.slots.deallocate()
         s.admittedBy?.deallocate()
         memory?.release(s.reservedBytes, byProducer: s.reservedBy)
+        symbols?.closeLease(symbolLease)
         state.deinitialize(count: 1)
         state.deallocate()
     }
@@ -234,13 +244,13 @@ public final class WindowTable: @unchecked Sendable {
     @usableFromInline
     func addNew(_ record: FrameRecord, slot: Int) {
         let s = state
-        // A key that is itself the overflow key (its model symbol overflowed the
-        // symbol table) shares the overflow series but is not counted as folded.
+        let producer = WindowTable.producerSlot(of: record)
+        // A key that is itself the overflow key (its model symbol overflowed the symbol
+        // table) goes to the overflow series, counted as folded for its producer.
         if record.key == .overflow {
-            addToOverflow(record)
+            fold(record, producer: producer, forMemory: false)
             return
         }
-        let producer = WindowTable.producerSlot(of: record)
         let admitted = s.pointee.count - (s.pointee.overflowEntry == nil ? 0 : 1)
         guard admitted < maxSeries && (admitted < sharedSeries || isWithinShare(producer)) else {
             fold(record, producer: producer, forMemory: false)
@@ -258,10 +268,14 @@ public final class WindowTable: @unchecked Sendable {
 
     /// The second frame of an admitted series: gives it its aggregate when ``EngineMemory``
     /// has room for a busy series, else folds the frame (the series keeps its first frame).
+    /// A series refused once stays at its first frame for the rest of this window
+    /// (``Entry/refusedStash`` in its unused stash count), so that its later frames fold
+    /// without taking ``EngineMemory``'s lock each.
     @usableFromInline @inline(never)
     func promote(_ entry: UnsafeMutablePointer<Entry>, _ record: FrameRecord) {
         let producer = WindowTable.producerSlot(of: record)
-        guard reserve(EngineMemory.busySeriesBytes, for: producer) else {
+        guard entry.pointee.stashed != Entry.refusedStash, reserve(EngineMemory.busySeriesBytes, for: producer) else {
+            entry.pointee.stashed = Entry.refusedStash
             fold(record, producer: producer, forMemory: true)
             return
         }

@@ -399,6 +399,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
         if shards > 0 { engine.shards = shards }
         engine.maxSeriesPerShardWindow = maxSeriesPerShard
         engine.memoryLimitBytes = (memoryBudgetMiB << 20) / 4
+        // An eighth of the budget for the symbol table, each symbol at its worst case.
+        engine.maxSymbols = (memoryBudgetMiB << 20) / 8 / SymbolTable.worstCaseBytesPerSymbol
         engine.window = WindowPolicy(intervalMicros: UInt64(windowSeconds) * 1_000_000,
                                      allowedLatenessMicros: UInt64(allowedLatenessSeconds) * 1_000_000,
                                      futureToleranceMicros: UInt64(futureToleranceSeconds) * 1_000_000)
@@ -427,6 +429,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     # budget / 2 / max_connections / 1 MiB - 1) batches per connection (≥ 1). A quarter
     # bounds the windows' series, counted at their worst case (256 B a series with one
     # frame, 32 KiB with more); past it new series fold into ~overflow~ (frames.folded_memory).
+    # An eighth bounds the symbol table: budget / 8 / 448 B strings; past it new names map
+    # to ~overflow~ until names no window uses any more are released (symbols.released).
     memory_budget_mib = 1024
     # Open producer connections admitted over all endpoints; more are refused (counted).
     max_connections = 128

@@ -43,6 +43,27 @@ import TallyWire
         #expect(memory.reserve(one, producer: 0))
     }
 
+    /// A series refused its aggregate stays at its first frame for the rest of the window,
+    /// even once room frees (its later frames fold without taking the memory's lock); a
+    /// series asking for the first time then gets the room.
+    @Test func aSeriesRefusedItsAggregateStaysRefusedForTheWindow() throws {
+        let one = EngineMemory.oneFrameSeriesBytes, busy = EngineMemory.busySeriesBytes
+        let memory = EngineMemory(limitBytes: 2 * one + busy)
+        let table = WindowTable(startMicros: 0, maxSeries: 10, sketches: SketchParameters(), memory: memory)
+        let a = SeriesKey(model: 10), b = SeriesKey(model: 11)
+        table.add(Self.record(a, 0))
+        table.add(Self.record(b, 0))
+        #expect(memory.reserve(busy, producer: 1), "another holder takes the rest")
+        table.add(Self.record(a, 1))
+        #expect(table.foldedForMemory == 1, "no room: a's second frame folds")
+        memory.release(busy, byProducer: [1: busy])
+        table.add(Self.record(a, 2))
+        table.add(Self.record(b, 1))
+        #expect(table.foldedForMemory == 2, "a stays refused in this window")
+        #expect(table.aggregate(a)?.requests == 1 && table.aggregate(b)?.requests == 2, "b got the freed room")
+        #expect(table.aggregate(.overflow)?.requests == 2)
+    }
+
     static let start: UInt64 = 1_763_700_000_000_000
     var start: UInt64 { Self.start }
 

@@ -1,12 +1,14 @@
 import Foundation
 import Testing
 import TallyClient
+import TallyCore
 import TallyDaemon
 import TallyWire
 import ZeroMQ
 
 /// The attacks of issue 18 on tallyd's cardinality: new keys flooding the series cap,
-/// strings that no frame uses, and every allowed future window filled to the cap. After
+/// strings that no frame uses, distinct names in frames past the symbol table's bound, and
+/// every allowed future window filled to the cap. After
 /// each, besides ``AttackTests/check(_:_:extra:)``: a fresh model name
 /// sent afterwards is aggregated under its own name.
 extension AttackTests {
@@ -93,6 +95,48 @@ extension AttackTests {
         #expect(outcome.counters["symbols.interned", default: .max] < 10_000, "no string of those batches was interned")
         #expect(outcome.counters["symbols.overflowed", default: .max] == 0)
         #expect(outcome.requestsByModel[Self.freshModel] == freshSent, "a fresh model name keeps its own series")
+    }
+
+    /// Distinct model names in accepted frames, twice what the symbol table holds at this
+    /// budget (256 MiB / 8 / 448 B = 74,898): the table fills while the flood's windows are
+    /// open (later names map to `~overflow~`, counted), and once those windows are flushed
+    /// their names are released, so a fresh model name is told apart again.
+    @Test func distinctNamesInFramesFillTheSymbolTableOnlyWhileTheirWindowsLive() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: IndexScenarioTests.tallydPath), "build tallyd first")
+        // 2 × 10,000 series a window (as above): the flush of a window at the default cap of
+        // 2 × 50,000 one-frame series needs more than this budget (see the issue's note).
+        let run = try AttackRun(extraConfig: "max_series_per_shard = 10000\n")
+        try run.startGoodProducer()
+        Thread.sleep(forTimeInterval: 0.5)
+        var sent = 0
+        for round in 0..<3 {
+            let now = UInt64(Date().timeIntervalSince1970 * 1e6)
+            let batches = try AttackRun.keyBatches(producer: 444, count: 50_000, model: { "name-\(round)-\($0)" },
+                                                   eventTime: { _ in now })
+            sent += try Self.push(batches, to: run.endpoint)
+        }
+        // The flood's windows seal 1 s + 2 s (lateness) after their start; then the flusher
+        // builds them and the next cycle of the symbol reclaimer releases their names, which
+        // the next snapshot's counters show (at most 30 s).
+        let deadline = Date().addingTimeInterval(30)
+        var releasedSeen: UInt64 = 0
+        while Date() < deadline && releasedSeen < 70_000 {
+            Thread.sleep(forTimeInterval: 0.5)
+            let newest = SnapshotLog.read(directory: run.dir + "/data").records.last
+            releasedSeen = newest.flatMap { try? SnapshotCodec.decode($0.payload).counters["symbols.released"] } ?? 0
+        }
+        let freshSent = try Self.sendFreshModel(to: run.endpoint)
+        Thread.sleep(forTimeInterval: 1)
+        let outcome = try run.finish()
+        let c = { (name: String) in outcome.counters[name, default: 0] }
+        Self.check("150,000 distinct model names in frames (symbol table: 74,898)", outcome,
+                   extra: "released within \(30 - Int(deadline.timeIntervalSinceNow)) s of the flood; batches sent=\(sent) symbols.overflowed=\(c("symbols.overflowed")) symbols.released=\(c("symbols.released")) symbols.interned=\(c("symbols.interned"))")
+        guard !AttackRun.isBaseline else { return }
+        #expect(c("symbols.overflowed") > 10_000, "the flood filled the table")
+        #expect(c("symbols.released") > 70_000, "and its names were released once their windows were flushed")
+        #expect(c("symbols.interned") < 1_000, "what is left: the good producer's and the fresh names")
+        #expect(outcome.requestsByModel[Self.freshModel] == freshSent, "a fresh model name keeps its own series")
+        #expect(outcome.requestsByModel[AttackRun.goodModel, default: 0] > 0)
     }
 
     /// Every window the future tolerance allows (now … now + 10 s, 1-s windows) filled to

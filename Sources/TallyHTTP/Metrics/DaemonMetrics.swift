@@ -51,6 +51,8 @@ public enum DaemonMetrics {
         .init("symbols.interned", "tally_symbols_interned", .gauge, "Distinct strings in the symbol table."),
         .init("symbols.overflowed", "tally_symbols_overflowed", .counter,
               "Strings mapped to ~overflow~ because the symbol table was full."),
+        .init("symbols.released", "tally_symbols_released", .counter,
+              "Symbols released for reuse because no window or queued frame used them any more."),
         .init("sink.*.delivered", "tally_sink_delivered", .counter, "Snapshots delivered, by sink.", labels: ["sink"]),
         .init("sink.*.failures", "tally_sink_failures", .counter, "Failed snapshot deliveries, by sink.", labels: ["sink"]),
         .init("sink.*.retries", "tally_sink_retries", .counter, "Snapshot delivery retries, by sink.", labels: ["sink"]),
