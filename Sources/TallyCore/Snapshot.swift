@@ -35,13 +35,16 @@ public struct Snapshot: Sendable {
     }
 
     public init(collectorID: String, windowStartMicros: UInt64, windowEndMicros: UInt64, sequence: UInt64,
-                sketches: SketchParameters, series: [SnapshotSeries], counters: [String: UInt64]) {
+                sketches: SketchParameters, series: consuming [SnapshotSeries], counters: [String: UInt64]) {
         self.collectorID = collectorID
         self.windowStartMicros = windowStartMicros
         self.windowEndMicros = windowEndMicros
         sequences = [SequenceRange(collectorID: collectorID, first: sequence, last: sequence)]
         self.sketches = sketches
-        self.series = series.sorted { $0.labels < $1.labels }
+        // Sorted in place: a caller that gives the array up (`consume`) keeps no second copy.
+        var sorted = series
+        sorted.sort { $0.labels < $1.labels }
+        self.series = sorted
         self.counters = counters
     }
 
@@ -118,7 +121,13 @@ extension Snapshot {
         }
         let names = symbols.strings(used)
         func name(_ symbol: UInt32) -> String { names[symbol] ?? "" }
-        var bySeries: [SeriesLabels: SnapshotSeries] = [:]
+        // Series in an array, found by label through a dictionary of indices: a dictionary
+        // of whole series (each ~1 KB inline) and then an array of its values held every
+        // series in memory about three times while the snapshot was built.
+        var series: [SnapshotSeries] = []
+        series.reserveCapacity(window.tables.reduce(0) { $0 + $1.seriesCount })
+        var indexOf: [SeriesLabels: Int] = [:]
+        indexOf.reserveCapacity(series.capacity)
         for table in window.tables {
             try table.forEachSeries { (key, aggregate) throws(SketchError) in
                 let labels = key == .overflow ? SeriesLabels.overflow : SeriesLabels(
@@ -127,16 +136,19 @@ extension Snapshot {
                     tags: (0..<Int(key.tagCount)).map { let (k, v) = key.tag($0); return CohortTag(name(k), name(v)) })
                 var errors: [String: UInt64] = [:]
                 for (symbol, count) in aggregate.errorClasses { errors[name(symbol), default: 0] &+= count }
-                let series = SnapshotSeries(labels: labels, aggregate: aggregate, errorClasses: errors)
-                if bySeries[labels] == nil { bySeries[labels] = series } else { try bySeries[labels]!.merge(series) }
+                let next = SnapshotSeries(labels: labels, aggregate: aggregate, errorClasses: errors)
+                if let i = indexOf[labels] { try series[i].merge(next) } else {
+                    indexOf[labels] = series.count
+                    series.append(next)
+                }
             }
         }
         var counters = counters
-        counters["series.active"] = UInt64(bySeries.count)
+        counters["series.active"] = UInt64(series.count)
         counters["series.folded_frames", default: 0] &+= window.tables.reduce(0) { $0 + $1.foldedFrames }
         return Snapshot(collectorID: collectorID, windowStartMicros: window.startMicros,
                         windowEndMicros: window.startMicros + window.intervalMicros, sequence: sequence,
-                        sketches: sketches, series: Array(bySeries.values), counters: counters)
+                        sketches: sketches, series: consume series, counters: counters)
     }
 
     /// Merges snapshots: of the same window from several collectors, or of
