@@ -199,6 +199,14 @@ func peakResidentBytes() -> Int {
     return 0
 }
 
+/// Sets VmHWM back to the current resident size (proc(5), `clear_refs` value 5), so that a
+/// later ``peakResidentBytes()`` is the peak of what follows.
+func resetPeakResidentBytes() {
+    guard let file = fopen("/proc/self/clear_refs", "w") else { return }
+    fputs("5", file)
+    fclose(file)
+}
+
 /// Folds `framesPerSeries` frames into each of COUNT series (all fields set; users
 /// drawn from 5,000, a session per 3 frames) and prints resident bytes per series.
 func seriesMemory(_ count: Int, framesPerSeries: Int) -> UInt64 {
@@ -217,18 +225,23 @@ func seriesMemory(_ count: Int, framesPerSeries: Int) -> UInt64 {
     return table.frames
 }
 
-/// Builds and encodes the snapshot of a window of COUNT one-frame series (the flush of a
-/// flood of new keys) and prints what the build added to resident memory, per series, with
-/// the window's table still held (as the flusher holds it).
-func flushMemory(_ count: Int) -> UInt64 {
+/// Builds and encodes the snapshot of a window of COUNT series of `framesPerSeries` frames
+/// each (one: the flush of a flood of new keys; 10,000: every sketch at its largest) and
+/// prints what the build added to resident memory, per series, with the window's table
+/// still held (as the flusher holds it).
+func flushMemory(_ count: Int, framesPerSeries: Int) -> UInt64 {
     let symbols = SymbolTable()
     for series in 0..<count { _ = symbols.intern("model-\(series)") }  // symbols 2 …
     let table = WindowTable(startMicros: 0, maxSeries: 10_000_000, sketches: SketchParameters())
     var rng = SplitMix64(seed: 11)
-    for series in 0..<count {
-        let key = SeriesKey(model: UInt32(series + 2), modelVersion: 0, promptVersion: 0, route: 0)
-        table.add(FrameRecord(key: key, routingHash: key.routingHash, eventTimeMicros: 0, values: fleetValues(rng.next(), frame: 0)))
+    for round in 0..<framesPerSeries {
+        for series in 0..<count {
+            let key = SeriesKey(model: UInt32(series + 2), modelVersion: 0, promptVersion: 0, route: 0)
+            table.add(FrameRecord(key: key, routingHash: key.routingHash, eventTimeMicros: 0,
+                                  values: fleetValues(rng.next(), frame: round)))
+        }
     }
+    resetPeakResidentBytes()
     let before = residentBytes()
     let window = SealedWindow(startMicros: 0, intervalMicros: 10_000_000, tables: [table])
     let snapshot = try! Snapshot.build(window, collectorID: "kernel", sequence: 0, symbols: symbols,
@@ -236,7 +249,7 @@ func flushMemory(_ count: Int) -> UInt64 {
     let built = residentBytes() - before, peak = peakResidentBytes() - before
     let bytes = SnapshotCodec.encode(snapshot)
     let encoded = residentBytes() - before
-    print("flush of \(snapshot.series.count) one-frame series: built +\(built / 1_048_576) MiB (\(built / max(count, 1)) B a series; peak +\(peak / max(count, 1)) B), encoded (\(bytes.count / max(count, 1)) B a series) +\(encoded / 1_048_576) MiB in all")
+    print("flush of \(snapshot.series.count) series × \(framesPerSeries) frames: built +\(built / 1_048_576) MiB (\(built / max(count, 1)) B a series; peak +\(peak / max(count, 1)) B), encoded (\(bytes.count / max(count, 1)) B a series) +\(encoded / 1_048_576) MiB in all")
     return UInt64(bytes.count)
 }
 
@@ -306,7 +319,8 @@ let kernels: [String: (Int) -> UInt64] = [
     "memory-one-frame": { seriesMemory($0, framesPerSeries: 1) },  // COUNT = series; prints bytes a series
     "memory-busy": { seriesMemory($0, framesPerSeries: 300) },  // 3 M frames/s × 10 s over 100,000 series
     "memory-saturated": { seriesMemory($0, framesPerSeries: 10_000) },  // every sketch at its largest
-    "memory-flush-one-frame": flushMemory,  // COUNT = one-frame series; prints the snapshot's resident bytes
+    "memory-flush-one-frame": { flushMemory($0, framesPerSeries: 1) },  // COUNT = series; prints the build's resident bytes
+    "memory-flush-saturated": { flushMemory($0, framesPerSeries: 10_000) },  // COUNT = series at their largest
     "snapshot-sizes": snapshotSizes,  // prints a table; not a callgrind kernel
     "aggregate": { aggregateKernel($0, series: 1_000) },  // COUNT = frames folded; 1,000 series
     // 100 series: 2,000 frames a series at callgrind.sh's COUNT, so digest merges are amortised.

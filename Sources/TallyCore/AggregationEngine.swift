@@ -187,7 +187,7 @@ public final class IngestPort: @unchecked Sendable {
         self.engine = engine
         self.rings = rings
         unretainedRings = rings.map { Unmanaged.passUnretained($0) }
-        resolver = BatchResolver(symbols: engine.symbols, prices: engine.configuration.prices)
+        resolver = BatchResolver(symbols: engine.symbols, prices: engine.configuration.prices, producers: engine.producers)
     }
 
     /// Routes every frame of a validated batch; never blocks longer than the

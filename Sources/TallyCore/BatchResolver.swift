@@ -13,6 +13,9 @@ import TallyWire
 public final class BatchResolver {
     public let symbols: SymbolTable
     public let prices: PriceTable
+    /// The engine's producers, for each producer's share of the symbol table (nil: only
+    /// the producers holding symbols count).
+    public let producers: ProducerDirectory?
     private let tables: UnsafeMutablePointer<Tables>
 
     /// Per string reference of the current batch (room for `capacity`): its symbol
@@ -27,9 +30,10 @@ public final class BatchResolver {
         var producer = ProducerDirectory.unnumbered
     }
 
-    public init(symbols: SymbolTable, prices: PriceTable) {
+    public init(symbols: SymbolTable, prices: PriceTable, producers: ProducerDirectory? = nil) {
         self.symbols = symbols
         self.prices = prices
+        self.producers = producers
         tables = .allocate(capacity: 1)
         tables.initialize(to: Tables())
     }
@@ -83,7 +87,8 @@ public final class BatchResolver {
     /// Looks up (or adds) the string of `reference`: once per used string and batch.
     @inline(never)
     private func intern(_ reference: UInt16, _ symbolOf: UnsafeMutablePointer<UInt32>) -> UInt32 {
-        let symbol = symbols.intern(tables.pointee.batch?.string(reference) ?? "")
+        let symbol = symbols.intern(tables.pointee.batch?.string(reference) ?? "", producer: tables.pointee.producer,
+                                    producersKnown: producers?.count ?? 0)
         symbolOf[Int(reference)] = symbol
         return symbol
     }

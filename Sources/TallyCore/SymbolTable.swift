@@ -20,6 +20,14 @@ import Synchronization
 /// **Bound.** At most ``maxSymbols`` live strings; past it every new string maps to
 /// ``overflow`` until symbols are released, counted as `symbols.overflowed`. Each
 /// symbol costs at most ``worstCaseBytesPerSymbol`` (a 255-byte string and its entries).
+///
+/// **Shares.** The bound is shared between producers like a window's series cap
+/// (``WindowTable``): a symbol belongs to the producer whose batch added it; the first
+/// half of ``maxSymbols`` is first come, first served, the second half only for a
+/// producer holding fewer symbols than its fair share (``maxSymbols`` ÷ the producers
+/// holding symbols, or ÷ the producers known, if more). So a producer flooding new names
+/// fills at most half the table, and the others' new names keep their own symbols.
+/// Strings already in the table are found whoever asks.
 public final class SymbolTable: Sendable {
     public static let none: UInt32 = 0
     /// The symbol of every string interned after the table is full (its text is "~overflow~").
@@ -45,6 +53,10 @@ public final class SymbolTable: Sendable {
         var leases: [UInt64: Int] = [:]
         var overflowed: UInt64 = 0
         var released: UInt64 = 0
+        /// The producer number (``ProducerDirectory``) that added each symbol (by symbol).
+        var owners: [UInt32] = [ProducerDirectory.unnumbered, ProducerDirectory.unnumbered]
+        /// Live symbols by the producer that added them (producers holding none absent).
+        var held: [UInt32: Int] = [:]
     }
     private let state = Mutex(State())
 
@@ -52,14 +64,19 @@ public final class SymbolTable: Sendable {
         self.maxSymbols = max(2, maxSymbols)
     }
 
-    /// The symbol of `string`, adding it when new; stamps it with the current generation.
-    public func intern(_ string: String) -> UInt32 {
+    /// The symbol of `string`, adding it when new and within `producer`'s share (see
+    /// "Shares"; `producersKnown`: the producers the engine knows); stamps it with the
+    /// current generation. ``overflow`` when it is new and there is no room for it.
+    public func intern(_ string: String, producer: UInt32 = ProducerDirectory.unnumbered,
+                       producersKnown: Int = 0) -> UInt32 {
         state.withLock { state in
             if let id = state.ids[string] {
                 state.stamps[Int(id)] = state.generation
                 return id
             }
-            guard state.strings.count - state.free.count < maxSymbols else {
+            let live = state.strings.count - state.free.count
+            guard live < maxSymbols && (live < maxSymbols / 2 || Self.isWithinShare(producer, producersKnown, state, maxSymbols))
+            else {
                 state.overflowed += 1
                 return SymbolTable.overflow
             }
@@ -68,15 +85,28 @@ public final class SymbolTable: Sendable {
                 id = reused
                 state.strings[Int(id)] = string
                 state.stamps[Int(id)] = state.generation
+                state.owners[Int(id)] = producer
             } else {
                 id = UInt32(state.strings.count)
                 state.strings.append(string)
                 state.stamps.append(state.generation)
+                state.owners.append(producer)
             }
             state.ids[string] = id
+            state.held[producer, default: 0] += 1
             return id
         }
     }
+
+    /// Whether `producer` holds fewer symbols than its fair share.
+    private static func isWithinShare(_ producer: UInt32, _ producersKnown: Int, _ state: State, _ maxSymbols: Int) -> Bool {
+        let mine = state.held[producer] ?? 0
+        let holding = state.held.count + (mine == 0 ? 1 : 0)
+        return mine < max(1, maxSymbols / max(holding, producersKnown))
+    }
+
+    /// Live symbols added by `producer`.
+    public func held(by producer: UInt32) -> Int { state.withLock { $0.held[producer] ?? 0 } }
 
     /// The string of `symbol` ("" for none, an unknown or a released symbol).
     public func string(_ symbol: UInt32) -> String {
@@ -147,6 +177,8 @@ public final class SymbolTable: Sendable {
                 state.strings[id] = ""
                 state.stamps[id] = .max  // marks a free slot (never ≤ a generation)
                 state.free.append(UInt32(id))
+                let owner = state.owners[id]
+                if let held = state.held[owner] { state.held[owner] = held > 1 ? held - 1 : nil }
                 releasedNow += 1
             }
             state.released += UInt64(releasedNow)

@@ -7,14 +7,16 @@ import TallySketches
 /// ``foldedFrames``, ``foldedKeys`` and ``foldedFramesByProducer`` say how much was folded.
 ///
 /// The cap is shared fairly between producers (``FrameRecord/producer``): the first
-/// ``sharedSeries`` keys (¾ of the cap) are admitted first come, first served; the last
-/// quarter only to a producer that has admitted fewer keys than its fair share: the cap
+/// ``sharedSeries`` keys (½ of the cap) are admitted first come, first served; the second
+/// half only to a producer that has admitted fewer keys than its fair share: the cap
 /// divided by the producers that admitted keys in this table or, if more, the producers
 /// the engine knows (``ProducerDirectory/count``). A producer flooding new keys passes its
-/// share while filling the first ¾, so its later keys fold, while a producer with a few
-/// keys still gets its own series until the cap itself is reached; a lone producer may
-/// fill the whole cap. Limits: a producer first heard from after a flood took the last
-/// quarter folds its new keys until the next window; producers are told apart by the
+/// share while filling the first half, so its later keys fold, while a producer with fewer
+/// keys than its share still gets its own series until the cap itself is reached; a lone
+/// producer may fill the whole cap. With two producers each is sure of its half; with
+/// more, the producers below their share compete for the second half. Limits: a producer
+/// first heard from after a flood took the second half folds its new keys until the next
+/// window; producers are told apart by the
 /// batch header's `producer_id`, so one that forges many ids is many producers to this
 /// policy (CURVE with an allowlist is the defence).
 ///
@@ -147,8 +149,9 @@ public final class WindowTable: @unchecked Sendable {
         @usableFromInline var reservedBy: [Int: Int] = [:]
     }
 
-    /// Keys admitted first come, first served: ¾ of ``maxSeries``; the rest is kept for
-    /// producers below their fair share.
+    /// Keys admitted first come, first served: ½ of ``maxSeries``; the rest is kept for
+    /// producers below their fair share. (¾ until December 2026: a fleet member with more
+    /// keys than the last quarter, arriving after a flood, folded some of them.)
     public let sharedSeries: Int
     /// Producer numbers a table tells apart; higher numbers count as ``ProducerDirectory/unnumbered``.
     public static let maxProducerNumbers = 8_192
@@ -165,7 +168,7 @@ public final class WindowTable: @unchecked Sendable {
         self.symbols = symbols
         symbolLease = symbols?.openLease() ?? 0
         self.maxSeries = max(1, maxSeries)
-        sharedSeries = self.maxSeries - self.maxSeries / 4
+        sharedSeries = self.maxSeries - self.maxSeries / 2
         self.sketches = sketches
         let slotCount = 16
         let slots = UnsafeMutablePointer<Slot>.allocate(capacity: slotCount)

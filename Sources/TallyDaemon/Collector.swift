@@ -66,27 +66,21 @@ public final class Collector: @unchecked Sendable {
         }
         // The ZAP handler is bound before any socket with a ZAP domain binds.
         gate = try IngestGate(context: context, maxConnections: budget.maxConnections, allowlist: allowlist)
-        var sinks = [SinkWorker(sink: try FileSink(directory: configuration.dataDirectory,
-                                                   maxBytes: configuration.fileMaxBytes,
-                                                   maxSeconds: configuration.fileMaxSeconds,
-                                                   retention: configuration.fileRetention,
-                                                   fsyncEachRecord: configuration.fsync == "always"),
-                                capacity: configuration.sinkQueue)]
+        var outlets: [any SnapshotSink] = [try FileSink(directory: configuration.dataDirectory,
+                                                        maxBytes: configuration.fileMaxBytes,
+                                                        maxSeconds: configuration.fileMaxSeconds,
+                                                        retention: configuration.fileRetention,
+                                                        fsyncEachRecord: configuration.fsync == "always")]
         if !configuration.pubEndpoint.isEmpty {
-            sinks.append(SinkWorker(sink: try PubSink(context: context, endpoint: configuration.pubEndpoint, curveSecretKey: curveSecretKey),
-                                    capacity: configuration.sinkQueue))
+            outlets.append(try PubSink(context: context, endpoint: configuration.pubEndpoint, curveSecretKey: curveSecretKey))
         }
-        if !configuration.jsonLines.isEmpty {
-            sinks.append(SinkWorker(sink: try JSONLinesSink(path: configuration.jsonLines), capacity: configuration.sinkQueue))
-        }
-        if let url = try? HTTPURL.parse(configuration.alertmanagerURL).get() {
-            sinks.append(SinkWorker(sink: AlertmanagerSink(alertmanager: url), capacity: configuration.sinkQueue))
-        }
-        if let url = try? HTTPURL.parse(configuration.alertWebhookURL).get() {
-            sinks.append(SinkWorker(sink: AlertmanagerSink(webhook: url), capacity: configuration.sinkQueue))
-        }
-        sinks += extraSinks.map { SinkWorker(sink: $0, capacity: configuration.sinkQueue) }
-        self.sinks = sinks
+        if !configuration.jsonLines.isEmpty { outlets.append(try JSONLinesSink(path: configuration.jsonLines)) }
+        if let url = try? HTTPURL.parse(configuration.alertmanagerURL).get() { outlets.append(AlertmanagerSink(alertmanager: url)) }
+        if let url = try? HTTPURL.parse(configuration.alertWebhookURL).get() { outlets.append(AlertmanagerSink(webhook: url)) }
+        outlets += extraSinks
+        // The sinks' share of the budget, split equally, so a stuck sink cannot take another's.
+        let queueBytes = configuration.memoryShares.sinkQueueBytes / outlets.count
+        sinks = outlets.map { SinkWorker(sink: $0, capacity: configuration.sinkQueue, maxQueuedBytes: queueBytes) }
         // Only the newest file with an intact record is read here (one record in memory at a
         // time); the index replays its windows from the directory when the flusher starts.
         let stored = SnapshotLog.newestSequence(directory: configuration.dataDirectory)
@@ -146,6 +140,9 @@ public final class Collector: @unchecked Sendable {
             memory budget \(configuration.memoryBudgetMiB) MiB: receive queue \(budget.receiveQueueBatches) batches × \
             \(budget.maxConnections) connections ≤ \(budget.worstCaseQueuedBytes >> 20) MiB; \
             window tables ≤ \(configuration.engine.memoryLimitBytes >> 20) MiB; \
+            series per shard and window ≤ \(configuration.engine.maxSeriesPerShardWindow); \
+            symbols ≤ \(configuration.engine.maxSymbols); \
+            sink queues ≤ \(configuration.memoryShares.sinkQueueBytes >> 20) MiB; \
             CURVE \(configuration.curveSecretKeyFile.isEmpty ? "off" : "on")
             """)
         if configuration.curveSecretKeyFile.isEmpty {
@@ -206,6 +203,8 @@ public final class Collector: @unchecked Sendable {
             c["sink.\(name).failures"] = s.failures
             c["sink.\(name).retries"] = s.retries
             c["sink.\(name).queue_depth"] = UInt64(s.queueDepth)
+            c["sink.\(name).queue_bytes"] = UInt64(s.queuedBytes)
+            c["sink.\(name).queue_max_bytes"] = UInt64(sink.maxQueuedBytes)
             for reason in SinkDropReason.allCases { c["sink.\(name).dropped.\(reason.rawValue)"] = s.dropped[reason] ?? 0 }
             for (counter, value) in sink.sink.counters { c["sink.\(name).\(counter)"] = value }
         }

@@ -22,8 +22,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
 
     /// Memory budget of tallyd in MiB, 64 … 1,048,576: half of it bounds the ingest's
     /// receive queues (``IngestBudget``: queue length and connection cap follow from it), a
-    /// quarter the engine's window tables (``EngineMemory``, worst case per series); the
-    /// last quarter is for flushing (a window's snapshot), sinks and the fixed part.
+    /// quarter the engine's window tables (``EngineMemory``, worst case per series), and the
+    /// rest the flush, the symbol table and the sinks' queues (``MemoryShares``).
     public var memoryBudgetMiB = 1_024
     /// Open ingest connections (all endpoints) admitted, 1 … 100,000; more are refused
     /// (`ingest.refused.connection_limit`). With the budget it sets the receive queue.
@@ -393,14 +393,17 @@ public struct DaemonConfiguration: Sendable, Equatable {
         }
     }
 
+    /// How ``memoryBudgetMiB`` is split between the parts that hold memory.
+    public var memoryShares: MemoryShares { MemoryShares(budgetMiB: memoryBudgetMiB) }
+
     /// The engine configuration these settings describe.
     public var engine: EngineConfiguration {
         var engine = EngineConfiguration()
         if shards > 0 { engine.shards = shards }
-        engine.maxSeriesPerShardWindow = maxSeriesPerShard
-        engine.memoryLimitBytes = (memoryBudgetMiB << 20) / 4
-        // An eighth of the budget for the symbol table, each symbol at its worst case.
-        engine.maxSymbols = (memoryBudgetMiB << 20) / 8 / SymbolTable.worstCaseBytesPerSymbol
+        let shares = memoryShares
+        engine.maxSeriesPerShardWindow = shares.seriesPerShard(configured: maxSeriesPerShard, shards: engine.shards)
+        engine.memoryLimitBytes = shares.tableBytes
+        engine.maxSymbols = shares.maxSymbols
         engine.window = WindowPolicy(intervalMicros: UInt64(windowSeconds) * 1_000_000,
                                      allowedLatenessMicros: UInt64(allowedLatenessSeconds) * 1_000_000,
                                      futureToleranceMicros: UInt64(futureToleranceSeconds) * 1_000_000)
@@ -429,8 +432,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
     # budget / 2 / max_connections / 1 MiB - 1) batches per connection (≥ 1). A quarter
     # bounds the windows' series, counted at their worst case (256 B a series with one
     # frame, 32 KiB with more); past it new series fold into ~overflow~ (frames.folded_memory).
-    # An eighth bounds the symbol table: budget / 8 / 448 B strings; past it new names map
+    # An eighth bounds the flush of one window: series per window ≤ budget / 16 / 2,623 B
+    # (with max_series_per_shard below, whichever is smaller; 25,584 at 1024 MiB). A
+    # sixteenth bounds the symbol table: budget / 16 / 448 B strings; past it new names map
     # to ~overflow~ until names no window uses any more are released (symbols.released).
+    # A thirty-second bounds the sinks' queues in bytes (sink.<name>.dropped.queue_bytes).
     memory_budget_mib = 1024
     # Open producer connections admitted over all endpoints; more are refused (counted).
     max_connections = 128
@@ -452,6 +458,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     # Shard threads folding frames; 0 = one per core.
     shards = 0
     # Series per shard and window; past it new keys fold into one overflow series (counted).
+    # The memory budget may set a smaller cap (its flush share ÷ shards), which then applies.
     max_series_per_shard = 50000
 
     # File sink (always on): binary snapshots appended to files in this directory.
@@ -467,7 +474,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     replay_endpoint = "tcp://127.0.0.1:7413"
     # JSON lines of every snapshot: "" (off), "-" (stdout) or a file path.
     json_lines = ""
-    # Snapshots a sink may queue before it drops them (counted by sink and reason).
+    # Snapshots a sink may queue before it drops them (counted by sink and reason); the
+    # memory budget bounds the queues' bytes too.
     sink_queue = 64
     # HyperLogLog precision p of each series' distinct users and sessions, 10 … 16: exact
     # up to 2^p/16 values, then 2^p registers (RMSE ≈ 0.65 % a series, 0.8 % a union at 14).

@@ -4,8 +4,11 @@ import Synchronization
 
 /// Why a sink did not deliver a snapshot.
 public enum SinkDropReason: String, CaseIterable, Sendable {
-    /// The sink's queue was full (the sink is slow or stuck).
+    /// The sink's queue held `sink_queue` snapshots (the sink is slow or stuck).
     case queueFull = "queue_full"
+    /// The sink's queue held its share of the memory budget in bytes
+    /// (``SinkWorker/maxQueuedBytes``; the sink is slow or stuck).
+    case queueBytes = "queue_bytes"
     /// Every retry failed.
     case failed
     /// The circuit breaker was open: recent snapshots all failed, so this one was not tried.
@@ -21,22 +24,33 @@ public struct SinkCounters: Sendable, Equatable {
     public var failures: UInt64 = 0
     public var dropped: [SinkDropReason: UInt64] = [:]
     public var queueDepth = 0
+    /// Bytes the queued snapshots and the one being delivered hold
+    /// (``EncodedSnapshot/residentBytes``).
+    public var queuedBytes = 0
 }
 
-/// Runs one sink on its own thread behind a bounded queue, so that a slow or
-/// failing sink never stalls the flusher or the other sinks. A failed delivery is
+/// Runs one sink on its own thread behind a queue bounded in snapshots (``capacity``) and
+/// in bytes (``maxQueuedBytes``), so that a slow or failing sink never stalls the flusher
+/// or the other sinks, nor holds more than its share of memory. A failed delivery is
 /// retried with exponential backoff (``retryDelays``); after ``breakerThreshold``
 /// snapshots in a row fail, the breaker opens for ``breakerOpenSeconds`` and
 /// snapshots are dropped (counted) without trying.
 public final class SinkWorker: @unchecked Sendable {
     public let sink: any SnapshotSink
     public let capacity: Int
+    /// Bytes of snapshots the queue and the delivery in progress may hold; an empty queue
+    /// admits one snapshot of any size, so a window bigger than this still flows to a sink
+    /// that keeps up (at worst: the one being delivered and one queued).
+    public let maxQueuedBytes: Int
     public static let retryDelays: [Double] = [0.05, 0.2, 0.8]
     public static let breakerThreshold = 3
     public static let breakerOpenSeconds = 10.0
 
     private struct State {
         var queue: [EncodedSnapshot] = []
+        var queuedBytes = 0
+        /// The snapshot the sink is working on.
+        var deliveringBytes = 0
         var closing = false
         var counters = SinkCounters()
         var consecutiveFailures = 0
@@ -46,9 +60,10 @@ public final class SinkWorker: @unchecked Sendable {
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
 
-    public init(sink: any SnapshotSink, capacity: Int) {
+    public init(sink: any SnapshotSink, capacity: Int, maxQueuedBytes: Int = .max) {
         self.sink = sink
         self.capacity = max(1, capacity)
+        self.maxQueuedBytes = max(0, maxQueuedBytes)
         let thread = Thread { [self] in run() }
         thread.name = "tally.sink.\(sink.name)"
         thread.start()
@@ -57,12 +72,19 @@ public final class SinkWorker: @unchecked Sendable {
     /// Queues a snapshot; never blocks. Returns false when it was dropped (counted).
     @discardableResult
     public func enqueue(_ snapshot: EncodedSnapshot) -> Bool {
+        let bytes = snapshot.residentBytes
         let queued = state.withLock { s -> Bool in
-            guard !s.closing, s.queue.count < capacity else {
-                s.counters.dropped[s.closing ? .closeTimeout : .queueFull, default: 0] += 1
+            let reason: SinkDropReason? =
+                s.closing ? .closeTimeout
+                : s.queue.count >= capacity ? .queueFull
+                : !s.queue.isEmpty && s.deliveringBytes + s.queuedBytes + bytes > maxQueuedBytes ? .queueBytes
+                : nil
+            if let reason {
+                s.counters.dropped[reason, default: 0] += 1
                 return false
             }
             s.queue.append(snapshot)
+            s.queuedBytes += bytes
             return true
         }
         if queued { wake.signal() }
@@ -73,6 +95,7 @@ public final class SinkWorker: @unchecked Sendable {
         state.withLock { s in
             var c = s.counters
             c.queueDepth = s.queue.count
+            c.queuedBytes = s.queuedBytes + s.deliveringBytes
             return c
         }
     }
@@ -88,6 +111,7 @@ public final class SinkWorker: @unchecked Sendable {
             state.withLock { s in
                 s.counters.dropped[.closeTimeout, default: 0] += UInt64(s.queue.count)
                 s.queue.removeAll()
+                s.queuedBytes = 0
             }
         }
         return done
@@ -96,8 +120,16 @@ public final class SinkWorker: @unchecked Sendable {
     private func run() {
         while true {
             wake.wait()
-            while let next = state.withLock({ s -> EncodedSnapshot? in s.queue.isEmpty ? nil : s.queue.removeFirst() }) {
+            // A snapshot's bytes count until it is delivered: the sink holds it meanwhile.
+            while let next = state.withLock({ s -> EncodedSnapshot? in
+                guard !s.queue.isEmpty else { return nil }
+                let next = s.queue.removeFirst()
+                s.queuedBytes -= next.residentBytes
+                s.deliveringBytes = next.residentBytes
+                return next
+            }) {
                 deliver(next)
+                state.withLock { $0.deliveringBytes = 0 }
             }
             if state.withLock({ $0.closing && $0.queue.isEmpty }) { break }
         }

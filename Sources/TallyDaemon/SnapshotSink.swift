@@ -20,6 +20,13 @@ public struct EncodedSnapshot: Sendable {
     public var index: [[UInt8]] = []
     /// The same documents, decoded (for in-process readers such as the demo's summary).
     public var documents: [IndexDocument] = []
+
+    /// Resident bytes this snapshot holds, as sink queues count them: the encoded bytes,
+    /// the index documents' bytes, and the decoded ``Snapshot`` at
+    /// ``MemoryShares/queuedBytesPerSeries`` a series (measured; Benchmarks/README.md).
+    public var residentBytes: Int {
+        bytes.count + index.reduce(0) { $0 + $1.count } + snapshot.series.count * MemoryShares.queuedBytesPerSeries
+    }
 }
 
 /// Where snapshots go. `deliver` runs on the sink's own thread (``SinkWorker``):

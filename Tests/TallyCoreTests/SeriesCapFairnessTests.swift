@@ -39,11 +39,13 @@ import TallyWire
             let aggregate = try #require(table.aggregate(key), "chat-\(i) was folded")
             #expect(aggregate.requests == (i == 0 ? 6 : 5))
         }
-        // The flooder got the rest of the first-come ¾ and no more (its share, 400 ÷ 2
-        // producers, was used up): everything else of it folded, and is counted against it.
+        // The flooder got the rest of the first-come half (199), then one more within its
+        // share (400 ÷ 2 producers = 200), and no more: everything else of it folded, and is
+        // counted against it.
         let floodSeries = table.keys.filter { engine.symbols.string($0.model).hasPrefix("flood-") }.count
-        #expect(floodSeries == table.sharedSeries - 1)
-        #expect(table.seriesCount == table.sharedSeries + 19 + 1, "¾ of the cap, 19 later keys, the overflow series")
+        #expect(table.sharedSeries == 200)
+        #expect(floodSeries == 200)
+        #expect(table.seriesCount == 1 + 200 + 19 + 1, "the polite key, the flooder's share, 19 later keys, the overflow series")
         let counters = engine.counters
         #expect(counters.folded == UInt64(2_000 - floodSeries))
         #expect(counters.foldedByProducer == [flooder: UInt64(2_000 - floodSeries)])

@@ -30,6 +30,27 @@ import TallyWire
         #expect(symbols.string(SymbolTable.overflow) == "~overflow~" && symbols.intern("") == SymbolTable.none)
     }
 
+    /// One producer's flood of new names fills at most half the table once others are
+    /// known; the others' new names keep their own symbols, and what is held per producer
+    /// goes back with the released symbols.
+    @Test func aProducerFloodingNamesTakesNoMoreThanItsShareOfTheTable() {
+        let symbols = SymbolTable(maxSymbols: 100)  // "" and ~overflow~ take 2 of them
+        let flood = (0..<200).map { symbols.intern("flood-\($0)", producer: 1, producersKnown: 2) }
+        #expect(flood.filter { $0 != SymbolTable.overflow }.count == 50, "the first half, then its share of 100 ÷ 2")
+        #expect(symbols.held(by: 1) == 50 && symbols.overflowed == 150)
+        let polite = (0..<40).map { symbols.intern("polite-\($0)", producer: 2, producersKnown: 2) }
+        #expect(!polite.contains(SymbolTable.overflow), "the other producer's new names get symbols")
+        #expect(symbols.intern("flood-0", producer: 2, producersKnown: 2) == flood[0], "a string in the table is found whoever asks")
+        #expect(symbols.held(by: 2) == 40)
+        // A lone producer may fill the whole table.
+        let alone = SymbolTable(maxSymbols: 100)
+        #expect((0..<200).filter { alone.intern("n-\($0)", producer: 7) != SymbolTable.overflow }.count == 98)
+        let ended = symbols.advanceGeneration()
+        #expect(symbols.release(stampedThrough: ended) == 90)
+        #expect(symbols.held(by: 1) == 0 && symbols.held(by: 2) == 0)
+        #expect(symbols.intern("flood-new", producer: 1, producersKnown: 2) != SymbolTable.overflow, "room again")
+    }
+
     @Test func leasesSayWhichGenerationsTablesStillHold() throws {
         let symbols = SymbolTable()
         let first = symbols.openLease()
