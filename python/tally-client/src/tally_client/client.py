@@ -19,6 +19,25 @@ _time_ns = time.time_ns
 _cached_hash = functools.lru_cache(maxsize=16_384)(identifier_hash)
 
 
+# RFC 32's Z85 alphabet; a CURVE key is 32 bytes, 40 characters of it.
+_Z85 = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#")
+
+
+def _is_z85_key(key):
+    return isinstance(key, str) and len(key) == 40 and all(c in _Z85 for c in key)
+
+
+def read_curve_key(path):
+    """The key in a file written by ``tallyd keygen`` (``.key`` or ``.pub``): its one line
+    that is not empty and not a ``#`` comment. Raises ``ValueError`` when there is not
+    exactly one 40-character Z85 key."""
+    with open(path, encoding="utf-8") as f:
+        lines = [line.strip() for line in f if line.strip() and not line.lstrip().startswith("#")]
+    if len(lines) != 1 or not _is_z85_key(lines[0]):
+        raise ValueError(f"{path}: expected one 40-character Z85 CURVE key (tallyd keygen)")
+    return lines[0]
+
+
 class TallyClient:
     """Sends trace frames to Tally collectors over ZeroMQ (PUSH), in batches of wire
     format v1 (Sources/TallyWire/FORMAT.md).
@@ -41,13 +60,21 @@ class TallyClient:
     ``id_secret``: a per-fleet prefix for the ``user_id``/``session_id`` hashes, when ids
     are guessable (every producer of the fleet must use the same one).
 
+    CURVE (ZeroMQ's authenticated encryption, for a collector with
+    ``curve_secret_key_file``): ``server_public_key`` is the collector's public key,
+    ``curve_public_key``/``curve_secret_key`` this producer's key pair, whose public key
+    must be in the collector's ``curve_allowed_producers_dir``. Each is the 40-character
+    Z85 text that ``tallyd keygen`` writes (:func:`read_curve_key` reads its files); all
+    three or none. A producer the collector refuses gets nothing in: its batches are
+    dropped as ``collector_unavailable``, and the collector counts the refusal by reason.
+
     Raises ``ValueError`` for bad settings and ``zmq.ZMQError`` for a malformed
     endpoint; a collector that is not running is not an error.
     """
 
     def __init__(self, endpoints, *, batch_bytes=65_536, max_batch_age_ms=5.0, queue_depth=32,
                  send_high_water_mark=64, producer_id=None, close_at_exit_timeout=1.0,
-                 id_secret=""):
+                 id_secret="", server_public_key=None, curve_public_key=None, curve_secret_key=None):
         if isinstance(endpoints, str):
             endpoints = [endpoints]
         endpoints = list(endpoints)
@@ -63,6 +90,15 @@ class TallyClient:
             producer_id = random.getrandbits(64) or 1
         if not 0 <= producer_id < 1 << 64:
             raise ValueError("producer_id must fit in 64 bits")
+        curve = (server_public_key, curve_public_key, curve_secret_key)
+        if any(key is not None for key in curve):
+            if any(key is None for key in curve):
+                raise ValueError("CURVE needs server_public_key, curve_public_key and curve_secret_key together")
+            for name, key in zip(("server_public_key", "curve_public_key", "curve_secret_key"), curve):
+                if not _is_z85_key(key):
+                    raise ValueError(f"{name} is not a 40-character Z85 CURVE key (tallyd keygen)")
+            if not zmq.has("curve"):
+                raise ValueError("this libzmq was built without CURVE (zmq.has('curve') is false)")
         self.endpoints = endpoints
         self.batch_bytes = batch_bytes
         self.max_batch_age_ms = max_batch_age_ms
@@ -77,6 +113,10 @@ class TallyClient:
             self._socket.setsockopt(zmq.IMMEDIATE, 1)
             self._socket.setsockopt(zmq.SNDHWM, send_high_water_mark)
             self._socket.setsockopt(zmq.LINGER, 0)
+            if server_public_key is not None:
+                self._socket.setsockopt(zmq.CURVE_SERVERKEY, server_public_key.encode("ascii"))
+                self._socket.setsockopt(zmq.CURVE_PUBLICKEY, curve_public_key.encode("ascii"))
+                self._socket.setsockopt(zmq.CURVE_SECRETKEY, curve_secret_key.encode("ascii"))
             for endpoint in endpoints:
                 self._socket.connect(endpoint)
         except BaseException:
