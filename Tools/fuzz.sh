@@ -55,7 +55,7 @@ target_sources() {
     case "$1" in
         snapshot) echo "Fuzz/Targets/Shared/SnapshotFixture.swift Fuzz/Targets/Shared/SketchQueries.swift" ;;
         tdigest | hll) echo "Fuzz/Targets/Shared/SketchQueries.swift" ;;
-        config) echo "Sources/TallyDaemon/DaemonConfiguration.swift Sources/TallyDaemon/Budget/IngestBudget.swift Sources/TallyDaemon/Sinks/HTTPURL.swift Sources/TallyDaemon/Exports.swift" ;;
+        config) echo "Sources/TallyDaemon/DaemonConfiguration.swift Sources/TallyDaemon/Budget/IngestBudget.swift Sources/TallyDaemon/Budget/MemoryShares.swift Sources/TallyDaemon/Sinks/HTTPURL.swift Sources/TallyDaemon/Exports.swift" ;;
         policy) echo "Fuzz/Targets/Shared/SnapshotFixture.swift" ;;
         otlp) echo "Tests/TallyOTLPTests/ProtobufBuilder.swift" ;;
         *) echo "" ;;
