@@ -16,9 +16,9 @@ import TallySketches
 /// producer may fill the whole cap. With two producers each is sure of its half; with
 /// more, the producers below their share compete for the second half. Limits: a producer
 /// first heard from after a flood took the second half folds its new keys until the next
-/// window; producers are told apart by the
-/// batch header's `producer_id`, so one that forges many ids is many producers to this
-/// policy (CURVE with an allowlist is the defence).
+/// window; producers are told apart by the batch header's `producer_id`, so one that
+/// forges many ids is many producers to this policy (CURVE with an allowlist is the
+/// defence).
 ///
 /// Owned by one shard thread until sealed, then handed whole to the flusher; not
 /// thread-safe, and that includes reads: a read folds the series' stashes. Mutable state sits behind a pointer so that the per-frame path

@@ -8,7 +8,8 @@ import TallyCore
 ///     flush (one window being built)     1/8    series per window ≤ 1/16 ÷ 2,623 B
 ///     symbol table                       1/16   ÷ 448 B a symbol
 ///     sink queues                        1/32   shared equally by the sinks
-///     the rest (code, heaps, threads)    1/32   ~25 MiB measured idle, not derived
+///     the rest (code, heaps, threads)    1/32   not derived: 30 MiB idle, 37 MiB with
+///                                               the HTTP face (release tallyd, VmRSS)
 ///
 /// The flush's eighth: building a window's snapshot while its table is still held costs at
 /// most ``flushBytesPerSeries`` a series (a one-frame series at its peak, 2,456 B, plus its
@@ -22,7 +23,8 @@ public struct MemoryShares: Sendable, Equatable {
     /// Resident bytes building and encoding one series of a window costs at most.
     public static let flushBytesPerSeries = 2_623
     /// What an ``EncodedSnapshot`` queued for a sink holds per series besides its bytes
-    /// (the decoded ``Snapshot`` kept for the JSON-lines, index and alert sinks).
+    /// (the decoded ``Snapshot`` kept for the JSON-lines, index and alert sinks): the
+    /// 2,176 B a series that `memory-flush-one-frame` measured as built, rounded up.
     public static let queuedBytesPerSeries = 2_200
 
     public let budgetBytes: Int

@@ -50,7 +50,7 @@ public enum DaemonMetrics {
               "Receive queue per ingest connection, in batches (derived from the memory budget)."),
         .init("symbols.interned", "tally_symbols_interned", .gauge, "Distinct strings in the symbol table."),
         .init("symbols.overflowed", "tally_symbols_overflowed", .counter,
-              "Strings mapped to ~overflow~ because the symbol table was full."),
+              "Strings mapped to ~overflow~ because the symbol table, or the producer's share of it, was full."),
         .init("symbols.released", "tally_symbols_released", .counter,
               "Symbols released for reuse because no window or queued frame used them any more."),
         .init("sink.*.delivered", "tally_sink_delivered", .counter, "Snapshots delivered, by sink.", labels: ["sink"]),
