@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(name: "TallyClientTests", dependencies: ["TallyClient", "TallyWire", "ZeroMQ"]),
         .testTarget(name: "TallyDaemonTests", dependencies: ["TallyDaemon", "TallyCore", "TallyIndex", "TallyTestSupport", "TallyClient", "TallyWire",
                                                              "TallySynthetic", "ZeroMQ"]),
-        .testTarget(name: "TallyHTTPTests", dependencies: ["TallyHTTP", "TallyIndex", "TallyCore", "TallyWire", "TallyOTLP",
+        .testTarget(name: "TallyHTTPTests", dependencies: ["TallyHTTP", "TallyIndex", "TallyCore", "TallyWire", "TallyOTLP", "TallyTestSupport",
                                                             .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(name: "TallyOTLPTests", dependencies: ["TallyOTLP", "TallyWire"]),
 

@@ -96,6 +96,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var httpVLLMMetrics = false
     /// The largest bound of vLLM's token histograms (its `max_model_len`), 1 … 10,000,000.
     public var httpVLLMMaxModelLength = 131_072
+    /// Serve `/api/v1/fleet/index/windows`: the index over every collector's rows in
+    /// PostgreSQL (needs `postgres_url` and `index`).
+    public var httpFleetIndex = false
     // OTLP/HTTP ingest of GenAI spans (TallyOTLP/OTLP.md).
     /// `host:port` of the OTLP/HTTP listener (`POST /v1/traces`); empty: off. OTLP's port: `127.0.0.1:4318`.
     public var otlpListen = ""
@@ -170,7 +173,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
              "postgres_retention_days", "hll_precision":
             guard let number = Int(text.replacingUnderscores()) else { throw ConfigError(field: field, "not an integer: \(text)") }
             value = .integer(number)
-        case "summary", "index", "http_vllm_metrics":
+        case "summary", "index", "http_vllm_metrics", "http_fleet_index":
             guard text == "true" || text == "false" else { throw ConfigError(field: field, "true or false, not \(text)") }
             value = .boolean(text == "true")
         default: value = .string(text)
@@ -188,7 +191,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
                               "policy_file", "index", "index_replay_windows", "baseline_snapshot",
                               "alertmanager_url", "alert_webhook_url",
                               "http_listen", "http_token", "http_windows", "http_max_label_sets", "http_metric_labels",
-                              "http_vllm_metrics", "http_vllm_max_model_len",
+                              "http_vllm_metrics", "http_vllm_max_model_len", "http_fleet_index",
                               "otlp_listen", "otlp_max_body_bytes", "otlp_version_attribute", "otlp_ring_attribute",
                               "otlp_route_attribute", "otlp_user_attribute", "otlp_tag_attributes", "otlp_id_secret",
                               "postgres_url", "postgres_schema", "postgres_password_file", "postgres_retention_days",
@@ -257,6 +260,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
             guard case .boolean(let b) = value else { throw ConfigError(field: key, "expected true or false") }
             httpVLLMMetrics = b
         case "http_vllm_max_model_len": httpVLLMMaxModelLength = try integer()
+        case "http_fleet_index":
+            guard case .boolean(let b) = value else { throw ConfigError(field: key, "expected true or false") }
+            httpFleetIndex = b
         case "otlp_listen": otlpListen = try string()
         case "otlp_max_body_bytes": otlpMaxBodyBytes = try integer()
         case "otlp_version_attribute": otlpVersionAttribute = try string()
@@ -350,6 +356,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
         if !(1...100_000).contains(httpWindows) { throw ConfigError(field: "http_windows", "\(httpWindows) not in 1 … 100000") }
         if !(1...1_000_000).contains(httpMaxLabelSets) {
             throw ConfigError(field: "http_max_label_sets", "\(httpMaxLabelSets) not in 1 … 1000000")
+        }
+        if httpFleetIndex && (postgresURL.isEmpty || !index || httpListen.isEmpty) {
+            throw ConfigError(field: "http_fleet_index", "needs postgres_url set, index = true and http_listen (the fleet's rows are read from PostgreSQL and served by the web face)")
         }
         if !(1...10_000_000).contains(httpVLLMMaxModelLength) {
             throw ConfigError(field: "http_vllm_max_model_len", "\(httpVLLMMaxModelLength) not in 1 … 10000000")
@@ -520,6 +529,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
     http_vllm_metrics = false
     # vLLM's max_model_len: the largest bound of its token histograms (1, 2, 5, 10, … ≤ it).
     http_vllm_max_model_len = 131072
+    # /api/v1/fleet/index/windows: the index over every collector's rows in PostgreSQL
+    # (merged per window, as tally-index --postgres-url), beside this collector's own.
+    # Needs postgres_url and index = true.
+    http_fleet_index = false
 
     # OTLP/HTTP ingest of GenAI spans: POST /v1/traces (protobuf or JSON, gzip) on host:port;
     # "" = off. OTLP's usual value: "127.0.0.1:4318". Mapping: TallyOTLP/OTLP.md.

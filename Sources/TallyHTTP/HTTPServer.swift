@@ -32,9 +32,13 @@ public final class HTTPServer: Sendable {
         let face = self.face
         for path in WebFace.paths {
             router.get(RouterPath(path)) { request, _ -> Response in
-                HTTPServer.response(face.respond(WebRequest(
-                    path: request.uri.path, query: WebRequest.parseQuery(request.uri.query),
-                    accept: request.headers[.accept], authorization: request.headers[.authorization])))
+                let web = WebRequest(path: request.uri.path, query: WebRequest.parseQuery(request.uri.query),
+                                     accept: request.headers[.accept], authorization: request.headers[.authorization])
+                guard web.path == WebFace.fleetIndexPath else { return HTTPServer.response(face.respond(web)) }
+                // Reads a store: on a thread of its own, never an event loop's.
+                return await withCheckedContinuation { done in
+                    DispatchQueue.global().async { done.resume(returning: HTTPServer.response(face.respond(web))) }
+                }
             }
         }
         try listener.start(router: router, serverName: "tallyd", logger: logger, timeoutSeconds: timeoutSeconds)

@@ -101,6 +101,23 @@ enum OpenAPI {
             }
           }
         },
+        "/api/v1/fleet/index/windows": {
+          "get": {
+            "summary": "The index of the whole fleet: every collector's windows starting in [from, to) read from PostgreSQL (http_fleet_index = true), merged per window start and evaluated in order by a fresh engine (alerts, spans and drift see only these windows); the newest `limit` window documents.",
+            "parameters": [
+              { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 10000, "default": 60 } },
+              { "name": "from", "in": "query", "required": false, "schema": { "type": "integer", "format": "int64" }, "description": "µs since the epoch; default: to − 1 hour" },
+              { "name": "to", "in": "query", "required": false, "schema": { "type": "integer", "format": "int64" }, "description": "µs since the epoch; default: now" }
+            ],
+            "responses": {
+              "200": { "description": "fleet window documents, oldest first", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/FleetWindows" } } } },
+              "400": { "description": "a bad parameter, named", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+              "404": { "description": "not enabled (http_fleet_index or index off), or no window stored in the range", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+              "502": { "description": "the store cannot be read, or refuses the range (more than 500,000 rows: narrow it)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+              "503": { "description": "another fleet read is running (Retry-After: 1)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
+            }
+          }
+        },
         "/api/v1/alerts": {
           "get": {
             "summary": "Open alerts after the newest window and recent transitions.",
@@ -213,6 +230,20 @@ enum OpenAPI {
             "properties": {
               "held": { "$ref": "#/components/schemas/Held" },
               "windows": { "type": "array", "items": { "$ref": "#/components/schemas/IndexDocument" } }
+            }
+          },
+          "FleetWindows": {
+            "type": "object", "required": ["source", "from_us", "to_us", "collectors", "snapshots", "held", "skipped", "problems", "windows"],
+            "properties": {
+              "source": { "type": "string", "description": "postgresql" },
+              "from_us": { "type": "integer", "format": "int64", "description": "the range read, µs since the epoch" },
+              "to_us": { "type": "integer", "format": "int64" },
+              "collectors": { "type": "array", "items": { "type": "string" }, "description": "collector ids whose rows were read, sorted" },
+              "snapshots": { "type": "integer", "description": "stored snapshots read (one per collector and sequence)" },
+              "held": { "$ref": "#/components/schemas/Held" },
+              "skipped": { "type": "integer", "description": "rows that could not be read, windows that could not be merged or evaluated" },
+              "problems": { "type": "array", "items": { "type": "string" }, "description": "the first 20 reasons for skipping" },
+              "windows": { "type": "array", "items": { "$ref": "#/components/schemas/IndexDocument" }, "description": "span window; start_us, end_us and scopes are the fleet's" }
             }
           },
           "Snapshots": {

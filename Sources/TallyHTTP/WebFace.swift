@@ -76,7 +76,9 @@ public final class WebFace: Sendable {
         var policy: Policy?
         var counters: (@Sendable () -> [String: UInt64])?
         var storedWindows: StoredWindows.Reader?
+        var fleetWindows: FleetWindowsSource?
     }
+    let fleetGate = FleetReadGate()
 
     public init(store: WebStore, token: String = "", maxLabelSets: Int = 500, collectorID: String = "",
                 started: Double = Date().timeIntervalSince1970) {
@@ -100,13 +102,23 @@ public final class WebFace: Sendable {
         source.withLock { $0.storedWindows = reader }
     }
 
+    /// Every collector's windows for `/api/v1/fleet/index/windows` (tallyd attaches
+    /// PostgreSQL's reader when `http_fleet_index` is on).
+    public func attach(fleetWindows source: FleetWindowsSource) {
+        self.source.withLock { $0.fleetWindows = source }
+    }
+
     var storedWindows: StoredWindows.Reader? { source.withLock { $0.storedWindows } }
+    var fleetWindows: FleetWindowsSource? { source.withLock { $0.fleetWindows } }
     var policy: Policy? { source.withLock { $0.policy } }
     func counters() -> [String: UInt64] { source.withLock { $0.counters }?() ?? [:] }
 
     /// The paths served (GET).
     public static let paths = ["/", "/scope", "/healthz", "/readyz", "/metrics", "/metrics/vllm", "/api/v1/index", "/api/v1/index/windows",
-                               "/api/v1/alerts", "/api/v1/scopes", "/api/v1/series", "/api/v1/snapshots", "/api/v1/openapi.json"]
+                               "/api/v1/alerts", "/api/v1/scopes", "/api/v1/series", "/api/v1/snapshots", "/api/v1/openapi.json",
+                               fleetIndexPath]
+    /// The one path whose answer blocks on a store (served off the event loops).
+    public static let fleetIndexPath = "/api/v1/fleet/index/windows"
 
     public func respond(_ request: WebRequest) -> WebResponse {
         if request.path == "/healthz" { return .text(200, "ok\n") }
@@ -126,6 +138,9 @@ public final class WebFace: Sendable {
         case "/api/v1/scopes": return API.scopes(request, store.view)
         case "/api/v1/series": return API.series(request, store.view)
         case "/api/v1/snapshots": return API.snapshots(request, store.view, stored: storedWindows)
+        case Self.fleetIndexPath:
+            return API.fleetWindows(request, source: fleetWindows, policy: policy, collectorID: collectorID, gate: fleetGate,
+                                    nowMicros: UInt64(max(0, Date().timeIntervalSince1970 * 1e6)))
         case "/api/v1/openapi.json": return WebResponse(status: 200, contentType: "application/json", body: OpenAPI.document)
         case "/": return Dashboard.page(request, store.view, policy: policy, collectorID: collectorID)
         case "/scope": return Dashboard.scopePage(request, store.view, policy: policy)

@@ -156,6 +156,9 @@ struct Serve: ParsableCommand {
             return StoredWindows(snapshots: read.snapshots, heldFromMicros: read.heldFromMicros,
                                  heldToMicros: read.heldToMicros, held: read.held)
         })
+        if settings.httpFleetIndex {
+            web?.face.attach(fleetWindows: try PostgresWiring.fleetWindows(settings, logger: logger))
+        }
         let server = web
         // SIGINT/SIGTERM: graceful stop, then exit 0 (1 when something had to be abandoned).
         signal(SIGINT, SIG_IGN)
@@ -236,6 +239,19 @@ enum PostgresWiring {
         guard !settings.postgresURL.isEmpty else { return [] }
         return [try PostgresSink(settings: postgresSettings(settings), collectorID: settings.collectorID,
                                  sketches: settings.engine.sketches, dataDirectory: settings.dataDirectory, logger: logger)]
+    }
+
+    /// Every collector's windows from PostgreSQL for the web face's fleet index
+    /// (`http_fleet_index`); the reader opens a session per request.
+    static func fleetWindows(_ settings: DaemonConfiguration, logger: Logger) throws -> FleetWindowsSource {
+        let postgres = try postgresSettings(settings)
+        var errorsOnly = logger
+        errorsOnly.logLevel = .error
+        let quiet = errorsOnly
+        return FleetWindowsSource(name: "postgresql") { from, to in
+            let read = try PostgresSnapshotReader.read(settings: postgres, from: from, to: to, logger: quiet)
+            return FleetWindowsSource.Read(snapshots: read.snapshots, problems: read.problems)
+        }
     }
 
     /// `tallyd --postgres-migrate`: create or migrate the schema, check it, print its version.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TallyTestSupport
 
 /// The dashboard in a real browser: Debian's `chromium`, headless (Tools/setup.sh installs
 /// it), against a release tallyd (1-second windows) fed by tally-load with a canary

@@ -32,7 +32,9 @@ struct PostgresFailoverTests {
         let endpoint: String
         private var process: Process?
 
-        init(_ collectorID: String, cluster: PostgresTestCluster, password: String) throws {
+        /// - Parameter httpPort: with a port, the web face on 127.0.0.1 with the index and
+        ///   the fleet index from PostgreSQL (`http_fleet_index`); without, no web face.
+        init(_ collectorID: String, cluster: PostgresTestCluster, password: String, httpPort: Int? = nil) throws {
             self.collectorID = collectorID
             directory = NSTemporaryDirectory() + "tally-ha-\(collectorID)-\(UUID().uuidString.prefix(8))"
             endpoint = "ipc://\(directory)/in"
@@ -42,8 +44,7 @@ struct PostgresFailoverTests {
                 collector_id = "\(collectorID)"
                 window_seconds = 1
                 allowed_lateness_seconds = \(PostgresFailoverTests.lateness)
-                http_listen = ""
-                index = false
+                \(httpPort.map { "http_listen = \"127.0.0.1:\($0)\"\nindex = true\nhttp_fleet_index = true" } ?? "http_listen = \"\"\nindex = false")
                 fsync = "never"
                 postgres_url = "postgres://tally@127.0.0.1:\(cluster.port)/tally"
                 postgres_password_file = "\(directory)/password"

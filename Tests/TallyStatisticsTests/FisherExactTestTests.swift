@@ -76,13 +76,8 @@ import TallySynthetic
         var rng = SplitMix64(seed: 16)
         let trials = 20_000, level = 0.01
         var exactRejections = 0, zRejections = 0
-        func successes(_ n: Int) -> UInt64 {
-            var hits: UInt64 = 0
-            for _ in 0..<n where Double(rng.next() >> 11) * 0x1p-53 < 0.005 { hits += 1 }
-            return hits
-        }
         for _ in 0..<trials {
-            let a = successes(100), b = successes(400)
+            let a = Self.successes(100, rate: 0.005, &rng), b = Self.successes(400, rate: 0.005, &rng)
             let test = try #require(ProportionTest.compare(successes: a, of: 100, versus: b, of: 400))
             #expect(test.isExact)
             if test.oneSidedPValue(aHigher: true) <= level { exactRejections += 1 }
@@ -91,5 +86,34 @@ import TallySynthetic
         print("rare events at level \(level): exact rejects \(exactRejections), z-test \(zRejections) of \(trials)")
         #expect(Double(exactRejections) <= level * Double(trials))
         #expect(Double(zRejections) > 1.3 * level * Double(trials))
+    }
+
+    /// The far tail: a canary's tail share (5 % above the cut) with 227 canary and 829
+    /// stable requests expects 11 and 41 hits, above the small-count rule, yet the z-test
+    /// overstates significance at the levels the index decides at. Under the null the
+    /// proportion test (exact there) keeps the level; the bare z-test does not.
+    @Test func farTailKeepsTheLevel() throws {
+        var rng = SplitMix64(seed: 227)
+        let trials = 20_000, level = 0.001
+        var rejections = 0, zRejections = 0, exactOnes = 0
+        for _ in 0..<trials {
+            let a = Self.successes(227, rate: 0.05, &rng), b = Self.successes(829, rate: 0.05, &rng)
+            let test = try #require(ProportionTest.compare(successes: a, of: 227, versus: b, of: 829))
+            if test.isExact { exactOnes += 1 }
+            if test.oneSidedPValue(aHigher: true) <= level { rejections += 1 }
+            if 1 - StandardNormal.cdf(test.z) <= level { zRejections += 1 }
+        }
+        print("far tail at level \(level): proportion test rejects \(rejections), bare z-test \(zRejections), exact in \(exactOnes) of \(trials)")
+        #expect(Double(rejections) <= level * Double(trials))
+        #expect(zRejections > rejections)
+        // Only the tables near a decision pay for the exact walk.
+        #expect(exactOnes > 0 && Double(exactOnes) < 0.05 * Double(trials))
+    }
+
+    /// Successes among `n` Bernoulli trials at `rate`.
+    static func successes(_ n: Int, rate: Double, _ rng: inout SplitMix64) -> UInt64 {
+        var hits: UInt64 = 0
+        for _ in 0..<n where Double(rng.next() >> 11) * 0x1p-53 < rate { hits += 1 }
+        return hits
     }
 }

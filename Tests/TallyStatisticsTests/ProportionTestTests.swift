@@ -27,9 +27,14 @@ import TallyStatistics
         #expect(test.oneSidedPValue(aHigher: true) == FisherExactTest.upperTail(successes: 3, of: 40, versus: 1, of: 40))
         #expect(test.oneSidedPValue(aHigher: false) == FisherExactTest.lowerTail(successes: 3, of: 40, versus: 1, of: 40))
         #expect(test.pValue > StandardNormal.twoSidedPValue(z: test.z))
-        // 5 expected a side is the boundary: 10 of 100 against 0 of 100 → normal.
-        #expect(try #require(ProportionTest.compare(successes: 10, of: 100, versus: 0, of: 100)).isExact == false)
-        #expect(try #require(ProportionTest.compare(successes: 9, of: 100, versus: 0, of: 100)).isExact)
+        // 5 expected a side is the boundary: 6 of 100 against 4 of 100 → normal (p 0.5).
+        #expect(try #require(ProportionTest.compare(successes: 6, of: 100, versus: 4, of: 100)).isExact == false)
+        #expect(try #require(ProportionTest.compare(successes: 5, of: 100, versus: 4, of: 100)).isExact)
+        // Past it, a far-tail z (two-sided p < 0.01) with under 1,000 expected is exact too.
+        let farTail = try #require(ProportionTest.compare(successes: 10, of: 100, versus: 0, of: 100))
+        #expect(farTail.isExact && StandardNormal.twoSidedPValue(z: farTail.z) < 0.01)
+        #expect(farTail.pValue == FisherExactTest.twoSided(successes: 10, of: 100, versus: 0, of: 100))
+        #expect(try #require(ProportionTest.compare(successes: 3_000, of: 10_000, versus: 2_000, of: 10_000)).isExact == false)
     }
 
     @Test func swappingSidesNegatesZ() throws {

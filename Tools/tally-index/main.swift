@@ -149,15 +149,13 @@ struct TallyIndexCommand: ParsableCommand {
         return read.snapshots
     }
 
-    /// One snapshot per window start: snapshots of the same window (several collectors)
-    /// merged, in window order.
+    /// One snapshot per window start (FleetWindows), warning about windows left out.
     static func byWindow(_ snapshots: [Snapshot]) -> [Snapshot] {
-        var groups: [UInt64: [Snapshot]] = [:]
-        for snapshot in snapshots { groups[snapshot.windowStartMicros, default: []].append(snapshot) }
-        return groups.keys.sorted().compactMap { start in
-            let group = groups[start]!
-            return group.count == 1 ? group[0] : try? Snapshot.merged(group, collectorID: group[0].collectorID)
+        let (windows, unmergeable) = FleetWindows.byWindow(snapshots)
+        if unmergeable > 0 {
+            FileHandle.standardError.write(Data("tally-index: skipped \(unmergeable) window(s) whose snapshots could not be merged\n".utf8))
         }
+        return windows
     }
 
     func warn(_ message: String) { FileHandle.standardError.write(Data("tally-index: \(message)\n".utf8)) }

@@ -5,18 +5,18 @@ import Glibc
 
 /// A minimal HTTP/1.1 GET over loopback (Connection: close; bounded by socket timeouts),
 /// enough for the tests without URLSession.
-struct HTTPGet {
-    struct Reply {
-        var status: Int
-        var headers: [String: String]
-        var body: String
-        func header(_ name: String) -> String? { headers[name.lowercased()] }
-        var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] }
+public struct HTTPGet {
+    public struct Reply {
+        public var status: Int
+        public var headers: [String: String]
+        public var body: String
+        public func header(_ name: String) -> String? { headers[name.lowercased()] }
+        public var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] }
     }
 
-    enum Failure: Error { case connect(Int32), malformed(String) }
+    public enum Failure: Error { case connect(Int32), malformed(String) }
 
-    static func get(port: Int, _ path: String, headers: [String: String] = [:], timeout: Int = 10) throws -> Reply {
+    public static func get(port: Int, _ path: String, headers: [String: String] = [:], timeout: Int = 10) throws -> Reply {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure.connect(errno) }
         defer { close(fd) }
@@ -57,7 +57,7 @@ struct HTTPGet {
     }
 
     /// A loopback port free at the time of asking (bound to 0, then closed).
-    static func freePort() -> Int {
+    public static func freePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
