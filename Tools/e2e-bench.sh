@@ -17,7 +17,9 @@
 #     pairs, one with the web face idle, one while clients poll it as a Prometheus scraping
 #     every second (/metrics and /metrics/vllm) and a dashboard open in a browser (/ and a
 #     breakdown page at every window, as its refresh does) would; the ratio of the medians.
-# Usage: Tools/e2e-bench.sh [--quick | --sustained | --web]
+#  5. (--journal) the ingest journal's cost: the same alternating pairs, one with
+#     TALLY_JOURNAL=false, one with the journal on (the default); the ratio of the medians.
+# Usage: Tools/e2e-bench.sh [--quick | --sustained | --web | --journal]
 #   --quick: 4 s runs, 15 s sustained runs; --sustained: only the sustained runs;
 #   --web: only the web-face comparison (E2E_WEB_PAIRS pairs, default 5).
 # Environment: E2E_RATE (open-loop frames/s, default 2000000), E2E_SECONDS (default 10),
@@ -42,8 +44,9 @@ case "${1:-}" in
     --quick) seconds=4; sustained=15 ;;
     --sustained) table=no ;;
     --web) table=web ;;
+    --journal) table=journal ;;
     "") ;;
-    *) echo "usage: Tools/e2e-bench.sh [--quick | --sustained | --web]"; exit 2 ;;
+    *) echo "usage: Tools/e2e-bench.sh [--quick | --sustained | --web | --journal]"; exit 2 ;;
 esac
 endpoint="tcp://127.0.0.1:$port"
 work=$(mktemp -d)
@@ -89,7 +92,7 @@ closed_queue=256
 web_port=$((port + 1))
 start_tallyd() {  # shards [receive queue in batches; tallyd's default when not given]
     rm -rf "$work/data"
-    env ${2:+TALLY_RECEIVE_QUEUE=$2} TALLY_HTTP_VLLM_METRICS=true \
+    env ${2:+TALLY_RECEIVE_QUEUE=$2} ${tallyd_env:-} TALLY_HTTP_VLLM_METRICS=true \
         "$bin/tallyd" --endpoint "$endpoint" --data-dir "$work/data" --shards "$1" --pub "" --replay "" \
         --http "127.0.0.1:$web_port" >"$work/tallyd.log" 2>&1 &
     daemon=$!
@@ -103,7 +106,8 @@ echo
 
 # Frames/s into windows of one closed-loop run of $seconds (2 shards, 1 producer, 64 KiB
 # batches); with "web", curl polls the web face meanwhile as Prometheus and a dashboard would.
-web_face_run() {  # plain | web
+web_face_run() {  # plain | web | nojournal
+    if [ "$1" = nojournal ]; then tallyd_env=TALLY_JOURNAL=false; else tallyd_env=""; fi
     start_tallyd 2 "$closed_queue"
     local poller="" started finished
     if [ "$1" = web ]; then
@@ -132,21 +136,30 @@ web_face_run() {  # plain | web
     stop_tallyd
     echo "$(field in_windows "$work/load.json") / ($finished - $started)" | bc -l
 }
-if [ "$table" = web ]; then
-    pairs=${E2E_WEB_PAIRS:-5}
-    plain=(); web=()
-    echo "web face: $pairs alternating pairs of $seconds s closed-loop runs (tallyd 2 shards, 1 producer, 64 KiB batches)"
-    echo "| pair | web face idle frames/s | polled (1 s /metrics + /metrics/vllm, dashboard every 10 s) frames/s | ratio |"
+# Alternating pairs of closed-loop runs, mode A then mode B; prints each pair and the
+# ratio of the medians B/A. Arguments: title, A's mode and name, B's mode and name.
+paired_runs() {
+    local title=$1 mode_a=$2 name_a=$3 mode_b=$4 name_b=$5 pairs=${E2E_WEB_PAIRS:-5} a b
+    local first=() second=()
+    echo "$title: $pairs alternating pairs of $seconds s closed-loop runs (tallyd 2 shards, 1 producer, 64 KiB batches)"
+    echo "| pair | $name_a frames/s | $name_b frames/s | ratio |"
     echo "|---|---|---|---|"
     for pair in $(seq "$pairs"); do
-        a=$(web_face_run plain); b=$(web_face_run web)
-        plain+=("$a"); web+=("$b")
+        a=$(web_face_run "$mode_a"); b=$(web_face_run "$mode_b")
+        first+=("$a"); second+=("$b")
         echo "| $pair | $(printf '%.2f M' "$(echo "$a / 1000000" | bc -l)") | $(printf '%.2f M' "$(echo "$b / 1000000" | bc -l)") | $(printf '%.3f' "$(echo "$b / $a" | bc -l)") |"
     done
     median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
-    mp=$(median "${plain[@]}"); mw=$(median "${web[@]}")
+    a=$(median "${first[@]}"); b=$(median "${second[@]}")
     echo
-    echo "medians: idle $(printf '%.2f M' "$(echo "$mp / 1000000" | bc -l)"), polled $(printf '%.2f M' "$(echo "$mw / 1000000" | bc -l)") frames/s; polled/idle $(printf '%.3f' "$(echo "$mw / $mp" | bc -l)")"
+    echo "medians: $name_a $(printf '%.2f M' "$(echo "$a / 1000000" | bc -l)"), $name_b $(printf '%.2f M' "$(echo "$b / 1000000" | bc -l)") frames/s; ratio $(printf '%.3f' "$(echo "$b / $a" | bc -l)")"
+}
+if [ "$table" = web ]; then
+    paired_runs "web face" plain "web face idle" web "polled (1 s /metrics + /metrics/vllm, dashboard every 10 s)"
+    exit 0
+fi
+if [ "$table" = journal ]; then
+    paired_runs "ingest journal" nojournal "journal off" plain "journal on"
     exit 0
 fi
 if [ "$table" = yes ]; then

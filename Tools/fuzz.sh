@@ -10,7 +10,7 @@
 #                                          regression-* inputs), no mutation: deterministic, for CI
 #   Tools/fuzz.sh grow TARGET SECONDS      fuzz longer, then merge inputs that add coverage into Fuzz/corpus/<target>/
 #
-# Targets: batch snapshot tdigest hll config policy otlp.
+# Targets: batch snapshot tdigest hll config policy otlp journal.
 # The package's modules are compiled with swiftc straight from Sources/ into .build-fuzz/
 # (instrumented for coverage and ASan); `swift build` is not involved and not changed.
 # Each run fuzzes a temporary copy of the seed corpus (the repository's corpus is only read);
@@ -22,7 +22,7 @@ export PATH=/opt/swift/usr/bin:$PATH
 
 OUT=.build-fuzz
 MODULES=$OUT/modules
-ALL_TARGETS="batch snapshot tdigest hll config policy otlp"
+ALL_TARGETS="batch snapshot tdigest hll config policy otlp journal"
 # -O for speed; Swift's checks (bounds, overflow, preconditions) stay on and trap, which libFuzzer reports.
 FLAGS=(-O -g -sanitize=fuzzer,address -parse-as-library -swift-version 6 -D SWIFT_PACKAGE -package-name tally
        -I "$MODULES" -I Sources/CZlib -use-ld=lld)
@@ -48,6 +48,7 @@ target_modules() {
         config) echo "TallyWire TallySketches TallyCore TallyConfig" ;;
         policy) echo "TallyWire TallySketches TallyCore TallyStatistics TallyConfig TallyIndex" ;;
         otlp) echo "TallyWire TallyOTLP" ;;
+        journal) echo "TallyWire TallySketches TallyCore" ;;
         *) echo "fuzz.sh: unknown target '$1' (targets: $ALL_TARGETS)" >&2; exit 2 ;;
     esac
 }
@@ -58,6 +59,7 @@ target_sources() {
         config) echo "Sources/TallyDaemon/DaemonConfiguration.swift Sources/TallyDaemon/Budget/IngestBudget.swift Sources/TallyDaemon/Budget/MemoryShares.swift Sources/TallyDaemon/Sinks/HTTPURL.swift Sources/TallyDaemon/Exports.swift" ;;
         policy) echo "Fuzz/Targets/Shared/SnapshotFixture.swift" ;;
         otlp) echo "Tests/TallyOTLPTests/ProtobufBuilder.swift" ;;
+        journal) echo "Sources/TallyDaemon/Journal/JournalFormat.swift Sources/TallyDaemon/Journal/JournalReplay.swift Sources/TallyDaemon/CRC32.swift" ;;
         *) echo "" ;;
     esac
 }

@@ -89,6 +89,11 @@ public final class AggregationEngine: @unchecked Sendable {
 
     var isStopped: Bool { stopped.load(ordering: .acquiring) }
 
+    /// The collector-clock time (µs) through which every shard has sealed: every window
+    /// whose seal time is at most this is returned by the next ``collectSealedWindows()``
+    /// if not by an earlier one.
+    public var sealedThroughMicros: UInt64 { shards.map { $0.sealedClock.load(ordering: .acquiring) }.min() ?? 0 }
+
     /// Windows every shard has sealed, oldest first, each with the tables of the
     /// shards that saw traffic in it. Call from one flusher thread.
     /// Also advances the release of unused symbols (``SymbolReclaimer``): windows
@@ -196,6 +201,8 @@ public final class IngestPort: @unchecked Sendable {
     @discardableResult
     public func ingest(_ batch: BatchView) -> UInt64 {
         var accepted: UInt64 = 0
+        var newestEvent: UInt64 = 0
+        defer { lastBatchNewestEventMicros = newestEvent }
         var dropped = [UInt64](repeating: 0, count: EngineDropReason.allCases.count)
         if engine.isStopped {
             state.withLock {
@@ -215,6 +222,7 @@ public final class IngestPort: @unchecked Sendable {
         for frame in batch.frames {
             accepted &+= 1
             let record = resolver.record(frame)
+            newestEvent = max(newestEvent, record.eventTimeMicros)
             // The shard: the high word of hash × shards (Lemire's multiply-shift range
             // reduction), one multiplication where `%` was a 64-bit division per frame.
             let ring = unretainedRings[Int(record.routingHash.multipliedFullWidth(by: shardCount).high)]
@@ -245,6 +253,11 @@ public final class IngestPort: @unchecked Sendable {
     }
 
     var counters: PortCounters { state.withLock { $0 } }
+
+    /// The newest event time (µs) among the frames of the last batch ``ingest(_:)`` took
+    /// (0 before the first): the ingest journal keeps a segment until that window is stored.
+    /// Read it on the ingest thread, after `ingest`.
+    public private(set) var lastBatchNewestEventMicros: UInt64 = 0
 
     /// How long the ingest thread sleeps between tries when a shard's ring is full (µs);
     /// a full ring of the default 16,384 records is ~10 ms of a shard's work.

@@ -58,7 +58,8 @@ public final class BatchResolver {
     /// (``ProducerDirectory``); call before ``record(_:)``.
     public func begin(_ batch: BatchView, producer: UInt32 = ProducerDirectory.unnumbered) {
         let count = batch.stringCount
-        if tables.pointee.capacity < count {
+        // Allocated on the first batch even when it has no strings (an empty batch).
+        if tables.pointee.capacity < count || tables.pointee.symbolOf == nil {
             release()
             let capacity = max(count, 64)
             let priceOf = UnsafeMutablePointer<ModelPrice?>.allocate(capacity: capacity)

@@ -26,19 +26,29 @@ public final class Collector: @unchecked Sendable {
     /// The index transform; nil when `index = false`.
     public let index: IndexStage?
     private let replay: ReplayServer?
-    private let logger: Logger
+    let logger: Logger
     private let stopping = Atomic<Bool>(false)
     private let flusherDone = DispatchSemaphore(value: 0)
-    private let flushLock = Mutex<FlushState>(FlushState(nextSequence: 0))
+    let flushLock = Mutex<FlushState>(FlushState(nextSequence: 0))
     /// Called with each snapshot after it was handed to the sinks (the demo's table).
-    private let onSnapshot: (@Sendable (EncodedSnapshot) -> Void)?
+    let onSnapshot: (@Sendable (EncodedSnapshot) -> Void)?
 
     struct FlushState {
         var nextSequence: UInt64
         var lastFlushMicros: UInt64 = 0
         var lastSnapshotBytes: UInt64 = 0
         var snapshots: UInt64 = 0
+        var journalWatermark = JournalWatermark()
     }
+
+    /// The file sink (the source of truth; the journal waits for it).
+    let fileSink: FileSink
+    /// The ingest journal's writers (one per source; empty with `journal = false`), this
+    /// run's name in it, and the runs that died before storing their windows.
+    let journalWriters: [JournalWriter]
+    let journalRun: JournalRun
+    let deadRuns: [JournalRecovery.DeadRun]
+    let recovery = Mutex(JournalRecoveryCounters())
 
     /// Binds every endpoint and opens every sink; throws before anything runs when
     /// one fails (a taken port, an unwritable data directory).
@@ -66,11 +76,10 @@ public final class Collector: @unchecked Sendable {
         }
         // The ZAP handler is bound before any socket with a ZAP domain binds.
         gate = try IngestGate(context: context, maxConnections: budget.maxConnections, allowlist: allowlist)
-        var outlets: [any SnapshotSink] = [try FileSink(directory: configuration.dataDirectory,
-                                                        maxBytes: configuration.fileMaxBytes,
-                                                        maxSeconds: configuration.fileMaxSeconds,
-                                                        retention: configuration.fileRetention,
-                                                        fsyncEachRecord: configuration.fsync == "always")]
+        fileSink = try FileSink(directory: configuration.dataDirectory, maxBytes: configuration.fileMaxBytes,
+                                maxSeconds: configuration.fileMaxSeconds, retention: configuration.fileRetention,
+                                fsyncEachRecord: configuration.fsync == "always")
+        var outlets: [any SnapshotSink] = [fileSink]
         if !configuration.pubEndpoint.isEmpty {
             outlets.append(try PubSink(context: context, endpoint: configuration.pubEndpoint, curveSecretKey: curveSecretKey))
         }
@@ -84,7 +93,17 @@ public final class Collector: @unchecked Sendable {
         // Only the newest file with an intact record is read here (one record in memory at a
         // time); the index replays its windows from the directory when the flusher starts.
         let stored = SnapshotLog.newestSequence(directory: configuration.dataDirectory)
-        flushLock.withLock { $0.nextSequence = stored.sequence.map { $0 + 1 } ?? 0 }
+        let firstSequence = stored.sequence.map { $0 + 1 } ?? 0
+        flushLock.withLock { $0.nextSequence = firstSequence }
+        // The journal: earlier runs' segments are found now, before this run writes any.
+        let journalDirectory = configuration.dataDirectory + "/journal"
+        journalRun = JournalRun(firstSequence: firstSequence, startedMicros: AggregationEngine.wallClockMicros())
+        if configuration.journal {
+            try SnapshotLogWriter.makeDirectory(journalDirectory)
+            deadRuns = JournalRecovery.deadRuns(directory: journalDirectory)
+        } else {
+            deadRuns = []
+        }
         if stored.report.torn > 0 {
             logger.warning("data directory: skipped \(stored.report.torn) torn snapshot record(s) (a crash mid-write)")
         }
@@ -95,11 +114,16 @@ public final class Collector: @unchecked Sendable {
         settings.curveSecretKey = curveSecretKey
         settings.drainMillis = configuration.shutdownDrainSeconds * 1_000
         var sources: [ZeroMQSource] = []
-        for endpoint in configuration.endpoints {
+        var writers: [JournalWriter] = []
+        for (i, endpoint) in configuration.endpoints.enumerated() {
+            let journal = configuration.journal
+                ? JournalWriter(directory: journalDirectory, run: journalRun, source: i, policy: configuration.engine.window) : nil
+            if let journal { writers.append(journal) }
             sources.append(try ZeroMQSource(context: context, endpoint: endpoint, port: engine.makeIngestPort(),
-                                            producers: producers, settings: settings, gate: gate))
+                                            producers: producers, settings: settings, gate: gate, journal: journal))
         }
         self.sources = sources
+        journalWriters = writers
     }
 
     /// A port into the engine for one more ingest thread (e.g. OTLP/HTTP's), with the
@@ -119,6 +143,9 @@ public final class Collector: @unchecked Sendable {
         gate.start()
         for source in sources { source.start() }
         let thread = Thread { [self] in
+            // Windows a killed run had not stored come back from its journal first, so
+            // their sequences precede this run's windows.
+            recoverJournal()
             // The newest stored windows go through the index here, before the first flush:
             // ingest is already running, so a replay of many busy windows at a restart does
             // not keep producers' frames out.
@@ -170,6 +197,13 @@ public final class Collector: @unchecked Sendable {
             logger.error("sink \(sink.sink.name) did not finish within \(timeoutSeconds) s; its queued snapshots are counted as dropped")
             clean = false
         }
+        // Every window is sealed and, when the file sink finished, written: the journal has
+        // nothing left to protect. Otherwise it stays for the next start.
+        if drained && everythingHandedIsWritten {
+            for writer in journalWriters { writer.removeAll() }
+        } else if !journalWriters.isEmpty {
+            logger.warning("the ingest journal is kept: not every window reached the data directory; the next start recovers them")
+        }
         replay?.stop()
         logger.info("tallyd stopped: \(counters()["frames.accepted"] ?? 0) frames accepted, \(flushLock.withLock { $0.snapshots }) snapshots")
         return clean
@@ -216,6 +250,7 @@ public final class Collector: @unchecked Sendable {
         if let index { c.merge(index.counters) { $1 } }
         for source in extraCounters.withLock({ $0 }) { c.merge(source()) { $1 } }
         if let replay { c["replay.snapshots_served"] = replay.served.load(ordering: .relaxed) }
+        if configuration.journal { c.merge(journalCounters) { $1 } }
         let ledger = producers.snapshot
         for (producer, entry) in ledger {
             c[ProducerLedger.counterName(producer: producer, field: "frames")] = entry.frames
@@ -243,23 +278,31 @@ public final class Collector: @unchecked Sendable {
         return host.hasPrefix("127.") || host == "::1" || host == "localhost"
     }
 
-    /// Turns every sealed window into a snapshot and hands it to the sinks.
+    /// The next sequence and the snapshot of `window` (its strings in `symbols`); nil, logged,
+    /// when the snapshot cannot be built (it cannot: the engine has one parameter set).
+    func numberedSnapshot(_ window: SealedWindow, symbols: SymbolTable) -> (UInt64, Snapshot)? {
+        let sequence = flushLock.withLock { s -> UInt64 in
+            defer { s.nextSequence += 1 }
+            return s.nextSequence
+        }
+        do {
+            return (sequence, try Snapshot.build(window, collectorID: configuration.collectorID, sequence: sequence,
+                                                 symbols: symbols, sketches: configuration.engine.sketches,
+                                                 counters: counters()))
+        } catch {
+            logger.error("window at \(window.startMicros): snapshot failed: \(error)")
+            return nil
+        }
+    }
+
+    /// Turns every sealed window into a snapshot and hands it to the sinks, then lets the
+    /// journal drop the segments whose windows are all written.
     func flush() {
+        let sealedThrough = engine.sealedThroughMicros
+        defer { releaseJournal(sealedThroughMicros: sealedThrough) }
         for window in engine.collectSealedWindows() {
             let started = DispatchTime.now().uptimeNanoseconds
-            let sequence = flushLock.withLock { s -> UInt64 in
-                defer { s.nextSequence += 1 }
-                return s.nextSequence
-            }
-            let snapshot: Snapshot
-            do {
-                snapshot = try Snapshot.build(window, collectorID: configuration.collectorID, sequence: sequence,
-                                              symbols: engine.symbols, sketches: configuration.engine.sketches,
-                                              counters: counters())
-            } catch {
-                logger.error("window at \(window.startMicros): snapshot failed: \(error)")  // cannot happen: one parameter set
-                continue
-            }
+            guard let (sequence, snapshot) = numberedSnapshot(window, symbols: engine.symbols) else { continue }
             var encoded = EncodedSnapshot(sequence: sequence, snapshot: snapshot, bytes: SnapshotCodec.encode(snapshot))
             // Sinks without the index (the file sink, the source of truth) first: the index's
             // evaluation (tens to hundreds of ms for thousands of series) never delays them.

@@ -57,6 +57,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var fileRetention = 200
     /// `always` (fsync after every snapshot), `never` (leave it to the OS).
     public var fsync = "always"
+    /// The ingest journal (STORAGE.md): every accepted batch appended to
+    /// `<data_directory>/journal/` before it is aggregated, so that a collector killed
+    /// outright stores its unsealed windows when it restarts.
+    public var journal = true
     /// PUB endpoint for the snapshot stream; empty disables it.
     public var pubEndpoint = "tcp://127.0.0.1:7412"
     /// REP endpoint serving stored snapshots by sequence range; empty disables it.
@@ -173,7 +177,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
              "postgres_retention_days", "hll_precision":
             guard let number = Int(text.replacingUnderscores()) else { throw ConfigError(field: field, "not an integer: \(text)") }
             value = .integer(number)
-        case "summary", "index", "http_vllm_metrics", "http_fleet_index":
+        case "summary", "index", "http_vllm_metrics", "http_fleet_index", "journal":
             guard text == "true" || text == "false" else { throw ConfigError(field: field, "true or false, not \(text)") }
             value = .boolean(text == "true")
         default: value = .string(text)
@@ -186,7 +190,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
                               "memory_budget_mib", "max_connections", "shutdown_drain_seconds", "future_tolerance_seconds",
                               "curve_secret_key_file", "curve_allowed_producers_dir",
                               "window_seconds", "allowed_lateness_seconds", "shards",
-                              "max_series_per_shard", "data_directory", "file_max_bytes", "file_max_seconds", "file_retention", "fsync",
+                              "max_series_per_shard", "data_directory", "file_max_bytes", "file_max_seconds", "file_retention", "fsync", "journal",
                               "pub_endpoint", "replay_endpoint", "json_lines", "sink_queue", "summary",
                               "policy_file", "index", "index_replay_windows", "baseline_snapshot",
                               "alertmanager_url", "alert_webhook_url",
@@ -234,6 +238,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
         case "file_max_seconds": fileMaxSeconds = try integer()
         case "file_retention": fileRetention = try integer()
         case "fsync": fsync = try string()
+        case "journal":
+            guard case .boolean(let b) = value else { throw ConfigError(field: key, "expected true or false") }
+            journal = b
         case "pub_endpoint": pubEndpoint = try string()
         case "replay_endpoint": replayEndpoint = try string()
         case "json_lines": jsonLines = try string()
@@ -476,6 +483,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
     file_max_seconds = 3600         # or once the file is an hour old
     file_retention = 200            # files kept; older ones are deleted
     fsync = "always"                # "always" after each snapshot, or "never"
+    # The ingest journal: each accepted batch is appended to <data_directory>/journal/
+    # before it is aggregated (no fsync), and deleted once its windows are stored; a
+    # collector killed outright (SIGKILL, OOM, crash) stores its unsealed windows when it
+    # restarts. Costs one write of the batch per batch; disk ~ window + lateness of ingest.
+    journal = true
 
     # Snapshot stream for subscribers (ZeroMQ PUB); "" disables it.
     pub_endpoint = "tcp://127.0.0.1:7412"

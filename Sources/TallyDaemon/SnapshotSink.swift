@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TallyCore
 import TallyIndex
 import ZeroMQ
@@ -61,9 +62,18 @@ public final class FileSink: SnapshotSink, @unchecked Sendable {
 
     public func deliver(_ snapshot: EncodedSnapshot) throws(SinkError) {
         try writer.append(sequence: snapshot.sequence, payload: snapshot.bytes)
+        written.store(snapshot.sequence &+ 1, ordering: .releasing)
     }
 
     public func close() { writer.close() }
+
+    /// One past the newest sequence written (0: none yet), for the ingest journal.
+    private let written = Atomic<UInt64>(0)
+    /// The newest sequence written by this process, nil before the first.
+    public var writtenSequence: UInt64? {
+        let next = written.load(ordering: .acquiring)
+        return next == 0 ? nil : next - 1
+    }
 }
 
 /// The snapshot stream: ZeroMQ PUB, one two-part message per snapshot,

@@ -36,14 +36,17 @@ public final class ZeroMQSource: @unchecked Sendable {
     private let rejected = Mutex([WireRejectReason: UInt64]())
     /// Frames per producer, shared by the collector's sources.
     private let producers: ProducerLedger
+    /// Where each valid batch is appended before its frames are aggregated (nil: `journal = false`).
+    let journal: JournalWriter?
 
     /// Binds the socket now (so a bad endpoint fails at start); the thread starts with ``start()``.
     /// - Parameter gate: when given, watches this socket's connections (ZAP domain
     ///   ``IngestGate/ingestDomain``); it must exist before the bind.
     public init(context: ZMQContext, endpoint: String, port: IngestPort, producers: ProducerLedger = ProducerLedger(),
                 settings: IngestSocketSettings = IngestSocketSettings(receiveQueueBatches: 3),
-                gate: IngestGate? = nil) throws(ZMQError) {
+                gate: IngestGate? = nil, journal: JournalWriter? = nil) throws(ZMQError) {
         self.endpoint = endpoint
+        self.journal = journal
         self.port = port
         self.producers = producers
         self.settings = settings
@@ -97,7 +100,11 @@ public final class ZeroMQSource: @unchecked Sendable {
         let outcome: Result<Int, WireError> = message.withUnsafeBytes { raw in
             Result { () throws(WireError) -> Int in
                 let view = try decoder.decode(raw)
+                // Journaled whole before any frame reaches a shard (``JournalWriter``).
+                let received = journal == nil ? 0 : AggregationEngine.wallClockMicros()
+                journal?.append(raw, receivedMicros: received)
                 let dropped = port.ingest(view)
+                journal?.noteNewestEvent(port.lastBatchNewestEventMicros, receivedMicros: received)
                 producers.record(producer: view.producerID, frames: UInt64(view.frameCount), dropped: dropped)
                 return view.frameCount
             }

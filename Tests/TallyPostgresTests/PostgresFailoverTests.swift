@@ -12,10 +12,11 @@ import TallyWire
 /// What holds, exactly: every window after the kill has all of the client's frames (the
 /// client's ZeroMQ socket sends only to the connected survivor); every window the
 /// killed collector had sealed reaches the database (its file sink wrote it, and the
-/// restarted collector's PostgreSQL sink catches up from the data directory); no window
-/// is stored twice. What a SIGKILL loses is what the killed process held in memory and
-/// in its socket buffers: its frames of the windows it had not sealed yet. The test
-/// measures that loss and holds it to those windows.
+/// restarted collector's PostgreSQL sink catches up from the data directory); the
+/// windows it had not sealed come back from its ingest journal at the restart; no window
+/// is stored twice. What a SIGKILL can still lose is what was in flight between the
+/// client's socket and the collector's ingest thread (ZeroMQ PUSH has no
+/// acknowledgement): the test measures it and holds it to a few batches.
 @Suite(.serialized, .timeLimit(.minutes(15)),
        .enabled(if: PostgresTestCluster.available, "PostgreSQL 15 with hll and tdigest cannot be installed here"))
 struct PostgresFailoverTests {
@@ -178,6 +179,7 @@ struct PostgresFailoverTests {
         }
         for (window, count) in stored { #expect(count <= recorded[window] ?? 0, "window \(window) never counts a frame twice") }
         #expect(lost <= exposedFrames, "a SIGKILL loses at most the windows the killed collector had not sealed")
+        #expect(lost <= 500, "with the journal, only batches in flight at the kill can be lost")
         // Each collector's rows are its data directory: the restarted B caught up what it
         // had sealed before the kill and not yet stored.
         for collector in [a, b] {
