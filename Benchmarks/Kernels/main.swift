@@ -300,6 +300,34 @@ func clientRecordKernel(_ count: Int) -> UInt64 {
     return counters.framesRecorded
 }
 
+/// `TallyClient.record(_:_:)` of the typical frames' measures with prebuilt labels: a server
+/// that keeps a ``FrameLabels`` per label set, here 64 of them (the first 64 typical frames'
+/// label sets) used in turn, with the sender thread's share as in `client-record`.
+func clientRecordLabelsKernel(_ count: Int) -> UInt64 {
+    let frames = typicalFrames()
+    let labels = frames.prefix(64).map { try! FrameLabels(of: $0) }
+    let measures = frames.map { FrameMeasures(of: $0) }
+    let errorClasses = frames.map(\.errorClass)
+    var configuration = TallyClientConfiguration(endpoints: ["ipc:///tmp/tally-kernels-no-collector-\(getpid()).sock"])
+    configuration.producerID = 1
+    configuration.maxBatchAgeMillis = 60_000
+    let client = try! TallyClient(configuration: configuration)
+    var done = 0
+    labels.withUnsafeBufferPointer { labels in
+        measures.withUnsafeBufferPointer { measures in
+            errorClasses.withUnsafeBufferPointer { errorClasses in
+                while done < count {
+                    for i in 0..<measures.count where done < count {
+                        client.record(labels[i & 63], measures[i], errorClass: errorClasses[i])
+                        done += 1
+                    }
+                }
+            }
+        }
+    }
+    return client.close(timeoutMillis: 0).framesRecorded
+}
+
 /// Rolls a 10,000-series snapshot up into the default policy's scopes `count` times.
 func rollupKernel(_ count: Int) -> UInt64 {
     let snapshot = benchmarkSnapshot(series: 10_000, frames: 100_000)
@@ -328,6 +356,7 @@ let kernels: [String: (Int) -> UInt64] = [
     "aggregate-70k": { aggregateKernel($0, series: 0) },  // same, the fleet's ~70,000 series
     "encode": encodeKernel,  // COUNT = frames encoded
     "client-record": clientRecordKernel,  // COUNT = frames recorded through TallyClient (no collector)
+    "client-record-labels": clientRecordLabelsKernel,  // COUNT = frames recorded with prebuilt FrameLabels
     "decode": decodeKernel,  // COUNT = frames decoded
     "tdigest-insert": tdigestInsertKernel,  // COUNT = values inserted
     "hll-insert": hllInsertKernel,  // COUNT = values inserted (includes one SplitMix64 draw each)

@@ -27,6 +27,9 @@ import Darwin
 public final class TallyClient: @unchecked Sendable {
     public let configuration: TallyClientConfiguration
     private let lanes: [Lane]
+    /// Every batch buffer, lanes' and spares' alike, alive as long as the client: a lane
+    /// refers to its current one without reference counting per frame.
+    private let encoders: [BatchEncoder]
     private let laneMask: Int
     private let queue: SendQueue
     private let socket: ZMQSocket
@@ -55,10 +58,11 @@ public final class TallyClient: @unchecked Sendable {
         laneMask = laneCount - 1
         let capacity = min(max(configuration.batchBytes, 1024), WireLimits.maxBatchBytes)
         let producerID = configuration.producerID
-        lanes = (0..<laneCount).map { _ in Lane(encoder: BatchEncoder(capacity: capacity, producerID: producerID)) }
-        queue = SendQueue(spares: (0..<max(1, configuration.queueDepth)).map { _ in
+        encoders = (0..<(laneCount + max(1, configuration.queueDepth))).map { _ in
             BatchEncoder(capacity: capacity, producerID: producerID)
-        })
+        }
+        lanes = encoders.prefix(laneCount).map { Lane(encoder: $0) }
+        queue = SendQueue(spares: Array(encoders.suffix(max(1, configuration.queueDepth))))
         let context = try ZMQContext()
         socket = try ZMQSocket(context: context, type: .push)
         try socket.setImmediate(true)
@@ -90,25 +94,63 @@ public final class TallyClient: @unchecked Sendable {
         acquireLane()._withUnsafeGuaranteedRef { lane in record(frame, in: lane) }
     }
 
-    @inline(__always)
-    private func record(_ frame: TraceFrame, in lane: Lane) {
-        defer { lane.lock.unlock() }
-        if lane.closed {
-            queue.lock.withLock { recordedAfterClose &+= 1 }
-            return
+    /// Records one request of a known label set: the cheaper path for a server that keeps
+    /// a ``FrameLabels`` per deployment (and tenant, …): the labels' strings are encoded
+    /// once per batch, so a request costs its numbers (Benchmarks/README.md,
+    /// `client-record-labels`). `errorClass` (e.g. `"oom"`) goes with a failed request. Never
+    /// blocks on I/O and never throws, as ``record(_:)``.
+    public func record(_ labels: FrameLabels, _ measures: FrameMeasures, errorClass: String? = nil) {
+        acquireLane()._withUnsafeGuaranteedRef { lane in
+            defer { lane.lock.unlock() }
+            guard admit(lane) else { return }
+            do throws(WireError) {
+                if try lane.encoder.append(labels, measures, errorClass: errorClass) { return }
+                reopen(lane)
+                if try lane.encoder.append(labels, measures, errorClass: errorClass) { return }
+                lane.invalid &+= 1  // cannot happen: an empty batch takes any valid frame
+            } catch {
+                refuse(error, in: lane)
+            }
         }
-        lane.recorded &+= 1
+    }
+
+    @inline(__always)
+    private func record(_ frame: borrowing TraceFrame, in lane: Lane) {
+        defer { lane.lock.unlock() }
+        guard admit(lane) else { return }
         do {
-            if lane.encoder.isEmpty { lane.firstFrameNanos = monotonicNanos() }
             if try lane.encoder.append(frame) { return }
-            seal(lane)
-            lane.firstFrameNanos = monotonicNanos()
+            reopen(lane)
             if try lane.encoder.append(frame) { return }
             lane.invalid &+= 1  // cannot happen: an empty batch takes any valid frame
         } catch {
-            lane.invalid &+= 1
-            queue.lock.withLock { lastInvalid = error }
+            refuse(error, in: lane)
         }
+    }
+
+    /// Counts a frame about to be appended to the lane's batch (lane lock held); false,
+    /// counted apart, once the client is closed.
+    @inline(__always)
+    private func admit(_ lane: Lane) -> Bool {
+        if lane.closed {
+            queue.lock.withLock { recordedAfterClose &+= 1 }
+            return false
+        }
+        lane.recorded &+= 1
+        if lane.encoder.isEmpty { lane.firstFrameNanos = monotonicNanos() }
+        return true
+    }
+
+    /// The lane's batch is full: hands it to the sender and starts the next.
+    private func reopen(_ lane: Lane) {
+        seal(lane)
+        lane.firstFrameNanos = monotonicNanos()
+    }
+
+    /// A frame that breaks the wire rules: dropped and counted as `invalid_frame`.
+    private func refuse(_ error: WireError, in lane: Lane) {
+        lane.invalid &+= 1
+        queue.lock.withLock { lastInvalid = error }
     }
 
     /// The lane of this thread if free, else the next free one, else wait for this thread's.
@@ -338,7 +380,8 @@ public final class TallyClient: @unchecked Sendable {
 /// One recording buffer and its counters, guarded by `lock`.
 private final class Lane: @unchecked Sendable {
     let lock = PThreadLock()
-    var encoder: BatchEncoder
+    /// One of the client's `encoders` (which keep it alive), swapped for a spare when full.
+    unowned(unsafe) var encoder: BatchEncoder
     var firstFrameNanos: UInt64 = 0
     var closed = false
     var recorded: UInt64 = 0

@@ -12,6 +12,8 @@ public final class BatchEncoder {
     @usableFromInline let buffer: UnsafeMutableRawPointer
     @usableFromInline let strings: BatchStringTable
     @usableFromInline let recent = StringIdentityCache()
+    /// Each ``FrameLabels``' references in the current batch (``append(_:_:)``).
+    @usableFromInline let labelRefs = LabelReferenceCache()
     /// Progress of the batch, behind a pointer: no dynamic exclusivity checks per frame.
     @usableFromInline let progress: UnsafeMutablePointer<Progress>
 
@@ -44,6 +46,7 @@ public final class BatchEncoder {
         buffer.deallocate()
         strings.deallocate()
         recent.deallocate()
+        labelRefs.deallocate()
         progress.deallocate()
     }
 
@@ -65,7 +68,11 @@ public final class BatchEncoder {
         guard frameCount < WireLimits.maxFrames else { return false }
         let tagCount = frame.tags.count
         let length = WireLimits.encodedFrameLength + tagCount * WireLimits.tagLength
-        try validate(frame, tagCount: tagCount)
+        if tagCount > WireLimits.maxTags {
+            throw WireError(.tooManyTags, frame: frameCount, field: "tag_count", value: UInt64(tagCount))
+        }
+        let measures = FrameMeasures(of: frame)
+        try validate(measures)
 
         let mark = strings.mark
         guard let model = try intern(frame.model, "model"),
@@ -91,34 +98,96 @@ public final class BatchEncoder {
             (p + WireLimits.encodedFrameLength).writeLE(value, index * 4 + 2)
         }
         if framesEnd + length + strings.byteCount > capacity { return try full(mark) }
-
-        p.writeLE(frame.eventTimeMicros, FrameLayout.eventTime)
-        p.writeLE(frame.userHash, FrameLayout.userHash)
-        p.writeLE(frame.sessionHash, FrameLayout.sessionHash)
-        p.writeLE(frame.queueTimeMicros, FrameLayout.queueTime)
-        p.writeLE(frame.timeToFirstTokenMicros ?? WireLimits.absent32, FrameLayout.timeToFirstToken)
-        p.writeLE(frame.totalLatencyMicros, FrameLayout.totalLatency)
-        p.writeLE(frame.inputTokens, FrameLayout.inputTokens)
-        p.writeLE(frame.outputTokens, FrameLayout.outputTokens)
-        p.writeLE(frame.cachedInputTokens, FrameLayout.cachedInputTokens)
         p.writeLE(model, FrameLayout.model)
         p.writeLE(modelVersion, FrameLayout.modelVersion)
         p.writeLE(promptVersion, FrameLayout.promptVersion)
         p.writeLE(route, FrameLayout.route)
-        p.writeLE(errorClass, FrameLayout.errorClass)
-        p.writeLE(frame.categoryID ?? WireLimits.noCategory, FrameLayout.categoryID)
-        p.writeLE(frame.status.rawValue, FrameLayout.status)
-        p.writeLE(frame.ring.rawValue, FrameLayout.ring)
-        p.writeLE(frame.outcome.rawValue, FrameLayout.outcome)
-        p.writeLE(frame.safetySeverity.rawValue, FrameLayout.severity)
-        p.writeLE(frame.safetyKinds.rawValue, FrameLayout.safetyKinds)
-        p.writeLE(UInt8(truncatingIfNeeded: tagCount), FrameLayout.tagCount)
-        p.writeLE(UInt8(0), FrameLayout.reserved)
-        p.writeLE(frame.cacheCreationInputTokens, FrameLayout.cacheCreationInputTokens)
-        p.writeLE(frame.reasoningOutputTokens, FrameLayout.reasoningOutputTokens)
+        write(measures, errorClass: errorClass, ring: frame.ring, tagCount: tagCount, at: p)
         progress.pointee.framesEnd += length
         progress.pointee.frameCount += 1
         return true
+    }
+
+    /// Adds a request of `labels` with `measures` and, when it failed, its `errorClass`: the
+    /// labels' strings are interned once per batch (a cached reference list per
+    /// ``FrameLabels``), so a frame costs its numbers.
+    ///
+    /// - Returns: `false`, with the batch unchanged, when the frame does not fit.
+    /// - Throws: ``WireError`` when the measures break the format's rules (a value out of
+    ///   range, an over-long error class); the labels were checked when they were made.
+    public func append(_ labels: FrameLabels, _ measures: FrameMeasures, errorClass: String? = nil) throws(WireError) -> Bool {
+        precondition(!progress.pointee.finished, "append after finish: call reset() first")
+        guard frameCount < WireLimits.maxFrames else { return false }
+        let tagCount = labels.tagCount
+        let length = WireLimits.encodedFrameLength + tagCount * WireLimits.tagLength
+        try validate(measures)
+        let mark = strings.mark
+        guard let references = try references(of: labels),
+              let errorClass = try intern(optional: errorClass, "error_class")
+        else { return try full(mark) }
+        if framesEnd + length + strings.byteCount > capacity { return try full(mark) }
+        let p = buffer + framesEnd
+        p.writeLE(references[0], FrameLayout.model)
+        p.writeLE(references[1], FrameLayout.modelVersion)
+        p.writeLE(references[2], FrameLayout.promptVersion)
+        p.writeLE(references[3], FrameLayout.route)
+        let tags = p + WireLimits.encodedFrameLength
+        for i in 0..<(2 * tagCount) { tags.writeLE(references[4 + i], 2 * i) }
+        write(measures, errorClass: errorClass, ring: labels.ring, tagCount: tagCount, at: p)
+        progress.pointee.framesEnd += length
+        progress.pointee.frameCount += 1
+        return true
+    }
+
+    /// The references of `labels` in this batch: [model, model version, prompt version,
+    /// route, key₀, value₀, …] (``WireLimits/noString`` for an absent one); interned on
+    /// the labels' first frame in the batch. Nil when the string table is full.
+    @usableFromInline @inline(__always)
+    func references(of labels: FrameLabels) throws(WireError) -> UnsafeMutablePointer<UInt16>? {
+        let generation = recent.generation.pointee
+        if let cached = labelRefs.lookup(labels.id, generation: generation) { return cached }
+        return try internReferences(of: labels, generation: generation)
+    }
+
+    @usableFromInline
+    func internReferences(of labels: FrameLabels, generation: UInt64) throws(WireError) -> UnsafeMutablePointer<UInt16>? {
+        var interned = [UInt16](repeating: WireLimits.noString, count: LabelReferenceCache.width)
+        guard let model = try intern(labels.strings[0], "model") else { return nil }
+        interned[0] = model
+        for (slot, index) in [(1, labels.modelVersionIndex), (2, labels.promptVersionIndex), (3, labels.routeIndex)] where index >= 0 {
+            guard let reference = try intern(labels.strings[Int(index)], "label") else { return nil }
+            interned[slot] = reference
+        }
+        for i in Int(labels.firstTagIndex)..<labels.strings.count {
+            guard let reference = try intern(labels.strings[i], "tag") else { return nil }
+            interned[4 + i - Int(labels.firstTagIndex)] = reference
+        }
+        return labelRefs.store(labels.id, interned, generation: generation)
+    }
+
+    /// Writes every field but the labels' references at `p`.
+    @usableFromInline @inline(__always)
+    func write(_ m: FrameMeasures, errorClass: UInt16, ring: DeploymentRing, tagCount: Int, at p: UnsafeMutableRawPointer) {
+        p.writeLE(m.eventTimeMicros, FrameLayout.eventTime)
+        p.writeLE(m.userHash, FrameLayout.userHash)
+        p.writeLE(m.sessionHash, FrameLayout.sessionHash)
+        p.writeLE(m.queueTimeMicros, FrameLayout.queueTime)
+        p.writeLE(m.timeToFirstTokenMicros ?? WireLimits.absent32, FrameLayout.timeToFirstToken)
+        p.writeLE(m.totalLatencyMicros, FrameLayout.totalLatency)
+        p.writeLE(m.inputTokens, FrameLayout.inputTokens)
+        p.writeLE(m.outputTokens, FrameLayout.outputTokens)
+        p.writeLE(m.cachedInputTokens, FrameLayout.cachedInputTokens)
+        p.writeLE(errorClass, FrameLayout.errorClass)
+        p.writeLE(m.categoryID ?? WireLimits.noCategory, FrameLayout.categoryID)
+        p.writeLE(m.status.rawValue, FrameLayout.status)
+        p.writeLE(ring.rawValue, FrameLayout.ring)
+        p.writeLE(m.outcome.rawValue, FrameLayout.outcome)
+        p.writeLE(m.safetySeverity.rawValue, FrameLayout.severity)
+        p.writeLE(m.safetyKinds.rawValue, FrameLayout.safetyKinds)
+        p.writeLE(UInt8(truncatingIfNeeded: tagCount), FrameLayout.tagCount)
+        p.writeLE(UInt8(0), FrameLayout.reserved)
+        p.writeLE(m.cacheCreationInputTokens, FrameLayout.cacheCreationInputTokens)
+        p.writeLE(m.reasoningOutputTokens, FrameLayout.reasoningOutputTokens)
     }
 
     /// Writes the header and the string table and returns the finished batch. The
@@ -150,7 +219,7 @@ public final class BatchEncoder {
     /// Empties the batch for reuse.
     public func reset() {
         strings.reset()
-        recent.invalidate()
+        recent.invalidate()  // also every cached label reference list (same generation)
         progress.pointee = Progress()
     }
 
@@ -199,13 +268,29 @@ public final class BatchEncoder {
         return try intern(string, field)
     }
 
-    /// The rules of FORMAT.md that a ``TraceFrame``'s types do not already enforce.
-    @usableFromInline
-    func validate(_ frame: borrowing TraceFrame, tagCount: Int) throws(WireError) {
+    /// The rules of FORMAT.md on a frame's numbers that their types do not already enforce:
+    /// one pass without branches over every rule, then, only when one fails, the slow pass
+    /// that names it.
+    @usableFromInline @inline(__always)
+    func validate(_ m: FrameMeasures) throws(WireError) {
+        @inline(__always) func bit(_ rule: Bool) -> UInt8 { rule ? 1 : 0 }
+        let ttft = m.timeToFirstTokenMicros ?? 0
+        let kinds = m.safetyKinds.rawValue
+        var broken = bit(ttft == WireLimits.absent32) | bit(ttft > m.totalLatencyMicros)
+        broken |= bit(m.queueTimeMicros > m.totalLatencyMicros)
+        broken |= bit(UInt64(m.cachedInputTokens) &+ UInt64(m.cacheCreationInputTokens) > UInt64(m.inputTokens))
+        broken |= bit(m.reasoningOutputTokens > m.outputTokens) | bit(!m.outcome.isValid)
+        broken |= bit(kinds & ~SafetyKinds.defined.rawValue != 0) | bit((m.safetySeverity == .none) != (kinds == 0))
+        broken |= bit(m.categoryID == WireLimits.noCategory)
+        if _slowPath(broken != 0) { try validateNamingTheRule(m) }
+    }
+
+    /// The rule `frame` breaks, as the error (``validate(_:)`` found one).
+    @usableFromInline @inline(never)
+    func validateNamingTheRule(_ frame: FrameMeasures) throws(WireError) {
         func fault(_ reason: WireRejectReason, _ field: String, _ value: some FixedWidthInteger) -> WireError {
             WireError(reason, frame: frameCount, field: field, value: UInt64(truncatingIfNeeded: value))
         }
-        if tagCount > WireLimits.maxTags { throw fault(.tooManyTags, "tag_count", tagCount) }
         if let ttft = frame.timeToFirstTokenMicros, ttft == WireLimits.absent32 || ttft > frame.totalLatencyMicros {
             throw fault(.valueOutOfRange, "time_to_first_token", ttft)
         }

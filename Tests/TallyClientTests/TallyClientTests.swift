@@ -1,3 +1,4 @@
+import Dispatch
 import Testing
 import TallyClient
 import TallyWire
@@ -89,6 +90,34 @@ func frame(_ i: Int, thread: Int = 0) -> TraceFrame {
         #expect(counters.framesDropped == 0)
         #expect(Set(collector.eventTimes) == Set((0..<1_000).map { UInt64($0) }))
         #expect(collector.sequences == Array(1...UInt64(collector.batches)), "sequence numbers count batches sent (0 was the probe)")
+    }
+
+    /// `record(_:_:errorClass:)` with kept labels delivers the same frames as `record(_:)`,
+    /// from several threads at once, and an invalid measure is counted, not sent.
+    @Test func labeledRecordsArriveAsFrames() throws {
+        let collector = try Collector()
+        let client = try connectedClient(TallyClientConfiguration(endpoints: [collector.endpoint]), collector)
+        let labels = try (0..<21).map { i in
+            try FrameLabels(model: "model-\(i % 3)", route: "chat", tags: [CohortTag("tenant", "t\(i % 7)")])
+        }
+        let threads = 4, perThread = 2_500
+        DispatchQueue.concurrentPerform(iterations: threads) { thread in
+            for i in 0..<perThread {
+                let failed = i % 50 == 0
+                client.record(labels[i % 21], FrameMeasures(eventTimeMicros: UInt64(thread) << 32 | UInt64(i), totalLatencyMicros: 1_000,
+                                                            inputTokens: 10, outputTokens: 5, status: failed ? .error : .ok),
+                              errorClass: failed ? "oom" : nil)
+            }
+        }
+        client.record(labels[0], FrameMeasures(eventTimeMicros: 1, timeToFirstTokenMicros: 2_000, totalLatencyMicros: 1_000))
+        let counters = client.close(timeoutMillis: 10_000)
+        try collector.receive(expected: threads * perThread)
+        #expect(collector.frames == threads * perThread)
+        #expect(counters.framesSent == UInt64(threads * perThread) + probeFrames)
+        #expect(counters.dropped[ClientDropReason.invalidFrame.rawValue] == 1, "TTFT beyond the latency")
+        var expected = Set<UInt64>()
+        for thread in 0..<threads { for i in 0..<perThread { expected.insert(UInt64(thread) << 32 | UInt64(i)) } }
+        #expect(Set(collector.eventTimes) == expected)
     }
 
     @Test func ageSendsPartialBatches() throws {

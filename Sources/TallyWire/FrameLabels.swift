@@ -1,0 +1,83 @@
+import Synchronization
+
+/// A request's labels — model, model and prompt versions, route, ring and cohort tags —
+/// checked once and reused for every request that carries them (an inference server has
+/// few label sets: one per deployment and tenant, say). With
+/// ``BatchEncoder/append(_:_:)`` a frame then costs the encoder its numbers only: the
+/// labels' strings are interned once per batch, not per frame.
+///
+/// Immutable and thread-safe; keep one per label set (e.g. in a dictionary or on the
+/// deployment's handler) rather than making one per request.
+public final class FrameLabels: Sendable {
+    /// Unique in the process (never reused): the encoders' cache key.
+    let id: UInt64
+    private static let nextID = Atomic<UInt64>(1)
+    public let model: String
+    public let modelVersion: String?
+    public let promptVersion: String?
+    public let route: String?
+    public let ring: DeploymentRing
+    public let tags: [CohortTag]
+    /// `tags.count`, read per frame without touching the array.
+    let tagCount: Int
+    /// Every string in encoding order: model, then model version, prompt version and route
+    /// when present, then each tag's key and value.
+    let strings: [String]
+    /// Where the optional strings are in ``strings`` (-1: absent).
+    let modelVersionIndex: Int8
+    let promptVersionIndex: Int8
+    let routeIndex: Int8
+    let firstTagIndex: Int8
+
+    /// - Throws: ``WireError`` (`bad_string`, `too_many_tags`, `duplicate_tag_key`) when the
+    ///   labels break FORMAT.md's rules: an empty string or one over 255 UTF-8 bytes, more
+    ///   than 8 tags, two tags with one key.
+    public init(model: String, modelVersion: String? = nil, promptVersion: String? = nil, route: String? = nil,
+                ring: DeploymentRing = .stable, tags: [CohortTag] = []) throws(WireError) {
+        func check(_ string: String, _ field: String) throws(WireError) {
+            let length = string.utf8.count
+            guard length > 0, length <= WireLimits.maxStringBytes else {
+                throw WireError(.badString, frame: 0, field: field, value: UInt64(length))
+            }
+        }
+        try check(model, "model")
+        var strings = [model]
+        func optional(_ string: String?, _ field: String) throws(WireError) -> Int8 {
+            guard let string else { return -1 }
+            try check(string, field)
+            strings.append(string)
+            return Int8(strings.count - 1)
+        }
+        modelVersionIndex = try optional(modelVersion, "model_version")
+        promptVersionIndex = try optional(promptVersion, "prompt_version")
+        routeIndex = try optional(route, "route")
+        guard tags.count <= WireLimits.maxTags else {
+            throw WireError(.tooManyTags, frame: 0, field: "tag_count", value: UInt64(tags.count))
+        }
+        firstTagIndex = Int8(strings.count)
+        for (index, tag) in tags.enumerated() {
+            try check(tag.key, "tag[\(index)].key")
+            try check(tag.value, "tag[\(index)].value")
+            if tags[..<index].contains(where: { $0.key == tag.key }) {
+                throw WireError(.duplicateTagKey, frame: 0, field: "tag[\(index)].key", value: UInt64(index))
+            }
+            strings.append(tag.key)
+            strings.append(tag.value)
+        }
+        id = Self.nextID.add(1, ordering: .relaxed).oldValue
+        self.model = model
+        self.modelVersion = modelVersion
+        self.promptVersion = promptVersion
+        self.route = route
+        self.ring = ring
+        self.tags = tags
+        tagCount = tags.count
+        self.strings = strings
+    }
+
+    /// The labels of `frame`.
+    public convenience init(of frame: borrowing TraceFrame) throws(WireError) {
+        try self.init(model: frame.model, modelVersion: frame.modelVersion, promptVersion: frame.promptVersion,
+                      route: frame.route, ring: frame.ring, tags: frame.tags)
+    }
+}

@@ -1,0 +1,51 @@
+/// A direct-mapped cache from a ``FrameLabels`` (its process-unique ``FrameLabels/id``)
+/// to its string references in the encoder's current batch (``BatchEncoder/append(_:_:)``):
+/// a hit costs an id compare and a generation compare. Ids are given out in sequence, so
+/// up to ``size`` label sets made one after another never share a slot. Entries are
+/// stamped with the batch's string generation (``StringIdentityCache``), so
+/// ``BatchEncoder/reset()`` and a roll-back that removed strings drop them all in O(1). A
+/// miss (a new label set, or two sets in one slot) interns the strings again:
+/// correctness never depends on the cache.
+@usableFromInline
+struct LabelReferenceCache {
+    @usableFromInline static let size = 128
+    /// References per entry: model, model version, prompt version, route, then 8 tags' key and value.
+    @usableFromInline static let width = 4 + 2 * WireLimits.maxTags
+    @usableFromInline let ids: UnsafeMutablePointer<UInt64>
+    @usableFromInline let stamps: UnsafeMutablePointer<UInt64>
+    @usableFromInline let references: UnsafeMutablePointer<UInt16>
+
+    init() {
+        ids = .allocate(capacity: Self.size)
+        ids.initialize(repeating: 0, count: Self.size)
+        stamps = .allocate(capacity: Self.size)
+        stamps.initialize(repeating: 0, count: Self.size)
+        references = .allocate(capacity: Self.size * Self.width)
+        references.initialize(repeating: WireLimits.noString, count: Self.size * Self.width)
+    }
+
+    func deallocate() {
+        ids.deallocate()
+        stamps.deallocate()
+        references.deallocate()
+    }
+
+    /// The references of the labels with `id` stored in `generation`, or nil.
+    @usableFromInline @inline(__always)
+    func lookup(_ id: UInt64, generation: UInt64) -> UnsafeMutablePointer<UInt16>? {
+        let slot = Int(truncatingIfNeeded: id) & (Self.size - 1)
+        guard ids[slot] == id, stamps[slot] == generation else { return nil }
+        return references + slot * Self.width
+    }
+
+    /// Stores `interned` (``width`` references) for the labels with `id` in `generation`;
+    /// returns them in place.
+    func store(_ id: UInt64, _ interned: [UInt16], generation: UInt64) -> UnsafeMutablePointer<UInt16> {
+        let slot = Int(truncatingIfNeeded: id) & (Self.size - 1)
+        ids[slot] = id
+        stamps[slot] = generation
+        let place = references + slot * Self.width
+        for i in 0..<Self.width { place[i] = interned[i] }
+        return place
+    }
+}
