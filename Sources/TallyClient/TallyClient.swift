@@ -59,7 +59,7 @@ public final class TallyClient: @unchecked Sendable {
         let capacity = min(max(configuration.batchBytes, 1024), WireLimits.maxBatchBytes)
         let producerID = configuration.producerID
         encoders = (0..<(laneCount + max(1, configuration.queueDepth))).map { _ in
-            BatchEncoder(capacity: capacity, producerID: producerID)
+            BatchEncoder(capacity: capacity, producerID: producerID, headroom: ZMQSocket.trackedHeadroom)
         }
         lanes = encoders.prefix(laneCount).map { Lane(encoder: $0) }
         queue = SendQueue(spares: Array(encoders.suffix(max(1, configuration.queueDepth))))
@@ -214,25 +214,27 @@ public final class TallyClient: @unchecked Sendable {
             let draining = queue.draining
             queue.lock.unlock()
 
-            let bytes = encoder.finish(sequence: sequence)
+            _ = encoder.finish(sequence: sequence)
             let frames = UInt64(encoder.frameCount)
             var outcome: ClientDropReason? = nil
             do {
+                var flags: ZMQFlags = []
                 if draining {
                     // Flush or close: wait for the collector up to the caller's deadline.
                     let left = queue.deadlineNanos > monotonicNanos() ? queue.deadlineNanos - monotonicNanos() : 0
                     sendTimeout = Int32(min(left / 1_000_000, 60_000))
                     try socket.setSendTimeout(milliseconds: sendTimeout)
-                    try socket.send(bytes, weight: frames, ledger: ledger)
                 } else if sendWait > 0 {
                     if sendTimeout != sendWait {
                         sendTimeout = sendWait
                         try socket.setSendTimeout(milliseconds: sendWait)
                     }
-                    try socket.send(bytes, weight: frames, ledger: ledger)
                 } else {
-                    try socket.send(bytes, weight: frames, ledger: ledger, flags: .dontWait)
+                    flags = .dontWait
                 }
+                // The batch's buffer becomes the message (no copy); the encoder takes a new one.
+                let batch = encoder.detachFinishedBatch()
+                try socket.send(allocation: batch.allocation, byteCount: batch.byteCount, weight: frames, ledger: ledger, flags: flags)
             } catch {
                 outcome = error.isWouldBlock ? .collectorUnavailable : .sendFailed
             }

@@ -9,7 +9,11 @@ public final class BatchEncoder {
     public let capacity: Int
     /// Written into every batch header.
     public let producerID: UInt64
-    @usableFromInline let buffer: UnsafeMutableRawPointer
+    /// Bytes reserved before each batch for the transport (``detachFinishedBatch()``).
+    public let headroom: Int
+    /// The batch's first byte, `headroom` bytes into the allocation. Replaced only by
+    /// ``detachFinishedBatch()`` (one thread uses an encoder at a time).
+    @exclusivity(unchecked) @usableFromInline var buffer: UnsafeMutableRawPointer
     @usableFromInline let strings: BatchStringTable
     @usableFromInline let recent = StringIdentityCache()
     /// Each ``FrameLabels``' references in the current batch (``append(_:_:)``).
@@ -32,18 +36,22 @@ public final class BatchEncoder {
     /// - Parameters:
     ///   - capacity: batch size limit in bytes, 1 KiB … ``WireLimits/maxBatchBytes``.
     ///   - producerID: identifies this producer in every header (random per process is fine).
-    public init(capacity: Int = 65_536, producerID: UInt64 = 0) {
+    ///   - headroom: bytes kept free before the batch for whoever takes it over
+    ///     (``detachFinishedBatch()``), 0 … 4,096.
+    public init(capacity: Int = 65_536, producerID: UInt64 = 0, headroom: Int = 0) {
         precondition(capacity >= 1024 && capacity <= WireLimits.maxBatchBytes, "batch capacity out of range")
+        precondition(headroom >= 0 && headroom <= 4_096, "headroom out of range")
         self.capacity = capacity
         self.producerID = producerID
-        buffer = .allocate(byteCount: capacity, alignment: 8)
+        self.headroom = headroom
+        buffer = .allocate(byteCount: headroom + capacity, alignment: 16) + headroom
         strings = BatchStringTable(capacity: capacity)
         progress = .allocate(capacity: 1)
         progress.initialize(to: Progress())
     }
 
     deinit {
-        buffer.deallocate()
+        (buffer - headroom).deallocate()
         strings.deallocate()
         recent.deallocate()
         labelRefs.deallocate()
@@ -214,6 +222,17 @@ public final class BatchEncoder {
         (buffer + stringTableOffset).copyMemory(from: strings.bytes, byteCount: strings.byteCount)
         progress.pointee.finished = true
         return UnsafeRawBufferPointer(start: buffer, count: total)
+    }
+
+    /// Hands over the allocation that holds the finished batch — ``headroom`` bytes, then
+    /// the batch ``finish(sequence:)`` returned — and takes a new one, so a transport can
+    /// send the batch without copying it. The caller owns the allocation and frees it with
+    /// `deallocate()`. Call ``reset()`` before appending again.
+    public func detachFinishedBatch() -> (allocation: UnsafeMutableRawPointer, byteCount: Int) {
+        precondition(progress.pointee.finished, "detach before finish")
+        let batch = (buffer - headroom, framesEnd + strings.byteCount)
+        buffer = .allocate(byteCount: headroom + capacity, alignment: 16) + headroom
+        return batch
     }
 
     /// Empties the batch for reuse.

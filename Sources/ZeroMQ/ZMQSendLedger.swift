@@ -85,7 +85,7 @@ private struct TrackedHeader {
     var taken: Bool
 }
 
-private let trackedHeaderBytes = 32  // ≥ MemoryLayout<TrackedHeader>.stride (17), keeps the bytes 16-aligned
+private let trackedHeaderBytes = ZMQSocket.trackedHeadroom  // ≥ MemoryLayout<TrackedHeader>.stride (17), keeps the bytes 16-aligned
 
 /// libzmq's free callback of tracked messages (`hint` = the allocation's start).
 private func releaseTracked(_ data: UnsafeMutableRawPointer?, _ hint: UnsafeMutableRawPointer?) {
@@ -102,14 +102,33 @@ extension ZMQSocket {
     /// counted in the ledger.
     public func send(_ bytes: UnsafeRawBufferPointer, weight: UInt64, ledger: ZMQSendLedger,
                      flags: ZMQFlags = []) throws(ZMQError) {
-        let handle = try open
-        let base = UnsafeMutableRawPointer.allocate(byteCount: trackedHeaderBytes + bytes.count, alignment: 16)
+        let base = UnsafeMutableRawPointer.allocate(byteCount: ZMQSocket.trackedHeadroom + bytes.count, alignment: 16)
+        if let source = bytes.baseAddress { (base + ZMQSocket.trackedHeadroom).copyMemory(from: source, byteCount: bytes.count) }
+        try send(allocation: base, byteCount: bytes.count, weight: weight, ledger: ledger, flags: flags)
+    }
+
+    /// Bytes a message sent with ``send(allocation:byteCount:weight:ledger:flags:)`` keeps
+    /// before its data (the ledger's record of it).
+    public static let trackedHeadroom = 32
+
+    /// Sends the `byteCount` bytes at `allocation + trackedHeadroom` without copying them,
+    /// as one message tracked by `ledger` with `weight`. `allocation` (from
+    /// `UnsafeMutableRawPointer.allocate(byteCount:alignment:)`, aligned to 16, at least
+    /// ``trackedHeadroom`` + `byteCount` bytes) is the message's from this call on:
+    /// libzmq frees it when done, or this call does when it throws — never the caller.
+    /// Same errors as ``send(_:flags:)``; a refused message is not counted in the ledger.
+    public func send(allocation base: UnsafeMutableRawPointer, byteCount: Int, weight: UInt64, ledger: ZMQSendLedger,
+                     flags: ZMQFlags = []) throws(ZMQError) {
         let data = base + trackedHeaderBytes
-        if let source = bytes.baseAddress { data.copyMemory(from: source, byteCount: bytes.count) }
+        let handle: UnsafeMutableRawPointer
+        do { handle = try open } catch {
+            base.deallocate()
+            throw error
+        }
         let header = base.bindMemory(to: TrackedHeader.self, capacity: 1)
         header.initialize(to: TrackedHeader(ledger: Unmanaged.passRetained(ledger), weight: weight, taken: true))
         var message = zmq_msg_t()
-        guard zmq_msg_init_data(&message, data, bytes.count, releaseTracked, base) == 0 else {
+        guard zmq_msg_init_data(&message, data, byteCount, releaseTracked, base) == 0 else {
             let error = ZMQError.last("zmq_msg_init_data")
             header.pointee.ledger.release()
             base.deallocate()
