@@ -85,4 +85,31 @@ import TallyWire
         #expect(windows.map(\.startMicros) == [11_000_000, 12_000_000])
         #expect(windows.map(\.frames) == [3, 2])
     }
+
+    /// With nothing released (the file sink stopped), the closed segments stay within the
+    /// cap: the oldest are deleted and counted, the newest kept.
+    @Test func aJournalThatIsNeverReleasedStaysWithinItsCap() throws {
+        let directory = NSTemporaryDirectory() + "tally-journal-cap-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let policy = WindowPolicy(intervalMicros: 1_000_000, allowedLatenessMicros: 1_000_000, futureToleranceMicros: 1_000_000)
+        let writer = JournalWriter(directory: directory, run: JournalRun(firstSequence: 0, startedMicros: 1), source: 0,
+                                   policy: policy, maxClosedBytes: 20_000)
+        let batch = try Self.batch(20, eventMicros: 5_000_000)
+        // 60 segments of ~2 batches each (a new one every second of receive time).
+        for i in 0..<120 {
+            let received = 5_000_000 + UInt64(i) * 500_000
+            batch.withUnsafeBytes { writer.append($0, receivedMicros: received) }
+            writer.noteNewestEvent(received, receivedMicros: received)
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory)
+        let bytes = try files.reduce(0) { $0 + ((try FileManager.default.attributesOfItem(atPath: directory + "/" + $1)[.size] as? Int) ?? 0) }
+        let segment = JournalFormat.fileHeaderBytes + 2 * (JournalFormat.recordHeaderBytes + batch.count)
+        #expect(writer.segmentsEvicted.load(ordering: .relaxed) > 0)
+        #expect(bytes <= 20_000 + 2 * segment, "closed segments within the cap, plus the open one: \(bytes) B in \(files.count) files")
+        #expect(writer.writeErrors.load(ordering: .relaxed) == 0)
+        writer.release(durableMicros: .max)
+        writer.removeAll()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
+    }
 }

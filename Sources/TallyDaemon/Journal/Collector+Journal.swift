@@ -110,6 +110,7 @@ extension Collector {
             "journal.batches": journalWriters.reduce(0) { $0 + $1.records.load(ordering: .relaxed) },
             "journal.write_errors": journalWriters.reduce(0) { $0 + $1.writeErrors.load(ordering: .relaxed) },
             "journal.segments_deleted": journalWriters.reduce(0) { $0 + $1.segmentsDeleted.load(ordering: .relaxed) },
+            "journal.segments_evicted": journalWriters.reduce(0) { $0 + $1.segmentsEvicted.load(ordering: .relaxed) },
         ]
         let r = recovery.withLock { $0 }
         c["journal.recovered_runs"] = r.runs

@@ -23,12 +23,18 @@ public final class JournalWriter: @unchecked Sendable {
     /// A closed segment waiting for its windows to be stored.
     struct Segment {
         var path: String
+        var bytes = 0
         /// The collector-clock time (µs) at which the newest window its frames can fall in
         /// is sealed; 0 when it holds no frame.
         var sealMicros: UInt64
     }
 
     static let maxSegmentBytes = 64 << 20
+    /// Closed segments kept at most, in bytes: past it (the file sink has stopped writing, so
+    /// nothing is released) the oldest go, counted in ``segmentsEvicted``; those windows are
+    /// then unprotected against a kill, but the journal cannot fill the disk.
+    static let defaultMaxClosedBytes = 4 << 30
+    let maxClosedBytes: Int
     /// A segment's longest span of receive times (µs): one second, or the window when shorter.
     /// Short segments go soon after their windows are stored, which keeps the journal's pages
     /// few enough that the kernel seldom writes them back before they are deleted.
@@ -51,9 +57,12 @@ public final class JournalWriter: @unchecked Sendable {
     let records = Atomic<UInt64>(0)
     let writeErrors = Atomic<UInt64>(0)
     let segmentsDeleted = Atomic<UInt64>(0)
+    let segmentsEvicted = Atomic<UInt64>(0)
     private let failed = Atomic<Bool>(false)
 
-    init(directory: String, run: JournalRun, source: Int, policy: WindowPolicy) {
+    init(directory: String, run: JournalRun, source: Int, policy: WindowPolicy,
+         maxClosedBytes: Int = JournalWriter.defaultMaxClosedBytes) {
+        self.maxClosedBytes = maxClosedBytes
         self.directory = directory
         self.run = run
         self.source = source
@@ -124,7 +133,21 @@ public final class JournalWriter: @unchecked Sendable {
             Glibc.close(fd)
             fd = -1
         }
-        if let current { closed.withLock { $0.append(current) } }
+        if var current {
+            current.bytes = segmentBytes
+            let evicted = closed.withLock { segments -> [Segment] in
+                segments.append(current)
+                var total = segments.reduce(0) { $0 + $1.bytes }
+                var oldest: [Segment] = []
+                while total > maxClosedBytes, segments.count > 1 {
+                    total -= segments[0].bytes
+                    oldest.append(segments.removeFirst())
+                }
+                return oldest
+            }
+            for segment in evicted { unlink(segment.path) }
+            segmentsEvicted.add(UInt64(evicted.count), ordering: .relaxed)
+        }
         current = nil
         segmentNumber += 1
         let path = directory + "/" + JournalFormat.fileName(run: run, source: source, segment: segmentNumber)

@@ -105,6 +105,8 @@ public enum DaemonMetrics {
               "Ingest journal writes that failed (the journal stops for that ingest thread; ingest goes on)."),
         .init("journal.segments_deleted", "tally_journal_segments_deleted", .counter,
               "Journal segments deleted once their windows were stored."),
+        .init("journal.segments_evicted", "tally_journal_segments_evicted", .counter,
+              "Journal segments deleted before their windows were stored: the journal reached 4 GiB an ingest endpoint (the file sink stopped writing)."),
         .init("journal.recovered_runs", "tally_journal_recovered_runs", .counter,
               "Earlier runs that died with windows unstored, recovered from the journal at start."),
         .init("journal.recovered_frames", "tally_journal_recovered_frames", .counter,
