@@ -243,13 +243,25 @@ func flushMemory(_ count: Int, framesPerSeries: Int) -> UInt64 {
     }
     resetPeakResidentBytes()
     let before = residentBytes()
+    func micros() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Double(now.tv_sec) * 1e6 + Double(now.tv_nsec) / 1e3
+    }
+    let started = micros()
     let window = SealedWindow(startMicros: 0, intervalMicros: 10_000_000, tables: [table])
     let snapshot = try! Snapshot.build(window, collectorID: "kernel", sequence: 0, symbols: symbols,
                                        sketches: SketchParameters(), counters: [:])
+    let builtAt = micros()
     let built = residentBytes() - before, peak = peakResidentBytes() - before
+    let encodeStarted = micros()
     let bytes = SnapshotCodec.encode(snapshot)
+    let encodedAt = micros()
     let encoded = residentBytes() - before
+    let perSeries = Double(max(count, 1))
     print("flush of \(snapshot.series.count) series × \(framesPerSeries) frames: built +\(built / 1_048_576) MiB (\(built / max(count, 1)) B a series; peak +\(peak / max(count, 1)) B), encoded (\(bytes.count / max(count, 1)) B a series) +\(encoded / 1_048_576) MiB in all")
+    // Wall clock, one run (a quick look; the flush's time goal is per series).
+    print("flush time: build \((builtAt - started) / perSeries) µs a series, encode \((encodedAt - encodeStarted) / perSeries) µs a series")
     return UInt64(bytes.count)
 }
 
@@ -349,6 +361,7 @@ let kernels: [String: (Int) -> UInt64] = [
     "memory-saturated": { seriesMemory($0, framesPerSeries: 10_000) },  // every sketch at its largest
     "memory-flush-one-frame": { flushMemory($0, framesPerSeries: 1) },  // COUNT = series; prints the build's resident bytes
     "memory-flush-saturated": { flushMemory($0, framesPerSeries: 10_000) },  // COUNT = series at their largest
+    "memory-flush-busy": { flushMemory($0, framesPerSeries: 100) },  // COUNT = series of 100 frames each
     "snapshot-sizes": snapshotSizes,  // prints a table; not a callgrind kernel
     "aggregate": { aggregateKernel($0, series: 1_000) },  // COUNT = frames folded; 1,000 series
     // 100 series: 2,000 frames a series at callgrind.sh's COUNT, so digest merges are amortised.

@@ -75,7 +75,10 @@ extension SnapshotSeries {
         o.number("users", a.users.estimate.rounded())
         o.number("sessions", a.sessions.estimate.rounded())
         var categories = JSONObject()
-        for id in a.categories.keys.sorted() { categories.number(String(id), Double(a.categories[id]!)) }
+        for i in 0..<a.categoryEntryCount {  // in id order, read in place
+            let (id, count) = a.categoryEntry(at: i)
+            categories.number(String(id), Double(count))
+        }
         o.raw("categories", categories.text)
         o.number("other_categories", Double(a.otherCategories))
         return o.text

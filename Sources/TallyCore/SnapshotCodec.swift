@@ -73,9 +73,13 @@ public enum SnapshotCodec {
             let bytes = sketch.serialized()
             w.varint(UInt64(bytes.count)); w.bytes += bytes
         }
-        let categories = a.categories.keys.sorted()
-        w.varint(UInt64(categories.count))
-        for category in categories { w.varint(UInt64(category)); w.varint(a.categories[category]!) }
+        // In id order, read in place (the `categories` dictionary is built per read).
+        w.varint(UInt64(a.categoryEntryCount))
+        for i in 0..<a.categoryEntryCount {
+            let (id, count) = a.categoryEntry(at: i)
+            w.varint(UInt64(id))
+            w.varint(count)
+        }
         w.varint(a.otherCategories)
     }
 
@@ -203,10 +207,12 @@ public enum SnapshotCodec {
         }
         a.users = hlls[0]
         a.sessions = hlls[1]
+        var categories: [UInt16: UInt64] = [:]  // set once: each write of `a.categories` rebuilds it
         for c in 0..<(try r.count("\(f).category_count", max: SeriesAggregate.maxCategories)) {
             let id = try r.count("\(f).category[\(c)].id", max: 0xFFFE)
-            a.categories[UInt16(id)] = try r.varint("\(f).category[\(c)].count")
+            categories[UInt16(id)] = try r.varint("\(f).category[\(c)].count")
         }
+        a.categories = categories
         a.otherCategories = try r.varint("\(f).other_categories")
         return SnapshotSeries(labels: SeriesLabels(model: model, modelVersion: version, promptVersion: prompt,
                                                    route: route, ring: ring, tags: tags),

@@ -32,6 +32,7 @@ extension HyperLogLog {
     public func serialized() -> [UInt8] {
         var writer = ByteWriter()
         if registers.isEmpty {
+            let keys = self.keys  // sorted once (each read of the property sorts)
             writer.u8(HyperLogLog.formatVersion << 4 | 1)
             writer.u8(UInt8(precision))
             writer.varint(UInt64(keys.count))

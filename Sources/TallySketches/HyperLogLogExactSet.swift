@@ -85,10 +85,18 @@ struct HyperLogLogExactSet: Sendable, Equatable {
     /// The keys in full form (escapes with their register value), ascending by the
     /// 28-bit key: the order of the serialized form and of unions.
     var sortedKeys: [UInt64] {
-        var keys: [UInt64] = []
-        keys.reserveCapacity(count)
-        for slot in slots where slot != 0 { keys.append(UInt64(slot & ~Self.used)) }
-        keys.sort()
+        // The 28-bit keys sorted as 32-bit ones (radix passes past 32 keys), then widened.
+        var narrow: [UInt32] = []
+        narrow.reserveCapacity(count)
+        for slot in slots where slot != 0 { narrow.append(slot & ~Self.used) }
+        if narrow.count >= RadixSort.comparisonSortBelow {
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: narrow.count) { spare in
+                narrow.withUnsafeMutableBufferPointer { RadixSort.sort($0, temporary: spare) }
+            }
+        } else {
+            narrow.sort()
+        }
+        var keys = narrow.map { UInt64($0) }
         if !escapes.isEmpty {
             for (i, key) in keys.enumerated() {
                 if let escape = escapes.first(where: { $0 & Self.keyMask == key }) { keys[i] = escape }

@@ -1,5 +1,5 @@
-/// LSD radix sort of 32-bit floats by their order-preserving 32-bit images, 8 bits a
-/// pass; a pass whose byte is the same for every value is skipped (the sign and top
+/// LSD radix sort of 32-bit floats by their order-preserving 32-bit images (or of
+/// unsigned 32-bit keys), 8 bits a pass; a pass whose byte is the same for every value is skipped (the sign and top
 /// exponent byte often are). Allocates nothing: the histograms live on the stack and
 /// the caller lends the temporary buffer. With 64-bit keys it cut the t-digest's
 /// insert cost from about 470 to 310 instructions a value; 32-bit keys halve the
@@ -26,19 +26,35 @@ enum RadixSort {
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 256) { counts in
             values.withMemoryRebound(to: UInt32.self) { keys in
                 temporary.withMemoryRebound(to: UInt32.self) { spare in
-                    sortKeys(keys, spare: spare, counts: counts)
+                    sortKeys(keys, spare: spare, counts: counts, floats: true)
                 }
             }
         }
     }
 
+    /// Sorts unsigned `keys` ascending, using `temporary` (at least as long) as scratch.
+    static func sort(_ keys: UnsafeMutableBufferPointer<UInt32>, temporary: UnsafeMutableBufferPointer<UInt32>) {
+        guard keys.count > 1 else { return }
+        if keys.count < RadixSort.comparisonSortBelow {
+            var keys = keys
+            keys.sort()
+            return
+        }
+        precondition(temporary.count >= keys.count, "radix sort scratch too small")
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 256) { counts in
+            sortKeys(keys, spare: temporary, counts: counts, floats: false)
+        }
+    }
+
+    /// The passes; with `floats`, `keys` hold float bits, mapped to their ordered images
+    /// before and back after.
     private static func sortKeys(_ keys: UnsafeMutableBufferPointer<UInt32>, spare: UnsafeMutableBufferPointer<UInt32>,
-                                 counts: UnsafeMutableBufferPointer<UInt32>) {
+                                 counts: UnsafeMutableBufferPointer<UInt32>, floats: Bool) {
         let n = keys.count
         var differing: UInt32 = 0  // bits in which some key differs from the first
-        let first = orderedKey(keys[0])
+        let first = floats ? orderedKey(keys[0]) : keys[0]
         for i in 0..<n {
-            let key = orderedKey(keys[i])
+            let key = floats ? orderedKey(keys[i]) : keys[i]
             keys[i] = key
             differing |= key ^ first
         }
@@ -63,7 +79,7 @@ enum RadixSort {
             swap(&source, &destination)
         }
         if source != keys.baseAddress! { keys.baseAddress!.update(from: source, count: n) }
-        for i in 0..<n { keys[i] = floatBits(keys[i]) }
+        if floats { for i in 0..<n { keys[i] = floatBits(keys[i]) } }
     }
 
     /// Sign bit flipped for non-negative values, all bits flipped for negative ones:
