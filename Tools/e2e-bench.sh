@@ -18,7 +18,8 @@
 #     every second (/metrics and /metrics/vllm) and a dashboard open in a browser (/ and a
 #     breakdown page at every window, as its refresh does) would; the ratio of the medians.
 #  5. (--journal) the ingest journal's cost: the same alternating pairs, one with
-#     TALLY_JOURNAL=false, one with the journal on (the default); the ratio of the medians.
+#     TALLY_JOURNAL=false, one with the journal on (the default, or in E2E_JOURNAL_DIRECTORY,
+#     e.g. a tmpfs such as /dev/shm/tally-e2e-journal); the ratio of the medians.
 # Usage: Tools/e2e-bench.sh [--quick | --sustained | --web | --journal]
 #   --quick: 4 s runs, 15 s sustained runs; --sustained: only the sustained runs;
 #   --web: only the web-face comparison (E2E_WEB_PAIRS pairs, default 5).
@@ -107,7 +108,12 @@ echo
 # Frames/s into windows of one closed-loop run of $seconds (2 shards, 1 producer, 64 KiB
 # batches); with "web", curl polls the web face meanwhile as Prometheus and a dashboard would.
 web_face_run() {  # plain | web | nojournal
-    if [ "$1" = nojournal ]; then tallyd_env=TALLY_JOURNAL=false; else tallyd_env=""; fi
+    tallyd_env=""
+    if [ "$1" = nojournal ]; then tallyd_env=TALLY_JOURNAL=false; fi
+    if [ "$1" = plain ] && [ -n "${E2E_JOURNAL_DIRECTORY:-}" ]; then
+        rm -rf "$E2E_JOURNAL_DIRECTORY"
+        tallyd_env="TALLY_JOURNAL_DIRECTORY=$E2E_JOURNAL_DIRECTORY"
+    fi
     start_tallyd 2 "$closed_queue"
     local poller="" started finished
     if [ "$1" = web ]; then

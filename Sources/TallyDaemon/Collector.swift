@@ -96,7 +96,7 @@ public final class Collector: @unchecked Sendable {
         let firstSequence = stored.sequence.map { $0 + 1 } ?? 0
         flushLock.withLock { $0.nextSequence = firstSequence }
         // The journal: earlier runs' segments are found now, before this run writes any.
-        let journalDirectory = configuration.dataDirectory + "/journal"
+        let journalDirectory = configuration.journalPath
         journalRun = JournalRun(firstSequence: firstSequence, startedMicros: AggregationEngine.wallClockMicros())
         if configuration.journal {
             try SnapshotLogWriter.makeDirectory(journalDirectory)

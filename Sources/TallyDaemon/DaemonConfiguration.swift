@@ -61,6 +61,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// `<data_directory>/journal/` before it is aggregated, so that a collector killed
     /// outright stores its unsealed windows when it restarts.
     public var journal = true
+    /// Where the journal's segments go; empty: `<data_directory>/journal`. A tmpfs
+    /// (e.g. `/dev/shm/tally-journal`) keeps the same guarantee (the journal is not fsynced:
+    /// it survives the process, not the host) without the kernel writing pages back.
+    public var journalDirectory = ""
+    /// The journal's directory as used.
+    public var journalPath: String { journalDirectory.isEmpty ? dataDirectory + "/journal" : journalDirectory }
     /// PUB endpoint for the snapshot stream; empty disables it.
     public var pubEndpoint = "tcp://127.0.0.1:7412"
     /// REP endpoint serving stored snapshots by sequence range; empty disables it.
@@ -190,7 +196,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
                               "memory_budget_mib", "max_connections", "shutdown_drain_seconds", "future_tolerance_seconds",
                               "curve_secret_key_file", "curve_allowed_producers_dir",
                               "window_seconds", "allowed_lateness_seconds", "shards",
-                              "max_series_per_shard", "data_directory", "file_max_bytes", "file_max_seconds", "file_retention", "fsync", "journal",
+                              "max_series_per_shard", "data_directory", "file_max_bytes", "file_max_seconds", "file_retention", "fsync", "journal", "journal_directory",
                               "pub_endpoint", "replay_endpoint", "json_lines", "sink_queue", "summary",
                               "policy_file", "index", "index_replay_windows", "baseline_snapshot",
                               "alertmanager_url", "alert_webhook_url",
@@ -241,6 +247,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         case "journal":
             guard case .boolean(let b) = value else { throw ConfigError(field: key, "expected true or false") }
             journal = b
+        case "journal_directory": journalDirectory = try string()
         case "pub_endpoint": pubEndpoint = try string()
         case "replay_endpoint": replayEndpoint = try string()
         case "json_lines": jsonLines = try string()
@@ -488,6 +495,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
     # collector killed outright (SIGKILL, OOM, crash) stores its unsealed windows when it
     # restarts. Costs one write of the batch per batch; disk ~ window + lateness of ingest.
     journal = true
+    # Where the journal goes ("" = <data_directory>/journal). A tmpfs such as
+    # "/dev/shm/tally-journal" gives the same guarantee without disk writeback; one
+    # directory per collector, and on the same host as its data directory.
+    journal_directory = ""
 
     # Snapshot stream for subscribers (ZeroMQ PUB); "" disables it.
     pub_endpoint = "tcp://127.0.0.1:7412"

@@ -18,8 +18,12 @@ struct JournalRecoveryTests {
         var process: Process?
         var endpoint: String { "ipc://\(directory)/in" }
         var data: String { directory + "/data" }
+        /// `journal_directory` when set (a tmpfs), else the data directory's `journal/`.
+        let journalDirectory: String?
+        var journalPath: String { journalDirectory ?? data + "/journal" }
 
-        init(lateness: Int) throws {
+        init(lateness: Int, journalDirectory: String? = nil) throws {
+            self.journalDirectory = journalDirectory
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             try """
                 collector_id = "journal-test"
@@ -28,6 +32,7 @@ struct JournalRecoveryTests {
                 http_listen = "127.0.0.1:\(port)"
                 index = false
                 fsync = "never"
+                journal_directory = "\(journalDirectory ?? "")"
                 """.write(toFile: directory + "/tally.toml", atomically: true, encoding: .utf8)
         }
 
@@ -77,7 +82,7 @@ struct JournalRecoveryTests {
         }
 
         var journalFiles: [String] {
-            ((try? FileManager.default.contentsOfDirectory(atPath: data + "/journal")) ?? []).filter { $0.hasSuffix(".tjl") }
+            ((try? FileManager.default.contentsOfDirectory(atPath: journalPath)) ?? []).filter { $0.hasSuffix(".tjl") }
         }
 
         /// Requests per window start (s) over every stored snapshot.
@@ -93,19 +98,29 @@ struct JournalRecoveryTests {
         deinit {
             kill()
             try? FileManager.default.removeItem(atPath: directory)
+            if let journalDirectory { try? FileManager.default.removeItem(atPath: journalDirectory) }
         }
     }
 
-    @Test func aKilledCollectorStoresEveryAcceptedFrameOnceAfterARestart() throws {
+    /// In the data directory, and in a tmpfs (`journal_directory`).
+    @Test(arguments: [false, true])
+    func aKilledCollectorStoresEveryAcceptedFrameOnceAfterARestart(onTmpfs: Bool) throws {
         try #require(FileManager.default.isExecutableFile(atPath: IndexScenarioTests.tallydPath), "build tallyd first")
+        if onTmpfs { try #require(FileManager.default.fileExists(atPath: "/dev/shm"), "no /dev/shm here") }
         // 2 s lateness and 5 s of traffic: windows sealed and stored before the kill, and
         // windows still open at it.
-        let run = try Run(lateness: 2)
+        let run = try Run(lateness: 2, journalDirectory: onTmpfs ? "/dev/shm/tally-journal-test-\(UUID().uuidString.prefix(8))" : nil)
         try run.start()
         let client = try TallyClient(configuration: TallyClientConfiguration(endpoints: [run.endpoint]))
         var rng = SplitMix64(seed: 31)
         let fleet = SyntheticFleet(tenants: 4, users: 300)
         var recorded: [UInt64: UInt64] = [:]
+        // One frame, flushed: flush waits for the connection (ZMQ_IMMEDIATE), so nothing
+        // after it is dropped for want of one.
+        let probeTime = UInt64(Date().timeIntervalSince1970 * 1_000_000)
+        client.record(fleet.frame(eventTimeMicros: probeTime, &rng))
+        recorded[probeTime / 1_000_000, default: 0] += 1
+        try #require(client.flush(timeoutMillis: 20_000), "the client connects")
         let start = Date()
         while Date().timeIntervalSince(start) < 5 {
             for _ in 0..<20 {
@@ -141,7 +156,7 @@ struct JournalRecoveryTests {
         let alreadyStored = run.metric("tally_journal_recovery_stored_frames_total") ?? -1
         #expect(run.stop() == 0)
         let after = try run.stored()
-        print("journal: \(sent) frames sent, \(storedBeforeKill.values.reduce(0, +)) stored before the kill in \(windowsBefore) windows, \(Int(recovered)) recovered, \(Int(alreadyStored)) left out as stored")
+        print("journal\(onTmpfs ? " (tmpfs)" : ""): \(sent) frames sent, \(storedBeforeKill.values.reduce(0, +)) stored before the kill in \(windowsBefore) windows, \(Int(recovered)) recovered, \(Int(alreadyStored)) left out as stored")
         #expect(recovered == Double(sent - storedBeforeKill.values.reduce(0, +)))
         #expect(alreadyStored >= 0)
         for (window, count) in recorded.sorted(by: { $0.key < $1.key }) {
