@@ -80,10 +80,13 @@ public final class JournalWriter: @unchecked Sendable {
             guard rotate(receivedMicros) else { return }
         }
         JournalFormat.encodeRecordHeader(&header, length: batch.count, receivedMicros: receivedMicros)
+        let fd = self.fd
         let written = header.withUnsafeMutableBytes { head -> Int in
-            var vectors = [iovec(iov_base: head.baseAddress, iov_len: head.count),
-                           iovec(iov_base: UnsafeMutableRawPointer(mutating: batch.baseAddress), iov_len: batch.count)]
-            return writev(fd, &vectors, 2)
+            withUnsafeTemporaryAllocation(of: iovec.self, capacity: 2) { vectors in  // on the stack
+                vectors[0] = iovec(iov_base: head.baseAddress, iov_len: head.count)
+                vectors[1] = iovec(iov_base: UnsafeMutableRawPointer(mutating: batch.baseAddress), iov_len: batch.count)
+                return writev(fd, vectors.baseAddress, 2)
+            }
         }
         guard written == header.count + batch.count else { return fail() }
         segmentBytes += written
