@@ -118,6 +118,20 @@ public struct SeriesAggregate: Sendable {
 
     /// Folds one request's measurements in.
     public mutating func add(_ r: FrameValues) {
+        addCounting(r)
+        queueTime.insert(integer: r.queueTimeMicros)
+        if r.timeToFirstTokenMicros != WireLimits.absent32 { timeToFirstToken.insert(integer: r.timeToFirstTokenMicros) }
+        totalLatency.insert(integer: r.totalLatencyMicros)
+        if let tpot = r.timePerOutputTokenMicros { timePerOutputToken.insert(tpot) }
+        inputTokens.insert(integer: r.inputTokens)
+        outputTokens.insert(integer: r.outputTokens)
+        if !r.cost.isNaN { cost.insert(r.cost) }
+    }
+
+    /// Folds in everything of one request but the seven value distributions (counters,
+    /// distinct users and sessions, categories): what ``LiveSeriesAggregate`` keeps here
+    /// while its distributions go through a cheaper front end.
+    public mutating func addCounting(_ r: FrameValues) {
         requests &+= 1
         statusStore[Int(r.status.rawValue)] &+= 1
         if r.errorClass != SymbolTable.none { errorClasses[r.errorClass, default: 0] &+= 1 }
@@ -140,14 +154,8 @@ public struct SeriesAggregate: Sendable {
                 kinds &= kinds &- 1
             }
         }
-        queueTime.insert(integer: r.queueTimeMicros)
-        if r.timeToFirstTokenMicros != WireLimits.absent32 { timeToFirstToken.insert(integer: r.timeToFirstTokenMicros) }
-        totalLatency.insert(integer: r.totalLatencyMicros)
-        if let tpot = r.timePerOutputTokenMicros { timePerOutputToken.insert(tpot) }
-        inputTokens.insert(integer: r.inputTokens)
-        outputTokens.insert(integer: r.outputTokens)
         cachedInputTokens &+= UInt64(r.cachedInputTokens)
-        if r.cost.isNaN { unpriced &+= 1 } else { cost.insert(r.cost) }
+        if r.cost.isNaN { unpriced &+= 1 }
         if r.userHash != 0 { users.insert(r.userHash) }
         if r.sessionHash != 0 { sessions.insert(r.sessionHash) }
         if r.categoryID != WireLimits.noCategory { addCategory(r.categoryID, count: 1) }
@@ -232,7 +240,10 @@ public struct SeriesAggregate: Sendable {
 public struct SketchParameters: Sendable, Hashable {
     /// t-digest δ: at most ~118 centroids (8 bytes each in memory).
     public var compression = 100
-    public var scale = TDigest.defaultScale
+    /// k2t with every centroid within 1 % of its values' magnitude (``TDigestScale/k2tRelative``):
+    /// per-series quantiles within ~1 % at every q (issue 16; Benchmarks/README.md, "Core v2:
+    /// the bucketed front end"). Digests written with k2t before still merge with these.
+    public var scale = TDigestScale.k2tRelative
     /// Values a digest buffers between merges (4 bytes each in memory). 248 makes the
     /// buffer with its 32-byte array header exactly 1 KiB, an allocator size class. Smaller
     /// buffers merge more often: 64 cost ~4,400 instructions a frame, 256 ~2,460.

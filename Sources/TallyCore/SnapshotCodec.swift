@@ -187,7 +187,7 @@ public enum SnapshotCodec {
             let bytes = try r.take(try r.count("\(f).digest[\(d)].length", max: 1 << 24), "\(f).digest[\(d)]")
             do {
                 let digest = try TDigest(serialized: Array(bytes))
-                guard digest.compression == sketches.compression, digest.scale == sketches.scale else {
+                guard digest.compression == sketches.compression, digest.scale.mergesWith(sketches.scale) else {
                     throw SnapshotCodecError.invalid("\(f).digest[\(d)]", "parameters differ from the header's")
                 }
                 digests.append(digest)

@@ -54,7 +54,7 @@ public final class WindowTable: @unchecked Sendable {
     @usableFromInline
     struct Entry {
         @usableFromInline var first: FrameRecord
-        @usableFromInline var aggregate: UnsafeMutablePointer<SeriesAggregate>?
+        @usableFromInline var aggregate: UnsafeMutablePointer<LiveSeriesAggregate>?
         @usableFromInline var stash: UnsafeMutablePointer<FrameValues>?
         @usableFromInline var stashed: Int = 0
 
@@ -66,21 +66,25 @@ public final class WindowTable: @unchecked Sendable {
         @usableFromInline
         init(first: FrameRecord) { self.first = first }
 
-        /// Parks a frame of a series that has its aggregate (``stash`` is not nil).
+        /// Parks a frame of a series that has its aggregate (``stash`` is not nil). Returns
+        /// true when that folded the stash and the aggregate now asks for memory
+        /// (``LiveSeriesAggregate/wantsAllowance``).
         @inlinable
-        mutating func addToStash(_ record: FrameRecord) {
+        mutating func addToStash(_ record: FrameRecord) -> Bool {
             (stash.unsafelyUnwrapped + stashed).initialize(to: record.values)
             stashed &+= 1
-            if stashed == WindowTable.stashCapacity { fold() }
+            guard stashed == WindowTable.stashCapacity else { return false }
+            fold()
+            return aggregate.unsafelyUnwrapped.pointee.wantsAllowance
         }
 
         /// The series' second frame: allocates its aggregate (with the first frame and
         /// this one in it) and its stash.
         mutating func promote(_ record: FrameRecord, sketches: SketchParameters) {
-            let created = UnsafeMutablePointer<SeriesAggregate>.allocate(capacity: 1)
-            created.initialize(to: SeriesAggregate(sketches: sketches))
-            created.pointee.add(first)
-            created.pointee.add(record)
+            let created = UnsafeMutablePointer<LiveSeriesAggregate>.allocate(capacity: 1)
+            created.initialize(to: LiveSeriesAggregate(sketches: sketches))
+            created.pointee.add(first.values)
+            created.pointee.add(record.values)
             aggregate = created
             stash = .allocate(capacity: WindowTable.stashCapacity)
         }
@@ -97,7 +101,7 @@ public final class WindowTable: @unchecked Sendable {
         /// The aggregate so far (built from the first record when there is only one).
         mutating func snapshot(sketches: SketchParameters) -> SeriesAggregate {
             fold()
-            if let aggregate { return aggregate.pointee }
+            if let aggregate { return aggregate.pointee.sealed() }
             var single = SeriesAggregate(sketches: sketches)
             single.add(first)
             return single
@@ -106,6 +110,7 @@ public final class WindowTable: @unchecked Sendable {
         /// Frees the aggregate and the stash.
         func release() {
             if let aggregate {
+                aggregate.pointee.release()
                 aggregate.deinitialize(count: 1)
                 aggregate.deallocate()
             }
@@ -220,7 +225,7 @@ public final class WindowTable: @unchecked Sendable {
                 let entry = entryPointer(Int(slot.entry) - 1)
                 if entry.pointee.key == record.key {
                     if entry.pointee.stash != nil {
-                        entry.pointee.addToStash(record)
+                        if entry.pointee.addToStash(record) { settleAllowance(entry, record) }
                     } else {
                         promote(entry, record)
                     }
@@ -285,6 +290,21 @@ public final class WindowTable: @unchecked Sendable {
         entry.pointee.promote(record, sketches: sketches)
     }
 
+    /// A busy series' histograms ask for memory (``LiveSeriesAggregate``): reserves
+    /// ``LiveSeriesAggregate/allowanceChunkBytes`` for the producer of `record` and grants
+    /// them, or caps the series for the rest of the window. Runs after a stash fold, at most
+    /// a few times a series and window, never per frame.
+    @usableFromInline @inline(never)
+    func settleAllowance(_ entry: UnsafeMutablePointer<Entry>, _ record: FrameRecord) {
+        guard let aggregate = entry.pointee.aggregate else { return }
+        let bytes = LiveSeriesAggregate.allowanceChunkBytes
+        if reserve(bytes, for: WindowTable.producerSlot(of: record)) {
+            aggregate.pointee.grant(bytes)
+        } else {
+            aggregate.pointee.refuse()
+        }
+    }
+
     /// Reserves `bytes` for a series of `producer` from ``EngineMemory`` (always granted
     /// without one).
     private func reserve(_ bytes: Int, for producer: Int) -> Bool {
@@ -319,7 +339,7 @@ public final class WindowTable: @unchecked Sendable {
         }
         let entry = entryPointer(n)
         if entry.pointee.stash != nil {
-            entry.pointee.addToStash(record)
+            if entry.pointee.addToStash(record) { settleAllowance(entry, record) }
         } else {
             entry.pointee.promote(record, sketches: sketches)
         }

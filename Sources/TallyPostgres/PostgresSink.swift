@@ -120,7 +120,7 @@ public final class PostgresSink: SnapshotSink, @unchecked Sendable {
     /// Refuses a snapshot made with other sketch parameters than the schema's.
     private func check(_ snapshot: Snapshot, sequence: UInt64) throws(PostgresSinkError) {
         guard snapshot.sketches.compression == sketches.compression, snapshot.sketches.hllPrecision == sketches.hllPrecision,
-              snapshot.sketches.scale == sketches.scale else {
+              snapshot.sketches.scale.mergesWith(sketches.scale) else {
             count("refused.parameters")
             throw .parameterMismatch(
                 "snapshot \(sequence) has t-digest compression \(snapshot.sketches.compression), HyperLogLog precision \(snapshot.sketches.hllPrecision); the schema holds \(sketches.compression) and \(sketches.hllPrecision); not stored")

@@ -1,5 +1,6 @@
 import PostgresNIO
 import TallyCore
+import TallySketches
 
 /// Brings a database to ``SchemaMigrations/latest`` and checks it fits this collector:
 /// the extensions exist, the schema is not from a newer Tally, and its sketch parameters
@@ -53,7 +54,8 @@ enum SchemaMigrator {
     }
 
     /// Refuses a schema made for other sketch parameters (the hll columns' type modifier
-    /// and the one t-digest compression are fixed when the schema is created).
+    /// and the one t-digest compression are fixed when the schema is created). A schema
+    /// created with scale k2t takes k2tRelative digests (they merge: ``TDigestScale/mergesWith(_:)``).
     static func checkParameters(_ session: PostgresSession, schema: String, sketches: SketchParameters) throws(PostgresSinkError) {
         let rows = try session.query("""
             SELECT tdigest_compression::bigint, tdigest_scale::bigint, hll_precision::bigint FROM \(schema).sketch_parameters
@@ -61,7 +63,9 @@ enum SchemaMigrator {
         guard let row = rows.first, let (compression, scale, precision) = try? row.decode((Int, Int, Int).self) else {
             throw .server("\(schema).sketch_parameters is empty")
         }
-        if compression != sketches.compression || scale != Int(sketches.scale.rawValue) || precision != sketches.hllPrecision {
+        let schemaScale = TDigestScale(rawValue: UInt8(clamping: scale))
+        if compression != sketches.compression || !(schemaScale.map(sketches.scale.mergesWith) ?? false)
+            || precision != sketches.hllPrecision {
             throw .parameterMismatch(
                 "schema \(schema) holds t-digest compression \(compression), scale \(scale), HyperLogLog precision \(precision); this collector uses compression \(sketches.compression), scale \(sketches.scale.rawValue), precision \(sketches.hllPrecision) (use another postgres_schema or the same sketch parameters)")
         }

@@ -13,6 +13,8 @@ extension TDigest {
         @usableFromInline var keys: [UInt64] = []
         @usableFromInline var sums: [Double] = []
         @usableFromInline var merged: TDigest
+        /// Whether a ``TDigestScale/k2tRelative`` digest was added (the result takes that scale).
+        @usableFromInline var relative = false
 
         /// A merge whose result has `digest`'s compression, scale and buffer capacity.
         /// - Parameter expecting: centroids and values expected in all (a capacity hint).
@@ -30,9 +32,10 @@ extension TDigest {
         /// not copied, across the module boundary.
         @inlinable
         public mutating func add(_ digest: borrowing TDigest) throws(SketchError) {
-            guard digest.storedCompression == merged.storedCompression, digest.scale == merged.scale else {
+            guard digest.storedCompression == merged.storedCompression, digest.scale.mergesWith(merged.scale) else {
                 throw Merge.mismatch(merged, digest)
             }
+            if digest.scale == .k2tRelative { relative = true }
             digest.centroids.withUnsafeBufferPointer { centroids in
                 for c in centroids { keys.append(UInt64(TDigest.orderedBits(c.mean)) << 32 | UInt64(c.weight)) }
             }
@@ -55,6 +58,7 @@ extension TDigest {
         /// The merged digest (an empty one when nothing was added).
         public consuming func result() -> TDigest {
             var result = merged
+            if relative { result.scale = .k2tRelative }
             result.stats.sum = sums.sorted().reduce(0, +)
             let count = keys.count
             guard count > 0 else { return result }

@@ -48,9 +48,33 @@ extension TDigest {
             @inline(__always) func emit(_ m: Double, _ w: Double) {
                 means[out] = m; weights[out] = w; out += direction
             }
-            // The open centroid (weight 0: none) and the weight emitted before it.
-            var mean = 0.0, weight = 0.0, before = 0.0
-            var limit = Swift.min(n * step.next(0), cap)
+            // Closes the open centroid. Under a relative span bound, a centroid that holds one
+            // group of ≥ 3 equal inputs (tied values no neighbour was close enough to join) is
+            // closed as a run, edged by two single values, so every rank inside it answers
+            // its value rather than an interpolation towards a distant neighbour.
+            @inline(__always) func close() {
+                guard weight > 0 else { return }
+                if relative != 0 && openGroups == 1 && openInputs >= 3 && weight >= 3 {
+                    emit(mean, 1); emit(mean, weight - 2); emit(mean, 1)
+                } else {
+                    emit(mean, weight)
+                }
+            }
+            // The open centroid (weight 0: none), the first mean merged into it, and the
+            // weight emitted before it.
+            var mean = 0.0, weight = 0.0, before = 0.0, first = 0.0
+            // Groups merged into the open centroid, and the inputs of its first group.
+            var openGroups = 0, openInputs = 0
+            // The scale's bound on a centroid's relative value span (0: none).
+            let relative = scale.relativeSpan
+            // The open centroid's weight limit, computed when first needed (NaN: not yet):
+            // under a relative span bound most centroids of sparse data never get a neighbour,
+            // and the limit costs a logarithm and an exponential in the tails.
+            var limit = Double.nan
+            @inline(__always) func openLimit() -> Double {
+                if limit.isNaN { limit = Swift.min(n * step.next(before / n), before + cap) }
+                return limit
+            }
             // Inputs of one mean are taken as a group (a run of tied values), so that a
             // large run can be kept as its own centroids (see ``mergeSorted`` above).
             var (groupMean, groupWeight) = source.next()
@@ -67,11 +91,14 @@ extension TDigest {
                 let start = before + weight
                 if groupInputs < 3 || groupWeight - 2 > maxWeight
                     || 2 * groupWeight < Swift.min(n * step.next(start / n), start + cap) - start {
-                    if weight > 0 && start + groupWeight <= limit {
+                    if weight > 0
+                        && (relative == 0 || abs(groupMean - first) <= relative * Swift.max(abs(first), abs(groupMean)))
+                        && start + groupWeight <= openLimit() {
                         weight += groupWeight
                         mean += (groupMean - mean) * groupWeight / weight
+                        openGroups &+= 1
                     } else {
-                        if weight > 0 { emit(mean, weight) }
+                        close()
                         before = start
                         // Only a group of several inputs can outweigh one centroid; its chunks
                         // never outnumber its inputs.
@@ -79,22 +106,23 @@ extension TDigest {
                         while rest > maxWeight {
                             emit(groupMean, maxWeight); before += maxWeight; rest -= maxWeight
                         }
-                        limit = Swift.min(n * step.next(before / n), before + cap)
-                        mean = groupMean; weight = rest
+                        limit = .nan
+                        mean = groupMean; weight = rest; first = groupMean
+                        openGroups = 1; openInputs = groupInputs
                     }
                 } else {
                     // A run: never mixed with other values, edged by two single values so that
                     // every rank inside it answers its value (``quantile(_:)`` treats a
                     // weight-1 centroid as an exact point). Three outputs for ≥ 3 inputs.
-                    if weight > 0 { emit(mean, weight) }
+                    close()
                     emit(groupMean, 1); emit(groupMean, groupWeight - 2); emit(groupMean, 1)
                     before = start + groupWeight
                     weight = 0
-                    limit = Swift.min(n * step.next(before / n), before + cap)
+                    limit = .nan
                 }
                 groupMean = m; groupWeight = w; groupInputs = 1
             }
-            if weight > 0 { emit(mean, weight) }
+            close()
         }
         if forward { return out }
         let first = out + 1, kept = count - first

@@ -52,7 +52,17 @@ extension TDigest {
                 }
                 let z1 = index - center - left
                 let z2 = center + gap - index - right
-                return clamp((mean(i) * z2 + mean(i + 1) * z1) / (z1 + z2))
+                let estimate = (mean(i) * z2 + mean(i + 1) * z1) / (z1 + z2)
+                // Under a relative span bound the rank lies in centroid i or i + 1, whose
+                // values are all within the bound of its mean: stay in that band rather than
+                // interpolate across the gap to a distant neighbour.
+                let span = scale.relativeSpan
+                if span > 0 {
+                    let m = index < center + weight(i) / 2 ? mean(i) : mean(i + 1)
+                    let band = span * abs(m)
+                    return clamp(Swift.min(Swift.max(estimate, m - band), m + band))
+                }
+                return clamp(estimate)
             }
             center += gap
         }

@@ -32,7 +32,9 @@ public struct TDigest: Sendable {
     /// Merge passes so far; their parity picks the direction of the next one.
     @usableFromInline var passes: UInt32 = 0
     @usableFromInline let storedCompression: UInt16
-    public let scale: TDigestScale
+    /// The scale function; a merge of ``TDigestScale/k2t`` and ``TDigestScale/k2tRelative``
+    /// digests takes the latter (``TDigestScale/mergesWith(_:)``).
+    public internal(set) var scale: TDigestScale
 
     /// δ, 10 … 10,000: more gives more, smaller centroids (more accuracy, more bytes).
     public var compression: Int { Int(storedCompression) }

@@ -11,14 +11,19 @@ struct AccuracyCommand: ParsableCommand {
 
     @Option(help: "Values per distribution for the t-digest.") var values = 1_000_000
     @Option(help: "t-digest compression δ.") var compression = TDigest.defaultCompression
-    @Option(help: "t-digest scale function: k1, k2, k3 or k2t.") var scale = "k2t"
+    @Option(help: "t-digest scale function: k1, k2, k3, k2t or k2t-relative.") var scale = "k2t"
     @Option(help: "t-digest buffer (0 = default).") var buffer = 0
     @Option(help: "HyperLogLog trials.") var trials = 1_000
     @Option(help: "HyperLogLog largest distinct count per trial.") var maxDistinct = 1_000_000
     @Flag(help: "Only the t-digest part.") var digestOnly = false
     @Flag(help: "Only the HyperLogLog part.") var hllOnly = false
+    @Flag(help: "Only the aggregation core's per-series distributions (histogram front end, k2t-relative).")
+    var seriesOnly = false
 
     func run() throws {
+        if seriesOnly {
+            return try SeriesAccuracyReport(counts: [1_000, 10_000, Swift.min(values, 100_000)]).run()
+        }
         if !hllOnly {
             try digestReport()
             try tiedReport()
@@ -27,7 +32,7 @@ struct AccuracyCommand: ParsableCommand {
     }
 
     func digestReport() throws {
-        guard let scale = ["k1": TDigestScale.k1, "k2": .k2, "k3": .k3, "k2t": .k2t][scale] else {
+        guard let scale = ["k1": TDigestScale.k1, "k2": .k2, "k3": .k3, "k2t": .k2t, "k2t-relative": .k2tRelative][scale] else {
             throw ValidationError("unknown scale \(self.scale)")
         }
         let quantiles = [0.5, 0.9, 0.99, 0.999, 0.9999]
@@ -92,7 +97,7 @@ struct AccuracyCommand: ParsableCommand {
     /// 0.001), whether a rank inside a run of equal values answers that value, by run
     /// size; and the worst relative value error at q in [0.01, 0.999].
     func tiedReport() throws {
-        guard let scale = ["k1": TDigestScale.k1, "k2": .k2, "k3": .k3, "k2t": .k2t][scale] else {
+        guard let scale = ["k1": TDigestScale.k1, "k2": .k2, "k3": .k3, "k2t": .k2t, "k2t-relative": .k2tRelative][scale] else {
             throw ValidationError("unknown scale \(self.scale)")
         }
         print("t-digest on tied data: n=\(values); q = 0.001 … 0.999 by 0.001 whose exact value is a run of")

@@ -144,7 +144,12 @@ class Digest:
                     right = 0.5
                 z1 = r - c - left
                 z2 = c + g - r - right
-                return clamp((m[i] * z2 + m[i + 1] * z1) / (z1 + z2))
+                estimate = (m[i] * z2 + m[i + 1] * z1) / (z1 + z2)
+                if self.scale == 5:  # k2t-relative: stay within 0.8 % of the centroid holding rank r
+                    centre = m[i] if r < c + w[i] / 2 else m[i + 1]
+                    band = 0.008 * abs(centre)
+                    estimate = min(max(estimate, centre - band), centre + band)
+                return clamp(estimate)
             c += g
         if w[k - 1] == 1:
             return m[k - 1]

@@ -123,7 +123,7 @@ def test_stored_snapshots_hold_what_was_sent(start_tallyd, jsonschema):
         assert snapshot["sequences"] == [("downstream", record.sequence, record.sequence)]
         assert snapshot["window_end"] - snapshot["window_start"] == 10_000_000
         assert snapshot["window_start"] % 10_000_000 == 0
-        assert (snapshot["compression"], snapshot["scale"], snapshot["hll_precision"]) == (100, 4, P)
+        assert (snapshot["compression"], snapshot["scale"], snapshot["hll_precision"]) == (100, 5, P)  # scale 5: k2t-relative (SNAPSHOT.md)
         snapshots.append(snapshot)
     window = now_us - now_us % 10_000_000
     assert {s["window_start"] for s in snapshots} == {window}
@@ -227,7 +227,7 @@ def check_series(s, group):
             assert (d.min, d.max) == (min(values), max(values)), name
             assert math.isclose(d.sum, math.fsum(values), rel_tol=1e-12), name
         else:
-            assert s["digest_bytes"][name] == bytes([1, 4, 100, 0, 0, 0]), "SNAPSHOT.md: an empty digest"
+            assert s["digest_bytes"][name] == bytes([1, 5, 100, 0, 0, 0]), "SNAPSHOT.md: an empty digest"
 
     check_digest("latency_us", [f["total_latency_us"] for f in group])
     check_digest("queue_us", [f.get("queue_time_us", 0) for f in group])

@@ -1,0 +1,122 @@
+import TallySketches
+import TallyWire
+
+/// A series' aggregate while its window is open, in a ``WindowTable``: a ``SeriesAggregate``
+/// whose seven value distributions have a ``HistogramFrontEnd`` each, through which a busy
+/// series feeds them (~15 instructions a value) instead of its t-digests' merge passes
+/// (~200). ``sealed()`` turns it into the ``SeriesAggregate`` a snapshot carries.
+///
+/// **Phases.** A series starts *collecting*: values go to its digests, whose buffers hold its
+/// first values unmerged (series with a few frames, most of them, never pay for a
+/// histogram). At ``bucketingThreshold`` requests its table asks its memory budget for
+/// ``allowanceChunkBytes`` (``wantsAllowance``): granted, the series is *bucketing*; refused,
+/// it is *capped* and stays on its digests (correct, bounded, slower). A bucketing series
+/// whose histograms need more room asks again after the burst of frames that needed it;
+/// values that did not fit went to the digests meanwhile, so nothing is lost, and the
+/// histograms never hold more than was granted.
+///
+/// Owned through a pointer by one table entry, which calls ``release()`` before freeing it.
+@usableFromInline
+struct LiveSeriesAggregate {
+    enum Phase: UInt8 { case collecting, bucketing, capped }
+
+    /// Counters, distinct counts, categories, and the digests behind the front ends.
+    var base: SeriesAggregate
+    var queueTime = HistogramFrontEnd(.integer)
+    var timeToFirstToken = HistogramFrontEnd(.integer)
+    var totalLatency = HistogramFrontEnd(.integer)
+    var timePerOutputToken = HistogramFrontEnd(.float)
+    var inputTokens = HistogramFrontEnd(.integer)
+    var outputTokens = HistogramFrontEnd(.integer)
+    var cost = HistogramFrontEnd(.float)
+    /// Whether the front ends bucket, and the bytes their histograms may still grow by;
+    /// refilled by the table.
+    var allowance = HistogramAllowance(bucketing: false)
+    var phase = Phase.collecting
+
+    /// Requests after which a series asks for histograms: past the digests' exact limit
+    /// (δ/2 = 50), below their 248-value buffer, so a collecting series never merges.
+    static let bucketingThreshold: UInt64 = 64
+    /// Bytes asked of the memory budget at a time (2,048 buckets over the seven histograms).
+    static let allowanceChunkBytes = 16 << 10
+
+    init(sketches: SketchParameters) { base = SeriesAggregate(sketches: sketches) }
+
+    /// Folds one request in.
+    @inline(__always)
+    mutating func add(_ r: FrameValues) {
+        base.addCounting(r)
+        queueTime.insert(integer: r.queueTimeMicros, digest: &base.queueTime, allowance: &allowance)
+        if r.timeToFirstTokenMicros != WireLimits.absent32 {
+            timeToFirstToken.insert(integer: r.timeToFirstTokenMicros, digest: &base.timeToFirstToken,
+                                    allowance: &allowance)
+        }
+        totalLatency.insert(integer: r.totalLatencyMicros, digest: &base.totalLatency, allowance: &allowance)
+        if let tpot = r.timePerOutputTokenMicros {
+            timePerOutputToken.insert(tpot, digest: &base.timePerOutputToken, allowance: &allowance)
+        }
+        inputTokens.insert(integer: r.inputTokens, digest: &base.inputTokens, allowance: &allowance)
+        outputTokens.insert(integer: r.outputTokens, digest: &base.outputTokens, allowance: &allowance)
+        if !r.cost.isNaN { cost.insert(r.cost, digest: &base.cost, allowance: &allowance) }
+    }
+
+    /// Whether the table should ask its budget for bytes now: a collecting series past the
+    /// threshold, or a bucketing one whose histograms refused a value for want of room.
+    @usableFromInline var wantsAllowance: Bool {
+        switch phase {
+        case .collecting: base.requests >= LiveSeriesAggregate.bucketingThreshold
+        case .bucketing: allowance.wanted
+        case .capped: false
+        }
+    }
+
+    /// The table granted `bytes` more: a collecting series starts bucketing.
+    mutating func grant(_ bytes: Int) {
+        if phase == .collecting {
+            phase = .bucketing
+            allowance.bucketing = true
+            HistogramFrontEnd.prepare(&base.queueTime)
+            HistogramFrontEnd.prepare(&base.timeToFirstToken)
+            HistogramFrontEnd.prepare(&base.totalLatency)
+            HistogramFrontEnd.prepare(&base.timePerOutputToken)
+            HistogramFrontEnd.prepare(&base.inputTokens)
+            HistogramFrontEnd.prepare(&base.outputTokens)
+            HistogramFrontEnd.prepare(&base.cost)
+        }
+        allowance.bytes += bytes
+        allowance.wanted = false
+    }
+
+    /// The table had no room: the series keeps what it has and asks no more this window.
+    mutating func refuse() {
+        phase = .capped
+        allowance.wanted = false
+    }
+
+    /// Bytes the histograms hold.
+    var histogramBytes: Int {
+        queueTime.histogram.allocatedBytes + timeToFirstToken.histogram.allocatedBytes
+            + totalLatency.histogram.allocatedBytes + timePerOutputToken.histogram.allocatedBytes
+            + inputTokens.histogram.allocatedBytes + outputTokens.histogram.allocatedBytes
+            + cost.histogram.allocatedBytes
+    }
+
+    /// The aggregate a snapshot carries: each digest with its front end's values merged in.
+    func sealed() -> SeriesAggregate {
+        var result = base
+        result.queueTime = queueTime.sealed(base.queueTime)
+        result.timeToFirstToken = timeToFirstToken.sealed(base.timeToFirstToken)
+        result.totalLatency = totalLatency.sealed(base.totalLatency)
+        result.timePerOutputToken = timePerOutputToken.sealed(base.timePerOutputToken)
+        result.inputTokens = inputTokens.sealed(base.inputTokens)
+        result.outputTokens = outputTokens.sealed(base.outputTokens)
+        result.cost = cost.sealed(base.cost)
+        return result
+    }
+
+    /// Frees the histograms' blocks.
+    mutating func release() {
+        queueTime.release(); timeToFirstToken.release(); totalLatency.release(); timePerOutputToken.release()
+        inputTokens.release(); outputTokens.release(); cost.release()
+    }
+}

@@ -1,0 +1,82 @@
+/// What a set of front ends shares: whether they bucket yet, the bytes their histograms may
+/// still grow by, and whether one of them asked for more. The owner refills it from its
+/// memory budget (an aggregate's window table does so after each burst of frames, never
+/// per value).
+public struct HistogramAllowance: Sendable {
+    /// Whether values go to the histograms first (else straight to the digests).
+    public var bucketing: Bool
+    public var bytes: Int
+    /// Set when a histogram refused a value for want of bytes (not for its width bound).
+    public var wanted: Bool
+
+    public init(bytes: Int = 0, bucketing: Bool = true) {
+        self.bytes = bytes
+        self.bucketing = bucketing
+        wanted = false
+    }
+}
+
+/// A ``LogLinearHistogram`` in front of a t-digest: the per-series value distributions of
+/// the aggregation core while their window is open.
+///
+/// A digest buffers its values unsorted (a few instructions each) and merges them when its
+/// buffer fills, a pass that costs ~200 instructions a value; a histogram insert is an index
+/// from the value's bits and one bucket update (~15). So a distribution starts as its digest
+/// alone, which answers small series exactly and costs nothing to set up, and once its owner
+/// sets ``HistogramAllowance/bucketing`` (a busy series, with memory granted) values go to
+/// the histogram. Values the histogram refuses (outside its width bound or past its allowance;
+/// negative, NaN or infinite) keep going to the digest, so nothing is lost and memory stays
+/// within what was granted. ``sealed(_:)`` merges both into one digest
+/// (``TDigest/init(histogram:plus:)``).
+///
+/// The digest is the caller's (passed `inout`), so an aggregate keeps one digest per
+/// distribution, as it would without the front end.
+///
+/// Accuracy: a bucket spans ≤ 0.78 % of its value and answers the mean of its values; a
+/// bucket of equal values answers that value. Measured against exact quantiles in
+/// `HistogramFrontEndTests` and Benchmarks/README.md ("Core v2: the bucketed front end").
+public struct HistogramFrontEnd {
+    public var histogram: LogLinearHistogram
+
+    /// A front end for counts and microseconds (`.integer`) or fractional values (`.float`).
+    public init(_ mapping: LogLinearHistogram.Mapping) { histogram = LogLinearHistogram(mapping: mapping) }
+
+    /// Adds a count or a duration in microseconds (an `.integer` front end).
+    @inlinable @inline(__always)
+    public mutating func insert(integer v: UInt32, digest: inout TDigest, allowance: inout HistogramAllowance) {
+        if allowance.bucketing && histogram.insert(integer: v, allowance: &allowance) { return }
+        digest.insert(integer: v)
+    }
+
+    /// Adds a fractional value (a `.float` front end); the histogram takes positive finite
+    /// values and zero.
+    @inlinable @inline(__always)
+    public mutating func insert(_ v: Double, digest: inout TDigest, allowance: inout HistogramAllowance) {
+        if allowance.bucketing {
+            let narrow = Float(v)
+            if narrow > 0 && narrow < .infinity {
+                if histogram.insert(positive: narrow, exactly: v, allowance: &allowance) { return }
+            } else if v == 0 {
+                histogram.insertZero()
+                return
+            }
+        }
+        digest.insert(v)
+    }
+
+    /// Readies `digest` for bucketing: merges what it buffered and frees its buffer (up to
+    /// ~1 KB), which from now on holds only the values the histogram refuses. Call once,
+    /// when ``HistogramAllowance/bucketing`` is set.
+    public static func prepare(_ digest: inout TDigest) {
+        digest.compress()
+        digest.buffer = []
+    }
+
+    /// `digest` with the histogram's values merged in.
+    public func sealed(_ digest: TDigest) -> TDigest {
+        histogram.count == 0 ? digest : TDigest(histogram: histogram, plus: digest)
+    }
+
+    /// Frees the histogram's block.
+    public mutating func release() { histogram.release() }
+}

@@ -1,0 +1,246 @@
+import Testing
+import TallySynthetic
+@testable import TallySketches
+
+/// The log-linear histogram in front of the per-series digests (issue 16, "Per-frame cost"
+/// and "Accuracy per series"): what it answers once sealed into a t-digest, against exact
+/// order statistics, and what it holds in memory.
+@Suite struct HistogramFrontEndTests {
+    /// The per-series digest's parameters (TallyCore `SketchParameters`: δ = 100, the
+    /// relative scale, 248-value buffer).
+    static func seriesDigest() -> TDigest { TDigest(compression: 100, scale: .k2tRelative, bufferCapacity: 248) }
+
+    /// `values` through a front end the way a busy series feeds it: the first 64 to the
+    /// digest, then bucketing with `allowance` bytes. Returns the sealed digest.
+    static func sealed(_ values: [Double], integers: Bool, allowance bytes: Int = 1 << 20,
+                       bucketingAfter: Int = 64) -> (digest: TDigest, frontEnd: HistogramFrontEnd) {
+        var frontEnd = HistogramFrontEnd(integers ? .integer : .float)
+        var digest = seriesDigest()
+        var allowance = HistogramAllowance(bytes: bytes, bucketing: false)
+        for (i, x) in values.enumerated() {
+            if i == bucketingAfter { allowance.bucketing = true }
+            if integers { frontEnd.insert(integer: UInt32(x), digest: &digest, allowance: &allowance) }
+            else { frontEnd.insert(x, digest: &digest, allowance: &allowance) }
+        }
+        let result = frontEnd.sealed(digest)
+        return (result, frontEnd)
+    }
+
+    static func worstValueError(_ digest: TDigest, _ sorted: [Double]) -> (error: Double, at: Double) {
+        QuantileCheck.worstValueError(sorted: sorted) { digest.quantile($0) }
+    }
+
+    /// What one value comes back as from its bucket: itself for integers below 2¹⁹, else
+    /// within 2⁻¹⁹ of itself (the bucket's 12-bit position), as a tied bucket.
+    static func roundTrip(_ insert: (inout LogLinearHistogram, inout HistogramAllowance) -> Bool,
+                          mapping: LogLinearHistogram.Mapping) -> (Double, Bool) {
+        var histogram = LogLinearHistogram(mapping: mapping)
+        var allowance = HistogramAllowance(bytes: 1 << 20)
+        #expect(insert(&histogram, &allowance))
+        var result = (Double.nan, false)
+        histogram.forEachBucket { mean, n, tied in
+            #expect(n == 1)
+            result = (mean, tied)
+        }
+        histogram.release()
+        return result
+    }
+
+    @Test func integersComeBackFromTheirBucketsExactlyBelow2To19() {
+        var values = Array(UInt32(0)..<5_000) + [1 << 19 - 1, 1 << 19, 30_000_000, 4_000_000_000, .max]
+        var x = 5_000.0
+        while x < 4e9 { values.append(UInt32(x)); x *= 1.37 }
+        for v in values {
+            let (mean, tied) = Self.roundTrip({ $0.insert(integer: v, allowance: &$1) }, mapping: .integer)
+            #expect(tied)
+            if v < 1 << 19 { #expect(mean == Double(v), "\(v)") }
+            else { #expect(abs(mean - Double(v)) <= Double(v) / Double(1 << 19), "\(v): \(mean)") }
+        }
+        // 128 buckets an octave, in ascending order of value.
+        var histogram = LogLinearHistogram(mapping: .integer)
+        var allowance = HistogramAllowance(bytes: 1 << 20)
+        for v in UInt32(1 << 19)..<UInt32(1 << 20) where v % 7 == 0 { _ = histogram.insert(integer: v, allowance: &allowance) }
+        var means: [Double] = []
+        histogram.forEachBucket { mean, _, tied in means.append(mean); #expect(!tied) }
+        #expect(means.count == 128 && means == means.sorted())
+        #expect(histogram.allocatedBytes == 128 * 4)
+        histogram.release()
+    }
+
+    @Test func fractionsComeBackFromTheirBucketsWithin2ToMinus19() {
+        var x = 1e-6
+        while x < 1e9 {
+            let (mean, tied) = Self.roundTrip({ $0.insert(positive: Float(x), exactly: x, allowance: &$1) }, mapping: .float)
+            #expect(tied)
+            #expect(abs(mean - x) <= x / Double(1 << 18), "\(x): \(mean)")
+            x *= 1.09
+        }
+        var histogram = LogLinearHistogram(mapping: .float)
+        var allowance = HistogramAllowance(bytes: 1 << 20)
+        for i in 0..<10_000 { _ = histogram.insert(positive: Float(1 + Double(i) / 10_000), exactly: 0, allowance: &allowance) }
+        var count = 0
+        histogram.forEachBucket { _, _, _ in count += 1 }
+        #expect(count == 128, "128 buckets between 1 and 2")
+        histogram.release()
+    }
+
+    /// Issue 16: relative value error ≤ 1 % at every q in [0.01, 0.999] for series with
+    /// ≥ 1,000 values; exact count, min, max and sum.
+    @Test(arguments: Distribution.accuracySuite.map(\.name), [1_000, 100_000])
+    func continuousDataStaysWithinOnePercent(name: String, count: Int) throws {
+        let distribution = Distribution.accuracySuite.first { $0.name == name }!.distribution
+        var rng = SplitMix64(seed: 16)
+        let values = (0..<count).map { _ in distribution.sample(&rng) }
+        let sorted = values.sorted()
+        // As fractions (cost, time per token) and as integer microseconds (latencies).
+        let micros = values.map { ($0 * 1_000).rounded() }
+        for (label, data, integers) in [("float", values, false), ("µs", micros, true)] {
+            let (digest, frontEnd) = Self.sealed(data, integers: integers)
+            let exact = integers ? micros.sorted() : sorted
+            // Past the 64th, the histogram takes all but what lies beyond its 10 octaves (uniform
+            // and exponential values near 0 go on to the digest).
+            #expect(frontEnd.histogram.count >= UInt64(count - 64) * 98 / 100, "\(label): \(frontEnd.histogram.count)")
+            #expect(digest.count == UInt64(count))
+            #expect(digest.min == exact.first! && digest.max == exact.last!)
+            let sum = data.reduce(0, +)
+            #expect(abs(digest.sum - sum) <= 1e-9 * abs(sum))
+            let (error, q) = Self.worstValueError(digest, exact)
+            #expect(error <= 0.01, "\(name) \(label) n=\(count): \(error * 100) % at q=\(q)")
+        }
+    }
+
+    /// Issue 16, "Ties": a quantile whose rank falls inside a run of equal values returns
+    /// that value, for runs of ≥ 1 % of the values (integer token counts, capped lengths,
+    /// timeouts, small counts).
+    @Test(arguments: TiedData.suite.map(\.name))
+    func aRankInsideARunAnswersItsValue(name: String) throws {
+        let tied = TiedData.suite.first { $0.name == name }!.data
+        // Timeouts are in seconds: as microseconds they are integers like every latency.
+        let scale = name == "timeouts" ? 1_000_000.0 : 1
+        let data = tied.values(100_000, seed: 11).map { ($0 * scale).rounded() }
+        let sorted = data.sorted()
+        let (digest, _) = Self.sealed(data, integers: true)
+        let (checked, wrong) = TDigestTiesTests.misses(digest, sorted, minimumRun: 1_000)
+        #expect(checked > 0)
+        #expect(wrong.isEmpty, "\(name): \(wrong.count) of \(checked): \(wrong.prefix(4))")
+        let (error, q) = Self.worstValueError(digest, sorted)
+        #expect(error <= 0.01 || name == "timeouts", "\(name): \(error * 100) % at q=\(q)")
+        // Sealed digests of parts merge like any digests, ties kept.
+        var parts: [TDigest] = []
+        for part in 0..<10 {
+            parts.append(Self.sealed(Array(data[(part * 10_000)..<((part + 1) * 10_000)]), integers: true).digest)
+        }
+        let merged = try TDigest.merged(parts)
+        #expect(merged.count == 100_000)
+        let (_, wrongMerged) = TDigestTiesTests.misses(merged, sorted, minimumRun: 2_000)
+        #expect(wrongMerged.isEmpty, "\(name) merged: \(wrongMerged.prefix(4))")
+    }
+
+    /// Growth spends the allowance and never passes it; a refused value goes to the digest,
+    /// so the sealed digest still counts every value exactly.
+    @Test func growthStaysWithinTheAllowance() {
+        var rng = SplitMix64(seed: 5)
+        let values = (0..<20_000).map { _ in Distribution.lognormal(mu: 12, sigma: 1.5).sample(&rng).rounded() }
+        var frontEnd = HistogramFrontEnd(.integer)
+        var digest = Self.seriesDigest()
+        var allowance = HistogramAllowance(bytes: 1_024)
+        for x in values { frontEnd.insert(integer: UInt32(x), digest: &digest, allowance: &allowance) }
+        #expect(frontEnd.histogram.allocatedBytes <= 1_024)
+        #expect(allowance.bytes >= 0)
+        #expect(allowance.wanted, "values outside the block asked for more room")
+        #expect(digest.count > 0 && frontEnd.histogram.count > 0)
+        #expect(digest.count + frontEnd.histogram.count == 20_000)
+        let sealed = frontEnd.sealed(digest)
+        #expect(sealed.count == 20_000)
+        #expect(sealed.min == values.min()! && sealed.max == values.max()!)
+        let (error, q) = Self.worstValueError(sealed, values.sorted())
+        #expect(error <= 0.01, "\(error * 100) % at q=\(q)")
+        frontEnd.release()
+        #expect(frontEnd.histogram.allocatedBytes == 0 && frontEnd.histogram.count == 0)
+    }
+
+    /// The block is never wider than `maxBuckets`: values past it go to the digest.
+    @Test func theBlockStaysWithinItsWidthBound() {
+        var frontEnd = HistogramFrontEnd(.integer)
+        var digest = Self.seriesDigest()
+        var allowance = HistogramAllowance(bytes: 1 << 30)
+        var x: UInt32 = 1
+        var inserted = 0
+        while x < UInt32.max / 3 {
+            frontEnd.insert(integer: x, digest: &digest, allowance: &allowance)
+            inserted += 1
+            x = x * 3 / 2 + 1
+        }
+        #expect(frontEnd.histogram.width <= LogLinearHistogram.maxBuckets)
+        #expect(!allowance.wanted, "the width bound is not a want of bytes")
+        #expect(digest.count > 0)
+        #expect(frontEnd.sealed(digest).count == UInt64(inserted))
+        frontEnd.release()
+    }
+
+    /// Negative, NaN, infinite and zero fractions: zeros are bucketed, the rest go to the
+    /// digest (which counts NaN and ±∞ as rejected), nothing is lost.
+    @Test func unusualFractionsAreKeptOrCounted() {
+        var frontEnd = HistogramFrontEnd(.float)
+        var digest = Self.seriesDigest()
+        var allowance = HistogramAllowance(bytes: 1 << 16)
+        for x in [0.0, 0, 0, -2.5, .nan, .infinity, 1e-3, 2e-3, 1e40] {
+            frontEnd.insert(x, digest: &digest, allowance: &allowance)
+        }
+        let sealed = frontEnd.sealed(digest)
+        #expect(sealed.count == 7, "three zeros, −2.5, 1e-3, 2e-3, 1e40")
+        #expect(sealed.rejected == 2)
+        #expect(sealed.min == -2.5 && sealed.max == 1e40)
+        #expect(sealed.quantile(0.3) == 0, "the zeros answer 0")
+        frontEnd.release()
+    }
+}
+
+/// The k2t-relative scale (snapshot scale byte 5) beside k2t.
+@Suite struct RelativeScaleTests {
+    @Test func k2tAndK2tRelativeMergeIntoK2tRelativeAndNothingElseMixes() throws {
+        var old = TDigest(compression: 100, scale: .k2t)
+        var new = TDigest(compression: 100, scale: .k2tRelative)
+        for i in 0..<5_000 { old.insert(Double(i)); new.insert(Double(i) + 0.5) }
+        let merged = try TDigest.merged([old, new])
+        #expect(merged.scale == .k2tRelative && merged.count == 10_000)
+        #expect(try TDigest.merged([new, old]).scale == .k2tRelative, "order does not matter")
+        #expect(try TDigest.merged([old, old]).scale == .k2t)
+        #expect(throws: SketchError.self) { try TDigest.merged([TDigest(compression: 100, scale: .k1), new]) }
+        #expect(merged.min == 0 && merged.max == 4_999.5)
+        // k2t-relative parts merge into a digest within 1 % everywhere (a k2t part's wide
+        // centroids keep their width: a mixed merge is only as accurate as its k2t inputs).
+        var other = TDigest(compression: 100, scale: .k2tRelative)
+        for i in 0..<5_000 { other.insert(Double(i) + 0.25) }
+        let both = try TDigest.merged([new, other])
+        for q in stride(from: 0.01, through: 0.99, by: 0.01) {
+            let exact = 5_000 * q
+            #expect(abs(both.quantile(q) - exact) / exact <= 0.01, "q=\(q): \(both.quantile(q))")
+        }
+        let restored = try TDigest(serialized: merged.serialized())
+        #expect(restored.scale == .k2tRelative)
+        #expect(restored.serialized()[1] == 5, "the scale byte")
+    }
+
+    /// The same values: k2t-relative keeps more, narrower centroids in the dense middle.
+    @Test func relativeCentroidsAreNarrowerThanK2t() {
+        var k2t = TDigest(compression: 100, scale: .k2t)
+        var relative = TDigest(compression: 100, scale: .k2tRelative)
+        var rng = SplitMix64(seed: 8)
+        for _ in 0..<100_000 {
+            let x = Distribution.uniform(low: 100, high: 200).sample(&rng)
+            k2t.insert(x); relative.insert(x)
+        }
+        k2t.compress(); relative.compress()
+        #expect(relative.centroidCount > k2t.centroidCount)
+        let means = relative.means
+        let weights = relative.weights
+        // A centroid of weight > 1 spans its values; adjacent centroids' means differ by at
+        // most its own span plus the neighbour's, and no answer strays 1 % from the truth.
+        #expect(means.count == weights.count)
+        for q in stride(from: 0.01, through: 0.99, by: 0.01) {
+            let exact = 100 + 100 * q
+            #expect(abs(relative.quantile(q) - exact) / exact <= 0.01, "q=\(q)")
+        }
+    }
+}
