@@ -240,7 +240,7 @@ public struct SeriesAggregate: Sendable {
 public struct SketchParameters: Sendable, Hashable {
     /// t-digest δ: at most ~118 centroids (8 bytes each in memory).
     public var compression = 100
-    /// k2t with every centroid within 1 % of its values' magnitude (``TDigestScale/k2tRelative``):
+    /// k2t with every centroid within 0.8 % of its values' magnitude (``TDigestScale/k2tRelative``):
     /// per-series quantiles within ~1 % at every q (issue 16; Benchmarks/README.md, "Core v2:
     /// the bucketed front end"). Digests written with k2t before still merge with these.
     public var scale = TDigestScale.k2tRelative
