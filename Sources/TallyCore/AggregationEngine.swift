@@ -132,6 +132,7 @@ public final class AggregationEngine: @unchecked Sendable {
         c.dropped[EngineDropReason.future.rawValue] &+= shards.reduce(0) { $0 + $1.future.load(ordering: .acquiring) }
         c.folded = shards.reduce(0) { $0 + $1.folded.load(ordering: .acquiring) }
         c.foldedForMemory = shards.reduce(0) { $0 + $1.foldedForMemory.load(ordering: .acquiring) }
+        c.histogramsRefused = shards.reduce(0) { $0 + $1.histogramsRefused.load(ordering: .acquiring) }
         c.memoryBytes = UInt64(max(0, memory.usedBytes))
         c.memoryLimitBytes = memory.limitBytes == .max ? 0 : UInt64(memory.limitBytes)
         for shard in shards {

@@ -73,6 +73,9 @@ public struct EngineCounters: Sendable, Equatable {
     public var folded: UInt64 = 0
     /// Of those, frames folded because the tables reached ``EngineConfiguration/memoryLimitBytes``.
     public var foldedForMemory: UInt64 = 0
+    /// Busy series refused room for their histogram front ends (sealed windows); they kept
+    /// going on their t-digests, slower and as exact.
+    public var histogramsRefused: UInt64 = 0
     /// Bytes the window tables hold now (worst-case estimate, ``EngineMemory``), and the
     /// limit (0: none). Gauges.
     public var memoryBytes: UInt64 = 0
@@ -99,12 +102,12 @@ public struct EngineCounters: Sendable, Equatable {
 extension EngineCounters {
     /// The counters by the stable names snapshots carry: `frames.accepted`,
     /// `frames.aggregated`, `frames.folded`, `dropped.<reason>`, `shard.<i>.frames`,
-    /// `windows.sealed_tables`, `symbols.overflowed`, `symbols.released`, `frames.folded_memory`: cumulative since
+    /// `windows.sealed_tables`, `symbols.overflowed`, `symbols.released`, `frames.folded_memory`, `series.histograms_refused`: cumulative since
     /// the engine started; `symbols.interned`, `engine.memory_bytes`, `engine.memory_limit_bytes`: gauges.
     public var named: [String: UInt64] {
         var result: [String: UInt64] = [
             "frames.accepted": accepted, "frames.aggregated": aggregated, "frames.folded": folded,
-            "frames.folded_memory": foldedForMemory,
+            "frames.folded_memory": foldedForMemory, "series.histograms_refused": histogramsRefused,
             "engine.memory_bytes": memoryBytes, "engine.memory_limit_bytes": memoryLimitBytes,
             "windows.sealed_tables": sealedTables,
             "symbols.interned": symbolsInterned, "symbols.overflowed": symbolsOverflowed,

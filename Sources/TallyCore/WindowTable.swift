@@ -148,6 +148,8 @@ public final class WindowTable: @unchecked Sendable {
         @usableFromInline var foldedBy: [UInt32: UInt64] = [:]
         /// Frames folded because ``EngineMemory`` had no room (included in `foldedFrames`).
         @usableFromInline var foldedForMemory: UInt64 = 0
+        /// Busy series refused histogram memory (they stay on their digests).
+        @usableFromInline var histogramsRefused: UInt64 = 0
         /// Bytes reserved from ``EngineMemory`` for this table's series, in all and per
         /// producer number, released at deinit.
         @usableFromInline var reservedBytes = 0
@@ -210,6 +212,8 @@ public final class WindowTable: @unchecked Sendable {
     public var foldedFramesByProducer: [UInt32: UInt64] { state.pointee.foldedBy }
     /// Of the folded frames, those folded because ``EngineMemory`` had no room.
     public var foldedForMemory: UInt64 { state.pointee.foldedForMemory }
+    /// Busy series that ``EngineMemory`` refused room for histograms (``LiveSeriesAggregate``).
+    public var histogramsRefused: UInt64 { state.pointee.histogramsRefused }
 
     /// Folds `record` into its series (or the overflow series).
     @inlinable
@@ -302,6 +306,7 @@ public final class WindowTable: @unchecked Sendable {
             aggregate.pointee.grant(bytes)
         } else {
             aggregate.pointee.refuse()
+            state.pointee.histogramsRefused &+= 1
         }
     }
 

@@ -48,6 +48,7 @@ import TallyWire
         #expect(a.users.estimate == reference.users.estimate)
         #expect(memory.usedBytes > EngineMemory.oneFrameSeriesBytes + EngineMemory.busySeriesBytes,
                 "the histograms' allowance was reserved")
+        #expect(table.histogramsRefused == 0)
         let exact: [(String, TDigest, TDigest, [Double])] = [
             ("queue", a.queueTime, reference.queueTime, frames.map { Double($0.queueTimeMicros) }),
             ("ttft", a.timeToFirstToken, reference.timeToFirstToken, frames.map { Double($0.timeToFirstTokenMicros) }),
@@ -88,6 +89,7 @@ import TallyWire
         }
         #expect(memory.usedBytes == one + busy, "no histogram bytes granted")
         #expect(table.foldedFrames == 0, "a refused allowance folds nothing")
+        #expect(table.histogramsRefused == 1, "asked once, refused once: the series stays capped")
         let a = try #require(table.aggregate(key))
         #expect(a.requests == 5_000 && a.totalLatency.count == 5_000)
         #expect(Self.worstError(a.totalLatency, latencies.sorted()) <= 0.01)

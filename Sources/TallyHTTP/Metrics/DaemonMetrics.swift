@@ -76,6 +76,8 @@ public enum DaemonMetrics {
               labels: ["producer"]),
         .init("frames.folded_memory", "tally_frames_folded_memory", .counter,
               "Frames folded into an overflow series because the window tables reached their share of the memory budget."),
+        .init("series.histograms_refused", "tally_series_histograms_refused", .counter,
+              "Busy series refused memory for their histogram front ends: they stay on their t-digests (slower, as exact)."),
         .init("engine.memory_bytes", "tally_engine_memory_bytes", .gauge,
               "What the window tables hold, counted at each series' worst case.", unit: "bytes"),
         .init("engine.memory_limit_bytes", "tally_engine_memory_limit_bytes", .gauge,
