@@ -1,8 +1,10 @@
 import Synchronization
 
 /// What the engine's window tables may hold, in bytes, estimated at each series' worst
-/// case: ``oneFrameSeriesBytes`` when a series is admitted, and ``busySeriesBytes`` once it
-/// has a second frame (its aggregate, stash and sketches, every sketch at its largest).
+/// case: ``oneFrameSeriesBytes`` when a series is admitted, ``busySeriesBytes`` once it
+/// has a second frame (its aggregate, stash and sketches, every sketch at its largest), and
+/// 16 KiB each time a busy series' histogram front ends need room (``LiveSeriesAggregate``;
+/// refused, the series stays on its digests, counted as `series.histograms_refused`).
 /// Tables reserve before they grow and release what they reserved when they are freed
 /// (after the flusher has built the window's snapshot), so open and sealed-but-unflushed
 /// windows both count.

@@ -42,8 +42,10 @@ public final class WindowTable: @unchecked Sendable {
     let symbolLease: UInt64
 
     /// One admitted series. A series that has seen one frame keeps just that
-    /// record (168 bytes); its aggregate (about 900 bytes plus sketch storage) and
-    /// its stash are allocated when the second frame arrives.
+    /// record (168 bytes); its aggregate (a ``LiveSeriesAggregate``, about 1.4 KB plus
+    /// sketch storage) and its stash are allocated when the second frame arrives, and its
+    /// histograms from its 64th request on, in allowances the table reserves
+    /// (``settleAllowance(_:_:)``).
     ///
     /// From then on frames go to the stash (``stashCapacity`` × 64-byte
     /// ``FrameValues``), and a full stash is folded into the aggregate in one burst:
