@@ -93,14 +93,6 @@ struct LiveSeriesAggregate {
         allowance.wanted = false
     }
 
-    /// Bytes the histograms hold.
-    var histogramBytes: Int {
-        queueTime.histogram.allocatedBytes + timeToFirstToken.histogram.allocatedBytes
-            + totalLatency.histogram.allocatedBytes + timePerOutputToken.histogram.allocatedBytes
-            + inputTokens.histogram.allocatedBytes + outputTokens.histogram.allocatedBytes
-            + cost.histogram.allocatedBytes
-    }
-
     /// The aggregate a snapshot carries: each digest with its front end's values merged in.
     func sealed() -> SeriesAggregate {
         var result = base

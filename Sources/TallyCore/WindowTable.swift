@@ -42,7 +42,7 @@ public final class WindowTable: @unchecked Sendable {
     let symbolLease: UInt64
 
     /// One admitted series. A series that has seen one frame keeps just that
-    /// record (168 bytes); its aggregate (a ``LiveSeriesAggregate``, about 1.4 KB plus
+    /// record (168 bytes); its aggregate (a ``LiveSeriesAggregate``, 1,336 bytes plus
     /// sketch storage) and its stash are allocated when the second frame arrives, and its
     /// histograms from its 64th request on, in allowances the table reserves
     /// (``settleAllowance(_:_:)``).

@@ -454,7 +454,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     # 1 MiB closes its connection, and receive queue = min(receive_queue,
     # budget / 2 / max_connections / 1 MiB - 1) batches per connection (≥ 1). A quarter
     # bounds the windows' series, counted at their worst case (256 B a series with one
-    # frame, 32 KiB with more); past it new series fold into ~overflow~ (frames.folded_memory).
+    # frame, 32 KiB with more, 16 KiB more each time a busy series' histograms need room);
+    # past it new series fold into ~overflow~ (frames.folded_memory), and busy series refused
+    # histogram room stay on their t-digests (series.histograms_refused).
     # An eighth bounds the flush of one window: series per window ≤ budget / 16 / 2,623 B
     # (with max_series_per_shard below, whichever is smaller; 25,584 at 1024 MiB). A
     # sixteenth bounds the symbol table: budget / 16 / 448 B strings; past it new names map

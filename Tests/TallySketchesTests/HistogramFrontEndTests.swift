@@ -233,11 +233,7 @@ import TallySynthetic
         }
         k2t.compress(); relative.compress()
         #expect(relative.centroidCount > k2t.centroidCount)
-        let means = relative.means
-        let weights = relative.weights
-        // A centroid of weight > 1 spans its values; adjacent centroids' means differ by at
-        // most its own span plus the neighbour's, and no answer strays 1 % from the truth.
-        #expect(means.count == weights.count)
+        // No answer strays 1 % from the truth.
         for q in stride(from: 0.01, through: 0.99, by: 0.01) {
             let exact = 100 + 100 * q
             #expect(abs(relative.quantile(q) - exact) / exact <= 0.01, "q=\(q)")
