@@ -61,7 +61,12 @@ struct PostgresFailoverTests {
             process.arguments = ["--config", directory + "/tally.toml", "--data-dir", dataDirectory, "--endpoint", endpoint,
                                  "--pub", "", "--replay", ""]
             process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+            // Each start appends to the collector's log, which `stop` prints when the exit is not clean.
+            let log = directory + "/tallyd.log"
+            if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
+            let handle = FileHandle(forWritingAtPath: log)
+            _ = try? handle?.seekToEnd()
+            process.standardError = handle
             try process.run()
             self.process = process
             let socket = String(endpoint.dropFirst("ipc://".count))
@@ -93,6 +98,10 @@ struct PostgresFailoverTests {
                 if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
             }
             process.waitUntilExit()
+            if process.terminationStatus != 0 {
+                let log = (try? String(contentsOfFile: directory + "/tallyd.log", encoding: .utf8)) ?? ""
+                print("tallyd \(collectorID) exited with \(process.terminationStatus) (\(process.terminationReason == .uncaughtSignal ? "signal" : "exit")); its log ends:\n\(log.split(separator: "\n").suffix(30).joined(separator: "\n"))")
+            }
             return process.terminationStatus
         }
 
