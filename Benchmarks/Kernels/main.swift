@@ -102,12 +102,12 @@ func hllInsertKernel(_ count: Int) -> UInt64 {
 /// the shard's per-frame path without the ring. `series` > 0 remaps the records'
 /// keys onto that many series (the fleet's own tag cross-product gives ~70,000
 /// series per 100,000 frames).
-func aggregateKernel(_ count: Int, series: Int) -> UInt64 {
+func aggregateKernel(_ count: Int, series: Int, tags: TagPolicy = .legacy) -> UInt64 {
     let symbols = SymbolTable()
     var prices = PriceTable()
     prices.prices["llama-3.1-70b-instruct"] = ModelPrice(input: 0.9, cachedInput: 0.45, output: 0.9)
     prices.prices["mistral-large"] = ModelPrice(input: 2, cachedInput: 1, output: 6)
-    let resolver = BatchResolver(symbols: symbols, prices: prices)
+    let resolver = BatchResolver(symbols: symbols, prices: prices, tagPolicy: tags)
     let decoder = BatchDecoder()
     let encoder = BatchEncoder(capacity: 65_536)
     var rng = SplitMix64(seed: 2026)
@@ -367,6 +367,9 @@ let kernels: [String: (Int) -> UInt64] = [
     // 100 series: 2,000 frames a series at callgrind.sh's COUNT, so digest merges are amortised.
     "aggregate-100": { aggregateKernel($0, series: 100) },
     "aggregate-70k": { aggregateKernel($0, series: 0) },  // same, the fleet's ~70,000 series
+    // The demo profile (Tools/demo.toml): region, lang and tier as breakdown keys, tenant dropped:
+    // ~180 slice series, each frame also feeds three cohort aggregates.
+    "aggregate-cohorts": { aggregateKernel($0, series: 0, tags: TagPolicy(seriesKeys: [], breakdownKeys: ["region", "lang", "tier"])) },
     "encode": encodeKernel,  // COUNT = frames encoded
     "client-record": clientRecordKernel,  // COUNT = frames recorded through TallyClient (no collector)
     "client-record-labels": clientRecordLabelsKernel,  // COUNT = frames recorded with prebuilt FrameLabels

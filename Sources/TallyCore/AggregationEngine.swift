@@ -126,6 +126,7 @@ public final class AggregationEngine: @unchecked Sendable {
             let p = port.counters
             c.accepted &+= p.accepted
             for i in c.dropped.indices { c.dropped[i] &+= p.dropped[i] }
+            c.tagsDropped &+= p.tagsDropped
         }
         c.aggregatedPerShard = shards.map { $0.aggregated.load(ordering: .acquiring) }
         c.dropped[EngineDropReason.late.rawValue] &+= shards.reduce(0) { $0 + $1.late.load(ordering: .acquiring) }
@@ -133,6 +134,7 @@ public final class AggregationEngine: @unchecked Sendable {
         c.folded = shards.reduce(0) { $0 + $1.folded.load(ordering: .acquiring) }
         c.foldedForMemory = shards.reduce(0) { $0 + $1.foldedForMemory.load(ordering: .acquiring) }
         c.histogramsRefused = shards.reduce(0) { $0 + $1.histogramsRefused.load(ordering: .acquiring) }
+        c.cohortsRefused = shards.reduce(0) { $0 + $1.cohortsRefused.load(ordering: .acquiring) }
         c.memoryBytes = UInt64(max(0, memory.usedBytes))
         c.memoryLimitBytes = memory.limitBytes == .max ? 0 : UInt64(memory.limitBytes)
         for shard in shards {
@@ -187,13 +189,15 @@ public final class IngestPort: @unchecked Sendable {
     struct PortCounters {
         var accepted: UInt64 = 0
         var dropped = [UInt64](repeating: 0, count: EngineDropReason.allCases.count)
+        var tagsDropped: UInt64 = 0
     }
 
     init(engine: AggregationEngine, rings: [SPSCRing<FrameRecord>]) {
         self.engine = engine
         self.rings = rings
         unretainedRings = rings.map { Unmanaged.passUnretained($0) }
-        resolver = BatchResolver(symbols: engine.symbols, prices: engine.configuration.prices, producers: engine.producers)
+        resolver = BatchResolver(symbols: engine.symbols, prices: engine.configuration.prices, producers: engine.producers,
+                                 tagPolicy: engine.configuration.tags)
     }
 
     /// Routes every frame of a validated batch; never blocks longer than the
@@ -246,9 +250,11 @@ public final class IngestPort: @unchecked Sendable {
                 if !pushed { dropped[EngineDropReason.ringFullTimeout.rawValue] &+= 1 }
             }
         }
+        let tagsDropped = resolver.takeDroppedTags()
         state.withLock {
             $0.accepted &+= accepted
             for i in dropped.indices { $0.dropped[i] &+= dropped[i] }
+            $0.tagsDropped &+= tagsDropped
         }
         return dropped.reduce(0, &+)
     }

@@ -16,6 +16,8 @@ public final class BatchResolver {
     /// The engine's producers, for each producer's share of the symbol table (nil: only
     /// the producers holding symbols count).
     public let producers: ProducerDirectory?
+    /// Which tag keys are series dimensions, breakdown keys or dropped.
+    public let tagPolicy: TagPolicy
     private let tables: UnsafeMutablePointer<Tables>
 
     /// Per string reference of the current batch (room for `capacity`): its symbol
@@ -26,14 +28,20 @@ public final class BatchResolver {
         var symbolOf: UnsafeMutablePointer<UInt32>? = nil
         var priceOf: UnsafeMutablePointer<ModelPrice?>? = nil
         var priceResolved: UnsafeMutablePointer<Bool>? = nil
+        /// Per reference used as a tag key: its ``TagPolicy/Role`` (``roleUnknown`` until used).
+        var roleOf: UnsafeMutablePointer<UInt8>? = nil
         var batch: BatchView? = nil
         var producer = ProducerDirectory.unnumbered
+        /// Tags dropped since the owner last took the count (``takeDroppedTags()``).
+        var droppedTags: UInt64 = 0
     }
 
-    public init(symbols: SymbolTable, prices: PriceTable, producers: ProducerDirectory? = nil) {
+    public init(symbols: SymbolTable, prices: PriceTable, producers: ProducerDirectory? = nil,
+                tagPolicy: TagPolicy = .legacy) {
         self.symbols = symbols
         self.prices = prices
         self.producers = producers
+        self.tagPolicy = tagPolicy
         tables = .allocate(capacity: 1)
         tables.initialize(to: Tables())
     }
@@ -52,6 +60,7 @@ public final class BatchResolver {
             priceOf.deallocate()
         }
         t.priceResolved?.deallocate()
+        t.roleOf?.deallocate()
     }
 
     /// Prepares for the frames of `batch`, sent by the producer numbered `producer`
@@ -64,12 +73,15 @@ public final class BatchResolver {
             let capacity = max(count, 64)
             let priceOf = UnsafeMutablePointer<ModelPrice?>.allocate(capacity: capacity)
             priceOf.initialize(repeating: nil, count: capacity)
+            let dropped = tables.pointee.droppedTags
             tables.pointee = Tables(capacity: capacity, symbolOf: .allocate(capacity: capacity), priceOf: priceOf,
-                                    priceResolved: .allocate(capacity: capacity))
+                                    priceResolved: .allocate(capacity: capacity), roleOf: .allocate(capacity: capacity),
+                                    droppedTags: dropped)
         }
         let t = tables.pointee
         t.symbolOf!.update(repeating: BatchResolver.unresolved, count: count)
         t.priceResolved!.update(repeating: false, count: count)
+        if !tagPolicy.isLegacy { t.roleOf!.update(repeating: BatchResolver.roleUnknown, count: count) }
         tables.pointee.batch = batch
         tables.pointee.producer = producer
     }
@@ -94,15 +106,42 @@ public final class BatchResolver {
         return symbol
     }
 
+    /// Tags dropped (neither a series dimension nor a breakdown key) since the last call; the ingest thread adds them to its counters after each batch.
+    public func takeDroppedTags() -> UInt64 {
+        defer { tables.pointee.droppedTags = 0 }
+        return tables.pointee.droppedTags
+    }
+
+    static let roleUnknown: UInt8 = 0xFF
+
+    /// The role of tag-key reference `reference` (looked up once per batch).
+    @inline(__always)
+    private func role(_ reference: UInt16, _ roleOf: UnsafeMutablePointer<UInt8>) -> UInt8 {
+        if reference == WireLimits.noString { return 2 }  // an empty key: dropped
+        let cached = roleOf[Int(reference)]
+        if cached != BatchResolver.roleUnknown { return cached }
+        let role: UInt8 = switch tagPolicy.role(of: tables.pointee.batch?.string(reference) ?? "") {
+        case .dimension: 0
+        case .breakdown: 1
+        case .dropped: 2
+        }
+        roleOf[Int(reference)] = role
+        return role
+    }
+
     /// The record of `frame`, which must come from the batch passed to ``begin(_:)``.
     public func record(_ frame: WireFrame) -> FrameRecord {
         let symbolOf = tables.pointee.symbolOf!
         var key = SeriesKey(model: symbol(frame.model, symbolOf), modelVersion: symbol(frame.modelVersion, symbolOf),
                             promptVersion: symbol(frame.promptVersion, symbolOf), route: symbol(frame.route, symbolOf),
                             ring: frame.ring)
-        for i in 0..<Int(frame.tagCount) {
-            let (k, v) = frame.tag(i)
-            key.insertTag(key: symbol(k, symbolOf), value: symbol(v, symbolOf))
+        if tagPolicy.isLegacy {
+            for i in 0..<Int(frame.tagCount) {
+                let (k, v) = frame.tag(i)
+                key.insertTag(key: symbol(k, symbolOf), value: symbol(v, symbolOf))
+            }
+        } else if frame.tagCount > 0 {
+            classifyTags(frame, into: &key, symbolOf)
         }
         let modelReference = Int(frame.model)
         let priceOf = tables.pointee.priceOf!, priceResolved = tables.pointee.priceResolved!
@@ -123,5 +162,29 @@ public final class BatchResolver {
             errorClass: symbol(frame.errorClass, symbolOf), categoryID: frame.categoryID, safetyKinds: frame.safetyKinds,
             status: frame.status, outcome: frame.outcome, safetySeverity: frame.safetySeverity),
             producer: tables.pointee.producer)
+    }
+
+    /// Puts `frame`'s dimension tags into `key` (sorted), then its breakdown tags, and counts
+    /// the rest as dropped (a validated batch has no key twice in a frame, FORMAT.md).
+    @inline(never)
+    private func classifyTags(_ frame: WireFrame, into key: inout SeriesKey, _ symbolOf: UnsafeMutablePointer<UInt32>) {
+        let roleOf = tables.pointee.roleOf!
+        var breakdowns: UInt32 = 0  // bit i: tag i is a breakdown tag
+        var dropped: UInt64 = 0
+        for i in 0..<Int(frame.tagCount) {
+            let (k, v) = frame.tag(i)
+            switch role(k, roleOf) {
+            case 0: key.insertTag(key: symbol(k, symbolOf), value: symbol(v, symbolOf))
+            case 1: breakdowns |= 1 << UInt32(i)
+            default: dropped &+= 1
+            }
+        }
+        while breakdowns != 0 {
+            let i = breakdowns.trailingZeroBitCount
+            breakdowns &= breakdowns &- 1
+            let (k, v) = frame.tag(i)
+            key.appendBreakdown(key: symbol(k, symbolOf), value: symbol(v, symbolOf))
+        }
+        tables.pointee.droppedTags &+= dropped
     }
 }

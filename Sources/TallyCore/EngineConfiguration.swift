@@ -24,6 +24,9 @@ public struct EngineConfiguration: Sendable {
     public var window = WindowPolicy()
     public var sketches = SketchParameters()
     public var prices = PriceTable()
+    /// Which tag keys are series dimensions, which make cohort aggregates, and which are
+    /// dropped (default: every tag a series dimension).
+    public var tags = TagPolicy.legacy
 
     public init() {}
 
@@ -76,6 +79,12 @@ public struct EngineCounters: Sendable, Equatable {
     /// Busy series refused room for their histogram front ends (sealed windows); they kept
     /// going on their t-digests, slower and as exact.
     public var histogramsRefused: UInt64 = 0
+    /// Tags dropped at ingest: keys neither a series dimension nor a breakdown key (``TagPolicy``).
+    public var tagsDropped: UInt64 = 0
+    /// Frames a cohort aggregate could not take (the window's series cap or the memory
+    /// budget refused the aggregate; sealed windows): the frame is in its series, not in
+    /// that cohort.
+    public var cohortsRefused: UInt64 = 0
     /// Bytes the window tables hold now (worst-case estimate, ``EngineMemory``), and the
     /// limit (0: none). Gauges.
     public var memoryBytes: UInt64 = 0
@@ -102,12 +111,14 @@ public struct EngineCounters: Sendable, Equatable {
 extension EngineCounters {
     /// The counters by the stable names snapshots carry: `frames.accepted`,
     /// `frames.aggregated`, `frames.folded`, `dropped.<reason>`, `shard.<i>.frames`,
-    /// `windows.sealed_tables`, `symbols.overflowed`, `symbols.released`, `frames.folded_memory`, `series.histograms_refused`: cumulative since
+    /// `windows.sealed_tables`, `symbols.overflowed`, `symbols.released`, `frames.folded_memory`, `series.histograms_refused`,
+    /// `tags.dropped`, `cohorts.refused`: cumulative since
     /// the engine started; `symbols.interned`, `engine.memory_bytes`, `engine.memory_limit_bytes`: gauges.
     public var named: [String: UInt64] {
         var result: [String: UInt64] = [
             "frames.accepted": accepted, "frames.aggregated": aggregated, "frames.folded": folded,
             "frames.folded_memory": foldedForMemory, "series.histograms_refused": histogramsRefused,
+            "tags.dropped": tagsDropped, "cohorts.refused": cohortsRefused,
             "engine.memory_bytes": memoryBytes, "engine.memory_limit_bytes": memoryLimitBytes,
             "windows.sealed_tables": sealedTables,
             "symbols.interned": symbolsInterned, "symbols.overflowed": symbolsOverflowed,

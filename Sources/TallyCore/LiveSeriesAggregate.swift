@@ -40,7 +40,14 @@ struct LiveSeriesAggregate {
     /// Bytes asked of the memory budget at a time (2,048 buckets over the seven histograms).
     static let allowanceChunkBytes = 16 << 10
 
-    init(sketches: SketchParameters) { base = SeriesAggregate(sketches: sketches) }
+    /// A cohort aggregate (``SeriesKey/isCohort``) keeps no time per output token and no
+    /// sessions (``SeriesAggregate/addCohort(_:)``).
+    let cohort: Bool
+
+    init(sketches: SketchParameters, cohort: Bool = false) {
+        base = SeriesAggregate(sketches: sketches)
+        self.cohort = cohort
+    }
 
     /// Folds one request in.
     @inline(__always)
@@ -52,7 +59,7 @@ struct LiveSeriesAggregate {
                                     allowance: &allowance)
         }
         totalLatency.insert(integer: r.totalLatencyMicros, digest: &base.totalLatency, allowance: &allowance)
-        if let tpot = r.timePerOutputTokenMicros {
+        if !cohort, let tpot = r.timePerOutputTokenMicros {
             timePerOutputToken.insert(tpot, digest: &base.timePerOutputToken, allowance: &allowance)
         }
         inputTokens.insert(integer: r.inputTokens, digest: &base.inputTokens, allowance: &allowance)

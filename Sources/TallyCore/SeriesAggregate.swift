@@ -128,6 +128,20 @@ public struct SeriesAggregate: Sendable {
         if !r.cost.isNaN { cost.insert(r.cost) }
     }
 
+    /// Folds one request into a cohort aggregate (SNAPSHOT.md, "Cohort aggregates"): all but
+    /// the time per output token and the sessions, which stay empty.
+    public mutating func addCohort(_ r: FrameValues) {
+        var values = r
+        values.sessionHash = 0
+        addCounting(values)
+        queueTime.insert(integer: r.queueTimeMicros)
+        if r.timeToFirstTokenMicros != WireLimits.absent32 { timeToFirstToken.insert(integer: r.timeToFirstTokenMicros) }
+        totalLatency.insert(integer: r.totalLatencyMicros)
+        inputTokens.insert(integer: r.inputTokens)
+        outputTokens.insert(integer: r.outputTokens)
+        if !r.cost.isNaN { cost.insert(r.cost) }
+    }
+
     /// Folds in everything of one request but the seven value distributions (counters,
     /// distinct users and sessions, categories): what ``LiveSeriesAggregate`` keeps here
     /// while its distributions go through a cheaper front end.

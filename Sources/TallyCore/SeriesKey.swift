@@ -3,14 +3,24 @@ import TallyWire
 /// The identity of a series: a frame's dimensions as symbols (``SymbolTable``),
 /// with tags sorted by key symbol so that the same cohort always gives the same key
 /// whatever the producer's tag order. A plain value of 88 bytes (no references).
+///
+/// A frame's key also carries its **breakdown tags** (``TagPolicy``) in the slots after its
+/// dimension tags; they are not part of the identity (equality and hash ignore them) and
+/// name the cohort aggregates the frame also feeds (``cohortKey(_:)``). A cohort aggregate's
+/// own key is its deployment slice plus that one tag, marked ``isCohort``.
 public struct SeriesKey: Sendable, Hashable {
     public var model: UInt32
     public var modelVersion: UInt32
     public var promptVersion: UInt32
     public var route: UInt32
     public var ring: DeploymentRing
+    /// Dimension tags (part of the identity).
     public var tagCount: UInt8
-    /// Tags 0 ..< tagCount as `key << 32 | value`, ascending.
+    /// Breakdown tags after them (not part of the identity); 0 in a cohort key.
+    public var breakdownCount: UInt8 = 0
+    /// Whether this is the key of a cohort aggregate (its one tag is a breakdown tag).
+    public var isCohort = false
+    /// Tags 0 ..< tagCount as `key << 32 | value`, ascending; then the breakdown tags.
     public var tags: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
 
     public init(model: UInt32, modelVersion: UInt32 = 0, promptVersion: UInt32 = 0, route: UInt32 = 0,
@@ -52,6 +62,32 @@ public struct SeriesKey: Sendable, Hashable {
         tagCount &+= 1
     }
 
+    /// Adds a breakdown tag after the dimension tags (add every dimension tag first);
+    /// ignored once the 8 slots are full.
+    @inlinable
+    public mutating func appendBreakdown(key: UInt32, value: UInt32) {
+        let slot = Int(tagCount) &+ Int(breakdownCount)
+        guard slot < WireLimits.maxTags else { return }
+        withUnsafeMutableBytes(of: &tags) { $0.storeBytes(of: UInt64(key) << 32 | UInt64(value), toByteOffset: slot &* 8, as: UInt64.self) }
+        breakdownCount &+= 1
+    }
+
+    /// Breakdown tag `index` (0 ..< breakdownCount) as (key, value) symbols.
+    @inlinable
+    public func breakdownTag(_ index: Int) -> (key: UInt32, value: UInt32) { tag(Int(tagCount) &+ index) }
+
+    /// The key of the cohort aggregate for breakdown tag `index`: this key's deployment slice
+    /// (model, versions, route, ring; no dimension tags) and that tag.
+    @inlinable
+    public func cohortKey(_ index: Int) -> SeriesKey {
+        let (key, value) = breakdownTag(index)
+        var cohort = SeriesKey(model: model, modelVersion: modelVersion, promptVersion: promptVersion, route: route, ring: ring)
+        cohort.tags.0 = UInt64(key) << 32 | UInt64(value)
+        cohort.tagCount = 1
+        cohort.isCohort = true
+        return cohort
+    }
+
     /// A 64-bit hash of the key (multiply-xorshift over its words); the shard of a
     /// series is the high word of `routingHash × shardCount`.
     @inlinable
@@ -62,7 +98,7 @@ public struct SeriesKey: Sendable, Hashable {
             return z
         }
         var h = mix(UInt64(model) << 32 | UInt64(modelVersion), UInt64(promptVersion) << 32 | UInt64(route))
-        h = mix(h, UInt64(ring.rawValue) << 8 | UInt64(tagCount))
+        h = mix(h, UInt64(isCohort ? 1 : 0) << 16 | UInt64(ring.rawValue) << 8 | UInt64(tagCount))
         for i in 0..<Int(tagCount) {
             let (key, value) = tag(i)
             h = mix(h, UInt64(key) << 32 | UInt64(value))
@@ -72,12 +108,12 @@ public struct SeriesKey: Sendable, Hashable {
         return h ^ (h >> 32)
     }
 
-    /// Compares the used tag slots as words (the per-frame path compares every
+    /// Compares the dimension tag slots as words (the per-frame path compares every
     /// record's key with its series' key once).
     @inlinable
     public static func == (a: SeriesKey, b: SeriesKey) -> Bool {
         guard a.model == b.model, a.modelVersion == b.modelVersion, a.promptVersion == b.promptVersion,
-              a.route == b.route, a.ring == b.ring, a.tagCount == b.tagCount else { return false }
+              a.route == b.route, a.ring == b.ring, a.tagCount == b.tagCount, a.isCohort == b.isCohort else { return false }
         let count = Int(a.tagCount)
         return withUnsafeBytes(of: a.tags) { x in
             withUnsafeBytes(of: b.tags) { y in

@@ -34,6 +34,8 @@ final class Shard: @unchecked Sendable {
     /// Of those, frames folded because ``EngineMemory`` had no room.
     let foldedForMemory = Atomic<UInt64>(0)
     let histogramsRefused = Atomic<UInt64>(0)
+    /// Frames whose cohort aggregate was refused (``WindowTable/cohortsRefused``), per sealed window.
+    let cohortsRefused = Atomic<UInt64>(0)
     /// The same by producer number (``ProducerDirectory``), merged once per sealed window.
     let foldedByProducer = Mutex<[UInt32: UInt64]>([:])
     let sealedTables = Atomic<UInt64>(0)
@@ -140,6 +142,7 @@ final class Shard: @unchecked Sendable {
                 folded.add(tables.reduce(0) { $0 + $1.foldedFrames }, ordering: .relaxed)
                 foldedForMemory.add(tables.reduce(0) { $0 + $1.foldedForMemory }, ordering: .relaxed)
                 histogramsRefused.add(tables.reduce(0) { $0 + $1.histogramsRefused }, ordering: .relaxed)
+                cohortsRefused.add(tables.reduce(0) { $0 + $1.cohortsRefused }, ordering: .relaxed)
                 if tables.contains(where: { $0.foldedFrames > 0 }) {
                     foldedByProducer.withLock { byProducer in
                         for table in tables {

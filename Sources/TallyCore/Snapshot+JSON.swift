@@ -4,7 +4,8 @@ import TallyWire
 extension Snapshot {
     /// The snapshot as one line of JSON with stable field names, for people and
     /// tools (digests as count/min/max/mean/sum and quantiles p50 … p999;
-    /// HyperLogLogs as estimates). Non-finite numbers are written as null.
+    /// HyperLogLogs as estimates). Non-finite numbers are written as null. `cohorts` (the
+    /// cohort aggregates, same fields as a series, one tag) appears only when there are some.
     public func jsonLine() -> String {
         var o = JSONObject()
         o.number("format", Double(Snapshot.formatVersion))
@@ -20,6 +21,7 @@ extension Snapshot {
         for name in counters.keys.sorted() { c.number(name, Double(counters[name]!)) }
         o.raw("counters", c.text)
         o.raw("series", "[" + series.map(\.json).joined(separator: ",") + "]")
+        if !cohorts.isEmpty { o.raw("cohorts", "[" + cohorts.map(\.json).joined(separator: ",") + "]") }
         return o.text
     }
 }

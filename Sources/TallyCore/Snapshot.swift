@@ -18,6 +18,10 @@ public struct Snapshot: Sendable {
     public var sketches: SketchParameters
     /// Series sorted by ``SeriesLabels`` (deterministic output).
     public var series: [SnapshotSeries]
+    /// Cohort aggregates (SNAPSHOT.md, "Cohort aggregates"), sorted the same way: per
+    /// deployment slice, one per value of each breakdown key (``TagPolicy``); labels with
+    /// that one tag. They count the same frames as ``series`` again: never add the two up.
+    public var cohorts: [SnapshotSeries] = []
     /// The engine's own counters for the window, by stable name (e.g. `frames.accepted`,
     /// `dropped.late`, `series.folded_frames`); merged by addition.
     public var counters: [String: UInt64]
@@ -35,7 +39,8 @@ public struct Snapshot: Sendable {
     }
 
     public init(collectorID: String, windowStartMicros: UInt64, windowEndMicros: UInt64, sequence: UInt64,
-                sketches: SketchParameters, series: consuming [SnapshotSeries], counters: [String: UInt64]) {
+                sketches: SketchParameters, series: consuming [SnapshotSeries], counters: [String: UInt64],
+                cohorts: consuming [SnapshotSeries] = []) {
         self.collectorID = collectorID
         self.windowStartMicros = windowStartMicros
         self.windowEndMicros = windowEndMicros
@@ -45,6 +50,9 @@ public struct Snapshot: Sendable {
         var sorted = series
         sorted.sort { $0.labels < $1.labels }
         self.series = sorted
+        var sortedCohorts = cohorts
+        sortedCohorts.sort { $0.labels < $1.labels }
+        self.cohorts = sortedCohorts
         self.counters = counters
     }
 
@@ -124,9 +132,9 @@ extension Snapshot {
         // Series in an array, found by label through a dictionary of indices: a dictionary
         // of whole series (each ~1 KB inline) and then an array of its values held every
         // series in memory about three times while the snapshot was built.
-        var series: [SnapshotSeries] = []
+        var series: [SnapshotSeries] = [], cohorts: [SnapshotSeries] = []
         series.reserveCapacity(window.tables.reduce(0) { $0 + $1.seriesCount })
-        var indexOf: [SeriesLabels: Int] = [:]
+        var indexOf: [SeriesLabels: Int] = [:], cohortIndexOf: [SeriesLabels: Int] = [:]
         indexOf.reserveCapacity(series.capacity)
         for table in window.tables {
             try table.forEachSeries { (key, aggregate) throws(SketchError) in
@@ -137,7 +145,12 @@ extension Snapshot {
                 var errors: [String: UInt64] = [:]
                 for (symbol, count) in aggregate.errorClasses { errors[name(symbol), default: 0] &+= count }
                 let next = SnapshotSeries(labels: labels, aggregate: aggregate, errorClasses: errors)
-                if let i = indexOf[labels] { try series[i].merge(next) } else {
+                if key.isCohort {  // a cohort's slice may have series in several shards
+                    if let i = cohortIndexOf[labels] { try cohorts[i].merge(next) } else {
+                        cohortIndexOf[labels] = cohorts.count
+                        cohorts.append(next)
+                    }
+                } else if let i = indexOf[labels] { try series[i].merge(next) } else {
                     indexOf[labels] = series.count
                     series.append(next)
                 }
@@ -145,10 +158,11 @@ extension Snapshot {
         }
         var counters = counters
         counters["series.active"] = UInt64(series.count)
+        if !cohorts.isEmpty { counters["cohorts.active"] = UInt64(cohorts.count) }
         counters["series.folded_frames", default: 0] &+= window.tables.reduce(0) { $0 + $1.foldedFrames }
         return Snapshot(collectorID: collectorID, windowStartMicros: window.startMicros,
                         windowEndMicros: window.startMicros + window.intervalMicros, sequence: sequence,
-                        sketches: sketches, series: consume series, counters: counters)
+                        sketches: sketches, series: consume series, counters: counters, cohorts: consume cohorts)
     }
 
     /// Merges snapshots: of the same window from several collectors, or of
@@ -181,25 +195,35 @@ extension Snapshot {
             ($0.windowStartMicros, $0.sequences.first?.collectorID ?? "", $0.sequences.first?.first ?? 0)
                 < ($1.windowStartMicros, $1.sequences.first?.collectorID ?? "", $1.sequences.first?.first ?? 0)
         }
-        var bySeries: [SeriesLabels: SnapshotSeries] = [:]
+        var bySeries: [SeriesLabels: SnapshotSeries] = [:], byCohort: [SeriesLabels: SnapshotSeries] = [:]
         var counters: [String: UInt64] = [:]
         for snapshot in ordered {
             for series in snapshot.series {
                 if bySeries[series.labels] == nil { bySeries[series.labels] = series } else { try bySeries[series.labels]!.merge(series) }
             }
-            for (name, value) in snapshot.counters where name != "series.active" { counters[name, default: 0] &+= value }
+            for cohort in snapshot.cohorts {
+                if byCohort[cohort.labels] == nil { byCohort[cohort.labels] = cohort } else { try byCohort[cohort.labels]!.merge(cohort) }
+            }
+            for (name, value) in snapshot.counters where name != "series.active" && name != "cohorts.active" {
+                counters[name, default: 0] &+= value
+            }
         }
         counters["series.active"] = UInt64(bySeries.count)
-        var series = Array(bySeries.values)
+        if !byCohort.isEmpty { counters["cohorts.active"] = UInt64(byCohort.count) }
+        var series = Array(bySeries.values), cohorts = Array(byCohort.values)
         if snapshots.contains(where: { $0.sketches.hllPrecision != sketches.hllPrecision }) {
             for i in series.indices {
                 series[i].aggregate.users = series[i].aggregate.users.reduced(toPrecision: sketches.hllPrecision)
                 series[i].aggregate.sessions = series[i].aggregate.sessions.reduced(toPrecision: sketches.hllPrecision)
             }
+            for i in cohorts.indices {
+                cohorts[i].aggregate.users = cohorts[i].aggregate.users.reduced(toPrecision: sketches.hllPrecision)
+                cohorts[i].aggregate.sessions = cohorts[i].aggregate.sessions.reduced(toPrecision: sketches.hllPrecision)
+            }
         }
         var result = Snapshot(collectorID: collectorID, windowStartMicros: snapshots.map(\.windowStartMicros).min()!,
                               windowEndMicros: snapshots.map(\.windowEndMicros).max()!, sequence: 0,
-                              sketches: sketches, series: series, counters: counters)
+                              sketches: sketches, series: series, counters: counters, cohorts: cohorts)
         result.sequences = ranges
         return result
     }

@@ -1,7 +1,8 @@
 import TallySketches
 import TallyWire
 
-/// The binary form of a ``Snapshot``, version 1 (SNAPSHOT.md is the specification).
+/// The binary form of a ``Snapshot``, version 1 (SNAPSHOT.md is the specification), with
+/// its optional cohort section (flags bit 0).
 /// Decoding validates everything and throws ``SnapshotCodecError`` naming the
 /// first fault; it never traps on bad bytes.
 public enum SnapshotCodec {
@@ -9,7 +10,7 @@ public enum SnapshotCodec {
 
     public static func encode(_ snapshot: Snapshot) -> [UInt8] {
         var strings = StringTableBuilder()
-        for series in snapshot.series {
+        for series in [snapshot.series, snapshot.cohorts].joined() {
             let l = series.labels
             for s in [l.model, l.modelVersion, l.promptVersion, l.route] { strings.add(s) }
             for tag in l.tags { strings.add(tag.key); strings.add(tag.value) }
@@ -22,7 +23,7 @@ public enum SnapshotCodec {
         var w = SnapshotWriter()
         w.bytes += magic
         w.u8(Snapshot.formatVersion)
-        w.u8(0)   // flags
+        w.u8(snapshot.cohorts.isEmpty ? 0 : SnapshotCodec.cohortsFlag)   // flags
         w.u8(0); w.u8(0)  // reserved
         w.u64(snapshot.windowStartMicros)
         w.u64(snapshot.windowEndMicros)
@@ -40,8 +41,15 @@ public enum SnapshotCodec {
         for name in counterNames { w.varint(strings.ref(name)); w.varint(snapshot.counters[name]!) }
         w.varint(UInt64(snapshot.series.count))
         for series in snapshot.series { encode(series, strings: strings, into: &w) }
+        if !snapshot.cohorts.isEmpty {
+            w.varint(UInt64(snapshot.cohorts.count))
+            for cohort in snapshot.cohorts { encode(cohort, strings: strings, into: &w) }
+        }
         return w.bytes
     }
+
+    /// Flags bit 0: a cohort section follows the series (SNAPSHOT.md, "Cohort aggregates").
+    public static let cohortsFlag: UInt8 = 1
 
     static func encode(_ series: SnapshotSeries, strings: StringTableBuilder, into w: inout SnapshotWriter) {
         let l = series.labels, a = series.aggregate
@@ -100,7 +108,9 @@ public enum SnapshotCodec {
         guard Array(bytes[0..<4]) == magic else { throw .badMagic }
         let version = try r.u8(at: 4)
         guard version == Snapshot.formatVersion else { throw .unsupportedVersion(version) }
-        guard bytes[5] == 0, bytes[6] == 0, bytes[7] == 0 else { throw .invalid("flags/reserved", "not zero") }
+        guard bytes[5] & ~SnapshotCodec.cohortsFlag == 0 else { throw .invalid("flags", "unknown bits \(bytes[5])") }
+        guard bytes[6] == 0, bytes[7] == 0 else { throw .invalid("reserved", "not zero") }
+        let hasCohorts = bytes[5] & SnapshotCodec.cohortsFlag != 0
         r.offset = 8
         let start = try r.u64("window_start"), end = try r.u64("window_end")
         guard start < end else { throw .invalid("window", "start \(start) ≥ end \(end)") }
@@ -143,16 +153,29 @@ public enum SnapshotCodec {
         for i in 0..<(try r.count("series_count", max: 1 << 24)) {
             series.append(try decodeSeries(&r, index: i, strings: strings, sketches: sketches))
         }
+        var cohorts: [SnapshotSeries] = []
+        if hasCohorts {
+            var seen = Set<SeriesLabels>()
+            for i in 0..<(try r.count("cohort_count", max: 1 << 24)) {
+                let cohort = try decodeSeries(&r, index: i, strings: strings, sketches: sketches, section: "cohort")
+                guard cohort.labels.tags.count == 1 else {
+                    throw .invalid("cohort[\(i)].tag_count", "\(cohort.labels.tags.count), must be 1")
+                }
+                guard seen.insert(cohort.labels).inserted else { throw .invalid("cohort[\(i)]", "labels repeated") }
+                cohorts.append(cohort)
+            }
+            guard !cohorts.isEmpty else { throw .invalid("cohort_count", "0 with the cohorts flag set") }
+        }
         guard r.offset == bytes.count else { throw .trailingBytes(bytes.count - r.offset) }
         var snapshot = Snapshot(collectorID: collector, windowStartMicros: start, windowEndMicros: end, sequence: 0,
-                                sketches: sketches, series: series, counters: counters)
+                                sketches: sketches, series: series, counters: counters, cohorts: cohorts)
         snapshot.sequences = sequences
         return snapshot
     }
 
     static func decodeSeries(_ r: inout SnapshotReader, index: Int, strings: [String],
-                             sketches: SketchParameters) throws(SnapshotCodecError) -> SnapshotSeries {
-        let f = "series[\(index)]"
+                             sketches: SketchParameters, section: String = "series") throws(SnapshotCodecError) -> SnapshotSeries {
+        let f = "\(section)[\(index)]"
         func string(_ field: String) throws(SnapshotCodecError) -> String {
             strings[try r.count("\(f).\(field)", max: strings.count - 1)]
         }

@@ -84,7 +84,7 @@ public final class WindowTable: @unchecked Sendable {
         /// this one in it) and its stash.
         mutating func promote(_ record: FrameRecord, sketches: SketchParameters) {
             let created = UnsafeMutablePointer<LiveSeriesAggregate>.allocate(capacity: 1)
-            created.initialize(to: LiveSeriesAggregate(sketches: sketches))
+            created.initialize(to: LiveSeriesAggregate(sketches: sketches, cohort: first.key.isCohort))
             created.pointee.add(first.values)
             created.pointee.add(record.values)
             aggregate = created
@@ -105,7 +105,7 @@ public final class WindowTable: @unchecked Sendable {
             fold()
             if let aggregate { return aggregate.pointee.sealed() }
             var single = SeriesAggregate(sketches: sketches)
-            single.add(first)
+            if first.key.isCohort { single.addCohort(first.values) } else { single.add(first) }
             return single
         }
 
@@ -152,6 +152,8 @@ public final class WindowTable: @unchecked Sendable {
         @usableFromInline var foldedForMemory: UInt64 = 0
         /// Busy series refused histogram memory (they stay on their digests).
         @usableFromInline var histogramsRefused: UInt64 = 0
+        /// Frames a cohort aggregate could not take (cap or memory).
+        @usableFromInline var cohortsRefused: UInt64 = 0
         /// Bytes reserved from ``EngineMemory`` for this table's series, in all and per
         /// producer number, released at deinit.
         @usableFromInline var reservedBytes = 0
@@ -208,7 +210,7 @@ public final class WindowTable: @unchecked Sendable {
     public var foldedFrames: UInt64 { state.pointee.foldedFrames }
     /// Distinct keys folded (estimated: an HLL over their routing hashes).
     public var foldedKeys: HyperLogLog { state.pointee.foldedKeys }
-    /// Series held, the overflow series included.
+    /// Series held, the overflow series and the cohort aggregates included.
     public var seriesCount: Int { state.pointee.count }
     /// Folded frames by the producer number of their record (``ProducerDirectory``).
     public var foldedFramesByProducer: [UInt32: UInt64] { state.pointee.foldedBy }
@@ -216,12 +218,36 @@ public final class WindowTable: @unchecked Sendable {
     public var foldedForMemory: UInt64 { state.pointee.foldedForMemory }
     /// Busy series that ``EngineMemory`` refused room for histograms (``LiveSeriesAggregate``).
     public var histogramsRefused: UInt64 { state.pointee.histogramsRefused }
+    /// Frames a cohort aggregate could not take: the table's cap or ``EngineMemory`` refused
+    /// the aggregate (the frames are in their series all the same).
+    public var cohortsRefused: UInt64 { state.pointee.cohortsRefused }
 
-    /// Folds `record` into its series (or the overflow series).
+    /// Folds `record` into its series (or the overflow series), and into the cohort
+    /// aggregate of each of its breakdown tags (``SeriesKey/cohortKey(_:)``).
     @inlinable
     public func add(_ record: FrameRecord) {
+        state.pointee.frames &+= 1
+        place(record)
+        if record.key.breakdownCount != 0 { addToCohorts(record) }
+    }
+
+    /// Feeds `record`'s cohort aggregates: for each breakdown tag, the record under that
+    /// cohort's key (sessions left out: cohort aggregates keep no session count).
+    @usableFromInline @inline(never)
+    func addToCohorts(_ record: FrameRecord) {
+        var cohort = record
+        cohort.values.sessionHash = 0
+        for b in 0..<Int(record.key.breakdownCount) {
+            cohort.key = record.key.cohortKey(b)
+            cohort.routingHash = cohort.key.routingHash
+            place(cohort)
+        }
+    }
+
+    /// Adds `record` to the entry of its key, admitting the key if new.
+    @inlinable
+    func place(_ record: FrameRecord) {
         let s = state
-        s.pointee.frames &+= 1
         let hash = record.routingHash
         var i = WindowTable.home(hash) & s.pointee.slotMask
         while true {
@@ -259,6 +285,21 @@ public final class WindowTable: @unchecked Sendable {
     func addNew(_ record: FrameRecord, slot: Int) {
         let s = state
         let producer = WindowTable.producerSlot(of: record)
+        if record.key.isCohort {
+            // A cohort aggregate past the cap or the budget: the frame is already in its
+            // series (or the overflow series), so it is only counted, never folded again.
+            let admitted = s.pointee.count - (s.pointee.overflowEntry == nil ? 0 : 1)
+            guard admitted < maxSeries && (admitted < sharedSeries || isWithinShare(producer)),
+                  reserve(EngineMemory.oneFrameSeriesBytes, for: producer) else {
+                s.pointee.cohortsRefused &+= 1
+                return
+            }
+            countAdmission(producer)
+            let n = append(record)
+            s.pointee.slots[slot] = Slot(hash: record.routingHash, entry: UInt32(n + 1))
+            if 2 * s.pointee.count > s.pointee.slotMask + 1 { growIndex() }
+            return
+        }
         // A key that is itself the overflow key (its model symbol overflowed the symbol
         // table) goes to the overflow series, counted as folded for its producer.
         if record.key == .overflow {
@@ -290,7 +331,7 @@ public final class WindowTable: @unchecked Sendable {
         let producer = WindowTable.producerSlot(of: record)
         guard entry.pointee.stashed != Entry.refusedStash, reserve(EngineMemory.busySeriesBytes, for: producer) else {
             entry.pointee.stashed = Entry.refusedStash
-            fold(record, producer: producer, forMemory: true)
+            if record.key.isCohort { state.pointee.cohortsRefused &+= 1 } else { fold(record, producer: producer, forMemory: true) }
             return
         }
         entry.pointee.promote(record, sketches: sketches)

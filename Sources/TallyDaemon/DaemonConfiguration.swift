@@ -142,6 +142,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// HyperLogLog precision p of the snapshots' distinct users and sessions, 10 … 16
     /// (default 14: exact to 1,024, RMSE ≤ 0.8 %). A PostgreSQL schema holds one p.
     public var hllPrecision = SketchParameters().hllPrecision
+    /// Tag keys kept in the series key (nil, with no breakdown keys: every tag; ``TagPolicy``).
+    public var seriesTags: [String]? = nil
+    /// Tag keys that make cohort aggregates per deployment slice (``TagPolicy``).
+    public var breakdownKeys: [String] = []
 
     public init() {}
 
@@ -176,7 +180,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public mutating func set(_ key: String, text: String, field: String) throws(ConfigError) {
         let value: ConfigValue
         switch key {
-        case "endpoints", "http_metric_labels", "otlp_tag_attributes": value = .strings(text.split(separator: ",").map { String($0).trimmingSpaces() })
+        case "endpoints", "http_metric_labels", "otlp_tag_attributes", "series_tags", "breakdown_keys": value = .strings(text.split(separator: ",").map { String($0).trimmingSpaces() })
         case "receive_queue", "memory_budget_mib", "max_connections", "shutdown_drain_seconds", "future_tolerance_seconds",
              "index_replay_windows", "window_seconds", "allowed_lateness_seconds", "shards", "max_series_per_shard", "file_max_bytes", "file_max_seconds",
              "file_retention", "sink_queue", "http_windows", "http_max_label_sets", "http_vllm_max_model_len", "otlp_max_body_bytes",
@@ -205,7 +209,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
                               "otlp_listen", "otlp_max_body_bytes", "otlp_version_attribute", "otlp_ring_attribute",
                               "otlp_route_attribute", "otlp_user_attribute", "otlp_tag_attributes", "otlp_id_secret",
                               "postgres_url", "postgres_schema", "postgres_password_file", "postgres_retention_days",
-                              "hll_precision"]
+                              "hll_precision", "series_tags", "breakdown_keys"]
 
     mutating func set(_ key: String, _ value: ConfigValue) throws(ConfigError) {
         func string() throws(ConfigError) -> String {
@@ -292,6 +296,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
         case "postgres_password_file": postgresPasswordFile = try string()
         case "postgres_retention_days": postgresRetentionDays = try integer()
         case "hll_precision": hllPrecision = try integer()
+        case "series_tags", "breakdown_keys":
+            guard case .strings(let list) = value else { throw ConfigError(field: key, "expected an array of strings") }
+            if key == "series_tags" { seriesTags = list } else { breakdownKeys = list }
         default:
             let parts = key.split(separator: ".", maxSplits: 1).map(String.init)
             guard parts.count == 2, parts[0] == "prices",
@@ -389,6 +396,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
         if !(0...100_000).contains(postgresRetentionDays) {
             throw ConfigError(field: "postgres_retention_days", "\(postgresRetentionDays) not in 0 … 100000")
         }
+        if let problem = tagPolicy.validationError() {
+            throw ConfigError(field: breakdownKeys.isEmpty ? "series_tags" : "breakdown_keys", problem)
+        }
         if !(10...16).contains(hllPrecision) { throw ConfigError(field: "hll_precision", "\(hllPrecision) not in 10 … 16") }
         for (model, price) in prices where price.input.isNaN || price.cachedInput.isNaN || price.output.isNaN {
             throw ConfigError(field: "prices.\(model)", "needs input, cached_input and output")
@@ -420,6 +430,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var memoryShares: MemoryShares { MemoryShares(budgetMiB: memoryBudgetMiB) }
 
     /// The engine configuration these settings describe.
+    /// ``seriesTags`` and ``breakdownKeys`` as the engine takes them.
+    public var tagPolicy: TagPolicy { TagPolicy(seriesKeys: seriesTags, breakdownKeys: breakdownKeys) }
+
     public var engine: EngineConfiguration {
         var engine = EngineConfiguration()
         if shards > 0 { engine.shards = shards }
@@ -433,6 +446,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         engine.prices = PriceTable()
         engine.prices.prices = prices
         engine.sketches.hllPrecision = hllPrecision
+        engine.tags = tagPolicy
         return engine
     }
 
@@ -515,6 +529,16 @@ public struct DaemonConfiguration: Sendable, Equatable {
     # up to 2^p/16 values, then 2^p registers (RMSE ≈ 0.65 % a series, 0.8 % a union at 14).
     # Snapshots carry it; a PostgreSQL schema holds one p (12 in Tally before December 2026).
     hll_precision = 14
+    # Cohort tags (a frame's key=value tags, e.g. lang=de). With neither list below set,
+    # every tag is part of the series key, so series multiply with each tag's values. Set
+    # them, and a tag key in series_tags stays in the series key; a tag key in
+    # breakdown_keys (at most 4) instead gives each deployment slice (model, version,
+    # prompt version, route, ring) one cohort aggregate per value of that key, so they add
+    # up: slices × (values of key 1 + values of key 2 + …); any other tag is dropped and
+    # counted (tags.dropped). Cohort aggregates (SNAPSHOT.md, "Cohort aggregates") feed the
+    # index's cohort scopes and fairness; they keep no time per output token or sessions.
+    # series_tags = ["tenant"]
+    # breakdown_keys = ["region", "lang", "tier"]
     # Print a per-window summary table on stdout.
     summary = false
 

@@ -173,7 +173,8 @@ public final class PostgresSink: SnapshotSink, @unchecked Sendable {
         let inserted = try session.transaction { () throws(PostgresSinkError) -> Bool in
             let (sql, binds) = SnapshotRows.windowInsert(snapshot, sequence: sequence, schema: settings.schema)
             guard try !session.query(sql, binds).isEmpty else { return false }
-            for (sql, binds) in SnapshotRows.seriesInserts(snapshot, sequence: sequence, schema: settings.schema) {
+            for (sql, binds) in SnapshotRows.seriesInserts(snapshot, sequence: sequence, schema: settings.schema)
+                + SnapshotRows.seriesInserts(snapshot, sequence: sequence, schema: settings.schema, cohorts: true) {
                 try session.query(sql, binds)
             }
             return true

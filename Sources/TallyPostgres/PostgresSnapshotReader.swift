@@ -58,6 +58,7 @@ public enum PostgresSnapshotReader {
         let within = "window_start >= \(SnapshotRows.time(1)) AND window_start < \(SnapshotRows.time(2))"
         let count = try session.query("""
             SELECT (SELECT count(*) FROM \(schema).windows WHERE \(within)) + (SELECT count(*) FROM \(schema).series WHERE \(within))
+                   + (SELECT count(*) FROM \(schema).cohorts WHERE \(within))
             """, range)
         if let total = try? count.first?.decode(Int64.self), total > Int64(maxRows) {
             throw .server("\(total) rows in the range; at most \(maxRows) are read at once (narrow --from/--to)")
@@ -80,31 +81,40 @@ public enum PostgresSnapshotReader {
             }
         }
 
-        var seriesOf: [String: [SnapshotSeries]] = [:]
+        var seriesOf: [String: [SnapshotSeries]] = [:], cohortsOf: [String: [SnapshotSeries]] = [:]
         let digests = ["queue_time_us", "ttft_us", "total_latency_us", "tpot_us", "input_tokens", "output_tokens", "cost_usd_digest"]
-        for row in try session.query("""
-            SELECT collector_id, sequence, model, model_version, prompt_version, route, ring, tags::text, requests,
-                   status_ok, status_error, status_timeout, status_rate_limited, status_cancelled, status_other,
-                   error_classes::text, refusals, escalations, fallbacks, task_unknown, task_success, task_failure,
-                   feedback_up, feedback_down, safety_low, safety_medium, safety_high, safety_critical, safety_kinds::text,
-                   unpriced, cached_input_tokens, cost_usd, input_tokens_sum::float8, output_tokens_sum::float8,
-                   total_latency_us_sum, \(digests.map { "tdigest_send(\($0))" }.joined(separator: ", ")),
-                   users::text, sessions::text, categories::text, categories_other
-            FROM \(schema).series WHERE \(within)
-            """, range) {
-            let cells = row.makeRandomAccess()
-            let key = (try? cells[0].decode(String.self)) ?? "?"
-            let sequence = (try? cells[1].decode(Int64.self)) ?? -1
-            do {
-                seriesOf["\(key)|\(sequence)", default: []].append(try series(cells, sketches: sketches))
-            } catch {
-                result.problems.append("a series row of \(key) #\(sequence): \(error)")
+        for table in ["series", "cohorts"] {
+            for row in try session.query("""
+                SELECT collector_id, sequence, model, model_version, prompt_version, route, ring, tags::text, requests,
+                       status_ok, status_error, status_timeout, status_rate_limited, status_cancelled, status_other,
+                       error_classes::text, refusals, escalations, fallbacks, task_unknown, task_success, task_failure,
+                       feedback_up, feedback_down, safety_low, safety_medium, safety_high, safety_critical, safety_kinds::text,
+                       unpriced, cached_input_tokens, cost_usd, input_tokens_sum::float8, output_tokens_sum::float8,
+                       total_latency_us_sum, \(digests.map { "tdigest_send(\($0))" }.joined(separator: ", ")),
+                       users::text, sessions::text, categories::text, categories_other
+                FROM \(schema).\(table) WHERE \(within)
+                """, range) {
+                let cells = row.makeRandomAccess()
+                let key = (try? cells[0].decode(String.self)) ?? "?"
+                let sequence = (try? cells[1].decode(Int64.self)) ?? -1
+                do {
+                    let read = try series(cells, sketches: sketches)
+                    if table == "series" {
+                        seriesOf["\(key)|\(sequence)", default: []].append(read)
+                    } else {
+                        guard read.labels.tags.count == 1 else { throw RowError("a cohort row with \(read.labels.tags.count) tags") }
+                        cohortsOf["\(key)|\(sequence)", default: []].append(read)
+                    }
+                } catch {
+                    result.problems.append("a \(table) row of \(key) #\(sequence): \(error)")
+                }
             }
         }
         for header in headers {
             let series = seriesOf["\(header.collector)|\(header.sequence)"] ?? []
             result.snapshots.append(Snapshot(collectorID: header.collector, windowStartMicros: header.start, windowEndMicros: header.end,
-                                             sequence: header.sequence, sketches: sketches, series: series, counters: header.counters))
+                                             sequence: header.sequence, sketches: sketches, series: series, counters: header.counters,
+                                             cohorts: cohortsOf["\(header.collector)|\(header.sequence)"] ?? []))
         }
         return result
     }

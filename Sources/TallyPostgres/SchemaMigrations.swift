@@ -25,7 +25,66 @@ enum SchemaMigrations {
             .replacingOccurrences(of: "{precision}", with: String(sketches.hllPrecision))
     }
 
-    static let all: [String] = [version1]
+    static let all: [String] = [version1, version2]
+
+    /// Version 2 (December 2026): cohort aggregates (SNAPSHOT.md, "Cohort aggregates") in
+    /// their own table with `series`' columns, so that no query over `series` counts a
+    /// frame twice; partitions and retention for both; `users_per_cohort_day` over both.
+    static let version2 = """
+    CREATE TABLE {s}.cohorts (LIKE {s}.series INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY RANGE (window_start);
+    CREATE INDEX cohorts_by_start_model ON {s}.cohorts (window_start, model);
+    CREATE INDEX cohorts_by_window ON {s}.cohorts (collector_id, sequence);
+
+    -- The partitions for the UTC day of `day`: series_YYYYMMDD and cohorts_YYYYMMDD. Safe to call concurrently.
+    CREATE OR REPLACE FUNCTION {s}.ensure_partition(day date) RETURNS void LANGUAGE plpgsql AS $fn$
+    DECLARE
+        suffix text := to_char(day, 'YYYYMMDD');
+        parent text;
+    BEGIN
+        IF to_regclass(format('%I.%I', '{s}', 'series_' || suffix)) IS NOT NULL
+           AND to_regclass(format('%I.%I', '{s}', 'cohorts_' || suffix)) IS NOT NULL THEN RETURN; END IF;
+        PERFORM pg_advisory_xact_lock(hashtext('{s}.ensure_partition'));
+        FOREACH parent IN ARRAY ARRAY['series', 'cohorts'] LOOP
+            IF to_regclass(format('%I.%I', '{s}', parent || '_' || suffix)) IS NULL THEN
+                EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.%I FOR VALUES FROM (%L) TO (%L)', '{s}', parent || '_' || suffix,
+                               '{s}', parent, (day::timestamp AT TIME ZONE 'UTC'), ((day + 1)::timestamp AT TIME ZONE 'UTC'));
+            END IF;
+        END LOOP;
+    END $fn$;
+
+    -- Retention: drops the series and cohort partitions of days before `keep_from` (UTC) and
+    -- deletes their window rows and hourly roll-ups. Returns the partitions dropped.
+    CREATE OR REPLACE FUNCTION {s}.drop_partitions_before(keep_from date) RETURNS integer LANGUAGE plpgsql AS $fn$
+    DECLARE
+        part record;
+        dropped integer := 0;
+    BEGIN
+        FOR part IN
+            SELECT c.relname FROM pg_inherits i
+            JOIN pg_class c ON c.oid = i.inhrelid
+            JOIN pg_class p ON p.oid = i.inhparent
+            JOIN pg_namespace n ON n.oid = p.relnamespace
+            WHERE n.nspname = '{s}' AND p.relname IN ('series', 'cohorts') AND c.relname ~ '^(series|cohorts)_[0-9]{8}$'
+              AND to_date(right(c.relname, 8), 'YYYYMMDD') < keep_from
+        LOOP
+            EXECUTE format('DROP TABLE %I.%I', '{s}', part.relname);
+            dropped := dropped + 1;
+        END LOOP;
+        DELETE FROM {s}.windows WHERE window_start < (keep_from::timestamp AT TIME ZONE 'UTC');
+        DELETE FROM {s}.series_hourly WHERE hour < (keep_from::timestamp AT TIME ZONE 'UTC');
+        RETURN dropped;
+    END $fn$;
+
+    -- Distinct users per cohort (tag key and value) per UTC day: series tags and cohort aggregates.
+    CREATE OR REPLACE VIEW {s}.users_per_cohort_day AS
+    SELECT day, tag, cohort, sum(requests) AS requests, hll_cardinality(hll_union_agg(users)) AS distinct_users
+    FROM (SELECT date_trunc('day', s.window_start, 'UTC') AS day, t.key AS tag, t.value AS cohort, s.requests, s.users
+          FROM {s}.series s, jsonb_each_text(s.tags) t
+          UNION ALL
+          SELECT date_trunc('day', c.window_start, 'UTC'), t.key, t.value, c.requests, c.users
+          FROM {s}.cohorts c, jsonb_each_text(c.tags) t) r
+    GROUP BY 1, 2, 3;
+    """
 
     /// Version 1: sketch parameters, windows, day-partitioned series, partition and
     /// retention functions, the analyst's views and functions, the hourly roll-up.

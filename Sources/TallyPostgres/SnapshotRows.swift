@@ -3,7 +3,7 @@ import PostgresNIO
 import TallyCore
 import TallySketches
 
-/// A snapshot as SQL: its window row and its series rows (SCHEMA.md), as parameterised
+/// A snapshot as SQL: its window row, its series rows and its cohort rows (SCHEMA.md), as parameterised
 /// statements. Counters go in as bigint (clamped at 2⁶³ − 1), times as exact
 /// microseconds from the epoch, digests in the tdigest extension's text form (NULL
 /// when empty), HyperLogLogs in postgresql-hll's FULL bytes.
@@ -48,13 +48,16 @@ enum SnapshotRows {
         ("users", "::hll"), ("sessions", "::hll"), ("categories", "::jsonb"), ("categories_other", ""),
     ]
 
-    /// INSERTs of every series row, ``rowsPerStatement`` rows each.
-    static func seriesInserts(_ snapshot: Snapshot, sequence: UInt64, schema: String) -> [(String, PostgresBindings)] {
+    /// INSERTs of every series row, ``rowsPerStatement`` rows each; with `cohorts`, of every
+    /// cohort aggregate into `cohorts` (the same columns, SCHEMA.md).
+    static func seriesInserts(_ snapshot: Snapshot, sequence: UInt64, schema: String,
+                              cohorts: Bool = false) -> [(String, PostgresBindings)] {
         let columns = seriesColumns.map(\.name).joined(separator: ", ")
+        let rows = cohorts ? snapshot.cohorts : snapshot.series
         var statements: [(String, PostgresBindings)] = []
         var start = 0
-        while start < snapshot.series.count {
-            let chunk = snapshot.series[start..<min(start + rowsPerStatement, snapshot.series.count)]
+        while start < rows.count {
+            let chunk = rows[start..<min(start + rowsPerStatement, rows.count)]
             var b = PostgresBindings(capacity: chunk.count * seriesColumns.count)
             var tuples: [String] = []
             for series in chunk {
@@ -65,7 +68,8 @@ enum SnapshotRows {
                 }
                 tuples.append("(" + placeholders.joined(separator: ", ") + ")")
             }
-            statements.append(("INSERT INTO \(schema).series (\(columns)) VALUES " + tuples.joined(separator: ", "), b))
+            statements.append(("INSERT INTO \(schema).\(cohorts ? "cohorts" : "series") (\(columns)) VALUES "
+                               + tuples.joined(separator: ", "), b))
             start += chunk.count
         }
         return statements

@@ -92,6 +92,58 @@ import TallyWire
         }
     }
 
+    /// The same traffic as a collector with `breakdown_keys = ["lang"]` would publish it: a
+    /// series per slice (no tags) and a cohort aggregate per slice and language.
+    func withCohortAggregates(_ shot: Snapshot) throws -> Snapshot {
+        var slices: [SeriesLabels: SnapshotSeries] = [:]
+        var cohorts: [SnapshotSeries] = []
+        for series in shot.series {
+            var slice = series
+            slice.labels.tags = []
+            if slices[slice.labels] == nil { slices[slice.labels] = slice } else { try slices[slice.labels]!.merge(slice) }
+            cohorts.append(series)  // its one tag is lang
+        }
+        var result = shot
+        result.series = slices.values.sorted { $0.labels < $1.labels }
+        result.cohorts = cohorts
+        return result
+    }
+
+    /// Cohort scopes and fairness from cohort aggregates equal those from series tags, and
+    /// the other scopes do not count the cohort aggregates.
+    @Test func cohortAggregatesRollUpLikeSeriesTags() throws {
+        let tagged = snapshot(window: 0, shapes())
+        let split = try withCohortAggregates(tagged)
+        #expect(split.series.count == 11 && split.cohorts.count == 33 && tagged.series.count == 33)
+        let kinds: [Scope.Kind] = [.fleet, .model, .modelRing]
+        let a = try ScopeRollup.scopes(of: tagged, kinds: kinds, cohortKeys: ["lang"])
+        let b = try ScopeRollup.scopes(of: split, kinds: kinds, cohortKeys: ["lang"])
+        #expect(Set(a.keys) == Set(b.keys))
+        #expect(b.keys.filter { $0.kind == .cohort }.count == 3)
+        for (scope, x) in a {
+            let y = try #require(b[scope])
+            #expect(x.requests == y.requests && x.statusCounts == y.statusCounts && x.refusals == y.refusals, "\(scope)")
+            #expect(x.totalLatency.count == y.totalLatency.count && x.totalLatency.min == y.totalLatency.min
+                    && x.totalLatency.max == y.totalLatency.max, "\(scope)")
+            for q in [0.5, 0.95, 0.99] {
+                let rank = x.totalLatency.cdf(y.totalLatency.quantile(q))
+                #expect(abs(rank - q) <= 0.01, "\(scope) q \(q): rank \(rank)")
+            }
+        }
+        #expect(b[.fleet]!.requests == tagged.requests, "the fleet counts series only")
+        // The engine's fairness reports agree (same cohorts, same values within the digests' merge error).
+        let policy = try testPolicy()
+        let reportA = try IndexEngine(policy: policy, collectorID: "t").evaluate(tagged)[0].fairness
+        let reportB = try IndexEngine(policy: policy, collectorID: "t").evaluate(split)[0].fairness
+        #expect(!reportA.isEmpty && reportA.count == reportB.count)
+        for (x, y) in zip(reportA, reportB) {
+            #expect(x.key == y.key && x.kpi == y.kpi, "\(x.kpi)")
+            // Requests per cohort value are exact; the order (best first) may differ by a quantile's merge error.
+            #expect(Dictionary(uniqueKeysWithValues: x.cohorts.map { ($0.value, $0.requests) })
+                    == Dictionary(uniqueKeysWithValues: y.cohorts.map { ($0.value, $0.requests) }), "\(x.kpi)")
+        }
+    }
+
     @Test func theEngineKeepsCohortCategoriesWhenDriftReadsCohorts() throws {
         var policy = try testPolicy()
         policy.drift.scopeKinds = [.fleet, .cohort]

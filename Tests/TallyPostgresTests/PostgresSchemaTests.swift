@@ -38,6 +38,18 @@ struct PostgresSchemaTests {
                 """, database: "tally").split(separator: "\n").map(String.init)
             #expect(try Self.specifiedColumns(table) == actual, "SCHEMA.md's \(table) is the table")
         }
+        // SCHEMA.md: `cohorts` has exactly the columns of `series`, and both are partitioned per day.
+        func columns(_ table: String) throws -> String {
+            try cluster.psql("""
+                SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum) FROM pg_attribute a
+                WHERE a.attrelid = 'tally.\(table)'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+                """, database: "tally")
+        }
+        #expect(try columns("cohorts") == columns("series") && !(try columns("series")).isEmpty)
+        _ = try cluster.psql("SELECT tally.ensure_partition('2026-12-03')", database: "tally")
+        #expect(try cluster.psql("SELECT count(*) FROM pg_class WHERE relname IN ('series_20261203', 'cohorts_20261203')",
+                                 database: "tally") == "2")
+        #expect(try cluster.psql("SELECT max(version) FROM tally.schema_version", database: "tally") == "2")
     }
 
     @Test func hourlyRollUpMergesLikeTallyAndRetentionDropsOldDays() throws {
@@ -92,7 +104,10 @@ struct PostgresSchemaTests {
         let day = try cluster.psql("SELECT (to_timestamp(\(hourStart / 1_000_000)) AT TIME ZONE 'UTC')::date", database: "tally")
         #expect(try cluster.psql("SELECT count(*) FROM pg_inherits WHERE inhparent = 'tally.series'::regclass", database: "tally") == "1")
         #expect(try cluster.psql("SELECT tally.drop_partitions_before('\(day)'::date)", database: "tally") == "0")
-        #expect(try cluster.psql("SELECT tally.drop_partitions_before('\(day)'::date + 1)", database: "tally") == "1")
+        // That day's two partitions: series_YYYYMMDD and cohorts_YYYYMMDD (schema version 2).
+        #expect(try cluster.psql("SELECT count(*) FROM pg_inherits WHERE inhparent = 'tally.cohorts'::regclass", database: "tally") == "1")
+        #expect(try cluster.psql("SELECT tally.drop_partitions_before('\(day)'::date + 1)", database: "tally") == "2")
+        #expect(try cluster.psql("SELECT count(*) FROM pg_inherits WHERE inhparent = 'tally.cohorts'::regclass", database: "tally") == "0")
         #expect(try cluster.psql("SELECT (SELECT count(*) FROM tally.series) + (SELECT count(*) FROM tally.windows) + (SELECT count(*) FROM tally.series_hourly)",
                                  database: "tally") == "0")
     }

@@ -56,6 +56,50 @@ struct PostgresSinkTests {
         #expect(try cluster.psql("SELECT count(*) || ' ' || sum(requests) FROM tally.series", database: "tally") == "18 3600")
     }
 
+    /// Snapshots with cohort aggregates (SNAPSHOT.md, "Cohort aggregates"): their cohorts go to
+    /// `cohorts` in the same transaction, never into `series`; a version-1 schema holding
+    /// series rows migrates to version 2; the reader gives the cohorts back.
+    @Test func cohortAggregatesAreStoredApartAndReadBack() throws {
+        let cluster = try PostgresTestCluster(tallyPassword: Self.password)
+        defer { cluster.destroy() }
+        let settings = cluster.tallySettings()
+        // A schema as version 1 left it, with a window stored.
+        let old = try PostgresSink(settings: settings, collectorID: "test", sketches: SketchParameters(), dataDirectory: "/nonexistent",
+                                   logger: Self.logger, requireServer: true)
+        try old.deliver(Self.encoded(Self.fixtures(1)[0], sequence: 0))
+        old.close()
+        // (CASCADE: version 2's users_per_cohort_day reads cohorts; migration 2 replaces it.)
+        try cluster.psql("DROP TABLE tally.cohorts CASCADE; DELETE FROM tally.schema_version WHERE version = 2", database: "tally")
+        #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 2)
+        // Snapshots 1 and 2: each series also as a cohort aggregate of lang (one value per series).
+        let snapshots = Self.fixtures(3).dropFirst().map { fixture -> Snapshot in
+            var s = fixture
+            s.cohorts = s.series.enumerated().map { i, series in
+                var cohort = series
+                cohort.labels.tags = [CohortTag("lang", ["en", "de", "fr"][i % 3])]
+                return cohort
+            }
+            return s
+        }
+        let sink = try PostgresSink(settings: settings, collectorID: "test", sketches: SketchParameters(), dataDirectory: "/nonexistent",
+                                    logger: Self.logger, requireServer: true)
+        for (i, s) in snapshots.enumerated() { try sink.deliver(Self.encoded(s, sequence: UInt64(i + 1))) }
+        sink.close()
+        #expect(try cluster.psql("SELECT count(*) || ' ' || sum(requests) FROM tally.series", database: "tally") == "9 1800")
+        #expect(try cluster.psql("SELECT count(*) || ' ' || sum(requests) FROM tally.cohorts", database: "tally") == "6 1200")
+        #expect(try cluster.psql("SELECT string_agg(DISTINCT tags::text, ' ') FROM tally.cohorts", database: "tally")
+                == #"{"lang": "de"} {"lang": "en"} {"lang": "fr"}"#)
+        #expect(try cluster.psql("SELECT sum(requests) FROM tally.users_per_cohort_day WHERE tag = 'lang'", database: "tally") == "1200")
+        let read = try PostgresSnapshotReader.read(settings: settings, from: 0, to: .max, logger: Self.logger)
+        #expect(read.problems.isEmpty, "\(read.problems)")
+        #expect(read.snapshots.count == 3)
+        #expect(read.snapshots.map(\.cohorts.count) == [0, 3, 3])
+        for (got, sent) in zip(read.snapshots.dropFirst(), snapshots) {
+            #expect(got.cohorts.map(\.labels) == sent.cohorts.map(\.labels))
+            #expect(got.cohorts.map(\.aggregate.requests) == sent.cohorts.map(\.aggregate.requests))
+        }
+    }
+
     /// PostgreSQL stopped for ~20 s while the collector writes 1-second windows, then
     /// started again: afterwards every snapshot of the data directory is in the
     /// database, stored in sequence order, none twice.
@@ -159,12 +203,12 @@ struct PostgresSinkTests {
         let cluster = try PostgresTestCluster(tallyPassword: Self.password)
         defer { cluster.destroy() }
         let settings = cluster.tallySettings()
-        #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 1)
+        #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 2)
         // Migrating again changes nothing.
-        #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 1)
-        #expect(try cluster.psql("SELECT count(*) FROM tally.schema_version", database: "tally") == "1")
+        #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 2)
+        #expect(try cluster.psql("SELECT count(*) FROM tally.schema_version", database: "tally") == "2")
         try cluster.psql("INSERT INTO tally.schema_version (version, note) VALUES (7, 'a newer tally')", database: "tally")
-        #expect(throws: PostgresSinkError.newerSchema(found: 7, known: 1)) {
+        #expect(throws: PostgresSinkError.newerSchema(found: 7, known: 2)) {
             _ = try PostgresSink(settings: settings, collectorID: "c", sketches: SketchParameters(), dataDirectory: "/nonexistent",
                                  logger: Self.logger)
         }

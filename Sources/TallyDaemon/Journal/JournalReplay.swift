@@ -34,7 +34,8 @@ final class JournalReplay {
         self.stored = stored
         symbols = SymbolTable(maxSymbols: configuration.maxSymbols)
         memory = EngineMemory(limitBytes: configuration.memoryLimitBytes, producers: producers)
-        resolver = BatchResolver(symbols: symbols, prices: configuration.prices, producers: producers)
+        resolver = BatchResolver(symbols: symbols, prices: configuration.prices, producers: producers,
+                                 tagPolicy: configuration.tags)
     }
 
     /// Places every frame of a validated batch received at `receivedMicros` (µs since the epoch).

@@ -1,7 +1,8 @@
 import TallyCore
 import TallySketches
 
-/// Rolls a snapshot's series up into the policy's scopes.
+/// Rolls a snapshot's series (and, for cohort scopes, its cohort aggregates) up into the
+/// policy's scopes.
 ///
 /// Cost: two passes over the series' sketches, whatever the number of scope kinds
 /// and cohort keys. The first merges series into base cells (model, version, prompt
@@ -31,8 +32,12 @@ public enum ScopeRollup {
                               cohortCategories: Bool = true) throws(SketchError) -> (scopes: ScopeMap, cells: [SeriesLabels]) {
         let grouping = baseCells(snapshot.series)
         let baseMembers = grouping.members + (grouping.overflow.isEmpty ? [] : [grouping.overflow])
+        // Cohort scopes come from series tags (a collector whose tags are series dimensions)
+        // and from cohort aggregates (breakdown keys, SNAPSHOT.md "Cohort aggregates"): one
+        // frame is in one or the other, never both, so a merge of both kinds rolls up whole.
+        let cohortSource = snapshot.cohorts.isEmpty || cohortKeys.isEmpty ? snapshot.series : snapshot.series + snapshot.cohorts
         let cohorts: (members: [[Int]], values: [[String]]) =
-            cohortKeys.isEmpty ? ([], []) : cohortCells(snapshot.series, keys: cohortKeys)
+            cohortKeys.isEmpty ? ([], []) : cohortCells(cohortSource, keys: cohortKeys)
         // Independent merges on the available cores: each job merges some of the sketches of
         // every base cell or every cohort cell, reading the snapshot only and writing its own
         // result (concurrentPerform returns once all are done). Six jobs of similar size
@@ -47,7 +52,8 @@ public enum ScopeRollup {
             let (digests, cohort) = jobs[job]
             let first = job == 0 || job == baseParts.count
             return try (cohort ? cohorts.members : baseMembers).map { (members) throws(SketchError) in
-                try ScopeAggregate(rollingUp: members, of: snapshot.series, digests: digests, sketches: snapshot.sketches,
+                try ScopeAggregate(rollingUp: members, of: cohort ? cohortSource : snapshot.series, digests: digests,
+                                   sketches: snapshot.sketches,
                                    counters: first, categories: cohort ? cohortCategories : true)
             }
         }
