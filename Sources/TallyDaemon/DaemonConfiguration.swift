@@ -399,6 +399,18 @@ public struct DaemonConfiguration: Sendable, Equatable {
         if let problem = tagPolicy.validationError() {
             throw ConfigError(field: breakdownKeys.isEmpty ? "series_tags" : "breakdown_keys", problem)
         }
+        // /metrics labels its fleet families from series labels: a tag that is not a series
+        // dimension would be "" on every series, silently.
+        for label in httpMetricLabels where label.hasPrefix("tag:") {
+            let key = String(label.dropFirst(4))
+            switch tagPolicy.role(of: key) {
+            case .dimension: break
+            case .breakdown:
+                throw ConfigError(field: "http_metric_labels", "\(label): \(key) is a breakdown key, not a series label (its cohorts are in the index and the snapshots); add it to series_tags instead, or drop the label")
+            case .dropped:
+                throw ConfigError(field: "http_metric_labels", "\(label): tag \(key) is dropped (not in series_tags)")
+            }
+        }
         if !(10...16).contains(hllPrecision) { throw ConfigError(field: "hll_precision", "\(hllPrecision) not in 10 … 16") }
         for (model, price) in prices where price.input.isNaN || price.cachedInput.isNaN || price.output.isNaN {
             throw ConfigError(field: "prices.\(model)", "needs input, cached_input and output")

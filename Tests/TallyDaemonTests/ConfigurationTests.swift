@@ -63,6 +63,11 @@ import TallyCore
         ("alert_webhook_url = \"http://hooks:0/x\"", "alert_webhook_url"),
         ("hll_precision = 18", "hll_precision"),
         ("hll_precision = 9", "hll_precision"),
+        ("breakdown_keys = [\"lang\"]\nseries_tags = [\"lang\"]", "breakdown_keys"),
+        ("breakdown_keys = [\"a\", \"b\", \"c\", \"d\", \"e\"]", "breakdown_keys"),
+        ("breakdown_keys = \"lang\"", "breakdown_keys"),
+        ("breakdown_keys = [\"lang\"]\nhttp_metric_labels = [\"model\", \"tag:lang\"]", "http_metric_labels"),
+        ("series_tags = []\nhttp_metric_labels = [\"model\", \"tag:tenant\"]", "http_metric_labels"),
     ])
     func invalidFilesNameTheField(text: String, field: String) {
         var c = DaemonConfiguration()
@@ -72,6 +77,16 @@ import TallyCore
             guard let error = error as? ConfigError else { return false }
             return error.field == field && !error.message.isEmpty
         }
+    }
+
+    /// `series_tags` and `breakdown_keys` reach the engine's tag policy; a tag kept as a series
+    /// dimension may still label /metrics.
+    @Test func tagPolicyReachesTheEngine() throws {
+        var c = DaemonConfiguration()
+        #expect(c.engine.tags == .legacy)
+        try c.load(file: "series_tags = [\"tenant\"]\nbreakdown_keys = [\"lang\", \"tier\"]\nhttp_metric_labels = [\"model\", \"tag:tenant\"]")
+        #expect(c.engine.tags == TagPolicy(seriesKeys: ["tenant"], breakdownKeys: ["lang", "tier"]))
+        #expect(c.engine.tags.role(of: "region") == .dropped)
     }
 
     @Test func badEnvironmentNamesTheVariable() {
