@@ -32,7 +32,8 @@ class Tallyd(tallyd_process.Tallyd):
     and endpoints."""
 
     def __init__(self, binary, directory, collector_id="downstream", window_seconds=1,
-                 allowed_lateness_seconds=1, index=False, future_tolerance_seconds=None):
+                 allowed_lateness_seconds=1, index=False, future_tolerance_seconds=None,
+                 extra_config=()):
         self.binary, self.directory = binary, str(directory)
         os.makedirs(self.directory, exist_ok=True)
         self.collector_id = collector_id
@@ -52,6 +53,7 @@ class Tallyd(tallyd_process.Tallyd):
                  'fsync = "always"', f"index = {'true' if index else 'false'}"]
         if future_tolerance_seconds is not None:
             lines.append(f"future_tolerance_seconds = {future_tolerance_seconds}")
+        lines += list(extra_config)  # further top-level TOML lines, e.g. breakdown_keys
         for model, (input_price, cached_price, output_price) in PRICES.items():
             lines += [f'[prices."{model}"]', f"input = {input_price}", f"cached_input = {cached_price}",
                       f"output = {output_price}"]

@@ -294,11 +294,15 @@ def decode_hll(data):
 
 # ---------------------------------------------------------------- snapshot
 
+COHORTS_FLAG = 0x01
+
+
 def decode_snapshot(data):
     """The snapshot as a dict; raises DecodeError on anything SNAPSHOT.md forbids."""
     if len(data) < 24 or data[:4] != b"TLYS":
         raise DecodeError("magic")
-    if data[4] != 1 or data[5] != 0 or data[6:8] != b"\0\0":
+    # flags bit 0: a cohort section follows the series; any other bit is refused (SNAPSHOT.md).
+    if data[4] != 1 or data[5] & ~COHORTS_FLAG or data[6:8] != b"\0\0":
         raise DecodeError("version, flags or reserved")
     r = Reader(data, 8)
     out = {"window_start": r.u64("window_start"), "window_end": r.u64("window_end")}
@@ -330,6 +334,17 @@ def decode_snapshot(data):
         out["counters"][name] = r.varint("counter")
         out["counter_order"].append(name)
     out["series"] = [decode_series(r, ref) for _ in range(r.varint("series_count"))]
+    out["cohorts"] = []
+    if data[5] & COHORTS_FLAG:
+        count = r.varint("cohort_count")
+        if count == 0:
+            raise DecodeError("cohort section without cohorts")
+        out["cohorts"] = [decode_series(r, ref) for _ in range(count)]
+        labels = [label_key(c) for c in out["cohorts"]]
+        if any(len(c["tags"]) != 1 for c in out["cohorts"]):
+            raise DecodeError("a cohort aggregate needs exactly one tag")
+        if len(set(map(repr, labels))) != len(labels):
+            raise DecodeError("cohort labels not unique")
     if not r.at_end():
         raise DecodeError("trailing bytes")
     return out
