@@ -102,7 +102,7 @@ func hllInsertKernel(_ count: Int) -> UInt64 {
 /// the shard's per-frame path without the ring. `series` > 0 remaps the records'
 /// keys onto that many series (the fleet's own tag cross-product gives ~70,000
 /// series per 100,000 frames).
-func aggregateKernel(_ count: Int, series: Int, tags: TagPolicy = .legacy) -> UInt64 {
+func aggregateKernel(_ count: Int, series: Int, tags: TagPolicy = .legacy, heavyHitters: Int = 0) -> UInt64 {
     let symbols = SymbolTable()
     var prices = PriceTable()
     prices.prices["llama-3.1-70b-instruct"] = ModelPrice(input: 0.9, cachedInput: 0.45, output: 0.9)
@@ -127,7 +127,8 @@ func aggregateKernel(_ count: Int, series: Int, tags: TagPolicy = .legacy) -> UI
             records[i].routingHash = records[i].key.routingHash
         }
     }
-    let table = WindowTable(startMicros: 0, maxSeries: 1_000_000, sketches: SketchParameters())
+    let table = WindowTable(startMicros: 0, maxSeries: 1_000_000, sketches: SketchParameters(),
+                            heavyHitterCapacity: heavyHitters)
     for r in records { table.add(r) }  // warm: every series exists, sketches grown
     var done = 0
     records.withUnsafeBufferPointer { records in
@@ -370,6 +371,9 @@ let kernels: [String: (Int) -> UInt64] = [
     // The demo profile (Tools/demo.toml): region, lang and tier as breakdown keys, tenant dropped:
     // ~180 slice series, each frame also feeds three cohort aggregates.
     "aggregate-cohorts": { aggregateKernel($0, series: 0, tags: TagPolicy(seriesKeys: [], breakdownKeys: ["region", "lang", "tier"])) },
+    // The demo profile with its heavy hitters (Tools/demo.toml: k = 16 users by requests and by cost a slice).
+    "aggregate-cohorts-hh": { aggregateKernel($0, series: 0, tags: TagPolicy(seriesKeys: [], breakdownKeys: ["region", "lang", "tier"]),
+                                              heavyHitters: 16) },
     "encode": encodeKernel,  // COUNT = frames encoded
     "client-record": clientRecordKernel,  // COUNT = frames recorded through TallyClient (no collector)
     "client-record-labels": clientRecordLabelsKernel,  // COUNT = frames recorded with prebuilt FrameLabels

@@ -135,6 +135,7 @@ public final class AggregationEngine: @unchecked Sendable {
         c.foldedForMemory = shards.reduce(0) { $0 + $1.foldedForMemory.load(ordering: .acquiring) }
         c.histogramsRefused = shards.reduce(0) { $0 + $1.histogramsRefused.load(ordering: .acquiring) }
         c.cohortsRefused = shards.reduce(0) { $0 + $1.cohortsRefused.load(ordering: .acquiring) }
+        c.heavyHittersRefused = shards.reduce(0) { $0 + $1.heavyHittersRefused.load(ordering: .acquiring) }
         c.memoryBytes = UInt64(max(0, memory.usedBytes))
         c.memoryLimitBytes = memory.limitBytes == .max ? 0 : UInt64(memory.limitBytes)
         for shard in shards {

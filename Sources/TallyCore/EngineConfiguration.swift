@@ -27,6 +27,10 @@ public struct EngineConfiguration: Sendable {
     /// Which tag keys are series dimensions, which make cohort aggregates, and which are
     /// dropped (default: every tag a series dimension).
     public var tags = TagPolicy.legacy
+    /// k of the per-slice heavy-hitter summaries (users by requests and by cost,
+    /// ``HeavyHitterTable``), 1 … 1,024 (larger values are taken as 1,024; an insert scans
+    /// k keys, so keep it small); 0 (the default): none kept.
+    public var heavyHitterCapacity = 0
 
     public init() {}
 
@@ -85,6 +89,9 @@ public struct EngineCounters: Sendable, Equatable {
     /// budget refused the aggregate; sealed windows): the frame is in its series, not in
     /// that cohort.
     public var cohortsRefused: UInt64 = 0
+    /// Frames with a user hash that no heavy-hitter summary took (the window's slice cap or
+    /// the memory budget refused their slice's summaries; sealed windows).
+    public var heavyHittersRefused: UInt64 = 0
     /// Bytes the window tables hold now (worst-case estimate, ``EngineMemory``), and the
     /// limit (0: none). Gauges.
     public var memoryBytes: UInt64 = 0
@@ -112,13 +119,14 @@ extension EngineCounters {
     /// The counters by the stable names snapshots carry: `frames.accepted`,
     /// `frames.aggregated`, `frames.folded`, `dropped.<reason>`, `shard.<i>.frames`,
     /// `windows.sealed_tables`, `symbols.overflowed`, `symbols.released`, `frames.folded_memory`, `series.histograms_refused`,
-    /// `tags.dropped`, `cohorts.refused`: cumulative since
+    /// `tags.dropped`, `cohorts.refused`, `heavy_hitters.refused`: cumulative since
     /// the engine started; `symbols.interned`, `engine.memory_bytes`, `engine.memory_limit_bytes`: gauges.
     public var named: [String: UInt64] {
         var result: [String: UInt64] = [
             "frames.accepted": accepted, "frames.aggregated": aggregated, "frames.folded": folded,
             "frames.folded_memory": foldedForMemory, "series.histograms_refused": histogramsRefused,
             "tags.dropped": tagsDropped, "cohorts.refused": cohortsRefused,
+            "heavy_hitters.refused": heavyHittersRefused,
             "engine.memory_bytes": memoryBytes, "engine.memory_limit_bytes": memoryLimitBytes,
             "windows.sealed_tables": sealedTables,
             "symbols.interned": symbolsInterned, "symbols.overflowed": symbolsOverflowed,

@@ -36,6 +36,8 @@ final class Shard: @unchecked Sendable {
     let histogramsRefused = Atomic<UInt64>(0)
     /// Frames whose cohort aggregate was refused (``WindowTable/cohortsRefused``), per sealed window.
     let cohortsRefused = Atomic<UInt64>(0)
+    /// Frames whose slice's heavy hitters were refused (``WindowTable/heavyHittersRefused``), per sealed window.
+    let heavyHittersRefused = Atomic<UInt64>(0)
     /// The same by producer number (``ProducerDirectory``), merged once per sealed window.
     let foldedByProducer = Mutex<[UInt32: UInt64]>([:])
     let sealedTables = Atomic<UInt64>(0)
@@ -109,7 +111,8 @@ final class Shard: @unchecked Sendable {
                                                                maxSeries: configuration.maxSeriesPerShardWindow,
                                                                sketches: configuration.sketches,
                                                                producers: producers, memory: memory,
-                                                               symbols: symbols)
+                                                               symbols: symbols,
+                                                               heavyHitterCapacity: configuration.heavyHitterCapacity)
                         open[start] = table
                         current = Unmanaged.passUnretained(table)
                         currentStart = start
@@ -143,6 +146,7 @@ final class Shard: @unchecked Sendable {
                 foldedForMemory.add(tables.reduce(0) { $0 + $1.foldedForMemory }, ordering: .relaxed)
                 histogramsRefused.add(tables.reduce(0) { $0 + $1.histogramsRefused }, ordering: .relaxed)
                 cohortsRefused.add(tables.reduce(0) { $0 + $1.cohortsRefused }, ordering: .relaxed)
+                heavyHittersRefused.add(tables.reduce(0) { $0 + $1.heavyHittersRefused }, ordering: .relaxed)
                 if tables.contains(where: { $0.foldedFrames > 0 }) {
                     foldedByProducer.withLock { byProducer in
                         for table in tables {

@@ -5,7 +5,9 @@ extension Snapshot {
     /// The snapshot as one line of JSON with stable field names, for people and
     /// tools (digests as count/min/max/mean/sum and quantiles p50 … p999;
     /// HyperLogLogs as estimates). Non-finite numbers are written as null. `cohorts` (the
-    /// cohort aggregates, same fields as a series, one tag) appears only when there are some.
+    /// cohort aggregates, same fields as a series, one tag) and `heavy_hitters` (per slice, the
+    /// heaviest users by requests and by cost; user hashes as 16 hex digits) appear only
+    /// when there are some.
     public func jsonLine() -> String {
         var o = JSONObject()
         o.number("format", Double(Snapshot.formatVersion))
@@ -22,6 +24,44 @@ extension Snapshot {
         o.raw("counters", c.text)
         o.raw("series", "[" + series.map(\.json).joined(separator: ",") + "]")
         if !cohorts.isEmpty { o.raw("cohorts", "[" + cohorts.map(\.json).joined(separator: ",") + "]") }
+        if !heavyHitters.isEmpty { o.raw("heavy_hitters", "[" + heavyHitters.map(\.json).joined(separator: ",") + "]") }
+        return o.text
+    }
+}
+
+extension SeriesLabels {
+    /// The slice's fields: model, model_version, prompt_version, route, ring.
+    func writeSlice(into o: inout JSONObject) {
+        o.string("model", model)
+        o.string("model_version", modelVersion)
+        o.string("prompt_version", promptVersion)
+        o.string("route", route)
+        o.string("ring", ring.name)
+    }
+}
+
+extension SliceHeavyHitters {
+    var json: String {
+        var o = JSONObject()
+        labels.writeSlice(into: &o)
+        o.number("capacity", Double(capacity))
+        o.raw("users_by_requests", Self.json(usersByRequests))
+        o.raw("users_by_cost", Self.json(usersByCost))
+        return o.text
+    }
+
+    private static func json(_ summary: HeavyHitters) -> String {
+        var o = JSONObject()
+        o.number("total", summary.totalWeight)
+        o.number("error_bound", summary.errorBound)
+        o.raw("top", "[" + summary.entries.map { e in
+            var entry = JSONObject()
+            let hex = String(e.key, radix: 16)
+            entry.string("user", String(repeating: "0", count: 16 - hex.count) + hex)
+            entry.number("estimate", e.estimate)
+            entry.number("error", e.error)
+            return entry.text
+        }.joined(separator: ",") + "]")
         return o.text
     }
 }
@@ -30,11 +70,7 @@ extension SnapshotSeries {
     var json: String {
         let a = aggregate
         var o = JSONObject()
-        o.string("model", labels.model)
-        o.string("model_version", labels.modelVersion)
-        o.string("prompt_version", labels.promptVersion)
-        o.string("route", labels.route)
-        o.string("ring", labels.ring.name)
+        labels.writeSlice(into: &o)
         var tags = JSONObject()
         for tag in labels.tags { tags.string(tag.key, tag.value) }
         o.raw("tags", tags.text)

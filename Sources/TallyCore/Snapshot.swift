@@ -22,6 +22,9 @@ public struct Snapshot: Sendable {
     /// deployment slice, one per value of each breakdown key (``TagPolicy``); labels with
     /// that one tag. They count the same frames as ``series`` again: never add the two up.
     public var cohorts: [SnapshotSeries] = []
+    /// Per deployment slice, the heaviest users by requests and by cost (SNAPSHOT.md, "Heavy
+    /// hitters"), sorted by labels; empty unless the collector keeps them.
+    public var heavyHitters: [SliceHeavyHitters] = []
     /// The engine's own counters for the window, by stable name (e.g. `frames.accepted`,
     /// `dropped.late`, `series.folded_frames`); merged by addition.
     public var counters: [String: UInt64]
@@ -40,7 +43,7 @@ public struct Snapshot: Sendable {
 
     public init(collectorID: String, windowStartMicros: UInt64, windowEndMicros: UInt64, sequence: UInt64,
                 sketches: SketchParameters, series: consuming [SnapshotSeries], counters: [String: UInt64],
-                cohorts: consuming [SnapshotSeries] = []) {
+                cohorts: consuming [SnapshotSeries] = [], heavyHitters: consuming [SliceHeavyHitters] = []) {
         self.collectorID = collectorID
         self.windowStartMicros = windowStartMicros
         self.windowEndMicros = windowEndMicros
@@ -53,6 +56,9 @@ public struct Snapshot: Sendable {
         var sortedCohorts = cohorts
         sortedCohorts.sort { $0.labels < $1.labels }
         self.cohorts = sortedCohorts
+        var sortedHitters = heavyHitters
+        sortedHitters.sort { $0.labels < $1.labels }
+        self.heavyHitters = sortedHitters
         self.counters = counters
     }
 
@@ -126,6 +132,7 @@ extension Snapshot {
                 for i in 0..<Int(key.tagCount) { let (k, v) = key.tag(i); used.insert(k); used.insert(v) }
                 used.formUnion(aggregate.errorClasses.keys)
             }
+            table.forEachHeavyHitterSlice { key, _, _ in used.formUnion([key.model, key.modelVersion, key.promptVersion, key.route]) }
         }
         let names = symbols.strings(used)
         func name(_ symbol: UInt32) -> String { names[symbol] ?? "" }
@@ -156,13 +163,28 @@ extension Snapshot {
                 }
             }
         }
+        // A slice's users may reach several shards: their summaries merge (in shard order).
+        var hitters: [SliceHeavyHitters] = [], hitterIndexOf: [SeriesLabels: Int] = [:]
+        for table in window.tables {
+            try table.forEachHeavyHitterSlice { (key, byRequests, byCost) throws(SketchError) in
+                let labels = key == .overflow ? SeriesLabels.overflow : SeriesLabels(
+                    model: name(key.model), modelVersion: name(key.modelVersion), promptVersion: name(key.promptVersion),
+                    route: name(key.route), ring: key.ring)
+                let next = SliceHeavyHitters(labels: labels, usersByRequests: byRequests, usersByCost: byCost)
+                if let i = hitterIndexOf[labels] { try hitters[i].merge(next) } else {
+                    hitterIndexOf[labels] = hitters.count
+                    hitters.append(next)
+                }
+            }
+        }
         var counters = counters
         counters["series.active"] = UInt64(series.count)
         if !cohorts.isEmpty { counters["cohorts.active"] = UInt64(cohorts.count) }
         counters["series.folded_frames", default: 0] &+= window.tables.reduce(0) { $0 + $1.foldedFrames }
         return Snapshot(collectorID: collectorID, windowStartMicros: window.startMicros,
                         windowEndMicros: window.startMicros + window.intervalMicros, sequence: sequence,
-                        sketches: sketches, series: consume series, counters: counters, cohorts: consume cohorts)
+                        sketches: sketches, series: consume series, counters: counters, cohorts: consume cohorts,
+                        heavyHitters: consume hitters)
     }
 
     /// Merges snapshots: of the same window from several collectors, or of
@@ -196,6 +218,7 @@ extension Snapshot {
                 < ($1.windowStartMicros, $1.sequences.first?.collectorID ?? "", $1.sequences.first?.first ?? 0)
         }
         var bySeries: [SeriesLabels: SnapshotSeries] = [:], byCohort: [SeriesLabels: SnapshotSeries] = [:]
+        var bySlice: [SeriesLabels: SliceHeavyHitters] = [:]
         var counters: [String: UInt64] = [:]
         for snapshot in ordered {
             for series in snapshot.series {
@@ -203,6 +226,9 @@ extension Snapshot {
             }
             for cohort in snapshot.cohorts {
                 if byCohort[cohort.labels] == nil { byCohort[cohort.labels] = cohort } else { try byCohort[cohort.labels]!.merge(cohort) }
+            }
+            for slice in snapshot.heavyHitters {
+                if bySlice[slice.labels] == nil { bySlice[slice.labels] = slice } else { try bySlice[slice.labels]!.merge(slice) }
             }
             for (name, value) in snapshot.counters where name != "series.active" && name != "cohorts.active" {
                 counters[name, default: 0] &+= value
@@ -223,7 +249,8 @@ extension Snapshot {
         }
         var result = Snapshot(collectorID: collectorID, windowStartMicros: snapshots.map(\.windowStartMicros).min()!,
                               windowEndMicros: snapshots.map(\.windowEndMicros).max()!, sequence: 0,
-                              sketches: sketches, series: series, counters: counters, cohorts: cohorts)
+                              sketches: sketches, series: series, counters: counters, cohorts: cohorts,
+                              heavyHitters: Array(bySlice.values))
         result.sequences = ranges
         return result
     }

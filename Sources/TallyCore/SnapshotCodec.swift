@@ -2,7 +2,7 @@ import TallySketches
 import TallyWire
 
 /// The binary form of a ``Snapshot``, version 1 (SNAPSHOT.md is the specification), with
-/// its optional cohort section (flags bit 0).
+/// its optional cohort section (flags bit 0) and heavy-hitter section (flags bit 1).
 /// Decoding validates everything and throws ``SnapshotCodecError`` naming the
 /// first fault; it never traps on bad bytes.
 public enum SnapshotCodec {
@@ -16,6 +16,10 @@ public enum SnapshotCodec {
             for tag in l.tags { strings.add(tag.key); strings.add(tag.value) }
             for name in series.errorClasses.keys.sorted() { strings.add(name) }
         }
+        for slice in snapshot.heavyHitters {
+            let l = slice.labels
+            for s in [l.model, l.modelVersion, l.promptVersion, l.route] { strings.add(s) }
+        }
         strings.add(snapshot.collectorID)
         for range in snapshot.sequences { strings.add(range.collectorID) }
         for name in snapshot.counters.keys.sorted() { strings.add(name) }
@@ -23,7 +27,8 @@ public enum SnapshotCodec {
         var w = SnapshotWriter()
         w.bytes += magic
         w.u8(Snapshot.formatVersion)
-        w.u8(snapshot.cohorts.isEmpty ? 0 : SnapshotCodec.cohortsFlag)   // flags
+        w.u8((snapshot.cohorts.isEmpty ? 0 : SnapshotCodec.cohortsFlag)
+             | (snapshot.heavyHitters.isEmpty ? 0 : SnapshotCodec.heavyHittersFlag))   // flags
         w.u8(0); w.u8(0)  // reserved
         w.u64(snapshot.windowStartMicros)
         w.u64(snapshot.windowEndMicros)
@@ -45,11 +50,28 @@ public enum SnapshotCodec {
             w.varint(UInt64(snapshot.cohorts.count))
             for cohort in snapshot.cohorts { encode(cohort, strings: strings, into: &w) }
         }
+        if !snapshot.heavyHitters.isEmpty {
+            w.varint(UInt64(snapshot.heavyHitters.count))
+            for slice in snapshot.heavyHitters {
+                let l = slice.labels
+                for s in [l.model, l.modelVersion, l.promptVersion, l.route] { w.varint(strings.ref(s)) }
+                w.u8(l.ring.rawValue)
+                w.varint(UInt64(slice.capacity))
+                for summary in [slice.usersByRequests, slice.usersByCost] {
+                    w.f64(summary.totalWeight)
+                    let entries = summary.entries
+                    w.varint(UInt64(entries.count))
+                    for e in entries { w.u64(e.key); w.f64(e.estimate); w.f64(e.error) }
+                }
+            }
+        }
         return w.bytes
     }
 
     /// Flags bit 0: a cohort section follows the series (SNAPSHOT.md, "Cohort aggregates").
     public static let cohortsFlag: UInt8 = 1
+    /// Flags bit 1: a heavy-hitter section follows (SNAPSHOT.md, "Heavy hitters").
+    public static let heavyHittersFlag: UInt8 = 2
 
     static func encode(_ series: SnapshotSeries, strings: StringTableBuilder, into w: inout SnapshotWriter) {
         let l = series.labels, a = series.aggregate
@@ -108,9 +130,10 @@ public enum SnapshotCodec {
         guard Array(bytes[0..<4]) == magic else { throw .badMagic }
         let version = try r.u8(at: 4)
         guard version == Snapshot.formatVersion else { throw .unsupportedVersion(version) }
-        guard bytes[5] & ~SnapshotCodec.cohortsFlag == 0 else { throw .invalid("flags", "unknown bits \(bytes[5])") }
+        guard bytes[5] & ~(SnapshotCodec.cohortsFlag | SnapshotCodec.heavyHittersFlag) == 0 else { throw .invalid("flags", "unknown bits \(bytes[5])") }
         guard bytes[6] == 0, bytes[7] == 0 else { throw .invalid("reserved", "not zero") }
         let hasCohorts = bytes[5] & SnapshotCodec.cohortsFlag != 0
+        let hasHeavyHitters = bytes[5] & SnapshotCodec.heavyHittersFlag != 0
         r.offset = 8
         let start = try r.u64("window_start"), end = try r.u64("window_end")
         guard start < end else { throw .invalid("window", "start \(start) ≥ end \(end)") }
@@ -166,11 +189,64 @@ public enum SnapshotCodec {
             }
             guard !cohorts.isEmpty else { throw .invalid("cohort_count", "0 with the cohorts flag set") }
         }
+        var heavyHitters: [SliceHeavyHitters] = []
+        if hasHeavyHitters {
+            heavyHitters = try decodeHeavyHitters(&r, strings: strings)
+        }
         guard r.offset == bytes.count else { throw .trailingBytes(bytes.count - r.offset) }
         var snapshot = Snapshot(collectorID: collector, windowStartMicros: start, windowEndMicros: end, sequence: 0,
-                                sketches: sketches, series: series, counters: counters, cohorts: cohorts)
+                                sketches: sketches, series: series, counters: counters, cohorts: cohorts,
+                                heavyHitters: heavyHitters)
         snapshot.sequences = sequences
         return snapshot
+    }
+
+    /// The heavy-hitter section (SNAPSHOT.md, "Heavy hitters"): ≥ 1 slices in strictly
+    /// ascending label order, each with two summaries of one capacity, entries heaviest first.
+    static func decodeHeavyHitters(_ r: inout SnapshotReader, strings: [String]) throws(SnapshotCodecError)
+        -> [SliceHeavyHitters] {
+        var slices: [SliceHeavyHitters] = []
+        for i in 0..<(try r.count("slice_count", max: 1 << 24)) {
+            let f = "heavy_hitters[\(i)]"
+            let labels = try decodeSlice(&r, strings: strings, field: f)
+            if let last = slices.last, !(last.labels < labels) { throw .invalid(f, "labels not ascending") }
+            let capacity = try r.count("\(f).capacity", max: 65_536)
+            var summaries: [HeavyHitters] = []
+            for name in ["users_by_requests", "users_by_cost"] {
+                let total = Double(bitPattern: try r.u64("\(f).\(name).total_weight"))
+                let count = try r.count("\(f).\(name).entry_count", max: capacity)
+                var entries: [HeavyHitters.Entry] = []
+                entries.reserveCapacity(count)
+                for e in 0..<count {
+                    let key = try r.u64("\(f).\(name)[\(e)].key")
+                    let estimate = Double(bitPattern: try r.u64("\(f).\(name)[\(e)].estimate"))
+                    let error = Double(bitPattern: try r.u64("\(f).\(name)[\(e)].error"))
+                    let entry = HeavyHitters.Entry(key: key, estimate: estimate, error: error)
+                    if let previous = entries.last, !HeavyHitters.heavierFirst(previous, entry) {
+                        throw .invalid("\(f).\(name)[\(e)]", "not after the entry before it (estimate descending, then key ascending)")
+                    }
+                    entries.append(entry)
+                }
+                do { summaries.append(try HeavyHitters(capacity: capacity, totalWeight: total, entries: entries)) } catch {
+                    throw .invalid("\(f).\(name)", error.description)
+                }
+            }
+            slices.append(SliceHeavyHitters(labels: labels, usersByRequests: summaries[0], usersByCost: summaries[1]))
+        }
+        guard !slices.isEmpty else { throw .invalid("slice_count", "0 with the heavy-hitter flag set") }
+        return slices
+    }
+
+    /// A deployment slice's labels (4 refs and the ring) of the record named `f`; no tags.
+    static func decodeSlice(_ r: inout SnapshotReader, strings: [String], field f: String) throws(SnapshotCodecError)
+        -> SeriesLabels {
+        func string(_ field: String) throws(SnapshotCodecError) -> String {
+            strings[try r.count("\(f).\(field)", max: strings.count - 1)]
+        }
+        let model = try string("model"), version = try string("model_version")
+        let prompt = try string("prompt_version"), route = try string("route")
+        guard let ring = DeploymentRing(rawValue: try r.u8("\(f).ring")) else { throw .invalid("\(f).ring", "unknown") }
+        return SeriesLabels(model: model, modelVersion: version, promptVersion: prompt, route: route, ring: ring)
     }
 
     static func decodeSeries(_ r: inout SnapshotReader, index: Int, strings: [String],
@@ -179,9 +255,7 @@ public enum SnapshotCodec {
         func string(_ field: String) throws(SnapshotCodecError) -> String {
             strings[try r.count("\(f).\(field)", max: strings.count - 1)]
         }
-        let model = try string("model"), version = try string("model_version")
-        let prompt = try string("prompt_version"), route = try string("route")
-        guard let ring = DeploymentRing(rawValue: try r.u8("\(f).ring")) else { throw .invalid("\(f).ring", "unknown") }
+        let slice = try decodeSlice(&r, strings: strings, field: f)
         let tagCount = Int(try r.u8("\(f).tag_count"))
         guard tagCount <= WireLimits.maxTags else { throw .invalid("\(f).tag_count", "\(tagCount)") }
         var tags: [CohortTag] = []
@@ -237,8 +311,9 @@ public enum SnapshotCodec {
         }
         a.categories = categories
         a.otherCategories = try r.varint("\(f).other_categories")
-        return SnapshotSeries(labels: SeriesLabels(model: model, modelVersion: version, promptVersion: prompt,
-                                                   route: route, ring: ring, tags: tags),
+        return SnapshotSeries(labels: SeriesLabels(model: slice.model, modelVersion: slice.modelVersion,
+                                                   promptVersion: slice.promptVersion, route: slice.route,
+                                                   ring: slice.ring, tags: tags),
                               aggregate: a, errorClasses: errors)
     }
 }
@@ -276,6 +351,8 @@ struct SnapshotWriter {
     var bytes: [UInt8] = []
     mutating func u8(_ v: UInt8) { bytes.append(v) }
     mutating func u64(_ v: UInt64) { for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(8 * i))) } }
+    /// An IEEE 754 binary64, little-endian.
+    mutating func f64(_ v: Double) { u64(v.bitPattern) }
     mutating func varint(_ value: UInt64) {
         var v = value
         while v >= 0x80 { bytes.append(UInt8(truncatingIfNeeded: v) | 0x80); v >>= 7 }

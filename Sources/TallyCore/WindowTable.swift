@@ -40,6 +40,8 @@ public final class WindowTable: @unchecked Sendable {
     /// holds on their symbols until freed (``SymbolTable/openLease()``; nil: no lease).
     let symbols: SymbolTable?
     let symbolLease: UInt64
+    /// Per-slice heavy hitters (users by requests and by cost); nil when not configured.
+    @usableFromInline let heavyHitters: HeavyHitterTable?
 
     /// One admitted series. A series that has seen one frame keeps just that
     /// record (168 bytes); its aggregate (a ``LiveSeriesAggregate``, 1,336 bytes plus
@@ -172,13 +174,15 @@ public final class WindowTable: @unchecked Sendable {
     @usableFromInline let state: UnsafeMutablePointer<State>
 
     public init(startMicros: UInt64, maxSeries: Int, sketches: SketchParameters, producers: ProducerDirectory? = nil,
-                memory: EngineMemory? = nil, symbols: SymbolTable? = nil) {
+                memory: EngineMemory? = nil, symbols: SymbolTable? = nil, heavyHitterCapacity: Int = 0) {
         self.startMicros = startMicros
         self.producers = producers
         self.memory = memory
         self.symbols = symbols
         symbolLease = symbols?.openLease() ?? 0
         self.maxSeries = max(1, maxSeries)
+        heavyHitters = heavyHitterCapacity > 0
+            ? HeavyHitterTable(capacity: min(heavyHitterCapacity, 1_024), maxSlices: self.maxSeries) : nil
         sharedSeries = self.maxSeries - self.maxSeries / 2
         self.sketches = sketches
         let slotCount = 16
@@ -222,13 +226,47 @@ public final class WindowTable: @unchecked Sendable {
     /// the aggregate (the frames are in their series all the same).
     public var cohortsRefused: UInt64 { state.pointee.cohortsRefused }
 
-    /// Folds `record` into its series (or the overflow series), and into the cohort
-    /// aggregate of each of its breakdown tags (``SeriesKey/cohortKey(_:)``).
+    /// Folds `record` into its series (or the overflow series), into the cohort
+    /// aggregate of each of its breakdown tags (``SeriesKey/cohortKey(_:)``) and, when
+    /// configured, into its slice's heavy hitters (``HeavyHitterTable``).
     @inlinable
     public func add(_ record: FrameRecord) {
         state.pointee.frames &+= 1
         place(record)
         if record.key.breakdownCount != 0 { addToCohorts(record) }
+        if heavyHitters != nil && record.values.userHash != 0 { addToHeavyHitters(record) }
+    }
+
+    /// Counts `record`'s user in its slice's heavy hitters, creating them at the slice's
+    /// first frame when the slice cap and ``EngineMemory`` allow; otherwise counts it refused.
+    @usableFromInline @inline(never)
+    func addToHeavyHitters(_ record: FrameRecord) {
+        guard let hitters = heavyHitters else { return }
+        let slice = HeavyHitterTable.sliceKey(of: record.key)
+        let hash = slice.routingHash
+        if let n = hitters.slot(of: slice, hash: hash) {
+            hitters.add(record.values, to: n)
+            return
+        }
+        guard hitters.hasRoom,
+              reserve(HeavyHitterTable.bytesPerSlice(capacity: hitters.capacity), for: WindowTable.producerSlot(of: record))
+        else {
+            hitters.refused &+= 1
+            return
+        }
+        hitters.add(record.values, to: hitters.append(slice, hash: hash))
+    }
+
+    /// Frames with a user whose slice's heavy hitters were refused (slice cap or memory).
+    public var heavyHittersRefused: UInt64 { heavyHitters?.refused ?? 0 }
+
+    /// Calls `body` with each slice's key and its heavy hitters (users by requests, by
+    /// cost), in the order the slices first appeared; nothing when not configured.
+    public func forEachHeavyHitterSlice<E: Error>(_ body: (SeriesKey, HeavyHitters, HeavyHitters) throws(E) -> Void)
+        throws(E) {
+        for slice in heavyHitters?.slices ?? [] {
+            try body(slice.key, slice.usersByRequests.summary(), slice.usersByCost.summary())
+        }
     }
 
     /// Feeds `record`'s cohort aggregates: for each breakdown tag, the record under that

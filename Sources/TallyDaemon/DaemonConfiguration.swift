@@ -146,6 +146,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var seriesTags: [String]? = nil
     /// Tag keys that make cohort aggregates per deployment slice (``TagPolicy``).
     public var breakdownKeys: [String] = []
+    /// k of the per-slice heavy-hitter summaries (heaviest users by requests and by cost,
+    /// SNAPSHOT.md "Heavy hitters"), 8 … 256; 0 (the default): none kept.
+    public var heavyHitters = 0
 
     public init() {}
 
@@ -184,7 +187,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         case "receive_queue", "memory_budget_mib", "max_connections", "shutdown_drain_seconds", "future_tolerance_seconds",
              "index_replay_windows", "window_seconds", "allowed_lateness_seconds", "shards", "max_series_per_shard", "file_max_bytes", "file_max_seconds",
              "file_retention", "sink_queue", "http_windows", "http_max_label_sets", "http_vllm_max_model_len", "otlp_max_body_bytes",
-             "postgres_retention_days", "hll_precision":
+             "postgres_retention_days", "hll_precision", "heavy_hitters":
             guard let number = Int(text.replacingUnderscores()) else { throw ConfigError(field: field, "not an integer: \(text)") }
             value = .integer(number)
         case "summary", "index", "http_vllm_metrics", "http_fleet_index", "journal":
@@ -209,7 +212,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
                               "otlp_listen", "otlp_max_body_bytes", "otlp_version_attribute", "otlp_ring_attribute",
                               "otlp_route_attribute", "otlp_user_attribute", "otlp_tag_attributes", "otlp_id_secret",
                               "postgres_url", "postgres_schema", "postgres_password_file", "postgres_retention_days",
-                              "hll_precision", "series_tags", "breakdown_keys"]
+                              "hll_precision", "series_tags", "breakdown_keys", "heavy_hitters"]
 
     mutating func set(_ key: String, _ value: ConfigValue) throws(ConfigError) {
         func string() throws(ConfigError) -> String {
@@ -296,6 +299,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         case "postgres_password_file": postgresPasswordFile = try string()
         case "postgres_retention_days": postgresRetentionDays = try integer()
         case "hll_precision": hllPrecision = try integer()
+        case "heavy_hitters": heavyHitters = try integer()
         case "series_tags", "breakdown_keys":
             guard case .strings(let list) = value else { throw ConfigError(field: key, "expected an array of strings") }
             if key == "series_tags" { seriesTags = list } else { breakdownKeys = list }
@@ -411,6 +415,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
                 throw ConfigError(field: "http_metric_labels", "\(label): tag \(key) is dropped (not in series_tags)")
             }
         }
+        if heavyHitters != 0 && !(8...256).contains(heavyHitters) {
+            throw ConfigError(field: "heavy_hitters", "\(heavyHitters) not 0 (off) or in 8 … 256")
+        }
         if !(10...16).contains(hllPrecision) { throw ConfigError(field: "hll_precision", "\(hllPrecision) not in 10 … 16") }
         for (model, price) in prices where price.input.isNaN || price.cachedInput.isNaN || price.output.isNaN {
             throw ConfigError(field: "prices.\(model)", "needs input, cached_input and output")
@@ -459,6 +466,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         engine.prices.prices = prices
         engine.sketches.hllPrecision = hllPrecision
         engine.tags = tagPolicy
+        engine.heavyHitterCapacity = heavyHitters
         return engine
     }
 
@@ -551,6 +559,13 @@ public struct DaemonConfiguration: Sendable, Equatable {
     # index's cohort scopes and fairness; they keep no time per output token or sessions.
     # series_tags = ["tenant"]
     # breakdown_keys = ["region", "lang", "tier"]
+    # Heavy hitters: per deployment slice and window, the heaviest hashed user ids by
+    # requests and by cost, each in a Space-Saving summary of this many counters (8 … 256;
+    # 0 = off). Every estimate over-counts by at most (the slice's total) / k and never
+    # under-counts; every user above that share is held (SNAPSHOT.md, "Heavy hitters").
+    # Costs ~740 instructions a frame at k = 16 (an insert scans k keys; Benchmarks/README.md)
+    # and 256 B + 192 B × k a slice and window; adds ~48 B × k a slice to each snapshot.
+    heavy_hitters = 0
     # Print a per-window summary table on stdout.
     summary = false
 

@@ -21,6 +21,12 @@ public struct HeavyHitters: Sendable {
         public var estimate: Double
         /// The over-count bound of this key (the smallest counter when it was taken in).
         public var error: Double
+
+        public init(key: UInt64, estimate: Double, error: Double) {
+            self.key = key
+            self.estimate = estimate
+            self.error = error
+        }
     }
 
     /// k: counters kept, 1 … 65,536.
@@ -38,6 +44,34 @@ public struct HeavyHitters: Sendable {
     public init(capacity: Int) {
         self.capacity = Swift.min(Swift.max(capacity, 1), 65_536)
     }
+
+    /// A summary from its parts, as a snapshot carries them (SNAPSHOT.md, "Heavy hitters"):
+    /// capacity k, total weight W and the held entries.
+    /// - Throws: ``SketchError/invalidField(field:detail:)`` when k is out of 1 … 65,536, there are more
+    ///   entries than k, W or an estimate or error is negative or not finite, an error
+    ///   exceeds its estimate, an estimate exceeds W, or a key repeats.
+    public init(capacity: Int, totalWeight: Double, entries: [Entry]) throws(SketchError) {
+        guard (1...65_536).contains(capacity) else { throw .invalidField(field: "heavy-hitter capacity", detail: "\(capacity)") }
+        guard entries.count <= capacity else { throw .invalidField(field: "heavy-hitter entries", detail: "\(entries.count) over capacity \(capacity)") }
+        guard totalWeight.isFinite, totalWeight >= 0 else { throw .invalidField(field: "heavy-hitter total weight", detail: "\(totalWeight)") }
+        self.capacity = capacity
+        self.totalWeight = totalWeight
+        // W bounds every estimate; a merge may round a sum up by a few ulps.
+        let ceiling = totalWeight * (1 + 1e-9)
+        for e in entries {
+            guard e.estimate.isFinite, e.error.isFinite, e.error >= 0, e.error <= e.estimate, e.estimate <= ceiling else {
+                throw .invalidField(field: "heavy-hitter entry \(e.key)",
+                                    detail: "estimate \(e.estimate), error \(e.error), total \(totalWeight)")
+            }
+            guard position[e.key] == nil else { throw .invalidField(field: "heavy-hitter key \(e.key)", detail: "repeated") }
+            heap.append(e)
+            position[e.key] = heap.count - 1
+            siftUp(heap.count - 1)
+        }
+    }
+
+    /// Every held entry, heaviest first (estimate descending, then key ascending).
+    public var entries: [Entry] { heap.sorted(by: HeavyHitters.heavierFirst) }
 
     /// The largest over-count any estimate may have: W/k.
     public var errorBound: Double { totalWeight / Double(capacity) }
@@ -116,7 +150,8 @@ public struct HeavyHitters: Sendable {
         return result
     }
 
-    static func heavierFirst(_ a: Entry, _ b: Entry) -> Bool {
+    /// The order of ``top(_:)`` and ``entries``: estimate descending, then key ascending.
+    public static func heavierFirst(_ a: Entry, _ b: Entry) -> Bool {
         a.estimate != b.estimate ? a.estimate > b.estimate : a.key < b.key
     }
 

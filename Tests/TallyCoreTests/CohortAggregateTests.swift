@@ -84,25 +84,10 @@ import TallyWire
 
     /// Runs `frames` through a two-shard engine with `tags` and returns the window's snapshot.
     func snapshot(_ frames: [TraceFrame], tags: TagPolicy, maxSeries: Int = 50_000) throws -> (Snapshot, EngineCounters) {
-        let clock = ManualClock(start + 500_000)
-        var configuration = EngineConfiguration()
-        configuration.shards = 2
-        configuration.maxSeriesPerShardWindow = maxSeries
-        configuration.window = WindowPolicy(intervalMicros: 10_000_000, allowedLatenessMicros: 1_000_000,
-                                            futureToleranceMicros: 60_000_000)
-        configuration.tags = tags
-        configuration.prices = prices
-        let engine = AggregationEngine(configuration: configuration, clock: { clock.now })
-        let port = engine.makeIngestPort()
-        engine.start()
-        try ingest(port, try batches(frames))
-        #expect(engine.stop())
-        let windows = engine.collectSealedWindows()
-        #expect(windows.count == 1)
-        let counters = engine.counters
-        let snapshot = try Snapshot.build(windows[0], collectorID: "c", sequence: 0, symbols: engine.symbols,
-                                          sketches: configuration.sketches, counters: counters.named)
-        return (snapshot, counters)
+        try twoShardWindow(frames, windowStart: start) {
+            $0.maxSeriesPerShardWindow = maxSeries
+            $0.tags = tags
+        }
     }
 
     /// Cohort aggregates equal the roll-up of a reference model over the same frames, counter

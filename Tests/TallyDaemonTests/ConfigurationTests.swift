@@ -68,6 +68,10 @@ import TallyCore
         ("breakdown_keys = \"lang\"", "breakdown_keys"),
         ("breakdown_keys = [\"lang\"]\nhttp_metric_labels = [\"model\", \"tag:lang\"]", "http_metric_labels"),
         ("series_tags = []\nhttp_metric_labels = [\"model\", \"tag:tenant\"]", "http_metric_labels"),
+        ("heavy_hitters = 4", "heavy_hitters"),
+        ("heavy_hitters = 257", "heavy_hitters"),
+        ("heavy_hitters = -1", "heavy_hitters"),
+        ("heavy_hitters = \"16\"", "heavy_hitters"),
     ])
     func invalidFilesNameTheField(text: String, field: String) {
         var c = DaemonConfiguration()
@@ -87,6 +91,16 @@ import TallyCore
         try c.load(file: "series_tags = [\"tenant\"]\nbreakdown_keys = [\"lang\", \"tier\"]\nhttp_metric_labels = [\"model\", \"tag:tenant\"]")
         #expect(c.engine.tags == TagPolicy(seriesKeys: ["tenant"], breakdownKeys: ["lang", "tier"]))
         #expect(c.engine.tags.role(of: "region") == .dropped)
+    }
+
+    /// `heavy_hitters` reaches the engine (0 by default: none kept), from the file or the environment.
+    @Test func heavyHitterCapacityReachesTheEngine() throws {
+        var c = DaemonConfiguration()
+        #expect(c.engine.heavyHitterCapacity == 0)
+        try c.load(file: "heavy_hitters = 16")
+        #expect(c.engine.heavyHitterCapacity == 16)
+        try c.applyEnvironment(["TALLY_HEAVY_HITTERS": "32"])
+        #expect(c.engine.heavyHitterCapacity == 32)
     }
 
     @Test func badEnvironmentNamesTheVariable() {

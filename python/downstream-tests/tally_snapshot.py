@@ -1,6 +1,7 @@
 """A decoder of Tally snapshots (format v1) written from Sources/TallyCore/SNAPSHOT.md
 alone, as a downstream store would write it: the binary layout, the t-digest and
 HyperLogLog encodings, quantiles from centroids and the registers' rule."""
+import math
 import struct
 
 STATUS = ["ok", "error", "timeout", "rate_limited", "cancelled", "other"]
@@ -295,14 +296,16 @@ def decode_hll(data):
 # ---------------------------------------------------------------- snapshot
 
 COHORTS_FLAG = 0x01
+HEAVY_HITTERS_FLAG = 0x02
 
 
 def decode_snapshot(data):
     """The snapshot as a dict; raises DecodeError on anything SNAPSHOT.md forbids."""
     if len(data) < 24 or data[:4] != b"TLYS":
         raise DecodeError("magic")
-    # flags bit 0: a cohort section follows the series; any other bit is refused (SNAPSHOT.md).
-    if data[4] != 1 or data[5] & ~COHORTS_FLAG or data[6:8] != b"\0\0":
+    # flags bit 0: a cohort section follows the series, bit 1: a heavy-hitter section;
+    # any other bit is refused (SNAPSHOT.md).
+    if data[4] != 1 or data[5] & ~(COHORTS_FLAG | HEAVY_HITTERS_FLAG) or data[6:8] != b"\0\0":
         raise DecodeError("version, flags or reserved")
     r = Reader(data, 8)
     out = {"window_start": r.u64("window_start"), "window_end": r.u64("window_end")}
@@ -345,9 +348,53 @@ def decode_snapshot(data):
             raise DecodeError("a cohort aggregate needs exactly one tag")
         if len(set(map(repr, labels))) != len(labels):
             raise DecodeError("cohort labels not unique")
+    out["heavy_hitters"] = []
+    if data[5] & HEAVY_HITTERS_FLAG:
+        count = r.varint("slice_count")
+        if count == 0:
+            raise DecodeError("heavy-hitter section without slices")
+        for _ in range(count):
+            out["heavy_hitters"].append(decode_slice_heavy_hitters(r, ref))
+        keys = [slice_label_key(s) for s in out["heavy_hitters"]]
+        if any(a >= b for a, b in zip(keys, keys[1:])):
+            raise DecodeError("heavy-hitter slices not in strictly ascending label order")
     if not r.at_end():
         raise DecodeError("trailing bytes")
     return out
+
+
+def decode_slice_heavy_hitters(r, ref):
+    """SNAPSHOT.md, "Heavy hitters": a slice's labels, k, and its two summaries, each
+    {"total": W, "entries": [(key, estimate, error), ...]} heaviest first."""
+    s = {"model": ref(), "model_version": ref(), "prompt_version": ref(), "route": ref(), "ring": r.u8("ring")}
+    if s["ring"] > 2:
+        raise DecodeError("ring")
+    k = r.varint("capacity")
+    if not 1 <= k <= 65536:
+        raise DecodeError("heavy-hitter capacity")
+    s["capacity"] = k
+    for name in ["users_by_requests", "users_by_cost"]:
+        total = r.f64("total_weight")
+        if not math.isfinite(total) or total < 0:
+            raise DecodeError("heavy-hitter total weight")
+        n = r.varint("entry_count")
+        if n > k:
+            raise DecodeError("more heavy-hitter entries than capacity")
+        entries = [(r.u64("key"), r.f64("estimate"), r.f64("error")) for _ in range(n)]
+        for key, estimate, error in entries:
+            if not (math.isfinite(estimate) and math.isfinite(error) and 0 <= error <= estimate <= total * (1 + 1e-9)):
+                raise DecodeError("heavy-hitter entry out of bounds")
+        if len({key for key, _, _ in entries}) != n:
+            raise DecodeError("heavy-hitter key repeated")
+        order = [(-estimate, key) for key, estimate, _ in entries]
+        if order != sorted(order):
+            raise DecodeError("heavy-hitter entries not heaviest first")
+        s[name] = {"total": total, "entries": entries}
+    return s
+
+
+def slice_label_key(s):
+    return (s["model"].encode(), s["model_version"].encode(), s["prompt_version"].encode(), s["route"].encode(), s["ring"])
 
 
 def decode_series(r, ref):

@@ -56,7 +56,8 @@ final class JournalReplay {
                 }
                 let table = tables[start] ?? WindowTable(
                     startMicros: start, maxSeries: configuration.maxSeriesPerShardWindow * max(1, configuration.shards),
-                    sketches: configuration.sketches, producers: producers, memory: memory, symbols: symbols)
+                    sketches: configuration.sketches, producers: producers, memory: memory, symbols: symbols,
+                    heavyHitterCapacity: configuration.heavyHitterCapacity)
                 tables[start] = table
                 table.add(record)
                 frames &+= 1

@@ -82,6 +82,8 @@ public enum DaemonMetrics {
               "Frame tags dropped at ingest: keys neither in series_tags nor in breakdown_keys."),
         .init("cohorts.refused", "tally_cohorts_refused", .counter,
               "Frames a cohort aggregate could not take (series cap or memory budget); the frames are in their series."),
+        .init("heavy_hitters.refused", "tally_heavy_hitters_refused", .counter,
+              "Frames with a user whose slice got no heavy-hitter summaries (slice cap or memory budget); the frames are in their series."),
         .init("engine.memory_bytes", "tally_engine_memory_bytes", .gauge,
               "What the window tables hold, counted at each series' worst case.", unit: "bytes"),
         .init("engine.memory_limit_bytes", "tally_engine_memory_limit_bytes", .gauge,

@@ -1,0 +1,32 @@
+import TallySketches
+
+/// One deployment slice's heavy hitters in a snapshot (SNAPSHOT.md, "Heavy hitters"): the
+/// heaviest hashed user ids by requests and by cost (US dollars), each a Space-Saving
+/// summary of the same capacity k (``HeavyHitters``). Per summary, with W its total
+/// weight: every estimate is at least the user's true weight and at most W/k more
+/// (``HeavyHitters/Entry/error`` is that key's own bound), and every user heavier than W/k
+/// is held. Merging (shards, windows, collectors) keeps both statements for the merged W.
+public struct SliceHeavyHitters: Sendable {
+    /// The slice: model, model version, prompt version, route, ring; no tags.
+    public var labels: SeriesLabels
+    /// Weight 1 a frame with a user hash.
+    public var usersByRequests: HeavyHitters
+    /// Weight: the frame's cost in US dollars, when priced and above 0.
+    public var usersByCost: HeavyHitters
+
+    public init(labels: SeriesLabels, usersByRequests: HeavyHitters, usersByCost: HeavyHitters) {
+        self.labels = labels
+        self.usersByRequests = usersByRequests
+        self.usersByCost = usersByCost
+    }
+
+    /// k of both summaries.
+    public var capacity: Int { usersByRequests.capacity }
+
+    /// Merges `other`'s summaries into these (``HeavyHitters/merged(with:)``).
+    /// - Throws: ``SketchError/parameterMismatch(_:)`` when the capacities differ.
+    public mutating func merge(_ other: SliceHeavyHitters) throws(SketchError) {
+        usersByRequests = try usersByRequests.merged(with: other.usersByRequests)
+        usersByCost = try usersByCost.merged(with: other.usersByCost)
+    }
+}
