@@ -132,7 +132,7 @@ extension Snapshot {
                 for i in 0..<Int(key.tagCount) { let (k, v) = key.tag(i); used.insert(k); used.insert(v) }
                 used.formUnion(aggregate.errorClasses.keys)
             }
-            table.forEachHeavyHitterSlice { key, _, _ in used.formUnion([key.model, key.modelVersion, key.promptVersion, key.route]) }
+            for key in table.heavyHitterSliceKeys { used.formUnion([key.model, key.modelVersion, key.promptVersion, key.route]) }
         }
         let names = symbols.strings(used)
         func name(_ symbol: UInt32) -> String { names[symbol] ?? "" }

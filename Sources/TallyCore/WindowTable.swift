@@ -260,6 +260,9 @@ public final class WindowTable: @unchecked Sendable {
     /// Frames with a user whose slice's heavy hitters were refused (slice cap or memory).
     public var heavyHittersRefused: UInt64 { heavyHitters?.refused ?? 0 }
 
+    /// The keys of the slices with heavy hitters, in the order they first appeared.
+    public var heavyHitterSliceKeys: [SeriesKey] { heavyHitters?.slices.map(\.key) ?? [] }
+
     /// Calls `body` with each slice's key and its heavy hitters (users by requests, by
     /// cost), in the order the slices first appeared; nothing when not configured.
     public func forEachHeavyHitterSlice<E: Error>(_ body: (SeriesKey, HeavyHitters, HeavyHitters) throws(E) -> Void)
