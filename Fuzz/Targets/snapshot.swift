@@ -53,5 +53,6 @@ func fuzzSeeds() -> [[UInt8]] {
                                                  tags: [CohortTag("tenant", "acme"), CohortTag("region", "eu")])],
                  counters: ["frames.accepted": 203, "frames.late": 2]),
     ]
-    return snapshots.map { SnapshotCodec.encode($0) }
+    // Both versions tallyd reads: 2 (compact digests) and 1 (data directories written before it).
+    return snapshots.map { SnapshotCodec.encode($0) } + snapshots.map { SnapshotCodec.encode($0, version: 1) }
 }

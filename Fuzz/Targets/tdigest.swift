@@ -1,7 +1,10 @@
 import TallySketches
 
-/// Fuzz target `tdigest`: the t-digest's binary form (`TDigest+Serialization.swift`),
-/// which arrives inside snapshots. (The PostgreSQL text form is written, never parsed.)
+/// Fuzz target `tdigest`: the t-digest's binary forms, which arrive inside snapshots:
+/// version 1 (`TDigest+Serialization.swift`; inputs whose first byte is below 0x80) and
+/// the compact form of version-2 snapshots (`TDigest+CompactSerialization.swift`; a first
+/// byte 0x80 + i selects B = 12 + i mod 17 bits, compression 100, k2t-relative, and the
+/// rest is the digest). (The PostgreSQL text form is written, never parsed.)
 ///
 /// For a digest that decodes: queries must stay in range (``checkQueries(_:)``);
 /// serializing it must give bytes that decode and serialize to themselves; merging it
@@ -9,9 +12,23 @@ import TallySketches
 /// result must answer queries too.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTDigest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    guard let digest = try? TDigest(serialized: fuzzBytes(data, size)) else { return 0 }
-    checkQueries(digest)
-    let again = reserialized(digest, serialize: { $0.serialized() }, decode: { (b) throws(SketchError) in try TDigest(serialized: b) })
+    let bytes = fuzzBytes(data, size)
+    let digest: TDigest, again: TDigest
+    if let first = bytes.first, first >= 0x80 {
+        let bits = 12 + Int(first - 0x80) % 17
+        guard let d = try? TDigest(compactSerialized: Array(bytes.dropFirst()), compression: 100, scale: .k2tRelative,
+                                   meanKeyBits: bits) else { return 0 }
+        digest = d
+        checkQueries(digest)
+        again = reserialized(digest, serialize: { $0.compactSerialized(meanKeyBits: bits) }, decode: { (b) throws(SketchError) in
+            try TDigest(compactSerialized: b, compression: 100, scale: .k2tRelative, meanKeyBits: bits)
+        })
+    } else {
+        guard let d = try? TDigest(serialized: bytes) else { return 0 }
+        digest = d
+        checkQueries(digest)
+        again = reserialized(digest, serialize: { $0.serialized() }, decode: { (b) throws(SketchError) in try TDigest(serialized: b) })
+    }
     fuzzCheck(again.count == digest.count && again.min == digest.min && again.max == digest.max,
               "count, min or max changed in the round trip")
 
@@ -41,5 +58,11 @@ func fuzzSeeds() -> [[UInt8]] {
     rejected.insert(3)
     rejected.insert(4)
     seeds.append(rejected.serialized())
+    // Compact forms (selector byte 0x80 + B − 12) of empty, single, exact and merged digests.
+    for (bits, count) in [(21, 0), (21, 1), (21, 7), (21, 1_000), (12, 300), (28, 300)] {
+        var digest = TDigest(compression: 100, scale: .k2tRelative)
+        for i in 0..<count { digest.insert(Double((i &* 7_919) % 1_009) - 200.5) }
+        seeds.append([UInt8(0x80 + bits - 12)] + digest.compactSerialized(meanKeyBits: bits))
+    }
     return seeds
 }

@@ -10,7 +10,7 @@ extension Snapshot {
     /// when there are some.
     public func jsonLine() -> String {
         var o = JSONObject()
-        o.number("format", Double(Snapshot.formatVersion))
+        o.number("format", Double(Snapshot.jsonFormatVersion))
         o.string("collector", collectorID)
         o.number("window_start_us", Double(windowStartMicros))
         o.number("window_end_us", Double(windowEndMicros))

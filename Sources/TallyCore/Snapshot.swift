@@ -5,7 +5,11 @@ import TallyWire
 /// not symbols), mergeable across collectors (same window) and across windows
 /// (rollups). SNAPSHOT.md specifies the binary form.
 public struct Snapshot: Sendable {
-    public static let formatVersion: UInt8 = 1
+    /// The binary version tallyd writes (SNAPSHOT.md); ``SnapshotCodec`` also reads
+    /// ``SnapshotCodec/readableVersions``.
+    public static let formatVersion: UInt8 = 2
+    /// The JSON line's `format` (snapshot-line.schema.json): unchanged by binary version 2.
+    public static let jsonFormatVersion = 1
 
     /// Who produced it; with ``sequences``, makes resends idempotent.
     public var collectorID: String

@@ -1,14 +1,22 @@
 import TallySketches
 import TallyWire
 
-/// The binary form of a ``Snapshot``, version 1 (SNAPSHOT.md is the specification), with
-/// its optional cohort section (flags bit 0) and heavy-hitter section (flags bit 1).
-/// Decoding validates everything and throws ``SnapshotCodecError`` naming the
+/// The binary form of a ``Snapshot`` (SNAPSHOT.md is the specification), with its
+/// optional cohort section (flags bit 0) and heavy-hitter section (flags bit 1).
+/// Writes version 2 (compact digests and numbers) unless asked for version 1; reads
+/// both. Decoding validates everything and throws ``SnapshotCodecError`` naming the
 /// first fault; it never traps on bad bytes.
 public enum SnapshotCodec {
     public static let magic: [UInt8] = Array("TLYS".utf8)
+    /// Versions ``decode(_:)`` and ``window(of:)`` accept.
+    public static let readableVersions: ClosedRange<UInt8> = 1...2
 
-    public static func encode(_ snapshot: Snapshot) -> [UInt8] {
+    /// The snapshot's bytes in `version` (2, the default, or 1 for readers that know
+    /// only it); version 2 rounds digest means to `meanKeyBits` (12 … 28) bits.
+    public static func encode(_ snapshot: Snapshot, version: UInt8 = Snapshot.formatVersion,
+                              meanKeyBits: Int = TDigest.compactMeanKeyBits) -> [UInt8] {
+        precondition(readableVersions.contains(version) && TDigest.compactMeanKeyBitsRange.contains(meanKeyBits))
+        let format = Format(version: version, meanKeyBits: meanKeyBits)
         var strings = StringTableBuilder()
         for series in [snapshot.series, snapshot.cohorts].joined() {
             let l = series.labels
@@ -26,7 +34,7 @@ public enum SnapshotCodec {
 
         var w = SnapshotWriter()
         w.bytes += magic
-        w.u8(Snapshot.formatVersion)
+        w.u8(version)
         w.u8((snapshot.cohorts.isEmpty ? 0 : SnapshotCodec.cohortsFlag)
              | (snapshot.heavyHitters.isEmpty ? 0 : SnapshotCodec.heavyHittersFlag))   // flags
         w.u8(0); w.u8(0)  // reserved
@@ -41,14 +49,15 @@ public enum SnapshotCodec {
         }
         let p = snapshot.sketches
         w.varint(UInt64(p.compression)); w.u8(p.scale.rawValue); w.varint(UInt64(p.digestBuffer)); w.u8(UInt8(p.hllPrecision))
+        if format.compact { w.u8(UInt8(meanKeyBits)) }
         let counterNames = snapshot.counters.keys.sorted()
         w.varint(UInt64(counterNames.count))
         for name in counterNames { w.varint(strings.ref(name)); w.varint(snapshot.counters[name]!) }
         w.varint(UInt64(snapshot.series.count))
-        for series in snapshot.series { encode(series, strings: strings, into: &w) }
+        for series in snapshot.series { encode(series, strings: strings, format: format, into: &w) }
         if !snapshot.cohorts.isEmpty {
             w.varint(UInt64(snapshot.cohorts.count))
-            for cohort in snapshot.cohorts { encode(cohort, strings: strings, into: &w) }
+            for cohort in snapshot.cohorts { encode(cohort, strings: strings, format: format, into: &w) }
         }
         if !snapshot.heavyHitters.isEmpty {
             w.varint(UInt64(snapshot.heavyHitters.count))
@@ -58,10 +67,10 @@ public enum SnapshotCodec {
                 w.u8(l.ring.rawValue)
                 w.varint(UInt64(slice.capacity))
                 for summary in [slice.usersByRequests, slice.usersByCost] {
-                    w.f64(summary.totalWeight)
+                    w.weight(summary.totalWeight, format)
                     let entries = summary.entries
                     w.varint(UInt64(entries.count))
-                    for e in entries { w.u64(e.key); w.f64(e.estimate); w.f64(e.error) }
+                    for e in entries { w.u64(e.key); w.weight(e.estimate, format); w.weight(e.error, format) }
                 }
             }
         }
@@ -73,7 +82,14 @@ public enum SnapshotCodec {
     /// Flags bit 1: a heavy-hitter section follows (SNAPSHOT.md, "Heavy hitters").
     public static let heavyHittersFlag: UInt8 = 2
 
-    static func encode(_ series: SnapshotSeries, strings: StringTableBuilder, into w: inout SnapshotWriter) {
+    /// What differs between the versions: v2 writes compact digests and numbers.
+    struct Format {
+        let version: UInt8
+        let meanKeyBits: Int
+        var compact: Bool { version >= 2 }
+    }
+
+    static func encode(_ series: SnapshotSeries, strings: StringTableBuilder, format: Format, into w: inout SnapshotWriter) {
         let l = series.labels, a = series.aggregate
         for s in [l.model, l.modelVersion, l.promptVersion, l.route] { w.varint(strings.ref(s)) }
         w.u8(l.ring.rawValue)
@@ -96,7 +112,7 @@ public enum SnapshotCodec {
         w.varint(a.cachedInputTokens)
         for digest in [a.queueTime, a.timeToFirstToken, a.totalLatency, a.timePerOutputToken, a.inputTokens,
                        a.outputTokens, a.cost] {
-            let bytes = digest.serialized()
+            let bytes = format.compact ? digest.compactSerialized(meanKeyBits: format.meanKeyBits) : digest.serialized()
             w.varint(UInt64(bytes.count)); w.bytes += bytes
         }
         for sketch in [a.users, a.sessions] {
@@ -115,10 +131,10 @@ public enum SnapshotCodec {
 
     /// The window of an encoded snapshot read from its fixed header (bytes 8–23, see
     /// SNAPSHOT.md) without decoding the rest: for picking windows out of a data
-    /// directory. Nil when the bytes are too short, not a v1 snapshot or start ≥ end;
+    /// directory. Nil when the bytes are too short, not a snapshot of a readable version or start ≥ end;
     /// a non-nil answer does not mean the rest decodes.
     public static func window(of bytes: [UInt8]) -> (startMicros: UInt64, endMicros: UInt64)? {
-        guard bytes.count >= 24, Array(bytes[0..<4]) == magic, bytes[4] == Snapshot.formatVersion else { return nil }
+        guard bytes.count >= 24, Array(bytes[0..<4]) == magic, readableVersions.contains(bytes[4]) else { return nil }
         func u64(_ at: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) } }
         let start = u64(8), end = u64(16)
         return start < end ? (start, end) : nil
@@ -129,7 +145,7 @@ public enum SnapshotCodec {
         guard bytes.count >= 24 else { throw .truncated("header") }
         guard Array(bytes[0..<4]) == magic else { throw .badMagic }
         let version = try r.u8(at: 4)
-        guard version == Snapshot.formatVersion else { throw .unsupportedVersion(version) }
+        guard readableVersions.contains(version) else { throw .unsupportedVersion(version) }
         guard bytes[5] & ~(SnapshotCodec.cohortsFlag | SnapshotCodec.heavyHittersFlag) == 0 else { throw .invalid("flags", "unknown bits \(bytes[5])") }
         guard bytes[6] == 0, bytes[7] == 0 else { throw .invalid("reserved", "not zero") }
         let hasCohorts = bytes[5] & SnapshotCodec.cohortsFlag != 0
@@ -168,19 +184,26 @@ public enum SnapshotCodec {
         guard sketches.compression >= 10, (4...18).contains(sketches.hllPrecision) else {
             throw .invalid("sketch parameters", "out of range")
         }
+        var format = Format(version: version, meanKeyBits: TDigest.meanKeyBits)
+        if format.compact {
+            let bits = Int(try r.u8("mean_key_bits"))
+            guard TDigest.compactMeanKeyBitsRange.contains(bits) else { throw .invalid("mean_key_bits", "\(bits) not in 12…28") }
+            format = Format(version: version, meanKeyBits: bits)
+        }
         var counters: [String: UInt64] = [:]
         for i in 0..<(try r.count("counter_count", max: 1 << 16)) {
             counters[try string("counter[\(i)].name")] = try r.varint("counter[\(i)].value")
         }
         var series: [SnapshotSeries] = []
         for i in 0..<(try r.count("series_count", max: 1 << 24)) {
-            series.append(try decodeSeries(&r, index: i, strings: strings, sketches: sketches))
+            series.append(try decodeSeries(&r, index: i, strings: strings, sketches: sketches, format: format))
         }
         var cohorts: [SnapshotSeries] = []
         if hasCohorts {
             var seen = Set<SeriesLabels>()
             for i in 0..<(try r.count("cohort_count", max: 1 << 24)) {
-                let cohort = try decodeSeries(&r, index: i, strings: strings, sketches: sketches, section: "cohort")
+                let cohort = try decodeSeries(&r, index: i, strings: strings, sketches: sketches, format: format,
+                                              section: "cohort")
                 guard cohort.labels.tags.count == 1 else {
                     throw .invalid("cohort[\(i)].tag_count", "\(cohort.labels.tags.count), must be 1")
                 }
@@ -191,7 +214,7 @@ public enum SnapshotCodec {
         }
         var heavyHitters: [SliceHeavyHitters] = []
         if hasHeavyHitters {
-            heavyHitters = try decodeHeavyHitters(&r, strings: strings)
+            heavyHitters = try decodeHeavyHitters(&r, strings: strings, format: format)
         }
         guard r.offset == bytes.count else { throw .trailingBytes(bytes.count - r.offset) }
         var snapshot = Snapshot(collectorID: collector, windowStartMicros: start, windowEndMicros: end, sequence: 0,
@@ -203,7 +226,7 @@ public enum SnapshotCodec {
 
     /// The heavy-hitter section (SNAPSHOT.md, "Heavy hitters"): ≥ 1 slices in strictly
     /// ascending label order, each with two summaries of one capacity, entries heaviest first.
-    static func decodeHeavyHitters(_ r: inout SnapshotReader, strings: [String]) throws(SnapshotCodecError)
+    static func decodeHeavyHitters(_ r: inout SnapshotReader, strings: [String], format: Format) throws(SnapshotCodecError)
         -> [SliceHeavyHitters] {
         var slices: [SliceHeavyHitters] = []
         for i in 0..<(try r.count("slice_count", max: 1 << 24)) {
@@ -213,14 +236,14 @@ public enum SnapshotCodec {
             let capacity = try r.count("\(f).capacity", max: 65_536)
             var summaries: [HeavyHitters] = []
             for name in ["users_by_requests", "users_by_cost"] {
-                let total = Double(bitPattern: try r.u64("\(f).\(name).total_weight"))
+                let total = try r.weight("\(f).\(name).total_weight", format)
                 let count = try r.count("\(f).\(name).entry_count", max: capacity)
                 var entries: [HeavyHitters.Entry] = []
                 entries.reserveCapacity(count)
                 for e in 0..<count {
                     let key = try r.u64("\(f).\(name)[\(e)].key")
-                    let estimate = Double(bitPattern: try r.u64("\(f).\(name)[\(e)].estimate"))
-                    let error = Double(bitPattern: try r.u64("\(f).\(name)[\(e)].error"))
+                    let estimate = try r.weight("\(f).\(name)[\(e)].estimate", format)
+                    let error = try r.weight("\(f).\(name)[\(e)].error", format)
                     let entry = HeavyHitters.Entry(key: key, estimate: estimate, error: error)
                     if let previous = entries.last, !HeavyHitters.heavierFirst(previous, entry) {
                         throw .invalid("\(f).\(name)[\(e)]", "not after the entry before it (estimate descending, then key ascending)")
@@ -250,7 +273,8 @@ public enum SnapshotCodec {
     }
 
     static func decodeSeries(_ r: inout SnapshotReader, index: Int, strings: [String],
-                             sketches: SketchParameters, section: String = "series") throws(SnapshotCodecError) -> SnapshotSeries {
+                             sketches: SketchParameters, format: Format,
+                             section: String = "series") throws(SnapshotCodecError) -> SnapshotSeries {
         let f = "\(section)[\(index)]"
         func string(_ field: String) throws(SnapshotCodecError) -> String {
             strings[try r.count("\(f).\(field)", max: strings.count - 1)]
@@ -283,7 +307,10 @@ public enum SnapshotCodec {
         for d in 0..<7 {
             let bytes = try r.take(try r.count("\(f).digest[\(d)].length", max: 1 << 24), "\(f).digest[\(d)]")
             do {
-                let digest = try TDigest(serialized: Array(bytes))
+                let digest = format.compact
+                    ? try TDigest(compactSerialized: Array(bytes), compression: sketches.compression, scale: sketches.scale,
+                                  meanKeyBits: format.meanKeyBits)
+                    : try TDigest(serialized: Array(bytes))
                 guard digest.compression == sketches.compression, digest.scale.mergesWith(sketches.scale) else {
                     throw SnapshotCodecError.invalid("\(f).digest[\(d)]", "parameters differ from the header's")
                 }
@@ -353,6 +380,10 @@ struct SnapshotWriter {
     mutating func u64(_ v: UInt64) { for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(8 * i))) } }
     /// An IEEE 754 binary64, little-endian.
     mutating func f64(_ v: Double) { u64(v.bitPattern) }
+    /// A heavy-hitter weight: f64 in version 1, a ``CompactNumber`` in version 2.
+    mutating func weight(_ v: Double, _ format: SnapshotCodec.Format) {
+        if format.compact { CompactNumber.append(v, to: &bytes) } else { f64(v) }
+    }
     mutating func varint(_ value: UInt64) {
         var v = value
         while v >= 0x80 { bytes.append(UInt8(truncatingIfNeeded: v) | 0x80); v >>= 7 }
@@ -392,6 +423,21 @@ struct SnapshotReader {
             if byte & 0x80 == 0 { return result }
             shift += 7
         }
+    }
+
+    /// A heavy-hitter weight: f64 in version 1, a ``CompactNumber`` (finite) in version 2.
+    mutating func weight(_ field: String, _ format: SnapshotCodec.Format) throws(SnapshotCodecError) -> Double {
+        guard format.compact else { return Double(bitPattern: try u64(field)) }
+        let prefix = try varint(field)
+        if prefix == CompactNumber.escape {
+            let value = Double(bitPattern: try u64(field))
+            guard value.isFinite else { throw .invalid(field, "not finite") }
+            return value
+        }
+        guard let value = CompactNumber.integer(prefix: prefix) else {
+            throw .invalid(field, "number prefix \(prefix) neither an integer ≤ 2^53 nor the escape 1")
+        }
+        return value
     }
 
     /// A varint that must be ≤ `max` (a count, a length or a reference).

@@ -53,15 +53,31 @@ struct BitReader {
         return value
     }
 
+    /// The next `count` bits (0 … 64) as an unsigned number, the first bit most significant;
+    /// a byte's worth at a time.
     mutating func read(bits count: Int) throws(SketchError) -> UInt64 {
+        guard count <= end - bitOffset else { throw .truncated(field: "bit stream") }
         var value: UInt64 = 0
-        for _ in 0..<count { value = value << 1 | (try bit()) }
+        var left = count
+        while left > 0 {
+            let used = bitOffset & 7
+            let take = Swift.min(8 - used, left)
+            let byte = UInt64(bytes[bitOffset >> 3])
+            value = value << UInt64(take) | (byte >> UInt64(8 - used - take)) & ((1 << UInt64(take)) - 1)
+            left -= take
+            bitOffset += take
+        }
         return value
     }
 
     /// Unary: ones until a zero; at most `limit` ones.
     mutating func unary(limit: Int) throws(SketchError) -> Int {
         var count = 0
+        // Whole bytes of ones at a time.
+        while bitOffset & 7 == 0, end - bitOffset > 8, bytes[bitOffset >> 3] == 0xFF, count + 8 <= limit {
+            count += 8
+            bitOffset += 8
+        }
         while try bit() == 1 {
             count += 1
             guard count <= limit else { throw .invalidField(field: "bit stream", detail: "unary run over \(limit)") }

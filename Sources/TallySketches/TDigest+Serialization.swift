@@ -149,18 +149,27 @@ extension TDigest {
     static func zigzag(_ v: Int64) -> UInt64 { UInt64(bitPattern: (v << 1) ^ (v >> 63)) }
     static func unzigzag(_ u: UInt64) -> Int64 { Int64(bitPattern: u >> 1) ^ -Int64(bitPattern: u & 1) }
 
-    /// Order-preserving key of `mean`, rounded to ``meanKeyBits`` significant bits.
-    static func meanKey(_ mean: Double) -> UInt64 {
+    /// How ``meanKey(_:bits:rounding:)`` drops bits.
+    enum KeyRounding { case nearest, up, down }
+
+    /// `mean`'s order-preserving image rounded to its top `keyBits` bits (12 … 28): to the
+    /// nearest key, or to the key at or above (`up`) or at or below (`down`) it.
+    static func meanKey(_ mean: Double, bits keyBits: Int = meanKeyBits, rounding: KeyRounding = .nearest) -> UInt64 {
         let bits = mean.bitPattern
         let ordered = bits >> 63 == 1 ? ~bits : bits | (1 << 63)
-        let drop = UInt64(64 - meanKeyBits)
-        let half: UInt64 = 1 << (drop - 1)
-        let (rounded, overflow) = ordered.addingReportingOverflow(half)
+        let drop = UInt64(64 - keyBits)
+        let add: UInt64 = switch rounding {
+        case .nearest: 1 << (drop - 1)
+        case .up: (1 << drop) - 1
+        case .down: 0
+        }
+        let (rounded, overflow) = ordered.addingReportingOverflow(add)
         return (overflow ? ordered : rounded) >> drop
     }
 
-    static func mean(fromKey key: UInt64) -> Double {
-        let ordered = key << UInt64(64 - meanKeyBits)
+    /// The value of a `keyBits`-bit key (``meanKey(_:bits:)`` reversed).
+    static func mean(fromKey key: UInt64, bits keyBits: Int = meanKeyBits) -> Double {
+        let ordered = key << UInt64(64 - keyBits)
         let bits = ordered >> 63 == 1 ? ordered & ~(1 << 63) : ~ordered
         return Double(bitPattern: bits)
     }

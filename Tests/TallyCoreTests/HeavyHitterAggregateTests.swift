@@ -181,7 +181,8 @@ import TallyWire
                                 sketches: SketchParameters(), series: [], counters: [:],
                                 heavyHitters: [SliceHeavyHitters(labels: SeriesLabels(model: "m"), usersByRequests: byRequests,
                                                                  usersByCost: byCost)])
-        let bytes = SnapshotCodec.encode(snapshot)
+        // Version 1 first: its weights are f64, at fixed offsets from the end.
+        let bytes = SnapshotCodec.encode(snapshot, version: 1)
         #expect(try SnapshotCodec.decode(bytes).heavyHitters[0].usersByRequests.entries.map(\.key) == [5, 9])
         // The end: … capacity 2 (1 byte), W = 4 (8), entry count 2 (1), entries (5, 3, 0), (9, 1, 0)
         // (48), then the cost summary: W = 0 (8), 0 entries (1).
@@ -203,5 +204,24 @@ import TallyWire
         #expect(refused { $0.replaceSubrange(entries + 24..<entries + 32, with: [5, 0, 0, 0, 0, 0, 0, 0]) }, "a repeated key")
         #expect(refused { $0[entries - 10] = 1 }, "capacity 1 under two entries")
         #expect(refused { $0[entries - 1] = 3 }, "3 entries announced, 2 there")
+
+        // Version 2: weights are numbers. The end: capacity 2, W = 4 (16), count 2, (key 5, 3 → 12,
+        // 0 → 0), (key 9, 1 → 4, 0), then the cost summary: W = 0, 0 entries: 25 bytes.
+        let compact = SnapshotCodec.encode(snapshot)
+        #expect(compact[4] == 2 && Array(compact.suffix(25)) == [2, 16, 2, 5, 0, 0, 0, 0, 0, 0, 0, 12, 0,
+                                                                 9, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0])
+        #expect(try SnapshotCodec.decode(compact).heavyHitters[0].usersByRequests.entries == byRequests.entries)
+        func refusedV2(_ change: (inout [UInt8]) -> Void) -> Bool {
+            var broken = compact
+            change(&broken)
+            do { _ = try SnapshotCodec.decode(broken); return false } catch { return true }
+        }
+        let n = compact.count
+        #expect(refusedV2 { $0[n - 14] = 3 }, "an odd number prefix other than the escape")
+        #expect(refusedV2 { $0[n - 14] = 1 }, "an escape without its eight bytes")
+        #expect(refusedV2 { $0[n - 13] = 16 }, "error 8 over estimate 3")
+        #expect(refusedV2 { $0[n - 14] = 18 }, "estimate 9 over W = 4")
+        #expect(refusedV2 { $0.replaceSubrange(n - 14..<n - 13, with: [1] + f64(.infinity)) }, "an escaped ∞")
+        #expect(!refusedV2 { $0.replaceSubrange(n - 14..<n - 13, with: [1] + f64(3)) }, "an escaped integer reads (SNAPSHOT.md)")
     }
 }

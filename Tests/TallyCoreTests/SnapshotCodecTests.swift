@@ -20,7 +20,7 @@ import TallyWire
         for (x, y) in zip(back.series, Self.sample.series) {
             #expect(x.labels == y.labels && x.errorClasses == y.errorClasses)
             #expect(x.aggregate.requests == y.aggregate.requests && x.aggregate.statusCounts == y.aggregate.statusCounts)
-            #expect(x.aggregate.totalLatency.quantile(0.9) == (try TDigest(serialized: y.aggregate.totalLatency.serialized())).quantile(0.9))
+            #expect(x.aggregate.totalLatency.quantile(0.9) == (try TDigest(compactSerialized: y.aggregate.totalLatency.compactSerialized(), compression: y.aggregate.totalLatency.compression, scale: y.aggregate.totalLatency.scale, meanKeyBits: 21)).quantile(0.9))
             #expect(x.aggregate.users.estimate == y.aggregate.users.estimate)
             #expect(x.aggregate.categories == y.aggregate.categories)
         }
@@ -46,7 +46,8 @@ import TallyWire
         }
         #expect(rejects(bytes + [0]))
         var bad = bytes; bad[0] = 0x58; #expect(rejects(bad))
-        bad = bytes; bad[4] = 2; #expect(rejects(bad))
+        bad = bytes; bad[4] = 3; #expect(rejects(bad))
+        bad = bytes; bad[4] = 0; #expect(rejects(bad))
         bad = bytes; bad[5] = 1; #expect(rejects(bad))
         bad = bytes; for i in 16..<24 { bad[i] = 0 }; #expect(rejects(bad))   // end before start
         var rng = SplitMix64(seed: 5)
@@ -55,6 +56,92 @@ import TallyWire
             b[Int(rng.next() % UInt64(b.count))] ^= UInt8(1 + rng.next() % 255)
             _ = try? SnapshotCodec.decode(b)  // must not trap
         }
+    }
+}
+
+/// Version 2 (compact digests and numbers) against version 1 (SNAPSHOT.md, "Compatibility").
+@Suite struct SnapshotVersionTests {
+    static let sample = SnapshotCodecTests.sample
+
+    @Test func bothVersionsDecodeToTheSameAggregates() throws {
+        let v1 = SnapshotCodec.encode(Self.sample, version: 1), v2 = SnapshotCodec.encode(Self.sample)
+        #expect(v1[4] == 1 && v2[4] == 2)
+        let a = try SnapshotCodec.decode(v1), b = try SnapshotCodec.decode(v2)
+        #expect(SnapshotCodec.encode(a, version: 1) == v1, "v1 still round-trips byte for byte")
+        #expect(SnapshotCodec.encode(b) == v2, "v2 round-trips byte for byte")
+        #expect(SnapshotCodec.window(of: v1)! == SnapshotCodec.window(of: v2)!)
+        #expect(a.counters == b.counters && a.sequences == b.sequences && a.series.count == b.series.count)
+        let bound = 1.0 / 1024  // SNAPSHOT.md: means within 2^−10 at B = 21
+        for (x, y) in zip(a.series, b.series) {
+            #expect(x.labels == y.labels && x.errorClasses == y.errorClasses && x.aggregate.requests == y.aggregate.requests)
+            #expect(x.aggregate.users.estimate == y.aggregate.users.estimate)
+            for (d1, d2) in zip(digests(x.aggregate), digests(y.aggregate)) {
+                #expect(d1.count == d2.count && d1.rejected == d2.rejected)
+                guard d1.count > 0 else { continue }
+                #expect(d1.min == d2.min && d1.max == d2.max && d1.sum == d2.sum, "min, max and sum stay exact")
+                for q in [0.01, 0.25, 0.5, 0.9, 0.99, 0.999] {
+                    let e1 = d1.quantile(q), e2 = d2.quantile(q)
+                    #expect(abs(e2 - e1) <= bound * abs(e1) * 1.000_001 + 1e-12, "q \(q): v1 \(e1), v2 \(e2)")
+                }
+            }
+        }
+        // This sample has ~1,000 series of 1–4 frames, where labels and HyperLogLogs weigh most: 0.64 measured.
+        #expect(Double(v2.count) < 0.7 * Double(v1.count), "v2 \(v2.count) B, v1 \(v1.count) B")
+        // Versions merge with each other; the merge is written as version 2.
+        let merged = try Snapshot.merged([a, try snapshot(of: fleet(300, seed: 14), collector: "z", sequence: 1)], collectorID: "m")
+        #expect(SnapshotCodec.encode(merged)[4] == 2 && merged.requests == Self.sample.requests + 300)
+    }
+
+    @Test func meanKeyBitsAreReadFromTheHeader() throws {
+        for bits in [12, 16, 28] {
+            let bytes = SnapshotCodec.encode(Self.sample, meanKeyBits: bits)
+            let back = try SnapshotCodec.decode(bytes)
+            #expect(SnapshotCodec.encode(back, meanKeyBits: bits) == bytes, "B = \(bits)")
+            let bound = Double.ulpOfOne * Double(1 << (52 - (bits - 12)))  // 2^−(B − 11)
+            for (x, y) in zip(back.series, Self.sample.series) where y.aggregate.totalLatency.count > 1 {
+                let e = y.aggregate.totalLatency.quantile(0.5), g = x.aggregate.totalLatency.quantile(0.5)
+                #expect(abs(g - e) <= bound * e + 1e-9, "B = \(bits): \(g) vs \(e)")
+            }
+        }
+        // The header byte is validated: widths outside 12 … 28 are refused.
+        let bytes = SnapshotCodec.encode(Self.sample)
+        let at = headerLength(bytes) - 1
+        #expect(bytes[at] == 21)
+        for bad: UInt8 in [0, 11, 29, 64] {
+            var b = bytes; b[at] = bad
+            #expect(throws: SnapshotCodecError.invalid("mean_key_bits", "\(bad) not in 12…28")) { try SnapshotCodec.decode(b) }
+        }
+    }
+
+    @Test func heavyHitterWeightsAreNumbers() throws {
+        var hh = HeavyHitters(capacity: 4)
+        for (key, weight) in [(1, 3.0), (2, 0.25), (3, 1e-9), (1, 2.0)] { hh.insert(UInt64(key), weight: weight) }
+        var sample = Self.sample
+        let l = sample.series[0].labels
+        sample.heavyHitters = [SliceHeavyHitters(labels: SeriesLabels(model: l.model, modelVersion: l.modelVersion,
+                                                                      promptVersion: l.promptVersion, route: l.route, ring: l.ring),
+                                                 usersByRequests: hh, usersByCost: hh)]
+        for version: UInt8 in [1, 2] {
+            let back = try SnapshotCodec.decode(SnapshotCodec.encode(sample, version: version))
+            #expect(back.heavyHitters.first?.usersByCost.entries == hh.entries, "v\(version)")
+            #expect(back.heavyHitters.first?.usersByCost.totalWeight == hh.totalWeight, "v\(version)")
+        }
+    }
+
+    func digests(_ a: SeriesAggregate) -> [TDigest] {
+        [a.queueTime, a.timeToFirstToken, a.totalLatency, a.timePerOutputToken, a.inputTokens, a.outputTokens, a.cost]
+    }
+
+    /// Bytes up to and including `mean_key_bits` (the header before counter_count).
+    func headerLength(_ bytes: [UInt8]) -> Int {
+        var r = SnapshotReader(bytes: bytes)
+        r.offset = 24
+        let strings = try! r.count("", max: 1 << 20)
+        for _ in 0..<strings { let n = try! r.count("", max: 1 << 16); _ = try! r.take(n, "") }
+        _ = try! r.varint("")
+        for _ in 0..<(try! r.count("", max: 1 << 20)) { _ = try! r.varint(""); _ = try! r.varint(""); _ = try! r.varint("") }
+        _ = try! r.varint(""); _ = try! r.u8(""); _ = try! r.varint(""); _ = try! r.u8(""); _ = try! r.u8("")
+        return r.offset
     }
 }
 

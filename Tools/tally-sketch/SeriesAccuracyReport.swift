@@ -3,8 +3,8 @@ import TallySynthetic
 
 /// The per-series accuracy of the aggregation core (issue 16): values through a
 /// ``HistogramFrontEnd`` the way a busy series feeds them (the first 64 to the digest, then
-/// the histogram), sealed into a δ = 100 k2t-relative digest, serialized and read back; and
-/// 10 such digests merged. Against exact order statistics: the worst relative value error at
+/// the histogram), sealed into a δ = 100 k2t-relative digest, written in the compact form of
+/// version-2 snapshots (means to 21 bits) and read back; and 10 such digests merged. Against exact order statistics: the worst relative value error at
 /// q = 0.01 … 0.999 (``QuantileCheck``), and for tied data whether every q whose rank falls in
 /// a run of ≥ 1 % of the values answers the run's value. The per-series digest before
 /// (k2t, no front end) is printed beside it.
@@ -12,7 +12,7 @@ struct SeriesAccuracyReport {
     let counts: [Int]
 
     func run() throws {
-        print("per-series distributions (δ = 100, 248-value buffer): worst value error % at q in [.01, .999], bytes")
+        print("per-series distributions (δ = 100, 248-value buffer): worst value error % at q in [.01, .999] as read from a v2 snapshot, bytes (v1 form before, compact form after)")
         print(pad("data set", 22) + pad("before: k2t", 22) + pad("front end + k2t-relative", 28)
               + pad("merged 10×", 18) + "runs ≥ 1 % exact")
         var sets: [(String, [Double], Bool)] = []
@@ -33,10 +33,10 @@ struct SeriesAccuracyReport {
             let sorted = data.sorted()
             var before = TDigest(compression: 100, scale: .k2t, bufferCapacity: 248)
             for x in data { before.insert(x) }
-            let built = try TDigest(serialized: Self.sealed(data, integers: integers).serialized())
+            let built = try Self.throughSnapshot(Self.sealed(data, integers: integers))
             let k = data.count / 10
             let merged = try TDigest.merged((0..<10).map { part in
-                try TDigest(serialized: Self.sealed(Array(data[(part * k)..<((part + 1) * k)]), integers: integers).serialized())
+                try Self.throughSnapshot(Self.sealed(Array(data[(part * k)..<((part + 1) * k)]), integers: integers))
             })
             let errorBefore = QuantileCheck.worstValueError(sorted: sorted) { before.quantile($0) }.error
             let (error, at) = QuantileCheck.worstValueError(sorted: sorted) { built.quantile($0) }
@@ -56,10 +56,16 @@ struct SeriesAccuracyReport {
                 runs = "\(exact)/\(checked)"
             }
             print(pad(label, 22) + pad("\(fmt(errorBefore * 100, 2)) \(before.serialized().count) B", 22)
-                  + pad("\(fmt(error * 100, 2)) (q \(at)) \(built.serialized().count) B", 28)
-                  + pad("\(fmt(errorMerged * 100, 2)) \(merged.serialized().count) B", 18) + runs)
+                  + pad("\(fmt(error * 100, 2)) (q \(at)) \(built.compactSerialized().count) B", 28)
+                  + pad("\(fmt(errorMerged * 100, 2)) \(merged.compactSerialized().count) B", 18) + runs)
         }
         print("worst: \(fmt(worst * 100, 2)) % built, \(fmt(worstMerged * 100, 2)) % merged (goal ≤ 1 %)\n")
+    }
+
+    /// `digest` as a reader of a version-2 snapshot gets it (SNAPSHOT.md, "t-digest bytes, compact").
+    static func throughSnapshot(_ digest: TDigest) throws -> TDigest {
+        try TDigest(compactSerialized: digest.compactSerialized(), compression: digest.compression, scale: digest.scale,
+                    meanKeyBits: TDigest.compactMeanKeyBits)
     }
 
     /// `data` through a front end as a busy series feeds it, sealed.

@@ -1,6 +1,7 @@
-"""A decoder of Tally snapshots (format v1) written from Sources/TallyCore/SNAPSHOT.md
-alone, as a downstream store would write it: the binary layout, the t-digest and
-HyperLogLog encodings, quantiles from centroids and the registers' rule."""
+"""A decoder of Tally snapshots (format versions 1 and 2) written from
+Sources/TallyCore/SNAPSHOT.md alone, as a downstream store would write it: the binary
+layout, the t-digest encodings (v1's own bytes, v2's compact bit stream), the `number`s
+of v2, the HyperLogLog encoding, quantiles from centroids and the registers' rule."""
 import math
 import struct
 
@@ -36,6 +37,23 @@ class Reader:
 
     def f64(self, what):
         return struct.unpack("<d", self.take(8, what))[0]
+
+    def number(self, what):
+        """A v2 `number` (SNAPSHOT.md, "Conventions"): an even varint u is the integer
+        zigzag^-1(u / 2), |value| <= 2^53; u = 1 announces a binary64; other odd u are
+        refused, as are non-finite values."""
+        u = self.varint(what)
+        if u == 1:
+            value = self.f64(what)
+            if not math.isfinite(value):
+                raise DecodeError(f"{what}: number not finite")
+            return value
+        if u & 1:
+            raise DecodeError(f"{what}: number prefix {u} is odd and not the escape 1")
+        value = zigzag_decode(u >> 1)
+        if abs(value) > 2**53:
+            raise DecodeError(f"{what}: integer number beyond 2^53")
+        return float(value)
 
     def varint(self, what):
         value = 0
@@ -80,24 +98,57 @@ class BitReader:
             raise DecodeError("bit stream: padding not zero")
 
 
+class BitStream:
+    """A bit stream of a v2 compact digest (SNAPSHOT.md, "Conventions"): most significant
+    bit first, zero-padded to a byte, the bytes ending exactly after the padding."""
+
+    def __init__(self, data):
+        self.bits = "".join(f"{byte:08b}" for byte in data)
+        self.pos = 0
+
+    def read(self, n):
+        if self.pos + n > len(self.bits):
+            raise DecodeError("bit stream runs past the end")
+        value = int(self.bits[self.pos:self.pos + n], 2) if n else 0
+        self.pos += n
+        return value
+
+    def run(self, bit):
+        """The number of `bit`s before the next other bit, which is consumed too."""
+        end = self.bits.find("0" if bit == "1" else "1", self.pos)
+        if end < 0:
+            raise DecodeError("bit stream runs past the end")
+        count = end - self.pos
+        self.pos = end + 1
+        return count
+
+    def finish(self):
+        if (self.pos + 7) // 8 != len(self.bits) // 8:
+            raise DecodeError(f"bit stream: trailing bytes after {self.pos} bits")
+        if "1" in self.bits[self.pos:]:
+            raise DecodeError("bit stream: padding not zero")
+
+
 # ---------------------------------------------------------------- t-digest
 
 def zigzag_decode(u):
     return (u >> 1) ^ -(u & 1)
 
 
-def mean_from_key(key):
-    """Reverses the 28-bit order-preserving key (SNAPSHOT.md, "t-digest bytes")."""
-    ordered = key << 36
-    bits = ordered & ~(1 << 63) if ordered >> 63 else ~ordered & MASK64
-    return struct.unpack("<d", struct.pack("<Q", bits))[0]
+def mean_from_key(key, bits=28):
+    """Reverses the order-preserving key of `bits` bits (SNAPSHOT.md, "t-digest bytes":
+    28 in version 1, the header's mean_key_bits B in version 2)."""
+    ordered = key << (64 - bits)
+    image = ordered & ~(1 << 63) if ordered >> 63 else ~ordered & MASK64
+    return struct.unpack("<d", struct.pack("<Q", image))[0]
 
 
-def mean_key(value):
-    bits = struct.unpack("<Q", struct.pack("<d", value))[0]
-    ordered = ~bits & MASK64 if bits >> 63 else bits | 1 << 63
-    rounded = ordered + (1 << 35)
-    return (ordered if rounded > MASK64 else rounded) >> 36
+def mean_key(value, bits=28):
+    """The key of `value`: its ordered image rounded to the nearest `bits`-bit key."""
+    image = struct.unpack("<Q", struct.pack("<d", value))[0]
+    ordered = ~image & MASK64 if image >> 63 else image | 1 << 63
+    rounded = ordered + (1 << (63 - bits))
+    return (ordered if rounded > MASK64 else rounded) >> (64 - bits)
 
 
 class Digest:
@@ -190,6 +241,65 @@ def decode_digest(data):
         if sum(weights) != count:
             raise DecodeError("weights do not sum to count")
         digest = Digest(scale, compression, count, rejected, lo, hi, total, means, weights)
+    if not r.at_end():
+        raise DecodeError("digest: trailing bytes")
+    return digest
+
+
+MEAN_KEY_BITS = range(12, 29)  # SNAPSHOT.md, "Layout": mean_key_bits 12 … 28
+
+
+def decode_compact_digest(data, compression, scale, key_bits):
+    """A version-2 snapshot's digest (SNAPSHOT.md, "t-digest bytes, compact"); compression
+    and scale are the snapshot header's, key_bits its mean_key_bits B."""
+    if key_bits not in MEAN_KEY_BITS:
+        raise DecodeError(f"mean_key_bits {key_bits} not in 12…28")
+    r = Reader(data)
+    count = r.varint("count")
+    rejected = r.varint("rejected")
+    if count == 0:
+        digest = Digest(scale, compression, 0, rejected)
+    elif count == 1:
+        value = r.number("value")
+        digest = Digest(scale, compression, 1, rejected, value, value, value, [value], [1])
+    else:
+        lo, hi, total = r.number("min"), r.number("max"), r.number("sum")
+        if lo > hi:
+            raise DecodeError("min > max")
+        k = r.varint("centroids")
+        # Every centroid takes at least one bit (its weight's code).
+        if not 1 <= k <= count or k > 8 * (len(data) - r.offset):
+            raise DecodeError("centroid count")
+        b = r.u8("rice parameter")
+        if b > key_bits:
+            raise DecodeError(f"rice parameter {b} over {key_bits}")
+        stream = BitStream(data[r.offset:])
+        limit = 1 << key_bits
+        means, key = [], stream.read(key_bits)
+        for i in range(k):
+            if i > 0:
+                q = stream.run("1")  # q one bits, then a zero bit
+                key += q << b | stream.read(b)
+                if key >= limit:
+                    raise DecodeError(f"mean key {key} not below 2^{key_bits}")
+            mean = mean_from_key(key, key_bits)
+            if not math.isfinite(mean):
+                raise DecodeError(f"mean key {key} is not a finite value")
+            means.append(min(max(mean, lo), hi))
+        weights, previous = [], 1
+        for _ in range(k):
+            zeros = stream.run("0")  # ⌊log2 u⌋ zero bits, then u's leading one (consumed) and the rest
+            if zeros > 33:  # |w_i − w_{i−1}| ≤ 2^32 − 2: u < 2^33
+                raise DecodeError("weight out of range")
+            u = 1 << zeros | stream.read(zeros)
+            previous += zigzag_decode(u - 1)
+            if not 1 <= previous <= 2**32 - 1:
+                raise DecodeError("weight out of range")
+            weights.append(previous)
+        if sum(weights) != count:
+            raise DecodeError("weights do not sum to count")
+        stream.finish()
+        return Digest(scale, compression, count, rejected, lo, hi, total, means, weights)
     if not r.at_end():
         raise DecodeError("digest: trailing bytes")
     return digest
@@ -305,10 +415,13 @@ def decode_snapshot(data):
         raise DecodeError("magic")
     # flags bit 0: a cohort section follows the series, bit 1: a heavy-hitter section;
     # any other bit is refused (SNAPSHOT.md).
-    if data[4] != 1 or data[5] & ~(COHORTS_FLAG | HEAVY_HITTERS_FLAG) or data[6:8] != b"\0\0":
+    if data[4] not in (1, 2):
+        raise DecodeError(f"unsupported version {data[4]}")
+    if data[5] & ~(COHORTS_FLAG | HEAVY_HITTERS_FLAG) or data[6:8] != b"\0\0":
         raise DecodeError("version, flags or reserved")
+    version = data[4]
     r = Reader(data, 8)
-    out = {"window_start": r.u64("window_start"), "window_end": r.u64("window_end")}
+    out = {"version": version, "window_start": r.u64("window_start"), "window_end": r.u64("window_end")}
     if out["window_start"] >= out["window_end"]:
         raise DecodeError("window_end not after window_start")
     strings = [r.bytes_field("string").decode("utf-8") for _ in range(r.varint("string_count"))]
@@ -330,19 +443,31 @@ def decode_snapshot(data):
         out["sequences"].append((collector, first, last))
     out["compression"], out["scale"] = r.varint("compression"), r.u8("scale")
     out["digest_buffer"], out["hll_precision"] = r.varint("buffer"), r.u8("hll precision")
+    out["mean_key_bits"] = None
+    if version == 2:
+        # v2 only: the bits B of each centroid mean's key.
+        out["mean_key_bits"] = r.u8("mean_key_bits")
+        if out["mean_key_bits"] not in MEAN_KEY_BITS:
+            raise DecodeError(f"mean_key_bits {out['mean_key_bits']} not in 12…28")
+        compression, scale, key_bits = out["compression"], out["scale"], out["mean_key_bits"]
+
+        def digest_decoder(raw):
+            return decode_compact_digest(raw, compression, scale, key_bits)
+    else:
+        digest_decoder = decode_digest
     out["counters"] = {}
     out["counter_order"] = []
     for _ in range(r.varint("counter_count")):
         name = ref()
         out["counters"][name] = r.varint("counter")
         out["counter_order"].append(name)
-    out["series"] = [decode_series(r, ref) for _ in range(r.varint("series_count"))]
+    out["series"] = [decode_series(r, ref, digest_decoder) for _ in range(r.varint("series_count"))]
     out["cohorts"] = []
     if data[5] & COHORTS_FLAG:
         count = r.varint("cohort_count")
         if count == 0:
             raise DecodeError("cohort section without cohorts")
-        out["cohorts"] = [decode_series(r, ref) for _ in range(count)]
+        out["cohorts"] = [decode_series(r, ref, digest_decoder) for _ in range(count)]
         labels = [label_key(c) for c in out["cohorts"]]
         if any(len(c["tags"]) != 1 for c in out["cohorts"]):
             raise DecodeError("a cohort aggregate needs exactly one tag")
@@ -354,7 +479,7 @@ def decode_snapshot(data):
         if count == 0:
             raise DecodeError("heavy-hitter section without slices")
         for _ in range(count):
-            out["heavy_hitters"].append(decode_slice_heavy_hitters(r, ref))
+            out["heavy_hitters"].append(decode_slice_heavy_hitters(r, ref, version))
         keys = [slice_label_key(s) for s in out["heavy_hitters"]]
         if any(a >= b for a, b in zip(keys, keys[1:])):
             raise DecodeError("heavy-hitter slices not in strictly ascending label order")
@@ -363,9 +488,11 @@ def decode_snapshot(data):
     return out
 
 
-def decode_slice_heavy_hitters(r, ref):
+def decode_slice_heavy_hitters(r, ref, version=1):
     """SNAPSHOT.md, "Heavy hitters": a slice's labels, k, and its two summaries, each
-    {"total": W, "entries": [(key, estimate, error), ...]} heaviest first."""
+    {"total": W, "entries": [(key, estimate, error), ...]} heaviest first. Weights are
+    f64 in version 1, `number`s in version 2."""
+    weight = r.number if version == 2 else r.f64
     s = {"model": ref(), "model_version": ref(), "prompt_version": ref(), "route": ref(), "ring": r.u8("ring")}
     if s["ring"] > 2:
         raise DecodeError("ring")
@@ -374,13 +501,13 @@ def decode_slice_heavy_hitters(r, ref):
         raise DecodeError("heavy-hitter capacity")
     s["capacity"] = k
     for name in ["users_by_requests", "users_by_cost"]:
-        total = r.f64("total_weight")
+        total = weight("total_weight")
         if not math.isfinite(total) or total < 0:
             raise DecodeError("heavy-hitter total weight")
         n = r.varint("entry_count")
         if n > k:
             raise DecodeError("more heavy-hitter entries than capacity")
-        entries = [(r.u64("key"), r.f64("estimate"), r.f64("error")) for _ in range(n)]
+        entries = [(r.u64("key"), weight("estimate"), weight("error")) for _ in range(n)]
         for key, estimate, error in entries:
             if not (math.isfinite(estimate) and math.isfinite(error) and 0 <= error <= estimate <= total * (1 + 1e-9)):
                 raise DecodeError("heavy-hitter entry out of bounds")
@@ -397,7 +524,7 @@ def slice_label_key(s):
     return (s["model"].encode(), s["model_version"].encode(), s["prompt_version"].encode(), s["route"].encode(), s["ring"])
 
 
-def decode_series(r, ref):
+def decode_series(r, ref, digest_decoder=decode_digest):
     s = {"model": ref(), "model_version": ref(), "prompt_version": ref(), "route": ref(), "ring": r.u8("ring")}
     tag_count = r.u8("tag_count")
     if tag_count > 8:
@@ -419,7 +546,7 @@ def decode_series(r, ref):
     for name in DIGESTS:
         raw = r.bytes_field(name)
         s["digest_bytes"][name] = raw
-        s[name] = decode_digest(raw)
+        s[name] = digest_decoder(raw)
     s["hll_bytes"] = {}
     for name in ["users", "sessions"]:
         raw = r.bytes_field(name)

@@ -124,6 +124,10 @@ def test_stored_snapshots_hold_what_was_sent(start_tallyd, jsonschema):
         assert snapshot["window_end"] - snapshot["window_start"] == 10_000_000
         assert snapshot["window_start"] % 10_000_000 == 0
         assert (snapshot["compression"], snapshot["scale"], snapshot["hll_precision"]) == (100, 5, P)  # scale 5: k2t-relative (SNAPSHOT.md)
+        # SNAPSHOT.md, "Layout" and "Compatibility": tallyd writes only version 2, with
+        # 21-bit mean keys (older data directories hold version 1, without mean_key_bits;
+        # the checks below read either).
+        assert (snapshot["version"], snapshot["mean_key_bits"]) == (2, 21)
         snapshots.append(snapshot)
     window = now_us - now_us % 10_000_000
     assert {s["window_start"] for s in snapshots} == {window}
@@ -160,13 +164,14 @@ def test_stored_snapshots_hold_what_was_sent(start_tallyd, jsonschema):
 
     # --- series: exact figures against the frames ---
     merged = merge_series(snapshots)
+    version_of = {id(s): snapshot["version"] for snapshot in snapshots for s in snapshot["series"]}
     expected = by_series(frames)
     assert set(merged) - {k for k in merged if k[0] == PROBE_MODEL} == set(expected)
     assert sum(s["requests"] for ss in merged.values() for s in ss) == sent
     for labels, group in expected.items():
         assert len(merged[labels]) == 1, "one window, one snapshot per series"
         s = merged[labels][0]
-        check_series(s, group)
+        check_series(s, group, version_of[id(s)])
     # The frames reached every case the checks are about.
     checked = [merged[labels][0] for labels in expected]
     assert any(not s["sessions"].exact for s in checked), "a dense sketch"
@@ -201,10 +206,15 @@ def test_stored_snapshots_hold_what_was_sent(start_tallyd, jsonschema):
         assert line["counters"] == binary["counters"]
         assert [labels_of_json(s) for s in line["series"]] == [labels_of_series(s) for s in binary["series"]]
         for js, bs in zip(line["series"], binary["series"]):
-            compare_json_series(js, bs)
+            compare_json_series(js, bs, binary["mean_key_bits"] or 28)
 
 
-def check_series(s, group):
+def empty_digest_bytes(version):
+    """SNAPSHOT.md, "Empty sketches", with tallyd's defaults (k2t-relative, δ = 100)."""
+    return bytes([0, 0]) if version == 2 else bytes([1, 5, 100, 0, 0, 0])
+
+
+def check_series(s, group, version):
     n = len(group)
     assert s["requests"] == n
     statuses = ["ok", "error", "timeout", "rate_limited", "cancelled", "other"]
@@ -227,7 +237,7 @@ def check_series(s, group):
             assert (d.min, d.max) == (min(values), max(values)), name
             assert math.isclose(d.sum, math.fsum(values), rel_tol=1e-12), name
         else:
-            assert s["digest_bytes"][name] == bytes([1, 5, 100, 0, 0, 0]), "SNAPSHOT.md: an empty digest"
+            assert s["digest_bytes"][name] == empty_digest_bytes(version), "SNAPSHOT.md: an empty digest"
 
     check_digest("latency_us", [f["total_latency_us"] for f in group])
     check_digest("queue_us", [f.get("queue_time_us", 0) for f in group])
@@ -276,7 +286,8 @@ def check_hll(s, name, hashes):
             assert abs(sketch.stored_estimate - len(hashes)) < 0.05 * len(hashes), name
 
 
-def compare_json_series(js, bs):
+def compare_json_series(js, bs, key_bits):
+    """`key_bits`: B of the snapshot's mean keys (its mean_key_bits in version 2, 28 in version 1)."""
     assert js["requests"] == bs["requests"] and js["status"] == bs["status"]
     assert js["error_classes"] == dict(bs["error_classes"])
     assert js["cached_input_tokens"] == bs["cached_input_tokens"] and js["unpriced"] == bs["unpriced"]
@@ -289,7 +300,10 @@ def compare_json_series(js, bs):
             continue
         assert (j["min"], j["max"]) == (d.min, d.max), name
         for key, q in [("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999)]:
-            # Means in the binary form are rounded to 28-bit keys (relative 2^-17).
-            assert math.isclose(d.quantile(q), j[key], rel_tol=2**-16, abs_tol=1e-12), (name, key, d.quantile(q), j[key])
+            # Means in the binary form are rounded to B-bit keys: sign, exponent and B − 12
+            # bits of mantissa, so within 2^-(B-11) relative (SNAPSHOT.md: 2^-10 at B = 21,
+            # 2^-17 at v1's 28), and the quantiles interpolated from them with it.
+            assert math.isclose(d.quantile(q), j[key], rel_tol=2**-(key_bits - 11), abs_tol=1e-12), \
+                (name, key, d.quantile(q), j[key])
     if bs["users"].exact:
         assert js["users"] == len(bs["users"].keys)

@@ -1,0 +1,173 @@
+/// The compact form of a t-digest inside a version-2 snapshot (SNAPSHOT.md, "t-digest
+/// bytes, compact"): no version, scale or compression (the snapshot's header has them),
+/// min, max and sum as ``CompactNumber``s, and the centroids in one bit stream: the first
+/// mean's key in B bits, the differences between consecutive keys Rice-coded, the
+/// differences between consecutive weights zigzagged and Elias-gamma-coded (1 bit for
+/// a weight equal to the one before). At B = 21 a centroid of a ~100-value digest takes about a
+/// byte (version 1: 3–4.5), and a decoded mean is within 2^−(B − 11) of its value
+/// (2^−10 ≈ 0.1 % at 21).
+extension TDigest {
+    /// The key width tallyd writes: sign, exponent and 9 bits of mantissa.
+    public static let compactMeanKeyBits = 21
+    /// Key widths a compact digest may use.
+    public static let compactMeanKeyBitsRange = 12...28
+
+    /// The compact bytes (merging the buffer first, on a copy); `meanKeyBits` in
+    /// ``compactMeanKeyBitsRange``.
+    public func compactSerialized(meanKeyBits bits: Int = compactMeanKeyBits) -> [UInt8] {
+        precondition(TDigest.compactMeanKeyBitsRange.contains(bits), "mean key bits \(bits)")
+        var writer = ByteWriter()
+        writer.varint(count)
+        writer.varint(rejected)
+        guard count > 0 else { return writer.bytes }
+        if count == 1 {
+            CompactNumber.append(min, to: &writer.bytes)
+            return writer.bytes
+        }
+        var digest = self
+        digest.compress()
+        for v in [min, max, sum] { CompactNumber.append(v, to: &writer.bytes) }
+        let centroids = digest.centroids
+        writer.varint(UInt64(centroids.count))
+        // A mean equal to max is rounded up and one equal to min down: the reader's clamp
+        // to [min, max] then gives them back exactly, so runs at the extremes (timeouts at a
+        // fixed bound, lengths capped at a limit) keep answering their value.
+        let lowest = TDigest.buffered(min), highest = TDigest.buffered(max)
+        // At the ends of the binary64 range rounding may reach the key of +∞ (or, below the
+        // lowest finite key, keys that decode to NaN): such keys step to the finite ends.
+        let positiveInfinity = TDigest.meanKey(.infinity, bits: bits, rounding: .down)
+        let lowestFinite = TDigest.meanKey(-.infinity, bits: bits, rounding: .up)
+        func key(_ c: Centroid) -> UInt64 {
+            let key = c.mean == highest ? TDigest.meanKey(max, bits: bits, rounding: .up)
+                : c.mean == lowest ? TDigest.meanKey(min, bits: bits, rounding: .down)
+                : TDigest.meanKey(Double(c.mean), bits: bits)
+            return key >= positiveInfinity ? positiveInfinity - 1 : Swift.max(key, lowestFinite)
+        }
+        let first = key(centroids[0])
+        let b = TDigest.riceParameter(span: Swift.max(key(centroids[centroids.count - 1]), first) - first,
+                                      gaps: centroids.count - 1, limit: bits)
+        writer.u8(UInt8(b))
+        var stream = BitWriter()
+        stream.bytes.reserveCapacity(centroids.count * 2 + 8)
+        stream.write(first, bits: bits)
+        var previousKey = first
+        for c in centroids.dropFirst() {
+            // Means are sorted, so keys are; max() only guards the rounding's monotonicity.
+            let k = Swift.max(key(c), previousKey)
+            let difference = k - previousKey
+            previousKey = k
+            stream.unary(Int(difference >> UInt64(b)))
+            stream.write(difference, bits: b)
+        }
+        var previous: Int64 = 1
+        for c in centroids {
+            let w = Int64(c.weight)
+            let coded = TDigest.zigzag(w - previous) + 1
+            previous = w
+            let n = 63 - coded.leadingZeroBitCount
+            stream.write(0, bits: n)
+            stream.write(coded, bits: n + 1)
+        }
+        writer.bytes += stream.finish()
+        return writer.bytes
+    }
+
+    /// The Rice parameter for `gaps` differences adding up to `span`: ⌊log2(mean · ln 2)⌋,
+    /// near the optimum for geometric-like gaps, within 0 … `limit`.
+    static func riceParameter(span: UInt64, gaps: Int, limit: Int) -> Int {
+        guard gaps > 0 else { return 0 }
+        let scaled = Double(span) / Double(gaps) * 0.693_147_180_559_945_3
+        guard scaled >= 2 else { return 0 }
+        return Swift.min(limit, 63 - UInt64(scaled).leadingZeroBitCount)
+    }
+
+    /// Reads compact bytes written with `compression`, `scale` and `meanKeyBits` (the
+    /// snapshot header's), validating every field.
+    /// - Throws: ``SketchError`` naming the first fault; never traps on bad bytes.
+    public init(compactSerialized bytes: [UInt8], compression: Int, scale: TDigestScale,
+                meanKeyBits bits: Int) throws(SketchError) {
+        guard (10...10_000).contains(compression) else {
+            throw .invalidField(field: "compression", detail: "\(compression) not in 10…10000")
+        }
+        guard TDigest.compactMeanKeyBitsRange.contains(bits) else {
+            throw .invalidField(field: "mean key bits", detail: "\(bits) not in 12…28")
+        }
+        let result = bytes.withUnsafeBytes { raw in
+            Result { () throws(SketchError) in try TDigest.readCompact(raw, compression: compression, scale: scale, bits: bits) }
+        }
+        self = try result.get()
+    }
+
+    static func readCompact(_ raw: UnsafeRawBufferPointer, compression: Int, scale: TDigestScale,
+                            bits: Int) throws(SketchError) -> TDigest {
+        var reader = ByteReader(raw)
+        var digest = TDigest(compression: compression, scale: scale)
+        digest.stats.count = try reader.varint("count")
+        digest.stats.rejected = try reader.varint("rejected")
+        guard digest.count > 0 else {
+            try reader.expectEnd()
+            return digest
+        }
+        if digest.count == 1 {
+            let value = try reader.number("value")
+            (digest.stats.min, digest.stats.max, digest.stats.sum) = (value, value, value)
+            digest.centroids = [Centroid(mean: value, weight: 1)]
+            try reader.expectEnd()
+            return digest
+        }
+        digest.stats.min = try reader.number("min")
+        digest.stats.max = try reader.number("max")
+        digest.stats.sum = try reader.number("sum")
+        guard digest.min <= digest.max else { throw .invalidField(field: "min/max", detail: "min > max") }
+        let k = try reader.varint("centroid count")
+        // Every centroid takes at least one bit (its weight), so K is bounded by the bytes left.
+        guard k >= 1, k <= digest.count, k <= UInt64(reader.remaining) * 8 else {
+            throw .invalidField(field: "centroid count", detail: "\(k) for count \(digest.count)")
+        }
+        let b = Int(try reader.u8("rice parameter"))
+        guard b <= bits else { throw .invalidField(field: "rice parameter", detail: "\(b) over \(bits)") }
+        var stream = BitReader(raw, from: reader.offset)
+        let keyLimit: UInt64 = 1 << UInt64(bits)
+        var key = try stream.read(bits: bits)
+        var means: [Double] = []
+        means.reserveCapacity(Int(k))
+        for i in 0..<Int(k) {
+            if i > 0 {
+                let quotient = try stream.unary(limit: Int(keyLimit >> UInt64(b)))
+                let difference = UInt64(quotient) << UInt64(b) | (try stream.read(bits: b))
+                key += difference
+                guard key < keyLimit else { throw .invalidField(field: "mean[\(i)]", detail: "key wider than \(bits) bits") }
+            }
+            let mean = TDigest.mean(fromKey: key, bits: bits)
+            guard mean.isFinite else { throw .invalidField(field: "mean[\(i)]", detail: "not finite") }
+            means.append(Swift.min(Swift.max(mean, digest.min), digest.max))
+        }
+        var total: UInt64 = 0
+        var previous: Int64 = 1
+        digest.centroids.reserveCapacity(Int(k))
+        for i in 0..<Int(k) {
+            var zeros = 0
+            while try stream.bit() == 0 {
+                zeros += 1
+                // zigzag(±(2^32 − 2)) + 1 < 2^33: more zeros cannot make a weight in range.
+                guard zeros <= 33 else { throw .invalidField(field: "weight[\(i)]", detail: "difference over 2^33") }
+            }
+            let coded = UInt64(1) << UInt64(zeros) | (try stream.read(bits: zeros))
+            let w = previous + TDigest.unzigzag(coded - 1)
+            guard w >= 1, w <= Int64(UInt32.max) else {
+                throw .invalidField(field: "weight[\(i)]", detail: "\(w) not in 1 … 2^32 − 1")
+            }
+            previous = w
+            let weight = UInt64(w)
+            total += weight
+            guard total <= digest.count else { throw .invalidField(field: "weight[\(i)]", detail: "weights exceed count \(digest.count)") }
+            digest.centroids.append(Centroid(mean: means[i], weight: Double(weight)))
+        }
+        guard total == digest.count else {
+            throw .invalidField(field: "weights", detail: "sum \(total) ≠ count \(digest.count)")
+        }
+        let end = try stream.finish()
+        guard end == raw.count else { throw .trailingBytes(raw.count - end) }
+        return digest
+    }
+}
