@@ -56,8 +56,15 @@ extension TDigest {
             let k = Swift.max(key(c), previousKey)
             let difference = k - previousKey
             previousKey = k
-            stream.unary(Int(difference >> UInt64(b)))
-            stream.write(difference, bits: b)
+            let quotient = Int(difference >> UInt64(b))
+            if quotient + 1 + b <= 57 {
+                // One write: q ones, a zero, the low b bits.
+                let ones: UInt64 = (1 << UInt64(quotient)) - 1
+                stream.write(ones << UInt64(b + 1) | difference & ((1 << UInt64(b)) - 1), bits: quotient + 1 + b)
+            } else {
+                stream.unary(quotient)
+                stream.write(difference, bits: b)
+            }
         }
         var previous: Int64 = 1
         for c in centroids {
@@ -65,8 +72,12 @@ extension TDigest {
             let coded = TDigest.zigzag(w - previous) + 1
             previous = w
             let n = 63 - coded.leadingZeroBitCount
-            stream.write(0, bits: n)
-            stream.write(coded, bits: n + 1)
+            if 2 * n + 1 <= 57 {
+                stream.write(coded, bits: 2 * n + 1)  // n zeros, then coded's n + 1 bits, in one write
+            } else {
+                stream.write(0, bits: n)
+                stream.write(coded, bits: n + 1)
+            }
         }
         writer.bytes += stream.finish()
         return writer.bytes
