@@ -140,8 +140,10 @@ extension TDigest {
         var stream = BitReader(raw, from: reader.offset)
         let keyLimit: UInt64 = 1 << UInt64(bits)
         var key = try stream.read(bits: bits)
+        // K is the writer's word: reserve at most 4,096 ahead, grow with what the bits hold.
+        let reserve = Int(Swift.min(k, 4_096))
         var means: [Double] = []
-        means.reserveCapacity(Int(k))
+        means.reserveCapacity(reserve)
         for i in 0..<Int(k) {
             if i > 0 {
                 let quotient = try stream.unary(limit: Int(keyLimit >> UInt64(b)))
@@ -155,7 +157,7 @@ extension TDigest {
         }
         var total: UInt64 = 0
         var previous: Int64 = 1
-        digest.centroids.reserveCapacity(Int(k))
+        digest.centroids.reserveCapacity(reserve)
         for i in 0..<Int(k) {
             var zeros = 0
             while try stream.bit() == 0 {
