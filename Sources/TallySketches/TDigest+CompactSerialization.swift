@@ -31,16 +31,18 @@ extension TDigest {
         writer.varint(UInt64(centroids.count))
         // A mean equal to max is rounded up and one equal to min down: the reader's clamp
         // to [min, max] then gives them back exactly, so runs at the extremes (timeouts at a
-        // fixed bound, lengths capped at a limit) keep answering their value.
-        let lowest = TDigest.buffered(min), highest = TDigest.buffered(max)
+        // fixed bound, lengths capped at a limit) keep answering their value. Equal exactly:
+        // a mean that only rounds to max's Float (e.g. one decoded from a nearest key) keeps
+        // the nearest key, so decoding and encoding again gives the same bytes.
         // At the ends of the binary64 range rounding may reach the key of +∞ (or, below the
         // lowest finite key, keys that decode to NaN): such keys step to the finite ends.
         let positiveInfinity = TDigest.meanKey(.infinity, bits: bits, rounding: .down)
         let lowestFinite = TDigest.meanKey(-.infinity, bits: bits, rounding: .up)
         func key(_ c: Centroid) -> UInt64 {
-            let key = c.mean == highest ? TDigest.meanKey(max, bits: bits, rounding: .up)
-                : c.mean == lowest ? TDigest.meanKey(min, bits: bits, rounding: .down)
-                : TDigest.meanKey(Double(c.mean), bits: bits)
+            let mean = Double(c.mean)
+            let key = mean == max ? TDigest.meanKey(max, bits: bits, rounding: .up)
+                : mean == min ? TDigest.meanKey(min, bits: bits, rounding: .down)
+                : TDigest.meanKey(mean, bits: bits)
             return key >= positiveInfinity ? positiveInfinity - 1 : Swift.max(key, lowestFinite)
         }
         let first = key(centroids[0])

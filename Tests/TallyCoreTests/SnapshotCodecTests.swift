@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import Testing
 import TallySketches
 import TallySynthetic
@@ -130,6 +131,20 @@ import TallyWire
 
     func digests(_ a: SeriesAggregate) -> [TDigest] {
         [a.queueTime, a.timeToFirstToken, a.totalLatency, a.timePerOutputToken, a.inputTokens, a.outputTokens, a.cost]
+    }
+
+    /// The `snapshot` fuzz target's finding of 2026-12-04 (Fuzz/corpus/snapshot/regression-
+    /// compact-reencode): a version-1 snapshot whose digest's last means (144.9765625) sit
+    /// below a max that is not a 32-bit float (145.00000001…). The first encoding rounded
+    /// them to the nearest key, 145.0; the writer then took 145.0 for max (same Float) and
+    /// rounded it up, so encode(decode(encode(s))) differed. Now only a mean equal to max
+    /// is rounded up.
+    @Test func reencodingTheFuzzFindingIsStable() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Fuzz/corpus/snapshot/regression-compact-reencode").path
+        let input = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let encoded = SnapshotCodec.encode(try SnapshotCodec.decode(input))
+        #expect(SnapshotCodec.encode(try SnapshotCodec.decode(encoded)) == encoded)
     }
 
     /// Bytes up to and including `mean_key_bits` (the header before counter_count).
