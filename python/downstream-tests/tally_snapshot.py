@@ -90,42 +90,19 @@ class BitReader:
             self.bit += 1
         return value
 
-    def finish(self):
-        """The stream is zero-padded to a byte and fills its bytes exactly."""
-        if (self.bit + 7) // 8 != len(self.data):
-            raise DecodeError(f"bit stream: {len(self.data)} bytes for {self.bit} bits")
-        if self.bit & 7 and self.data[-1] & (0xFF >> (self.bit & 7)):
-            raise DecodeError("bit stream: padding not zero")
-
-
-class BitStream:
-    """A bit stream of a v2 compact digest (SNAPSHOT.md, "Conventions"): most significant
-    bit first, zero-padded to a byte, the bytes ending exactly after the padding."""
-
-    def __init__(self, data):
-        self.bits = "".join(f"{byte:08b}" for byte in data)
-        self.pos = 0
-
-    def read(self, n):
-        if self.pos + n > len(self.bits):
-            raise DecodeError("bit stream runs past the end")
-        value = int(self.bits[self.pos:self.pos + n], 2) if n else 0
-        self.pos += n
-        return value
-
     def run(self, bit):
-        """The number of `bit`s before the next other bit, which is consumed too."""
-        end = self.bits.find("0" if bit == "1" else "1", self.pos)
-        if end < 0:
-            raise DecodeError("bit stream runs past the end")
-        count = end - self.pos
-        self.pos = end + 1
+        """The number of `bit`s (0 or 1) before the next other bit, which is consumed too
+        (unary codes of v2's compact digests)."""
+        count = 0
+        while self.read(1) == bit:
+            count += 1
         return count
 
     def finish(self):
-        if (self.pos + 7) // 8 != len(self.bits) // 8:
-            raise DecodeError(f"bit stream: trailing bytes after {self.pos} bits")
-        if "1" in self.bits[self.pos:]:
+        """The stream is zero-padded to a byte and fills its bytes exactly."""
+        if (self.bit + 7) // 8 != len(self.data):
+            raise DecodeError(f"bit stream: {len(self.data)} bytes for {self.bit} bits (missing or trailing bytes)")
+        if self.bit & 7 and self.data[-1] & (0xFF >> (self.bit & 7)):
             raise DecodeError("bit stream: padding not zero")
 
 
@@ -273,12 +250,12 @@ def decode_compact_digest(data, compression, scale, key_bits):
         b = r.u8("rice parameter")
         if b > key_bits:
             raise DecodeError(f"rice parameter {b} over {key_bits}")
-        stream = BitStream(data[r.offset:])
+        stream = BitReader(data[r.offset:])
         limit = 1 << key_bits
         means, key = [], stream.read(key_bits)
         for i in range(k):
             if i > 0:
-                q = stream.run("1")  # q one bits, then a zero bit
+                q = stream.run(1)  # q one bits, then a zero bit
                 key += q << b | stream.read(b)
                 if key >= limit:
                     raise DecodeError(f"mean key {key} not below 2^{key_bits}")
@@ -288,7 +265,7 @@ def decode_compact_digest(data, compression, scale, key_bits):
             means.append(min(max(mean, lo), hi))
         weights, previous = [], 1
         for _ in range(k):
-            zeros = stream.run("0")  # ⌊log2 u⌋ zero bits, then u's leading one (consumed) and the rest
+            zeros = stream.run(0)  # ⌊log2 u⌋ zero bits, then u's leading one (consumed) and the rest
             if zeros > 33:  # |w_i − w_{i−1}| ≤ 2^32 − 2: u < 2^33
                 raise DecodeError("weight out of range")
             u = 1 << zeros | stream.read(zeros)
