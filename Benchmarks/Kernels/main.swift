@@ -128,7 +128,7 @@ func aggregateKernel(_ count: Int, series: Int, tags: TagPolicy = .legacy, heavy
         }
     }
     let table = WindowTable(startMicros: 0, maxSeries: 1_000_000, sketches: SketchParameters(),
-                            heavyHitterCapacity: heavyHitters)
+                            heavyHitterCapacity: heavyHitters, heavyHitterTag: heavyHitters > 0 ? tags.heavyHitterKey : nil)
     for r in records { table.add(r) }  // warm: every series exists, sketches grown
     var done = 0
     records.withUnsafeBufferPointer { records in
@@ -376,6 +376,9 @@ let kernels: [String: (Int) -> UInt64] = [
     // The demo profile with its heavy hitters (Tools/demo.toml: k = 16 users by requests and by cost a slice).
     "aggregate-cohorts-hh": { aggregateKernel($0, series: 0, tags: TagPolicy(seriesKeys: [], breakdownKeys: ["region", "lang", "tier"]),
                                               heavyHitters: 16) },
+    // The same with the tenant tag ranked too (Tools/demo.toml's heavy_hitter_tag = "tenant").
+    "aggregate-cohorts-hh-tenants": { aggregateKernel($0, series: 0, tags: TagPolicy(seriesKeys: [], breakdownKeys: ["region", "lang", "tier"],
+                                                                                      heavyHitterKey: "tenant"), heavyHitters: 16) },
     "encode": encodeKernel,  // COUNT = frames encoded
     "client-record": clientRecordKernel,  // COUNT = frames recorded through TallyClient (no collector)
     "client-record-labels": clientRecordLabelsKernel,  // COUNT = frames recorded with prebuilt FrameLabels

@@ -30,6 +30,22 @@ public func fuzzSnapshot(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
+/// A slice with user and tenant heavy hitters (SNAPSHOT.md, "Heavy hitters"), k = 2.
+func heavyHitterSeed() -> SliceHeavyHitters {
+    var users = HeavyHitters(capacity: 2), cost = HeavyHitters(capacity: 2)
+    var tenantRequests = HeavyHitters(capacity: 2), tenantCost = HeavyHitters(capacity: 2)
+    for (user, tenant, dollars) in [(7 as UInt64, "acme", 0.25), (9, "globex", 1.5), (7, "acme", 0.125), (11, "initech", 0)] {
+        users.insert(user)
+        if dollars > 0 { cost.insert(user, weight: dollars) }
+        tenantRequests.insert(IdentifierHash.hash(tenant))
+        if dollars > 0 { tenantCost.insert(IdentifierHash.hash(tenant), weight: dollars) }
+    }
+    let names = Dictionary(uniqueKeysWithValues: ["acme", "globex", "initech"].map { (IdentifierHash.hash($0), $0) })
+    let tenants = try! TenantHeavyHitters(tagKey: "tenant", byRequests: tenantRequests, byCost: tenantCost,
+                                          names: names)
+    return SliceHeavyHitters(labels: SeriesLabels(model: "m"), usersByRequests: users, usersByCost: cost, tenants: tenants)
+}
+
 /// Valid snapshots from the encoder: no series, and series that use every field, with
 /// exact and dense HyperLogLogs, small sketch parameters to keep seeds short.
 func fuzzSeeds() -> [[UInt8]] {
@@ -52,6 +68,9 @@ func fuzzSeeds() -> [[UInt8]] {
                           SnapshotFixture.series("mistral", values: 200, sketches: standard,
                                                  tags: [CohortTag("tenant", "acme"), CohortTag("region", "eu")])],
                  counters: ["frames.accepted": 203, "frames.late": 2]),
+        Snapshot(collectorID: "c", windowStartMicros: window, windowEndMicros: window + 10_000_000, sequence: 3,
+                 sketches: small, series: [SnapshotFixture.series("m", values: 2, sketches: small, tags: [])],
+                 counters: [:], heavyHitters: [heavyHitterSeed()]),
     ]
     // Both versions tallyd reads: 2 (compact digests) and 1 (data directories written before it).
     return snapshots.map { SnapshotCodec.encode($0) } + snapshots.map { SnapshotCodec.encode($0, version: 1) }

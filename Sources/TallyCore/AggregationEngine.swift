@@ -198,7 +198,7 @@ public final class IngestPort: @unchecked Sendable {
         self.rings = rings
         unretainedRings = rings.map { Unmanaged.passUnretained($0) }
         resolver = BatchResolver(symbols: engine.symbols, prices: engine.configuration.prices, producers: engine.producers,
-                                 tagPolicy: engine.configuration.tags)
+                                 tagPolicy: engine.configuration.resolvedTags)
     }
 
     /// Routes every frame of a validated batch; never blocks longer than the

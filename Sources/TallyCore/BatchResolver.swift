@@ -81,7 +81,9 @@ public final class BatchResolver {
         let t = tables.pointee
         t.symbolOf!.update(repeating: BatchResolver.unresolved, count: count)
         t.priceResolved!.update(repeating: false, count: count)
-        if !tagPolicy.isLegacy { t.roleOf!.update(repeating: BatchResolver.roleUnknown, count: count) }
+        if !tagPolicy.isLegacy || tagPolicy.heavyHitterKey != nil {
+            t.roleOf!.update(repeating: BatchResolver.roleUnknown, count: count)
+        }
         tables.pointee.batch = batch
         tables.pointee.producer = producer
     }
@@ -113,6 +115,10 @@ public final class BatchResolver {
     }
 
     static let roleUnknown: UInt8 = 0xFF
+    /// Role bits: 0 dimension, 1 breakdown, 2 dropped; plus ``heavyHitterBit`` for the
+    /// heavy-hitter key (``TagPolicy/heavyHitterKey``), which is then not counted dropped.
+    static let roleMask: UInt8 = 3
+    static let heavyHitterBit: UInt8 = 4
 
     /// The role of tag-key reference `reference` (looked up once per batch).
     @inline(__always)
@@ -120,11 +126,13 @@ public final class BatchResolver {
         if reference == WireLimits.noString { return 2 }  // an empty key: dropped
         let cached = roleOf[Int(reference)]
         if cached != BatchResolver.roleUnknown { return cached }
-        let role: UInt8 = switch tagPolicy.role(of: tables.pointee.batch?.string(reference) ?? "") {
+        let name = tables.pointee.batch?.string(reference) ?? ""
+        var role: UInt8 = switch tagPolicy.role(of: name) {
         case .dimension: 0
         case .breakdown: 1
         case .dropped: 2
         }
+        if let key = tagPolicy.heavyHitterKey, key == name { role |= BatchResolver.heavyHitterBit }
         roleOf[Int(reference)] = role
         return role
     }
@@ -135,13 +143,15 @@ public final class BatchResolver {
         var key = SeriesKey(model: symbol(frame.model, symbolOf), modelVersion: symbol(frame.modelVersion, symbolOf),
                             promptVersion: symbol(frame.promptVersion, symbolOf), route: symbol(frame.route, symbolOf),
                             ring: frame.ring)
+        var tenant = SymbolTable.none
         if tagPolicy.isLegacy {
             for i in 0..<Int(frame.tagCount) {
                 let (k, v) = frame.tag(i)
                 key.insertTag(key: symbol(k, symbolOf), value: symbol(v, symbolOf))
             }
+            if tagPolicy.heavyHitterKey != nil && frame.tagCount > 0 { tenant = heavyHitterValue(frame, symbolOf) }
         } else if frame.tagCount > 0 {
-            classifyTags(frame, into: &key, symbolOf)
+            tenant = classifyTags(frame, into: &key, symbolOf)
         }
         let modelReference = Int(frame.model)
         let priceOf = tables.pointee.priceOf!, priceResolved = tables.pointee.priceResolved!
@@ -154,6 +164,7 @@ public final class BatchResolver {
                     cacheCreationInputTokens: frame.cacheCreationInputTokens,
                     outputTokens: frame.outputTokens, reasoningOutputTokens: frame.reasoningOutputTokens)
         } ?? .nan
+        key.heavyHitterValue = tenant
         return FrameRecord(key: key, routingHash: key.routingHash, eventTimeMicros: frame.eventTimeMicros, values: FrameValues(
             userHash: frame.userHash, sessionHash: frame.sessionHash, cost: cost,
             queueTimeMicros: frame.queueTimeMicros, timeToFirstTokenMicros: frame.timeToFirstTokenMicros,
@@ -164,19 +175,36 @@ public final class BatchResolver {
             producer: tables.pointee.producer)
     }
 
-    /// Puts `frame`'s dimension tags into `key` (sorted), then its breakdown tags, and counts
-    /// the rest as dropped (a validated batch has no key twice in a frame, FORMAT.md).
+    /// The symbol of `frame`'s value of the heavy-hitter key (``SymbolTable/none`` without
+    /// one), for a legacy policy, whose tags are all dimensions.
     @inline(never)
-    private func classifyTags(_ frame: WireFrame, into key: inout SeriesKey, _ symbolOf: UnsafeMutablePointer<UInt32>) {
+    private func heavyHitterValue(_ frame: WireFrame, _ symbolOf: UnsafeMutablePointer<UInt32>) -> UInt32 {
+        let roleOf = tables.pointee.roleOf!
+        for i in 0..<Int(frame.tagCount) {
+            let (k, v) = frame.tag(i)
+            if role(k, roleOf) & BatchResolver.heavyHitterBit != 0 { return symbol(v, symbolOf) }
+        }
+        return SymbolTable.none
+    }
+
+    /// Puts `frame`'s dimension tags into `key` (sorted), then its breakdown tags, and counts
+    /// the rest as dropped (a validated batch has no key twice in a frame, FORMAT.md), but for
+    /// the heavy-hitter key, whose value's symbol it returns (``SymbolTable/none`` without one).
+    @inline(never)
+    private func classifyTags(_ frame: WireFrame, into key: inout SeriesKey,
+                              _ symbolOf: UnsafeMutablePointer<UInt32>) -> UInt32 {
         let roleOf = tables.pointee.roleOf!
         var breakdowns: UInt32 = 0  // bit i: tag i is a breakdown tag
         var dropped: UInt64 = 0
+        var tenant = SymbolTable.none
         for i in 0..<Int(frame.tagCount) {
             let (k, v) = frame.tag(i)
-            switch role(k, roleOf) {
+            let role = role(k, roleOf)
+            if role & BatchResolver.heavyHitterBit != 0 { tenant = symbol(v, symbolOf) }
+            switch role & BatchResolver.roleMask {
             case 0: key.insertTag(key: symbol(k, symbolOf), value: symbol(v, symbolOf))
             case 1: breakdowns |= 1 << UInt32(i)
-            default: dropped &+= 1
+            default: if role & BatchResolver.heavyHitterBit == 0 { dropped &+= 1 }
             }
         }
         while breakdowns != 0 {
@@ -186,5 +214,6 @@ public final class BatchResolver {
             key.appendBreakdown(key: symbol(k, symbolOf), value: symbol(v, symbolOf))
         }
         tables.pointee.droppedTags &+= dropped
+        return tenant
     }
 }

@@ -32,6 +32,17 @@ public struct EngineConfiguration: Sendable {
     /// k keys, so keep it small); 0 (the default): none kept.
     public var heavyHitterCapacity = 0
 
+    /// Whether the heavy-hitter summaries rank tenants too: kept, with a heavy-hitter tag.
+    public var heavyHitterTenants: Bool { heavyHitterCapacity > 0 && tags.heavyHitterKey != nil }
+
+    /// ``tags`` as the batch resolvers apply them: without the heavy-hitter key when no
+    /// heavy hitters are kept (its values are then not looked up at all).
+    public var resolvedTags: TagPolicy {
+        var tags = tags
+        if !heavyHitterTenants { tags.heavyHitterKey = nil }
+        return tags
+    }
+
     public init() {}
 
     public enum BackPressure: Sendable, Equatable {

@@ -6,10 +6,14 @@ import TallySketches
 /// ``capacity`` counters (``HeavyHitters``: every estimate over-counts by at most W/k and
 /// never under-counts; every user heavier than W/k is held).
 ///
+/// With a heavy-hitter tag (``TagPolicy/heavyHitterKey``, e.g. `tenant`), each slice also
+/// ranks that tag's values (**tenants**) the same two ways, keyed by their symbols here.
+///
 /// Fed per frame by ``WindowTable`` when the engine is configured with a capacity
-/// (``EngineConfiguration/heavyHitterCapacity``): frames without a user hash (0) are not
-/// counted, frames without a price (cost NaN) or with cost 0 count by requests only.
-/// A slice's summaries are created at its first frame with a user; past ``maxSlices``
+/// (``EngineConfiguration/heavyHitterCapacity``): frames without a user hash (0) are in no
+/// user summary and frames without the tag in no tenant summary; frames without a price
+/// (cost NaN) or with cost 0 count by requests only.
+/// A slice's summaries are created at its first frame with a user or a tenant; past ``maxSlices``
 /// slices, or when ``EngineMemory`` refuses ``bytesPerSlice(capacity:)``, the frame is
 /// counted in ``refused`` and is in no summary (it is in its series all the same).
 ///
@@ -24,10 +28,17 @@ final class HeavyHitterTable {
         let key: SeriesKey
         var usersByRequests: FlatSpaceSaving
         var usersByCost: FlatSpaceSaving
+        /// Keyed by the tenant's symbol; nil without a heavy-hitter tag.
+        var tenantsByRequests: FlatSpaceSaving?
+        var tenantsByCost: FlatSpaceSaving?
     }
 
     /// k, counters a summary holds.
     let capacity: Int
+    /// The heavy-hitter tag whose values (tenants) slices rank too; nil: none.
+    let tenantKey: String?
+    /// Whether slices rank tenants too (`tenantKey` is set).
+    let tracksTenants: Bool
     /// Slices this table takes.
     let maxSlices: Int
     // Unchecked: one thread owns the table (as ``WindowTable``'s state), and the dynamic
@@ -40,9 +51,11 @@ final class HeavyHitterTable {
     /// Frames with a user hash whose slice had no summaries (cap or memory).
     @exclusivity(unchecked) var refused: UInt64 = 0
 
-    init(capacity: Int, maxSlices: Int) {
+    init(capacity: Int, maxSlices: Int, tenantKey: String? = nil) {
         self.capacity = capacity
         self.maxSlices = maxSlices
+        self.tenantKey = tenantKey
+        tracksTenants = tenantKey != nil
         index = .allocate(capacity: indexMask + 1)
         index.initialize(repeating: (0, 0), count: indexMask + 1)
     }
@@ -51,14 +64,20 @@ final class HeavyHitterTable {
         for slice in slices {
             slice.usersByRequests.release()
             slice.usersByCost.release()
+            slice.tenantsByRequests?.release()
+            slice.tenantsByCost?.release()
         }
         index.deallocate()
     }
 
     /// What a slice may hold at most: its two summaries' 2 × 24 × k bytes, the summaries
     /// they become at seal (2 × k × ~72 bytes: an entry, its dictionary slot and slack), and
-    /// 256 bytes of fixed parts; counted as 256 + 192 × k.
-    static func bytesPerSlice(capacity: Int) -> Int { 256 + 192 * capacity }
+    /// 256 bytes of fixed parts; counted as 256 + 192 × k, and 256 + 384 × k with tenant
+    /// summaries (their names are symbols the table holds anyway).
+    static func bytesPerSlice(capacity: Int, tenants: Bool = false) -> Int { 256 + (tenants ? 384 : 192) * capacity }
+
+    /// ``bytesPerSlice(capacity:tenants:)`` of this table.
+    var bytesPerSlice: Int { HeavyHitterTable.bytesPerSlice(capacity: capacity, tenants: tracksTenants) }
 
     /// The slice `key` belongs to: its labels without tags (a cohort key's slice is its
     /// series' slice; the overflow key, which has no tags, is its own slice).
@@ -68,6 +87,7 @@ final class HeavyHitterTable {
         slice.tagCount = 0
         slice.breakdownCount = 0
         slice.isCohort = false
+        slice.heavyHitterValue = SymbolTable.none
         slice.tags = (0, 0, 0, 0, 0, 0, 0, 0)
         return slice
     }
@@ -89,17 +109,27 @@ final class HeavyHitterTable {
     /// Adds empty counters for `slice` (routing hash `hash`); returns their number.
     func append(_ slice: SeriesKey, hash: UInt64) -> Int {
         slices.append(Slice(key: slice, usersByRequests: FlatSpaceSaving(capacity: capacity),
-                            usersByCost: FlatSpaceSaving(capacity: capacity)))
+                            usersByCost: FlatSpaceSaving(capacity: capacity),
+                            tenantsByRequests: tracksTenants ? FlatSpaceSaving(capacity: capacity) : nil,
+                            tenantsByCost: tracksTenants ? FlatSpaceSaving(capacity: capacity) : nil))
         if 2 * slices.count > indexMask + 1 { growIndex() } else { place(hash, slices.count) }
         return slices.count - 1
     }
 
-    /// Counts one frame's user in slice `n`: one request, and its cost when priced and > 0.
+    /// Counts one frame's user (when `values.userHash` ≠ 0) and tenant (symbol `tenant`,
+    /// when not ``SymbolTable/none`` and tenants are tracked) in slice `n`: one request, and
+    /// its cost when priced and > 0.
     @inline(__always)
-    func add(_ values: FrameValues, to n: Int) {
+    func add(_ values: FrameValues, tenant: UInt32, to n: Int) {
         slices.withUnsafeMutableBufferPointer { slices in
-            slices[n].usersByRequests.insert(values.userHash, weight: 1)
-            if values.cost > 0 { slices[n].usersByCost.insert(values.userHash, weight: values.cost) }
+            if values.userHash != 0 {
+                slices[n].usersByRequests.insert(values.userHash, weight: 1)
+                if values.cost > 0 { slices[n].usersByCost.insert(values.userHash, weight: values.cost) }
+            }
+            if tenant != SymbolTable.none && tracksTenants {
+                slices[n].tenantsByRequests!.insert(UInt64(tenant), weight: 1)
+                if values.cost > 0 { slices[n].tenantsByCost!.insert(UInt64(tenant), weight: values.cost) }
+            }
         }
     }
 

@@ -7,7 +7,9 @@ import TallyWire
 /// A frame's key also carries its **breakdown tags** (``TagPolicy``) in the slots after its
 /// dimension tags; they are not part of the identity (equality and hash ignore them) and
 /// name the cohort aggregates the frame also feeds (``cohortKey(_:)``). A cohort aggregate's
-/// own key is its deployment slice plus that one tag, marked ``isCohort``.
+/// own key is its deployment slice plus that one tag, marked ``isCohort``. Likewise it
+/// carries the symbol of its value of the heavy-hitter tag (``heavyHitterValue``, in what
+/// was padding), which names a tenant in its slice's heavy hitters, not a series.
 public struct SeriesKey: Sendable, Hashable {
     public var model: UInt32
     public var modelVersion: UInt32
@@ -20,6 +22,9 @@ public struct SeriesKey: Sendable, Hashable {
     public var breakdownCount: UInt8 = 0
     /// Whether this is the key of a cohort aggregate (its one tag is a breakdown tag).
     public var isCohort = false
+    /// Symbol of the frame's value of ``TagPolicy/heavyHitterKey`` (``SymbolTable/none``
+    /// without one); not part of the identity. Only a frame's key carries it.
+    public var heavyHitterValue: UInt32 = 0
     /// Tags 0 ..< tagCount as `key << 32 | value`, ascending; then the breakdown tags.
     public var tags: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
 

@@ -112,7 +112,8 @@ final class Shard: @unchecked Sendable {
                                                                sketches: configuration.sketches,
                                                                producers: producers, memory: memory,
                                                                symbols: symbols,
-                                                               heavyHitterCapacity: configuration.heavyHitterCapacity)
+                                                               heavyHitterCapacity: configuration.heavyHitterCapacity,
+                                                               heavyHitterTag: configuration.resolvedTags.heavyHitterKey)
                         open[start] = table
                         current = Unmanaged.passUnretained(table)
                         currentStart = start

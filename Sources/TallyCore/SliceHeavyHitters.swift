@@ -6,6 +6,7 @@ import TallySketches
 /// weight: every estimate is at least the user's true weight and at most W/k more
 /// (``HeavyHitters/Entry/error`` is that key's own bound), and every user heavier than W/k
 /// is held. Merging (shards, windows, collectors) keeps both statements for the merged W.
+/// With a heavy-hitter tag, the slice also ranks that tag's values (``tenants``).
 public struct SliceHeavyHitters: Sendable {
     /// The slice: model, model version, prompt version, route, ring; no tags.
     public var labels: SeriesLabels
@@ -13,20 +14,35 @@ public struct SliceHeavyHitters: Sendable {
     public var usersByRequests: HeavyHitters
     /// Weight: the frame's cost in US dollars, when priced and above 0.
     public var usersByCost: HeavyHitters
+    /// The heaviest values of the heavy-hitter tag (tenants); nil when the collector kept none.
+    public var tenants: TenantHeavyHitters?
 
-    public init(labels: SeriesLabels, usersByRequests: HeavyHitters, usersByCost: HeavyHitters) {
+    public init(labels: SeriesLabels, usersByRequests: HeavyHitters, usersByCost: HeavyHitters,
+                tenants: TenantHeavyHitters? = nil) {
         self.labels = labels
         self.usersByRequests = usersByRequests
         self.usersByCost = usersByCost
+        self.tenants = tenants
     }
 
     /// k of both summaries.
     public var capacity: Int { usersByRequests.capacity }
 
-    /// Merges `other`'s summaries into these (``HeavyHitters/merged(with:)``).
-    /// - Throws: ``SketchError/parameterMismatch(_:)`` when the capacities differ.
+    /// Merges `other`'s summaries into these (``HeavyHitters/merged(with:)``). Tenant
+    /// summaries merge when both have them; when only one has, it is kept as it is (it covers
+    /// the frames of the collectors that ranked tenants).
+    /// - Throws: ``SketchError/parameterMismatch(_:)`` when the capacities or the tenants'
+    ///   tag keys differ.
     public mutating func merge(_ other: SliceHeavyHitters) throws(SketchError) {
         usersByRequests = try usersByRequests.merged(with: other.usersByRequests)
         usersByCost = try usersByCost.merged(with: other.usersByCost)
+        if let theirs = other.tenants {
+            if tenants == nil {
+                guard theirs.capacity == capacity else { throw .parameterMismatch("heavy-hitter capacity \(capacity)/\(theirs.capacity)") }
+                tenants = theirs
+            } else {
+                try tenants!.merge(theirs)
+            }
+        }
     }
 }

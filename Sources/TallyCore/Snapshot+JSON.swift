@@ -6,8 +6,8 @@ extension Snapshot {
     /// tools (digests as count/min/max/mean/sum and quantiles p50 … p999;
     /// HyperLogLogs as estimates). Non-finite numbers are written as null. `cohorts` (the
     /// cohort aggregates, same fields as a series, one tag) and `heavy_hitters` (per slice, the
-    /// heaviest users by requests and by cost; user hashes as 16 hex digits) appear only
-    /// when there are some.
+    /// heaviest users by requests and by cost, user hashes as 16 hex digits, and with a
+    /// heavy-hitter tag its heaviest values by name) appear only when there are some.
     public func jsonLine() -> String {
         var o = JSONObject()
         o.number("format", Double(Snapshot.jsonFormatVersion))
@@ -24,8 +24,14 @@ extension Snapshot {
         o.raw("counters", c.text)
         o.raw("series", "[" + series.map(\.json).joined(separator: ",") + "]")
         if !cohorts.isEmpty { o.raw("cohorts", "[" + cohorts.map(\.json).joined(separator: ",") + "]") }
-        if !heavyHitters.isEmpty { o.raw("heavy_hitters", "[" + heavyHitters.map(\.json).joined(separator: ",") + "]") }
+        if let heavyHittersJSON { o.raw("heavy_hitters", heavyHittersJSON) }
         return o.text
+    }
+
+    /// The JSON line's `heavy_hitters` array (snapshot-line.schema.json); nil when there are
+    /// none. The PostgreSQL sink stores it as it is (SCHEMA.md, `windows.heavy_hitters`).
+    public var heavyHittersJSON: String? {
+        heavyHitters.isEmpty ? nil : "[" + heavyHitters.map(\.json).joined(separator: ",") + "]"
     }
 }
 
@@ -47,17 +53,27 @@ extension SliceHeavyHitters {
         o.number("capacity", Double(capacity))
         o.raw("users_by_requests", Self.json(usersByRequests))
         o.raw("users_by_cost", Self.json(usersByCost))
+        if let tenants {
+            o.string("tenant_tag", tenants.tagKey)
+            o.raw("tenants_by_requests", Self.json(tenants.byRequests, names: tenants.names))
+            o.raw("tenants_by_cost", Self.json(tenants.byCost, names: tenants.names))
+        }
         return o.text
     }
 
-    private static func json(_ summary: HeavyHitters) -> String {
+    /// A summary; its keys are user hashes, or with `names` tenants.
+    private static func json(_ summary: HeavyHitters, names: [UInt64: String]? = nil) -> String {
         var o = JSONObject()
         o.number("total", summary.totalWeight)
         o.number("error_bound", summary.errorBound)
         o.raw("top", "[" + summary.entries.map { e in
             var entry = JSONObject()
-            let hex = String(e.key, radix: 16)
-            entry.string("user", String(repeating: "0", count: 16 - hex.count) + hex)
+            if let names {
+                entry.string("tenant", names[e.key] ?? "")
+            } else {
+                let hex = String(e.key, radix: 16)
+                entry.string("user", String(repeating: "0", count: 16 - hex.count) + hex)
+            }
             entry.number("estimate", e.estimate)
             entry.number("error", e.error)
             return entry.text

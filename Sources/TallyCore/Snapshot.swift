@@ -137,6 +137,7 @@ extension Snapshot {
                 used.formUnion(aggregate.errorClasses.keys)
             }
             for key in table.heavyHitterSliceKeys { used.formUnion([key.model, key.modelVersion, key.promptVersion, key.route]) }
+            used.formUnion(table.heavyHitterTenantSymbols)
         }
         let names = symbols.strings(used)
         func name(_ symbol: UInt32) -> String { names[symbol] ?? "" }
@@ -170,11 +171,15 @@ extension Snapshot {
         // A slice's users may reach several shards: their summaries merge (in shard order).
         var hitters: [SliceHeavyHitters] = [], hitterIndexOf: [SeriesLabels: Int] = [:]
         for table in window.tables {
-            try table.forEachHeavyHitterSlice { (key, byRequests, byCost) throws(SketchError) in
+            try table.forEachHeavyHitterSlice { (key, byRequests, byCost, tenants) throws(SketchError) in
                 let labels = key == .overflow ? SeriesLabels.overflow : SeriesLabels(
                     model: name(key.model), modelVersion: name(key.modelVersion), promptVersion: name(key.promptVersion),
                     route: name(key.route), ring: key.ring)
-                let next = SliceHeavyHitters(labels: labels, usersByRequests: byRequests, usersByCost: byCost)
+                let next = SliceHeavyHitters(labels: labels, usersByRequests: byRequests, usersByCost: byCost,
+                                             tenants: try tenants.map { (t) throws(SketchError) in
+                    try TenantHeavyHitters(tagKey: t.tagKey, byRequests: t.byRequests, byCost: t.byCost,
+                                           naming: { name(UInt32(truncatingIfNeeded: $0)) })
+                })
                 if let i = hitterIndexOf[labels] { try hitters[i].merge(next) } else {
                     hitterIndexOf[labels] = hitters.count
                     hitters.append(next)

@@ -27,6 +27,10 @@ public enum SnapshotCodec {
         for slice in snapshot.heavyHitters {
             let l = slice.labels
             for s in [l.model, l.modelVersion, l.promptVersion, l.route] { strings.add(s) }
+            if let tenants = slice.tenants {
+                strings.add(tenants.tagKey)
+                for (_, name) in tenants.names.sorted(by: { $0.key < $1.key }) { strings.add(name) }
+            }
         }
         strings.add(snapshot.collectorID)
         for range in snapshot.sequences { strings.add(range.collectorID) }
@@ -35,8 +39,10 @@ public enum SnapshotCodec {
         var w = SnapshotWriter()
         w.bytes += magic
         w.u8(version)
+        let hasTenants = snapshot.heavyHitters.contains { $0.tenants != nil }
         w.u8((snapshot.cohorts.isEmpty ? 0 : SnapshotCodec.cohortsFlag)
-             | (snapshot.heavyHitters.isEmpty ? 0 : SnapshotCodec.heavyHittersFlag))   // flags
+             | (snapshot.heavyHitters.isEmpty ? 0 : SnapshotCodec.heavyHittersFlag)
+             | (hasTenants ? SnapshotCodec.tenantsFlag : 0))   // flags
         w.u8(0); w.u8(0)  // reserved
         w.u64(snapshot.windowStartMicros)
         w.u64(snapshot.windowEndMicros)
@@ -72,6 +78,20 @@ public enum SnapshotCodec {
                     w.varint(UInt64(entries.count))
                     for e in entries { w.u64(e.key); w.weight(e.estimate, format); w.weight(e.error, format) }
                 }
+                guard hasTenants else { continue }
+                guard let tenants = slice.tenants else {
+                    w.varint(0)  // tenant_key "": this slice ranks no tenants
+                    continue
+                }
+                w.varint(strings.ref(tenants.tagKey))
+                for summary in [tenants.byRequests, tenants.byCost] {
+                    w.weight(summary.totalWeight, format)
+                    let entries = summary.entries
+                    w.varint(UInt64(entries.count))
+                    for e in entries {
+                        w.varint(strings.ref(tenants.names[e.key] ?? "")); w.weight(e.estimate, format); w.weight(e.error, format)
+                    }
+                }
             }
         }
         return w.bytes
@@ -81,6 +101,8 @@ public enum SnapshotCodec {
     public static let cohortsFlag: UInt8 = 1
     /// Flags bit 1: a heavy-hitter section follows (SNAPSHOT.md, "Heavy hitters").
     public static let heavyHittersFlag: UInt8 = 2
+    /// Flags bit 2 (with bit 1): every slice of the heavy-hitter section has a tenant part.
+    public static let tenantsFlag: UInt8 = 4
 
     /// What differs between the versions: v2 writes compact digests and numbers.
     struct Format {
@@ -146,7 +168,12 @@ public enum SnapshotCodec {
         guard Array(bytes[0..<4]) == magic else { throw .badMagic }
         let version = try r.u8(at: 4)
         guard readableVersions.contains(version) else { throw .unsupportedVersion(version) }
-        guard bytes[5] & ~(SnapshotCodec.cohortsFlag | SnapshotCodec.heavyHittersFlag) == 0 else { throw .invalid("flags", "unknown bits \(bytes[5])") }
+        guard bytes[5] & ~(SnapshotCodec.cohortsFlag | SnapshotCodec.heavyHittersFlag | SnapshotCodec.tenantsFlag) == 0 else {
+            throw .invalid("flags", "unknown bits \(bytes[5])")
+        }
+        guard bytes[5] & SnapshotCodec.tenantsFlag == 0 || bytes[5] & SnapshotCodec.heavyHittersFlag != 0 else {
+            throw .invalid("flags", "the tenant bit without the heavy-hitter bit")
+        }
         guard bytes[6] == 0, bytes[7] == 0 else { throw .invalid("reserved", "not zero") }
         let hasCohorts = bytes[5] & SnapshotCodec.cohortsFlag != 0
         let hasHeavyHitters = bytes[5] & SnapshotCodec.heavyHittersFlag != 0
@@ -214,7 +241,8 @@ public enum SnapshotCodec {
         }
         var heavyHitters: [SliceHeavyHitters] = []
         if hasHeavyHitters {
-            heavyHitters = try decodeHeavyHitters(&r, strings: strings, format: format)
+            heavyHitters = try decodeHeavyHitters(&r, strings: strings, format: format,
+                                                  tenants: bytes[5] & SnapshotCodec.tenantsFlag != 0)
         }
         guard r.offset == bytes.count else { throw .trailingBytes(bytes.count - r.offset) }
         var snapshot = Snapshot(collectorID: collector, windowStartMicros: start, windowEndMicros: end, sequence: 0,
@@ -225,9 +253,10 @@ public enum SnapshotCodec {
     }
 
     /// The heavy-hitter section (SNAPSHOT.md, "Heavy hitters"): ≥ 1 slices in strictly
-    /// ascending label order, each with two summaries of one capacity, entries heaviest first.
-    static func decodeHeavyHitters(_ r: inout SnapshotReader, strings: [String], format: Format) throws(SnapshotCodecError)
-        -> [SliceHeavyHitters] {
+    /// ascending label order, each with two summaries of one capacity, entries heaviest first,
+    /// and with `tenants` (flags bit 2) a tenant part each.
+    static func decodeHeavyHitters(_ r: inout SnapshotReader, strings: [String], format: Format,
+                                   tenants hasTenants: Bool = false) throws(SnapshotCodecError) -> [SliceHeavyHitters] {
         var slices: [SliceHeavyHitters] = []
         for i in 0..<(try r.count("slice_count", max: 1 << 24)) {
             let f = "heavy_hitters[\(i)]"
@@ -236,28 +265,63 @@ public enum SnapshotCodec {
             let capacity = try r.count("\(f).capacity", max: 65_536)
             var summaries: [HeavyHitters] = []
             for name in ["users_by_requests", "users_by_cost"] {
-                let total = try r.weight("\(f).\(name).total_weight", format)
-                let count = try r.count("\(f).\(name).entry_count", max: capacity)
-                var entries: [HeavyHitters.Entry] = []
-                entries.reserveCapacity(count)
-                for e in 0..<count {
-                    let key = try r.u64("\(f).\(name)[\(e)].key")
-                    let estimate = try r.weight("\(f).\(name)[\(e)].estimate", format)
-                    let error = try r.weight("\(f).\(name)[\(e)].error", format)
-                    let entry = HeavyHitters.Entry(key: key, estimate: estimate, error: error)
-                    if let previous = entries.last, !HeavyHitters.heavierFirst(previous, entry) {
-                        throw .invalid("\(f).\(name)[\(e)]", "not after the entry before it (estimate descending, then key ascending)")
+                summaries.append(try decodeSummary(&r, capacity: capacity, field: "\(f).\(name)", format: format) {
+                    (r: inout SnapshotReader, field: String) throws(SnapshotCodecError) in try r.u64(field)
+                })
+            }
+            var tenants: TenantHeavyHitters? = nil
+            if hasTenants {
+                let tagKey = try r.string("\(f).tenant_key", strings)
+                if !tagKey.isEmpty {
+                    var names: [UInt64: String] = [:]
+                    var parts: [HeavyHitters] = []
+                    for name in ["tenants_by_requests", "tenants_by_cost"] {
+                        parts.append(try decodeSummary(&r, capacity: capacity, field: "\(f).\(name)", format: format) {
+                            (r: inout SnapshotReader, field: String) throws(SnapshotCodecError) in
+                            let tenant = try r.string(field, strings)
+                            guard !tenant.isEmpty else { throw .invalid(field, "an empty tenant name") }
+                            let key = IdentifierHash.hash(tenant)
+                            if let other = names[key], other != tenant {
+                                throw .invalid(field, "tenants \"\(other)\" and \"\(tenant)\" have one key")
+                            }
+                            names[key] = tenant
+                            return key
+                        })
                     }
-                    entries.append(entry)
-                }
-                do { summaries.append(try HeavyHitters(capacity: capacity, totalWeight: total, entries: entries)) } catch {
-                    throw .invalid("\(f).\(name)", error.description)
+                    do { tenants = try TenantHeavyHitters(tagKey: tagKey, byRequests: parts[0], byCost: parts[1], names: names) } catch {
+                        throw .invalid("\(f).tenants", error.description)
+                    }
                 }
             }
-            slices.append(SliceHeavyHitters(labels: labels, usersByRequests: summaries[0], usersByCost: summaries[1]))
+            slices.append(SliceHeavyHitters(labels: labels, usersByRequests: summaries[0], usersByCost: summaries[1],
+                                            tenants: tenants))
         }
         guard !slices.isEmpty else { throw .invalid("slice_count", "0 with the heavy-hitter flag set") }
         return slices
+    }
+
+    /// One summary: W, the entry count (≤ `capacity`), then the entries, each a key read by
+    /// `key` and two weights, heaviest first (estimate descending, then key ascending).
+    static func decodeSummary(_ r: inout SnapshotReader, capacity: Int, field f: String, format: Format,
+                              key: (inout SnapshotReader, String) throws(SnapshotCodecError) -> UInt64)
+        throws(SnapshotCodecError) -> HeavyHitters {
+        let total = try r.weight("\(f).total_weight", format)
+        let count = try r.count("\(f).entry_count", max: capacity)
+        var entries: [HeavyHitters.Entry] = []
+        entries.reserveCapacity(count)
+        for e in 0..<count {
+            let key = try key(&r, "\(f)[\(e)].key")
+            let estimate = try r.weight("\(f)[\(e)].estimate", format)
+            let error = try r.weight("\(f)[\(e)].error", format)
+            let entry = HeavyHitters.Entry(key: key, estimate: estimate, error: error)
+            if let previous = entries.last, !HeavyHitters.heavierFirst(previous, entry) {
+                throw .invalid("\(f)[\(e)]", "not after the entry before it (estimate descending, then key ascending)")
+            }
+            entries.append(entry)
+        }
+        do { return try HeavyHitters(capacity: capacity, totalWeight: total, entries: entries) } catch {
+            throw .invalid(f, error.description)
+        }
     }
 
     /// A deployment slice's labels (4 refs and the ring) of the record named `f`; no tags.
@@ -441,6 +505,11 @@ struct SnapshotReader {
     }
 
     /// A varint that must be ≤ `max` (a count, a length or a reference).
+    /// A `ref` into `strings` (SNAPSHOT.md, "Conventions"), as its string.
+    mutating func string(_ field: String, _ strings: [String]) throws(SnapshotCodecError) -> String {
+        strings[try count(field, max: strings.count - 1)]
+    }
+
     mutating func count(_ field: String, max: Int) throws(SnapshotCodecError) -> Int {
         let v = try varint(field)
         guard max >= 0, v <= UInt64(max) else { throw .invalid(field, "\(v) over \(max)") }

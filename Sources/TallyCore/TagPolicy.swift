@@ -5,7 +5,10 @@
 /// - a **breakdown key** gives each deployment slice (model, version, prompt version, route,
 ///   ring) one *cohort aggregate* per value of that key, beside its series: the count is the
 ///   *sum* of the keys' cardinalities (SNAPSHOT.md, "Cohort aggregates");
-/// - any other tag is dropped and counted (`tags.dropped`).
+/// - any other tag is dropped and counted (`tags.dropped`), unless it is the
+///   **heavy-hitter key** (``heavyHitterKey``, e.g. `tenant`): its value is not a series or
+///   cohort label but names the tenants of the slice's heavy-hitter summaries (SNAPSHOT.md,
+///   "Heavy hitters"). The heavy-hitter key may also be a dimension or a breakdown key.
 ///
 /// With neither list configured (``isLegacy``), every tag is a series dimension, so a
 /// configuration written before cohort aggregates keeps its series.
@@ -14,14 +17,18 @@ public struct TagPolicy: Sendable, Equatable {
     public var seriesKeys: [String]?
     /// Tag keys that make cohort aggregates, at most ``maxBreakdownKeys``.
     public var breakdownKeys: [String]
+    /// The tag key whose values the heavy-hitter summaries rank by requests and by cost
+    /// (tallyd's `heavy_hitter_tag`); nil: users only. Read only when heavy hitters are kept.
+    public var heavyHitterKey: String?
 
     /// A frame carries at most 8 tags (FORMAT.md); a breakdown key costs a cohort update per
     /// frame that carries it (~300–500 instructions), so four is the bound.
     public static let maxBreakdownKeys = 4
 
-    public init(seriesKeys: [String]? = nil, breakdownKeys: [String] = []) {
+    public init(seriesKeys: [String]? = nil, breakdownKeys: [String] = [], heavyHitterKey: String? = nil) {
         self.seriesKeys = seriesKeys
         self.breakdownKeys = breakdownKeys
+        self.heavyHitterKey = heavyHitterKey
     }
 
     /// Every tag a series dimension (the default).
@@ -51,7 +58,7 @@ public struct TagPolicy: Sendable, Equatable {
         if let both = breakdownKeys.first(where: { seriesKeys?.contains($0) == true }) {
             return "tag key \"\(both)\" is both a series dimension and a breakdown key"
         }
-        if breakdownKeys.contains("") || seriesKeys?.contains("") == true { return "an empty tag key" }
+        if breakdownKeys.contains("") || seriesKeys?.contains("") == true || heavyHitterKey == "" { return "an empty tag key" }
         if Set(breakdownKeys).count != breakdownKeys.count { return "a breakdown key listed twice" }
         return nil
     }

@@ -174,7 +174,8 @@ public final class WindowTable: @unchecked Sendable {
     @usableFromInline let state: UnsafeMutablePointer<State>
 
     public init(startMicros: UInt64, maxSeries: Int, sketches: SketchParameters, producers: ProducerDirectory? = nil,
-                memory: EngineMemory? = nil, symbols: SymbolTable? = nil, heavyHitterCapacity: Int = 0) {
+                memory: EngineMemory? = nil, symbols: SymbolTable? = nil, heavyHitterCapacity: Int = 0,
+                heavyHitterTag: String? = nil) {
         self.startMicros = startMicros
         self.producers = producers
         self.memory = memory
@@ -182,7 +183,8 @@ public final class WindowTable: @unchecked Sendable {
         symbolLease = symbols?.openLease() ?? 0
         self.maxSeries = max(1, maxSeries)
         heavyHitters = heavyHitterCapacity > 0
-            ? HeavyHitterTable(capacity: min(heavyHitterCapacity, 1_024), maxSlices: self.maxSeries) : nil
+            ? HeavyHitterTable(capacity: min(heavyHitterCapacity, 1_024), maxSlices: self.maxSeries,
+                               tenantKey: heavyHitterTag) : nil
         sharedSeries = self.maxSeries - self.maxSeries / 2
         self.sketches = sketches
         let slotCount = 16
@@ -234,41 +236,58 @@ public final class WindowTable: @unchecked Sendable {
         state.pointee.frames &+= 1
         place(record)
         if record.key.breakdownCount != 0 { addToCohorts(record) }
-        if heavyHitters != nil && record.values.userHash != 0 { addToHeavyHitters(record) }
+        if heavyHitters != nil && (record.values.userHash != 0 || record.key.heavyHitterValue != SymbolTable.none) {
+            addToHeavyHitters(record)
+        }
     }
 
-    /// Counts `record`'s user in its slice's heavy hitters, creating them at the slice's
-    /// first frame when the slice cap and ``EngineMemory`` allow; otherwise counts it refused.
+    /// Counts `record`'s user and tenant in its slice's heavy hitters, creating them at the
+    /// slice's first such frame when the slice cap and ``EngineMemory`` allow; otherwise
+    /// counts it refused.
     @usableFromInline @inline(never)
     func addToHeavyHitters(_ record: FrameRecord) {
         guard let hitters = heavyHitters else { return }
         let slice = HeavyHitterTable.sliceKey(of: record.key)
         let hash = slice.routingHash
+        let tenant = record.key.heavyHitterValue
         if let n = hitters.slot(of: slice, hash: hash) {
-            hitters.add(record.values, to: n)
+            hitters.add(record.values, tenant: tenant, to: n)
             return
         }
-        guard hitters.hasRoom,
-              reserve(HeavyHitterTable.bytesPerSlice(capacity: hitters.capacity), for: WindowTable.producerSlot(of: record))
-        else {
+        guard hitters.hasRoom, reserve(hitters.bytesPerSlice, for: WindowTable.producerSlot(of: record)) else {
             hitters.refused &+= 1
             return
         }
-        hitters.add(record.values, to: hitters.append(slice, hash: hash))
+        hitters.add(record.values, tenant: tenant, to: hitters.append(slice, hash: hash))
     }
 
-    /// Frames with a user whose slice's heavy hitters were refused (slice cap or memory).
+    /// Frames with a user or a tenant whose slice's heavy hitters were refused (slice cap or memory).
     public var heavyHittersRefused: UInt64 { heavyHitters?.refused ?? 0 }
 
     /// The keys of the slices with heavy hitters, in the order they first appeared.
     public var heavyHitterSliceKeys: [SeriesKey] { heavyHitters?.slices.map(\.key) ?? [] }
 
-    /// Calls `body` with each slice's key and its heavy hitters (users by requests, by
-    /// cost), in the order the slices first appeared; nothing when not configured.
-    public func forEachHeavyHitterSlice<E: Error>(_ body: (SeriesKey, HeavyHitters, HeavyHitters) throws(E) -> Void)
-        throws(E) {
+    /// The symbols of the tenants the heavy-hitter summaries hold (the snapshot names them).
+    public var heavyHitterTenantSymbols: Set<UInt32> {
+        var symbols = Set<UInt32>()
         for slice in heavyHitters?.slices ?? [] {
-            try body(slice.key, slice.usersByRequests.summary(), slice.usersByCost.summary())
+            for summary in [slice.tenantsByRequests, slice.tenantsByCost] {
+                for e in summary?.summary().entries ?? [] { symbols.insert(UInt32(truncatingIfNeeded: e.key)) }
+            }
+        }
+        return symbols
+    }
+
+    /// Calls `body` with each slice's key and its heavy hitters (users by requests, by
+    /// cost, and the heavy-hitter tag with its values by requests and by cost keyed by their
+    /// symbols, nil without a heavy-hitter tag), in the order the slices first appeared; nothing when not configured.
+    public func forEachHeavyHitterSlice<E: Error>(
+        _ body: (SeriesKey, HeavyHitters, HeavyHitters, (tagKey: String, byRequests: HeavyHitters, byCost: HeavyHitters)?)
+            throws(E) -> Void
+    ) throws(E) {
+        for slice in heavyHitters?.slices ?? [] {
+            let tenants = heavyHitters?.tenantKey.map { ($0, slice.tenantsByRequests!.summary(), slice.tenantsByCost!.summary()) }
+            try body(slice.key, slice.usersByRequests.summary(), slice.usersByCost.summary(), tenants)
         }
     }
 

@@ -149,6 +149,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// k of the per-slice heavy-hitter summaries (heaviest users by requests and by cost,
     /// SNAPSHOT.md "Heavy hitters"), 8 … 256; 0 (the default): none kept.
     public var heavyHitters = 0
+    /// The tag key whose values (tenants) the heavy-hitter summaries also rank by requests
+    /// and by cost (`heavy_hitter_tag`; needs `heavy_hitters`); "" (the default): users only.
+    public var heavyHitterTag = ""
 
     public init() {}
 
@@ -212,7 +215,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
                               "otlp_listen", "otlp_max_body_bytes", "otlp_version_attribute", "otlp_ring_attribute",
                               "otlp_route_attribute", "otlp_user_attribute", "otlp_tag_attributes", "otlp_id_secret",
                               "postgres_url", "postgres_schema", "postgres_password_file", "postgres_retention_days",
-                              "hll_precision", "series_tags", "breakdown_keys", "heavy_hitters"]
+                              "hll_precision", "series_tags", "breakdown_keys", "heavy_hitters", "heavy_hitter_tag"]
 
     mutating func set(_ key: String, _ value: ConfigValue) throws(ConfigError) {
         func string() throws(ConfigError) -> String {
@@ -300,6 +303,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         case "postgres_retention_days": postgresRetentionDays = try integer()
         case "hll_precision": hllPrecision = try integer()
         case "heavy_hitters": heavyHitters = try integer()
+        case "heavy_hitter_tag": heavyHitterTag = try string()
         case "series_tags", "breakdown_keys":
             guard case .strings(let list) = value else { throw ConfigError(field: key, "expected an array of strings") }
             if key == "series_tags" { seriesTags = list } else { breakdownKeys = list }
@@ -418,6 +422,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
         if heavyHitters != 0 && !(8...256).contains(heavyHitters) {
             throw ConfigError(field: "heavy_hitters", "\(heavyHitters) not 0 (off) or in 8 … 256")
         }
+        if !heavyHitterTag.isEmpty && heavyHitters == 0 {
+            throw ConfigError(field: "heavy_hitter_tag", "\"\(heavyHitterTag)\" ranks tenants in the heavy hitters, which are off: set heavy_hitters (8 … 256) too")
+        }
+        if heavyHitterTag.utf8.count > 255 {
+            throw ConfigError(field: "heavy_hitter_tag", "longer than a frame's tag key may be (255 bytes)")
+        }
         if !(10...16).contains(hllPrecision) { throw ConfigError(field: "hll_precision", "\(hllPrecision) not in 10 … 16") }
         for (model, price) in prices where price.input.isNaN || price.cachedInput.isNaN || price.output.isNaN {
             throw ConfigError(field: "prices.\(model)", "needs input, cached_input and output")
@@ -450,7 +460,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
 
     /// The engine configuration these settings describe.
     /// ``seriesTags`` and ``breakdownKeys`` as the engine takes them.
-    public var tagPolicy: TagPolicy { TagPolicy(seriesKeys: seriesTags, breakdownKeys: breakdownKeys) }
+    public var tagPolicy: TagPolicy {
+        TagPolicy(seriesKeys: seriesTags, breakdownKeys: breakdownKeys, heavyHitterKey: heavyHitterTag.isEmpty ? nil : heavyHitterTag)
+    }
 
     public var engine: EngineConfiguration {
         var engine = EngineConfiguration()
@@ -566,6 +578,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
     # Costs ~740 instructions a frame at k = 16 (an insert scans k keys; Benchmarks/README.md)
     # and 256 B + 192 B × k a slice and window; adds ~48 B × k a slice to each snapshot.
     heavy_hitters = 0
+    # A tag key (e.g. "tenant") whose values the heavy hitters also rank, per slice, by
+    # requests and by cost, with the same bounds, named in the snapshot; the tag need not be
+    # a series tag or a breakdown key (it then makes no series and is not counted dropped).
+    # Needs heavy_hitters; doubles their memory and adds ~40 B × k a slice to each snapshot.
+    heavy_hitter_tag = ""
     # Print a per-window summary table on stdout.
     summary = false
 

@@ -101,6 +101,7 @@ enum Dashboard {
         html += canary(window)
         html += fairness(window)
         html += drift(window)
+        html += budget(view.snapshot)
         html += trends(view, policy: policy)
         html += "<p><small>JSON: <a href=\"/api/v1/index\">/api/v1/index</a> · <a href=\"/api/v1/openapi.json\">OpenAPI</a> · <a href=\"/metrics\">/metrics</a></small></p>\n</body></html>\n"
         return .html(html)

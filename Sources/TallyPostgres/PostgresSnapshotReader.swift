@@ -16,7 +16,7 @@ import TallyWire
 /// or maximum (the extreme centroids' means stand in; sums come from the sum columns
 /// where the schema has them: total latency, input and output tokens, cost), and the
 /// HyperLogLogs come back as registers (no exact keys: small counts are estimated, very
-/// closely, rather than counted).
+/// closely, rather than counted). Heavy hitters come back whole (`windows.heavy_hitters`).
 public enum PostgresSnapshotReader {
     /// The snapshots of the windows starting in `from ..< to` (µs since the epoch), in
     /// (window start, collector, sequence) order, and one line per row that could not
@@ -65,17 +65,20 @@ public enum PostgresSnapshotReader {
         }
 
         var result = ReadResult()
-        struct Header { var collector: String; var sequence: UInt64; var start: UInt64; var end: UInt64; var counters: [String: UInt64] }
+        struct Header {
+            var collector: String; var sequence: UInt64; var start: UInt64; var end: UInt64; var counters: [String: UInt64]
+            var heavyHitters: [SliceHeavyHitters]
+        }
         var headers: [Header] = []
         for row in try session.query("""
             SELECT collector_id, sequence, (extract(epoch FROM window_start) * 1000000)::bigint,
-                   (extract(epoch FROM window_end) * 1000000)::bigint, counters::text
+                   (extract(epoch FROM window_end) * 1000000)::bigint, counters::text, heavy_hitters::text
             FROM \(schema).windows WHERE \(within) ORDER BY window_start, collector_id, sequence
             """, range) {
             do {
-                let (collector, sequence, start, end, counters) = try row.decode((String, Int64, Int64, Int64, String).self)
+                let (collector, sequence, start, end, counters, hitters) = try row.decode((String, Int64, Int64, Int64, String, String?).self)
                 headers.append(Header(collector: collector, sequence: UInt64(sequence), start: UInt64(start), end: UInt64(end),
-                                      counters: try counts(counters)))
+                                      counters: try counts(counters), heavyHitters: try hitters.map(heavyHitters) ?? []))
             } catch {
                 result.problems.append("a windows row: \(error)")
             }
@@ -114,7 +117,8 @@ public enum PostgresSnapshotReader {
             let series = seriesOf["\(header.collector)|\(header.sequence)"] ?? []
             result.snapshots.append(Snapshot(collectorID: header.collector, windowStartMicros: header.start, windowEndMicros: header.end,
                                              sequence: header.sequence, sketches: sketches, series: series, counters: header.counters,
-                                             cohorts: cohortsOf["\(header.collector)|\(header.sequence)"] ?? []))
+                                             cohorts: cohortsOf["\(header.collector)|\(header.sequence)"] ?? [],
+                                             heavyHitters: header.heavyHitters))
         }
         return result
     }

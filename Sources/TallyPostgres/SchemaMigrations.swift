@@ -25,7 +25,31 @@ enum SchemaMigrations {
             .replacingOccurrences(of: "{precision}", with: String(sketches.hllPrecision))
     }
 
-    static let all: [String] = [version1, version2]
+    static let all: [String] = [version1, version2, version3]
+
+    /// Version 3 (December 2026): each window's heavy hitters (SNAPSHOT.md, "Heavy hitters")
+    /// in `windows.heavy_hitters` as the JSON line's array (snapshot-line.schema.json; NULL
+    /// when the collector keeps none), so retention takes them with their window, and a
+    /// view with one row per held entry.
+    static let version3 = """
+    ALTER TABLE {s}.windows ADD COLUMN heavy_hitters jsonb;
+
+    -- One row per held entry of every heavy-hitter summary of every stored window.
+    CREATE OR REPLACE VIEW {s}.heavy_hitter_entries AS
+    SELECT w.collector_id, w.sequence, w.window_start, w.window_end,
+           s.slice->>'model' AS model, s.slice->>'model_version' AS model_version,
+           s.slice->>'prompt_version' AS prompt_version, s.slice->>'route' AS route, s.slice->>'ring' AS ring,
+           (s.slice->>'capacity')::integer AS capacity, k.summary,
+           CASE WHEN k.summary LIKE 'tenants%' THEN s.slice->>'tenant_tag' ELSE '' END AS tag,
+           (s.slice->k.summary->>'total')::double precision AS total_weight,
+           e.rank::integer AS rank, coalesce(e.entry->>'tenant', e.entry->>'user') AS key,
+           (e.entry->>'estimate')::double precision AS estimate, (e.entry->>'error')::double precision AS error
+    FROM {s}.windows w
+    CROSS JOIN LATERAL jsonb_array_elements(w.heavy_hitters) AS s(slice)
+    CROSS JOIN LATERAL unnest(ARRAY['users_by_requests', 'users_by_cost', 'tenants_by_requests', 'tenants_by_cost']) AS k(summary)
+    CROSS JOIN LATERAL jsonb_array_elements(s.slice->k.summary->'top') WITH ORDINALITY AS e(entry, rank)
+    WHERE w.heavy_hitters IS NOT NULL AND s.slice ? k.summary;
+    """
 
     /// Version 2 (December 2026): cohort aggregates (SNAPSHOT.md, "Cohort aggregates") in
     /// their own table with `series`' columns, so that no query over `series` counts a

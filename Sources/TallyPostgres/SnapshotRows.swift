@@ -3,7 +3,8 @@ import PostgresNIO
 import TallyCore
 import TallySketches
 
-/// A snapshot as SQL: its window row, its series rows and its cohort rows (SCHEMA.md), as parameterised
+/// A snapshot as SQL: its window row (with its heavy hitters as the JSON line's array), its
+/// series rows and its cohort rows (SCHEMA.md), as parameterised
 /// statements. Counters go in as bigint (clamped at 2⁶³ − 1), times as exact
 /// microseconds from the epoch, digests in the tdigest extension's text form (NULL
 /// when empty), HyperLogLogs in postgresql-hll's FULL bytes.
@@ -24,9 +25,11 @@ enum SnapshotRows {
         b.append(snapshot.series.count)
         b.append(Int64(clamping: snapshot.requests))
         b.append(countsJSON(snapshot.counters.map { ($0.key, $0.value) }))
+        b.append(snapshot.heavyHittersJSON)
         let sql = """
-            INSERT INTO \(schema).windows (collector_id, sequence, window_start, window_end, series_count, requests, counters)
-            VALUES ($1, $2, \(time(3)), \(time(4)), $5, $6, $7::jsonb)
+            INSERT INTO \(schema).windows (collector_id, sequence, window_start, window_end, series_count, requests, counters,
+                                          heavy_hitters)
+            VALUES ($1, $2, \(time(3)), \(time(4)), $5, $6, $7::jsonb, $8::jsonb)
             ON CONFLICT (collector_id, sequence) DO NOTHING RETURNING sequence
             """
         return (sql, b)

@@ -193,7 +193,8 @@ import TallyWire
             change(&broken)
             do { _ = try SnapshotCodec.decode(broken); return false } catch { return true }
         }
-        #expect(refused { $0[5] |= 4 }, "an unknown flag bit")
+        #expect(refused { $0[5] |= 8 }, "an unknown flag bit")
+        #expect(refused { $0[5] |= SnapshotCodec.tenantsFlag }, "tenant parts announced, none there")
         #expect(refused { $0[5] &= ~SnapshotCodec.heavyHittersFlag }, "the section without its flag: trailing bytes")
         #expect(refused { $0.removeLast() }, "truncated")
         #expect(refused { $0.append(0) }, "a trailing byte")

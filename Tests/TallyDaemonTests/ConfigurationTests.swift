@@ -72,6 +72,9 @@ import TallyCore
         ("heavy_hitters = 257", "heavy_hitters"),
         ("heavy_hitters = -1", "heavy_hitters"),
         ("heavy_hitters = \"16\"", "heavy_hitters"),
+        ("heavy_hitter_tag = \"tenant\"", "heavy_hitter_tag"),
+        ("heavy_hitters = 16\nheavy_hitter_tag = 3", "heavy_hitter_tag"),
+        ("heavy_hitters = 16\nheavy_hitter_tag = \"\(String(repeating: "t", count: 256))\"", "heavy_hitter_tag"),
     ])
     func invalidFilesNameTheField(text: String, field: String) {
         var c = DaemonConfiguration()
@@ -101,6 +104,12 @@ import TallyCore
         #expect(c.engine.heavyHitterCapacity == 16)
         try c.applyEnvironment(["TALLY_HEAVY_HITTERS": "32"])
         #expect(c.engine.heavyHitterCapacity == 32)
+        #expect(c.engine.tags.heavyHitterKey == nil && !c.engine.heavyHitterTenants)
+        try c.load(file: "heavy_hitter_tag = \"tenant\"\nbreakdown_keys = [\"lang\"]")
+        #expect(c.engine.tags == TagPolicy(breakdownKeys: ["lang"], heavyHitterKey: "tenant") && c.engine.heavyHitterTenants)
+        #expect(c.engine.resolvedTags.heavyHitterKey == "tenant")
+        try c.applyEnvironment(["TALLY_HEAVY_HITTER_TAG": "org"])
+        #expect(c.engine.tags.heavyHitterKey == "org")
     }
 
     @Test func badEnvironmentNamesTheVariable() {

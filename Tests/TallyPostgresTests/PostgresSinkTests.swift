@@ -4,6 +4,7 @@ import Testing
 import TallyCore
 @testable import TallyDaemon
 import TallyPostgres
+import TallySketches
 import TallySynthetic
 import TallyTestSupport
 import TallyWire
@@ -68,9 +69,13 @@ struct PostgresSinkTests {
                                    logger: Self.logger, requireServer: true)
         try old.deliver(Self.encoded(Self.fixtures(1)[0], sequence: 0))
         old.close()
-        // (CASCADE: version 2's users_per_cohort_day reads cohorts; migration 2 replaces it.)
-        try cluster.psql("DROP TABLE tally.cohorts CASCADE; DELETE FROM tally.schema_version WHERE version = 2", database: "tally")
-        #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 2)
+        // (CASCADE: version 2's users_per_cohort_day reads cohorts; migration 2 replaces it.
+        // Version 3's column and view go too, so that migrations 2 and 3 both run again.)
+        try cluster.psql("""
+            DROP VIEW tally.heavy_hitter_entries; ALTER TABLE tally.windows DROP COLUMN heavy_hitters;
+            DROP TABLE tally.cohorts CASCADE; DELETE FROM tally.schema_version WHERE version >= 2
+            """, database: "tally")
+        #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 3)
         // Snapshots 1 and 2: each series also as a cohort aggregate of lang (one value per series).
         let snapshots = Self.fixtures(3).dropFirst().map { fixture -> Snapshot in
             var s = fixture
@@ -98,6 +103,73 @@ struct PostgresSinkTests {
             #expect(got.cohorts.map(\.labels) == sent.cohorts.map(\.labels))
             #expect(got.cohorts.map(\.aggregate.requests) == sent.cohorts.map(\.aggregate.requests))
         }
+    }
+
+    /// Heavy hitters (schema version 3) go into their window's row as the JSON line's array and
+    /// come back whole; `heavy_hitter_entries` has one row per held entry.
+    @Test func heavyHittersAreStoredWithTheirWindowAndReadBack() throws {
+        let cluster = try PostgresTestCluster(tallyPassword: Self.password)
+        defer { cluster.destroy() }
+        let settings = cluster.tallySettings()
+        var rng = SplitMix64(seed: 5)
+        func slice(_ model: String) throws -> SliceHeavyHitters {
+            // k = 4 over 30 users and 12 tenants: full summaries, non-zero errors, fractional costs.
+            var users = HeavyHitters(capacity: 4), usersCost = HeavyHitters(capacity: 4)
+            var tenants = HeavyHitters(capacity: 4), tenantsCost = HeavyHitters(capacity: 4)
+            var names: [UInt64: String] = [:]
+            for _ in 0..<500 {
+                let user = rng.next() % 30 &* 0x9E37_79B9_7F4A_7C15 | 1, tenant = "tenant-\(rng.next() % 12)-ü"
+                let cost = Double(rng.next() % 1_000_000) / 3e6
+                names[IdentifierHash.hash(tenant)] = tenant
+                users.insert(user)
+                usersCost.insert(user, weight: cost)
+                tenants.insert(IdentifierHash.hash(tenant))
+                tenantsCost.insert(IdentifierHash.hash(tenant), weight: cost)
+            }
+            return SliceHeavyHitters(labels: SeriesLabels(model: model, ring: .canary), usersByRequests: users, usersByCost: usersCost,
+                                     tenants: try TenantHeavyHitters(tagKey: "tenant", byRequests: tenants, byCost: tenantsCost,
+                                                                     names: names))
+        }
+        var snapshots = Self.fixtures(2)
+        snapshots[1].heavyHitters = [try slice("a"), try slice("b")]
+        let sink = try PostgresSink(settings: settings, collectorID: "test", sketches: SketchParameters(), dataDirectory: "/nonexistent",
+                                    logger: Self.logger, requireServer: true)
+        for (i, s) in snapshots.enumerated() { try sink.deliver(Self.encoded(s, sequence: UInt64(i))) }
+        sink.close()
+        #expect(try cluster.psql("SELECT count(*) FROM tally.windows WHERE heavy_hitters IS NULL", database: "tally") == "1")
+        let read = try PostgresSnapshotReader.read(settings: settings, from: 0, to: .max, logger: Self.logger)
+        #expect(read.problems.isEmpty, "\(read.problems)")
+        #expect(read.snapshots.map(\.heavyHitters.count) == [0, 2])
+        let sent = snapshots[1].heavyHitters
+        for (got, want) in zip(try #require(read.snapshots.last).heavyHitters, sent) {
+            #expect(got.labels == want.labels && got.capacity == want.capacity)
+            #expect(got.usersByRequests.entries == want.usersByRequests.entries && got.usersByCost.entries == want.usersByCost.entries)
+            #expect(got.usersByCost.totalWeight == want.usersByCost.totalWeight, "W to the last bit")
+            let (t, u) = (try #require(got.tenants), try #require(want.tenants))
+            #expect(t.tagKey == u.tagKey && t.names == u.names)
+            #expect(t.byRequests.entries == u.byRequests.entries && t.byCost.entries == u.byCost.entries)
+            #expect(t.byCost.totalWeight == u.byCost.totalWeight)
+        }
+        // The view: one row per held entry; rank 1 is the heaviest.
+        let entries = sent.reduce(0) { $0 + $1.usersByRequests.count + $1.usersByCost.count
+            + ($1.tenants.map { $0.byRequests.count + $0.byCost.count } ?? 0) }
+        #expect(try cluster.psql("SELECT count(*) FROM tally.heavy_hitter_entries", database: "tally") == "\(entries)")
+        let top = try #require(sent[0].tenants?.topByRequests.first)
+        #expect(try cluster.psql("""
+            SELECT key || ' ' || estimate || ' ' || tag || ' ' || ring FROM tally.heavy_hitter_entries
+            WHERE summary = 'tenants_by_requests' AND model = 'a' AND rank = 1
+            """, database: "tally") == "\(top.name) \(Int(top.entry.estimate)) tenant canary")
+        let user = try #require(sent[1].usersByRequests.entries.first)
+        #expect(try cluster.psql("""
+            SELECT key || ' ' || estimate || ' ' || error FROM tally.heavy_hitter_entries
+            WHERE summary = 'users_by_requests' AND model = 'b' AND rank = 1
+            """, database: "tally") == "\(sixteenHexDigits(user.key)) \(Int(user.estimate)) \(Int(user.error))")
+        let costs = try cluster.psql("""
+            SELECT string_agg(estimate::text, ' ' ORDER BY rank) FROM tally.heavy_hitter_entries
+            WHERE summary = 'users_by_cost' AND model = 'a'
+            """, database: "tally")
+        #expect(costs.split(separator: " ").compactMap { Double($0) } == sent[0].usersByCost.entries.map(\.estimate),
+                "costs to the last bit through jsonb and float8")
     }
 
     /// PostgreSQL stopped for ~20 s while the collector writes 1-second windows, then
@@ -203,12 +275,12 @@ struct PostgresSinkTests {
         let cluster = try PostgresTestCluster(tallyPassword: Self.password)
         defer { cluster.destroy() }
         let settings = cluster.tallySettings()
-        #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 2)
+        #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 3)
         // Migrating again changes nothing.
-        #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 2)
-        #expect(try cluster.psql("SELECT count(*) FROM tally.schema_version", database: "tally") == "2")
+        #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 3)
+        #expect(try cluster.psql("SELECT count(*) FROM tally.schema_version", database: "tally") == "3")
         try cluster.psql("INSERT INTO tally.schema_version (version, note) VALUES (7, 'a newer tally')", database: "tally")
-        #expect(throws: PostgresSinkError.newerSchema(found: 7, known: 2)) {
+        #expect(throws: PostgresSinkError.newerSchema(found: 7, known: 3)) {
             _ = try PostgresSink(settings: settings, collectorID: "c", sketches: SketchParameters(), dataDirectory: "/nonexistent",
                                  logger: Self.logger)
         }
@@ -236,4 +308,10 @@ struct PostgresSinkTests {
             try cluster.psql("SELECT hll_empty(12, 6, -1, 1)::hll(14, 6, -1, 1)", database: "tally")
         }
     }
+}
+
+/// A user hash as the JSON lines write it: 16 lower-case hex digits.
+func sixteenHexDigits(_ key: UInt64) -> String {
+    let hex = String(key, radix: 16)
+    return String(repeating: "0", count: 16 - hex.count) + hex
 }

@@ -384,18 +384,30 @@ def decode_hll(data):
 
 COHORTS_FLAG = 0x01
 HEAVY_HITTERS_FLAG = 0x02
+TENANTS_FLAG = 0x04
+
+
+def fnv1a64(text):
+    """FNV-1a-64 of the UTF-8 bytes, 0 taken as 1: a tenant's key (SNAPSHOT.md, "Heavy hitters")."""
+    h = 0xCBF29CE484222325
+    for byte in text.encode("utf-8"):
+        h = ((h ^ byte) * 0x100000001B3) % 2**64
+    return h or 1
 
 
 def decode_snapshot(data):
     """The snapshot as a dict; raises DecodeError on anything SNAPSHOT.md forbids."""
     if len(data) < 24 or data[:4] != b"TLYS":
         raise DecodeError("magic")
-    # flags bit 0: a cohort section follows the series, bit 1: a heavy-hitter section;
-    # any other bit is refused (SNAPSHOT.md).
+    # flags bit 0: a cohort section follows the series, bit 1: a heavy-hitter section,
+    # bit 2 (only with bit 1): its slices have a tenant part; any other bit is refused
+    # (SNAPSHOT.md).
     if data[4] not in (1, 2):
         raise DecodeError(f"unsupported version {data[4]}")
-    if data[5] & ~(COHORTS_FLAG | HEAVY_HITTERS_FLAG) or data[6:8] != b"\0\0":
+    if data[5] & ~(COHORTS_FLAG | HEAVY_HITTERS_FLAG | TENANTS_FLAG) or data[6:8] != b"\0\0":
         raise DecodeError("version, flags or reserved")
+    if data[5] & TENANTS_FLAG and not data[5] & HEAVY_HITTERS_FLAG:
+        raise DecodeError("the tenant flag without the heavy-hitter flag")
     version = data[4]
     r = Reader(data, 8)
     out = {"version": version, "window_start": r.u64("window_start"), "window_end": r.u64("window_end")}
@@ -456,7 +468,7 @@ def decode_snapshot(data):
         if count == 0:
             raise DecodeError("heavy-hitter section without slices")
         for _ in range(count):
-            out["heavy_hitters"].append(decode_slice_heavy_hitters(r, ref, version))
+            out["heavy_hitters"].append(decode_slice_heavy_hitters(r, ref, version, bool(data[5] & TENANTS_FLAG)))
         keys = [slice_label_key(s) for s in out["heavy_hitters"]]
         if any(a >= b for a, b in zip(keys, keys[1:])):
             raise DecodeError("heavy-hitter slices not in strictly ascending label order")
@@ -465,10 +477,12 @@ def decode_snapshot(data):
     return out
 
 
-def decode_slice_heavy_hitters(r, ref, version=1):
+def decode_slice_heavy_hitters(r, ref, version=1, tenants=False):
     """SNAPSHOT.md, "Heavy hitters": a slice's labels, k, and its two summaries, each
     {"total": W, "entries": [(key, estimate, error), ...]} heaviest first. Weights are
-    f64 in version 1, `number`s in version 2."""
+    f64 in version 1, `number`s in version 2. With `tenants` (flags bit 2) the slice's
+    tenant part follows: "tenant_key" ("" for none) and, when there is one,
+    "tenants_by_requests" and "tenants_by_cost", whose entries are (name, estimate, error)."""
     weight = r.number if version == 2 else r.f64
     s = {"model": ref(), "model_version": ref(), "prompt_version": ref(), "route": ref(), "ring": r.u8("ring")}
     if s["ring"] > 2:
@@ -477,23 +491,38 @@ def decode_slice_heavy_hitters(r, ref, version=1):
     if not 1 <= k <= 65536:
         raise DecodeError("heavy-hitter capacity")
     s["capacity"] = k
-    for name in ["users_by_requests", "users_by_cost"]:
+
+    def summary(read_key, key_of):
         total = weight("total_weight")
         if not math.isfinite(total) or total < 0:
             raise DecodeError("heavy-hitter total weight")
         n = r.varint("entry_count")
         if n > k:
             raise DecodeError("more heavy-hitter entries than capacity")
-        entries = [(r.u64("key"), weight("estimate"), weight("error")) for _ in range(n)]
-        for key, estimate, error in entries:
+        entries = [(read_key(), weight("estimate"), weight("error")) for _ in range(n)]
+        for _, estimate, error in entries:
             if not (math.isfinite(estimate) and math.isfinite(error) and 0 <= error <= estimate <= total * (1 + 1e-9)):
                 raise DecodeError("heavy-hitter entry out of bounds")
-        if len({key for key, _, _ in entries}) != n:
+        if len({key_of(key) for key, _, _ in entries}) != n:
             raise DecodeError("heavy-hitter key repeated")
-        order = [(-estimate, key) for key, estimate, _ in entries]
+        order = [(-estimate, key_of(key)) for key, estimate, _ in entries]
         if order != sorted(order):
             raise DecodeError("heavy-hitter entries not heaviest first")
-        s[name] = {"total": total, "entries": entries}
+        return {"total": total, "entries": entries}
+
+    for name in ["users_by_requests", "users_by_cost"]:
+        s[name] = summary(lambda: r.u64("key"), lambda key: key)
+    if tenants:
+        s["tenant_key"] = ref()
+        if s["tenant_key"]:
+            names_of = {}
+            for name in ["tenants_by_requests", "tenants_by_cost"]:
+                s[name] = summary(ref, fnv1a64)
+                for tenant, _, _ in s[name]["entries"]:
+                    if tenant == "":
+                        raise DecodeError("an empty tenant name")
+                    if names_of.setdefault(fnv1a64(tenant), tenant) != tenant:
+                        raise DecodeError("two tenants with one key")
     return s
 
 

@@ -35,7 +35,7 @@ final class JournalReplay {
         symbols = SymbolTable(maxSymbols: configuration.maxSymbols)
         memory = EngineMemory(limitBytes: configuration.memoryLimitBytes, producers: producers)
         resolver = BatchResolver(symbols: symbols, prices: configuration.prices, producers: producers,
-                                 tagPolicy: configuration.tags)
+                                 tagPolicy: configuration.resolvedTags)
     }
 
     /// Places every frame of a validated batch received at `receivedMicros` (µs since the epoch).
@@ -57,7 +57,8 @@ final class JournalReplay {
                 let table = tables[start] ?? WindowTable(
                     startMicros: start, maxSeries: configuration.maxSeriesPerShardWindow * max(1, configuration.shards),
                     sketches: configuration.sketches, producers: producers, memory: memory, symbols: symbols,
-                    heavyHitterCapacity: configuration.heavyHitterCapacity)
+                    heavyHitterCapacity: configuration.heavyHitterCapacity,
+                    heavyHitterTag: configuration.resolvedTags.heavyHitterKey)
                 tables[start] = table
                 table.add(record)
                 frames &+= 1
