@@ -273,7 +273,7 @@ public enum SnapshotCodec {
             if hasTenants {
                 let tagKey = try r.string("\(f).tenant_key", strings)
                 if !tagKey.isEmpty {
-                    var names: [UInt64: String] = [:]
+                    var names: [UInt64: String] = [:], keyOfName: [String: UInt64] = [:]
                     var parts: [HeavyHitters] = []
                     for name in ["tenants_by_requests", "tenants_by_cost"] {
                         parts.append(try decodeSummary(&r, capacity: capacity, field: "\(f).\(name)", format: format) {
@@ -284,7 +284,13 @@ public enum SnapshotCodec {
                             if let other = names[key], other != tenant {
                                 throw .invalid(field, "tenants \"\(other)\" and \"\(tenant)\" have one key")
                             }
+                            // Two spellings of one string (NFC and NFD, SNAPSHOT.md "Orders") would
+                            // share one string-table entry when written again.
+                            if let other = keyOfName[tenant], other != key {
+                                throw .invalid(field, "tenant \"\(tenant)\" spelled twice")
+                            }
                             names[key] = tenant
+                            keyOfName[tenant] = key
                             return key
                         })
                     }

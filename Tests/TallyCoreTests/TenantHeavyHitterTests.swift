@@ -187,4 +187,28 @@ extension HeavyHitterAggregateTests {
         #expect(refused { $0[n - 11] = 0 }, "tenant summaries after an empty tenant_key")
         #expect(!refused { _ in }, "the unbroken bytes read")
     }
+
+    /// Two spellings of one name (U+212B ANGSTROM SIGN and "A" + U+030A: canonically equal,
+    /// three UTF-8 bytes each, different hashes) are refused: written again they would share
+    /// one string-table entry (SNAPSHOT.md, "Orders").
+    @Test func aTenantSpelledTwiceIsRefused() throws {
+        let (angstrom, other) = ("\u{212B}", "xyz")
+        let (ka, ko) = (IdentifierHash.hash(angstrom), IdentifierHash.hash(other))
+        let byRequests = try HeavyHitters(capacity: 2, totalWeight: 5, entries: [
+            .init(key: ka, estimate: 3, error: 0), .init(key: ko, estimate: 2, error: 0)])
+        let tenants = try TenantHeavyHitters(tagKey: "tenant", byRequests: byRequests, byCost: HeavyHitters(capacity: 2),
+                                             names: [ka: angstrom, ko: other])
+        let users = HeavyHitters(capacity: 2)
+        let snapshot = Snapshot(collectorID: "c", windowStartMicros: start, windowEndMicros: start + 10_000_000, sequence: 0,
+                                sketches: SketchParameters(), series: [], counters: [:],
+                                heavyHitters: [SliceHeavyHitters(labels: SeriesLabels(model: "m"), usersByRequests: users,
+                                                                 usersByCost: users, tenants: tenants)])
+        var bytes = SnapshotCodec.encode(snapshot)
+        #expect(try SnapshotCodec.decode(bytes).heavyHitters[0].tenants?.names == [ka: angstrom, ko: other])
+        let xyz = Array("xyz".utf8), spelled = Array("A\u{30A}".utf8)
+        #expect(spelled.count == 3 && "A\u{30A}" == angstrom, "canonically equal, as long")
+        let at = try #require((0...(bytes.count - 3)).first { Array(bytes[$0..<$0 + 3]) == xyz })
+        bytes.replaceSubrange(at..<at + 3, with: spelled)
+        #expect(throws: SnapshotCodecError.self) { try SnapshotCodec.decode(bytes) }
+    }
 }

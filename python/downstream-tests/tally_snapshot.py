@@ -3,6 +3,7 @@ Sources/TallyCore/SNAPSHOT.md alone, as a downstream store would write it: the b
 layout, the t-digest encodings (v1's own bytes, v2's compact bit stream), the `number`s
 of v2, the HyperLogLog encoding, quantiles from centroids and the registers' rule."""
 import math
+import unicodedata
 import struct
 
 STATUS = ["ok", "error", "timeout", "rate_limited", "cancelled", "other"]
@@ -413,7 +414,10 @@ def decode_snapshot(data):
     out = {"version": version, "window_start": r.u64("window_start"), "window_end": r.u64("window_end")}
     if out["window_start"] >= out["window_end"]:
         raise DecodeError("window_end not after window_start")
-    strings = [r.bytes_field("string").decode("utf-8") for _ in range(r.varint("string_count"))]
+    try:
+        strings = [r.bytes_field("string").decode("utf-8") for _ in range(r.varint("string_count"))]
+    except UnicodeDecodeError as error:
+        raise DecodeError(f"a string that is not UTF-8: {error}") from None
     if not strings or strings[0] != "":
         raise DecodeError("string 0 is not empty")
 
@@ -515,7 +519,7 @@ def decode_slice_heavy_hitters(r, ref, version=1, tenants=False):
     if tenants:
         s["tenant_key"] = ref()
         if s["tenant_key"]:
-            names_of = {}
+            names_of, spellings = {}, {}
             for name in ["tenants_by_requests", "tenants_by_cost"]:
                 s[name] = summary(ref, fnv1a64)
                 for tenant, _, _ in s[name]["entries"]:
@@ -523,6 +527,10 @@ def decode_slice_heavy_hitters(r, ref, version=1, tenants=False):
                         raise DecodeError("an empty tenant name")
                     if names_of.setdefault(fnv1a64(tenant), tenant) != tenant:
                         raise DecodeError("two tenants with one key")
+                    # Names are distinct as strings compare (SNAPSHOT.md, "Orders"): NFC and NFD
+                    # spellings of one name are one name.
+                    if spellings.setdefault(unicodedata.normalize("NFC", tenant), tenant) != tenant:
+                        raise DecodeError("a tenant spelled twice")
     return s
 
 

@@ -7,7 +7,7 @@ import struct
 
 import pytest
 
-from tally_snapshot import DecodeError, decode_compact_digest, decode_snapshot, mean_from_key
+from tally_snapshot import fnv1a64, DecodeError, decode_compact_digest, decode_snapshot, mean_from_key
 
 COMPRESSION, SCALE = 100, 5  # tallyd's defaults: δ = 100, k2t-relative
 MASK64 = 2**64 - 1
@@ -241,18 +241,25 @@ def digest_v1(count, values):
     return head + (struct.pack("<d", values[0]) if count == 1 else b"")
 
 
-def snapshot(version=2, key_bits=21, digests=None, hh=True, heavy_weights=(5.0, 3.0, 0.5)):
+def snapshot(version=2, key_bits=21, digests=None, hh=True, heavy_weights=(5.0, 3.0, 0.5), tenants=None, flags=None):
     """One series (model "m", ring 0, 1 request of latency 1500) and, when `hh`, one slice of
-    heavy hitters: SNAPSHOT.md, "Layout", "Series", "Heavy hitters"."""
+    heavy hitters: SNAPSHOT.md, "Layout", "Series", "Heavy hitters". With `tenants`, a list of
+    (name, estimate, error) in the order to write, flags bit 2 and the slice's tenant part
+    (tenant_key "tenant", the same entries by requests and by cost, W = 10; a name of None
+    writes tenant_key "" and no summaries)."""
     if digests is None:
         if version == 2:
             digests = [bytes([0, 0])] * 2 + [bytes([1, 0]) + number(1500)] + [bytes([0, 0])] * 4
         else:
             digests = [digest_v1(0, [])] * 2 + [digest_v1(1, [1500.0])] + [digest_v1(0, [])] * 4
     strings = ["", "c", "m"]
-    out = bytearray(b"TLYS" + bytes([version, 2 if hh else 0, 0, 0]))
+    if tenants is not None:
+        strings += ["tenant"] + sorted({name for name, _, _ in tenants if name})
+    if flags is None:
+        flags = (2 if hh else 0) | (4 if tenants is not None else 0)
+    out = bytearray(b"TLYS" + bytes([version, flags, 0, 0]))
     out += struct.pack("<QQ", 10_000_000, 20_000_000)
-    out += varint(len(strings)) + b"".join(varint(len(s)) + s.encode() for s in strings)
+    out += varint(len(strings)) + b"".join(varint(len(s.encode())) + s.encode() for s in strings)
     out += varint(1)                                             # collector "c"
     out += varint(1) + varint(1) + varint(7) + varint(7)         # sequences [("c", 7, 7)]
     out += varint(COMPRESSION) + bytes([SCALE]) + varint(500) + bytes([14])
@@ -277,6 +284,15 @@ def snapshot(version=2, key_bits=21, digests=None, hh=True, heavy_weights=(5.0, 
         out += varint(1) + varint(2) + varint(0) * 3 + bytes([0]) + varint(4)
         for _ in range(2):
             out += weight(total) + varint(1) + struct.pack("<Q", 0xABCDEF) + weight(estimate) + weight(error)
+        if tenants is not None:
+            if any(name is None for name, _, _ in tenants):
+                out += varint(0)                                 # tenant_key "": no tenant part
+            else:
+                out += varint(strings.index("tenant"))
+                for _ in range(2):
+                    out += weight(10.0) + varint(len(tenants))
+                    for name, estimate, error in tenants:
+                        out += varint(strings.index(name)) + weight(estimate) + weight(error)
     return bytes(out)
 
 
@@ -321,6 +337,40 @@ def test_a_version_2_snapshot():
     # A v1 digest inside a v2 snapshot is refused (its first byte is a count of 1 …).
     with pytest.raises(DecodeError):
         decode_snapshot(snapshot(digests=[digest_v1(0, [])] * 7))
+
+
+def test_tenant_parts():
+    """SNAPSHOT.md, "Heavy hitters": flags bit 2, tenant_key and tenant summaries keyed by FNV-1a-64 of the name."""
+    assert fnv1a64("a") == 0xAF63DC4C8601EC8C, "the FNV-1a-64 test vector"
+    assert fnv1a64("") == 0xCBF29CE484222325
+    light, heavy = sorted(["acme", "globex"], key=fnv1a64)
+    rows = [("initech", 6.0, 0.0), (light, 2.0, 0.0), (heavy, 2.0, 0.0)]   # equal estimates: key ascending
+    for version in (1, 2):
+        s = decode_snapshot(snapshot(version=version, tenants=rows))
+        hitters = s["heavy_hitters"][0]
+        assert hitters["tenant_key"] == "tenant"
+        assert hitters["tenants_by_requests"] == {"total": 10.0, "entries": rows}
+        assert hitters["tenants_by_cost"] == {"total": 10.0, "entries": rows}
+    assert "tenants_by_requests" not in decode_snapshot(snapshot(tenants=[(None, 0, 0)]))["heavy_hitters"][0]
+    refusals = {
+        "keys out of order": [("initech", 6.0, 0.0), (heavy, 2.0, 0.0), (light, 2.0, 0.0)],
+        "a name twice": [("initech", 6.0, 0.0), ("initech", 2.0, 0.0)],
+        "an estimate over W": [("initech", 11.0, 0.0)],
+        "more entries than k = 4": [(f"t{i}", 1.0, 0.0) for i in range(5)],
+        "one name spelled twice (U+212B and A + U+030A)": [("\u212b", 6.0, 0.0), ("A\u030a", 2.0, 0.0)],
+    }
+    for why, bad in refusals.items():
+        with pytest.raises(DecodeError):
+            decode_snapshot(snapshot(tenants=bad))
+            pytest.fail(why)
+    with pytest.raises(DecodeError, match="tenant flag"):
+        decode_snapshot(snapshot(hh=False, flags=4))
+    with pytest.raises(DecodeError):
+        decode_snapshot(snapshot(flags=2 | 4))        # announced, not there: the bytes end early
+    with pytest.raises(DecodeError):
+        decode_snapshot(snapshot(tenants=rows, flags=2))   # there, not announced: trailing bytes
+    with pytest.raises(DecodeError, match="flags"):
+        decode_snapshot(snapshot(flags=2 | 8))
 
 
 def test_a_version_1_snapshot_reads_as_before():
