@@ -25,6 +25,12 @@ public struct SliceHeavyHitters: Sendable {
         self.tenants = tenants
     }
 
+    /// A user hash as the JSON lines, the dashboard and PostgreSQL write it: 16 lower-case hex digits.
+    public static func userText(_ key: UInt64) -> String {
+        let hex = String(key, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
     /// k of both summaries.
     public var capacity: Int { usersByRequests.capacity }
 

@@ -71,8 +71,7 @@ extension SliceHeavyHitters {
             if let names {
                 entry.string("tenant", names[e.key] ?? "")
             } else {
-                let hex = String(e.key, radix: 16)
-                entry.string("user", String(repeating: "0", count: 16 - hex.count) + hex)
+                entry.string("user", SliceHeavyHitters.userText(e.key))
             }
             entry.number("estimate", e.estimate)
             entry.number("error", e.error)

@@ -581,7 +581,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     # A tag key (e.g. "tenant") whose values the heavy hitters also rank, per slice, by
     # requests and by cost, with the same bounds, named in the snapshot; the tag need not be
     # a series tag or a breakdown key (it then makes no series and is not counted dropped).
-    # Needs heavy_hitters; doubles their memory and adds ~40 B × k a slice to each snapshot.
+    # Needs heavy_hitters; doubles their memory and adds ~14 B × k a slice to each snapshot
+    # (the demo, format v2: 2 B a frame; Benchmarks/README.md, "Heavy hitters").
     heavy_hitter_tag = ""
     # Print a per-window summary table on stdout.
     summary = false

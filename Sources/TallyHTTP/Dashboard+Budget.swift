@@ -12,29 +12,21 @@ extension Dashboard {
     /// Rows shown per table.
     static let budgetRows = 10
 
-    /// The newest snapshot's summaries merged over its slices; nil when it keeps none.
-    struct FleetHeavyHitters {
-        var usersByRequests: HeavyHitters
-        var usersByCost: HeavyHitters
-        var tenants: TenantHeavyHitters?
-
-        /// Merges `snapshot`'s slices (nil without heavy hitters, or if they do not merge:
-        /// capacities or tenant tags that differ, which one collector never writes).
-        init?(_ snapshot: Snapshot?) {
-            guard let slices = snapshot?.heavyHitters, var fleet = slices.first else { return nil }
-            do {
-                for slice in slices.dropFirst() { try fleet.merge(slice) }
-            } catch {
-                return nil
-            }
-            usersByRequests = fleet.usersByRequests
-            usersByCost = fleet.usersByCost
-            tenants = fleet.tenants
+    /// The newest snapshot's summaries merged over its slices (labels: the first slice's);
+    /// nil without heavy hitters, or if they do not merge (capacities or tenant tags that
+    /// differ, which one collector never writes).
+    static func fleetHeavyHitters(_ snapshot: Snapshot?) -> SliceHeavyHitters? {
+        guard let slices = snapshot?.heavyHitters, var fleet = slices.first else { return nil }
+        do {
+            for slice in slices.dropFirst() { try fleet.merge(slice) }
+        } catch {
+            return nil
         }
+        return fleet
     }
 
     static func budget(_ snapshot: Snapshot?) -> String {
-        guard let fleet = FleetHeavyHitters(snapshot) else {
+        guard let fleet = fleetHeavyHitters(snapshot) else {
             return section("budget", "Who is burning the budget", empty: "No heavy hitters kept (tallyd's heavy_hitters = 0).",
                            headers: [], rows: [])
         }
@@ -52,16 +44,10 @@ extension Dashboard {
             }
         }
         html += table("budget-users-cost", "Users by cost", fleet.usersByCost, "usd",
-                      other: fleet.usersByRequests, otherUnit: "count", otherName: "requests") { ("user", userHex($0)) }
+                      other: fleet.usersByRequests, otherUnit: "count", otherName: "requests") { ("user", SliceHeavyHitters.userText($0)) }
         html += table("budget-users-requests", "Users by requests", fleet.usersByRequests, "count",
-                      other: fleet.usersByCost, otherUnit: "usd", otherName: "cost") { ("user", userHex($0)) }
+                      other: fleet.usersByCost, otherUnit: "usd", otherName: "cost") { ("user", SliceHeavyHitters.userText($0)) }
         return html + "</section>\n"
-    }
-
-    /// A user hash as 16 lower-case hex digits (as in the JSON lines).
-    static func userHex(_ key: UInt64) -> String {
-        let hex = String(key, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
     /// One ranked table: the `budgetRows` heaviest of `summary`, each with its estimate, its

@@ -139,6 +139,7 @@ extension HeavyHitterAggregateTests {
         #expect(counters.tagsDropped == 0)
         #expect(legacy.series.contains { $0.labels.tags.contains { $0.key == "tenant" } }, "tenant stays a series tag")
         let (truth, _) = exactTenants(input)
+        #expect(Set(legacy.heavyHitters.map(\.labels)) == Set(truth.requests.keys), "a slice per slice with tenants")
         for hitters in legacy.heavyHitters {
             checkBounds(try #require(hitters.tenants).byRequests, truth.requests[hitters.labels] ?? [:], "legacy")
         }

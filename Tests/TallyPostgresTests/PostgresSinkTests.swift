@@ -163,7 +163,7 @@ struct PostgresSinkTests {
         #expect(try cluster.psql("""
             SELECT key || ' ' || estimate || ' ' || error FROM tally.heavy_hitter_entries
             WHERE summary = 'users_by_requests' AND model = 'b' AND rank = 1
-            """, database: "tally") == "\(sixteenHexDigits(user.key)) \(Int(user.estimate)) \(Int(user.error))")
+            """, database: "tally") == "\(SliceHeavyHitters.userText(user.key)) \(Int(user.estimate)) \(Int(user.error))")
         let costs = try cluster.psql("""
             SELECT string_agg(estimate::text, ' ' ORDER BY rank) FROM tally.heavy_hitter_entries
             WHERE summary = 'users_by_cost' AND model = 'a'
@@ -308,10 +308,4 @@ struct PostgresSinkTests {
             try cluster.psql("SELECT hll_empty(12, 6, -1, 1)::hll(14, 6, -1, 1)", database: "tally")
         }
     }
-}
-
-/// A user hash as the JSON lines write it: 16 lower-case hex digits.
-func sixteenHexDigits(_ key: UInt64) -> String {
-    let hex = String(key, radix: 16)
-    return String(repeating: "0", count: 16 - hex.count) + hex
 }
