@@ -91,7 +91,7 @@ let package = Package(
         .executableTarget(
             name: "tally-kernels",
             dependencies: ["TallyWire", "TallySketches", "TallySynthetic", "TallyCore", "TallyIndex", "BenchmarkFixtures",
-                           "TallyClient"],
+                           "TallyClient", "TallyDaemon"],
             path: "Benchmarks/Kernels",
             linkerSettings: jemalloc  // as tallyd: memory figures are jemalloc's
         ),

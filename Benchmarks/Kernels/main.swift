@@ -365,6 +365,7 @@ let kernels: [String: (Int) -> UInt64] = [
     "memory-flush-one-frame": { flushMemory($0, framesPerSeries: 1) },  // COUNT = series; prints the build's resident bytes
     "memory-flush-saturated": { flushMemory($0, framesPerSeries: 10_000) },  // COUNT = series at their largest
     "memory-flush-busy": { flushMemory($0, framesPerSeries: 100) },  // COUNT = series of 100 frames each
+    "memory-demo": demoMemory,  // COUNT = demo-fleet frames in one 10-s window (40,000,000: 4 M frames/s); DemoMemory.swift
     "snapshot-sizes": snapshotSizes,  // prints a table; not a callgrind kernel
     "aggregate": { aggregateKernel($0, series: 1_000) },  // COUNT = frames folded; 1,000 series
     // 100 series: 2,000 frames a series at callgrind.sh's COUNT, so digest merges are amortised.
