@@ -25,7 +25,82 @@ enum SchemaMigrations {
             .replacingOccurrences(of: "{precision}", with: String(sketches.hllPrecision))
     }
 
-    static let all: [String] = [version1, version2, version3]
+    static let all: [String] = [version1, version2, version3, version4]
+
+    /// Version 4 (December 2026): the cohort aggregates rolled up per hour like the series,
+    /// in `cohorts_hourly` (`series_hourly`'s columns); `roll_up_hour` fills both (one merge
+    /// query, run over each table pair), retention clears both, and the hours that already
+    /// hold cohort rows are rolled up once here.
+    static let version4 = """
+    CREATE TABLE {s}.cohorts_hourly (LIKE {s}.series_hourly INCLUDING ALL);
+
+    -- (Re)computes the roll-ups of the hour containing `at`: series into series_hourly and
+    -- cohorts into cohorts_hourly, merged per label set as Tally merges snapshots (counters
+    -- add, digests merge, HyperLogLogs take their union); idempotent. Returns the rows written.
+    CREATE OR REPLACE FUNCTION {s}.roll_up_hour(at timestamptz) RETURNS integer LANGUAGE plpgsql AS $fn$
+    DECLARE
+        h timestamptz := date_trunc('hour', at, 'UTC');
+        source text;
+        rows_now integer;
+        written integer := 0;
+    BEGIN
+        PERFORM pg_advisory_xact_lock(hashtext('{s}.roll_up_hour'));
+        FOREACH source IN ARRAY ARRAY['series', 'cohorts'] LOOP
+            EXECUTE format('DELETE FROM %I.%I WHERE hour = $1', '{s}', source || '_hourly') USING h;
+            EXECUTE format($q$
+                INSERT INTO %1$I.%3$I
+                SELECT $1, model, model_version, prompt_version, route, ring, tags,
+                       count(*), sum(requests),
+                       sum(status_ok), sum(status_error), sum(status_timeout), sum(status_rate_limited), sum(status_cancelled), sum(status_other),
+                       %1$I.jsonb_counts_sum(error_classes),
+                       sum(refusals), sum(escalations), sum(fallbacks),
+                       sum(task_unknown), sum(task_success), sum(task_failure), sum(feedback_up), sum(feedback_down),
+                       sum(safety_low), sum(safety_medium), sum(safety_high), sum(safety_critical),
+                       %1$I.jsonb_counts_sum(safety_kinds),
+                       sum(unpriced), sum(cached_input_tokens), sum(priced_requests), sum(cost_usd),
+                       sum(input_tokens_sum), sum(output_tokens_sum), sum(total_latency_us_sum),
+                       tdigest(queue_time_us), tdigest(ttft_us), tdigest(total_latency_us), tdigest(tpot_us),
+                       tdigest(input_tokens), tdigest(output_tokens), tdigest(cost_usd_digest),
+                       hll_union_agg(users), hll_union_agg(sessions),
+                       %1$I.jsonb_counts_sum(categories), sum(categories_other)
+                FROM %1$I.%2$I
+                WHERE window_start >= $1 AND window_start < $1 + interval '1 hour'
+                GROUP BY model, model_version, prompt_version, route, ring, tags
+                $q$, '{s}', source, source || '_hourly') USING h;
+            GET DIAGNOSTICS rows_now = ROW_COUNT;
+            written := written + rows_now;
+        END LOOP;
+        RETURN written;
+    END $fn$;
+
+    -- Retention, as version 2's, clearing cohorts_hourly too.
+    CREATE OR REPLACE FUNCTION {s}.drop_partitions_before(keep_from date) RETURNS integer LANGUAGE plpgsql AS $fn$
+    DECLARE
+        part record;
+        dropped integer := 0;
+    BEGIN
+        FOR part IN
+            SELECT c.relname FROM pg_inherits i
+            JOIN pg_class c ON c.oid = i.inhrelid
+            JOIN pg_class p ON p.oid = i.inhparent
+            JOIN pg_namespace n ON n.oid = p.relnamespace
+            WHERE n.nspname = '{s}' AND p.relname IN ('series', 'cohorts') AND c.relname ~ '^(series|cohorts)_[0-9]{8}$'
+              AND to_date(right(c.relname, 8), 'YYYYMMDD') < keep_from
+        LOOP
+            EXECUTE format('DROP TABLE %I.%I', '{s}', part.relname);
+            dropped := dropped + 1;
+        END LOOP;
+        DELETE FROM {s}.windows WHERE window_start < (keep_from::timestamp AT TIME ZONE 'UTC');
+        DELETE FROM {s}.series_hourly WHERE hour < (keep_from::timestamp AT TIME ZONE 'UTC');
+        DELETE FROM {s}.cohorts_hourly WHERE hour < (keep_from::timestamp AT TIME ZONE 'UTC');
+        RETURN dropped;
+    END $fn$;
+
+    -- Every hour that holds cohort rows, rolled up (series_hourly is recomputed for them too,
+    -- from the same rows: idempotent; an hour still filling is recomputed when the sink rolls
+    -- it up after it ends).
+    SELECT {s}.roll_up_hour(h) FROM (SELECT DISTINCT date_trunc('hour', window_start, 'UTC') AS h FROM {s}.cohorts) hours;
+    """
 
     /// Version 3 (December 2026): each window's heavy hitters (SNAPSHOT.md, "Heavy hitters")
     /// in `windows.heavy_hitters` as the JSON line's array (snapshot-line.schema.json; NULL

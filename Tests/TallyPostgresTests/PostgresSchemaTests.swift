@@ -46,10 +46,15 @@ struct PostgresSchemaTests {
                 """, database: "tally")
         }
         #expect(try columns("cohorts") == columns("series") && !(try columns("series")).isEmpty)
+        // Version 4: `cohorts_hourly` has exactly the columns of `series_hourly`, and its primary key.
+        #expect(try columns("cohorts_hourly") == columns("series_hourly") && !(try columns("series_hourly")).isEmpty)
+        #expect(try cluster.psql("""
+            SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'tally.cohorts_hourly'::regclass AND contype = 'p'
+            """, database: "tally") == "PRIMARY KEY (hour, model, model_version, prompt_version, route, ring, tags)")
         _ = try cluster.psql("SELECT tally.ensure_partition('2026-12-03')", database: "tally")
         #expect(try cluster.psql("SELECT count(*) FROM pg_class WHERE relname IN ('series_20261203', 'cohorts_20261203')",
                                  database: "tally") == "2")
-        #expect(try cluster.psql("SELECT max(version) FROM tally.schema_version", database: "tally") == "3")
+        #expect(try cluster.psql("SELECT max(version) FROM tally.schema_version", database: "tally") == "4")
     }
 
     @Test func hourlyRollUpMergesLikeTallyAndRetentionDropsOldDays() throws {
@@ -108,7 +113,7 @@ struct PostgresSchemaTests {
         #expect(try cluster.psql("SELECT count(*) FROM pg_inherits WHERE inhparent = 'tally.cohorts'::regclass", database: "tally") == "1")
         #expect(try cluster.psql("SELECT tally.drop_partitions_before('\(day)'::date + 1)", database: "tally") == "2")
         #expect(try cluster.psql("SELECT count(*) FROM pg_inherits WHERE inhparent = 'tally.cohorts'::regclass", database: "tally") == "0")
-        #expect(try cluster.psql("SELECT (SELECT count(*) FROM tally.series) + (SELECT count(*) FROM tally.windows) + (SELECT count(*) FROM tally.series_hourly)",
+        #expect(try cluster.psql("SELECT (SELECT count(*) FROM tally.series) + (SELECT count(*) FROM tally.windows) + (SELECT count(*) FROM tally.series_hourly) + (SELECT count(*) FROM tally.cohorts_hourly)",
                                  database: "tally") == "0")
     }
 }

@@ -71,11 +71,12 @@ struct PostgresSinkTests {
         old.close()
         // (CASCADE: version 2's users_per_cohort_day reads cohorts; migration 2 replaces it.
         // Version 3's column and view go too, so that migrations 2 and 3 both run again.)
+        // Version 4's table goes too, so that migration 4 runs again.)
         try cluster.psql("""
             DROP VIEW tally.heavy_hitter_entries; ALTER TABLE tally.windows DROP COLUMN heavy_hitters;
-            DROP TABLE tally.cohorts CASCADE; DELETE FROM tally.schema_version WHERE version >= 2
+            DROP TABLE tally.cohorts_hourly; DROP TABLE tally.cohorts CASCADE; DELETE FROM tally.schema_version WHERE version >= 2
             """, database: "tally")
-        #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 3)
+        #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 4)
         // Snapshots 1 and 2: each series also as a cohort aggregate of lang (one value per series).
         let snapshots = Self.fixtures(3).dropFirst().map { fixture -> Snapshot in
             var s = fixture
@@ -103,6 +104,39 @@ struct PostgresSinkTests {
             #expect(got.cohorts.map(\.labels) == sent.cohorts.map(\.labels))
             #expect(got.cohorts.map(\.aggregate.requests) == sent.cohorts.map(\.aggregate.requests))
         }
+        // Schema version 4: the hour's cohorts roll up into cohorts_hourly as Tally merges them,
+        // beside the series in series_hourly (the three windows share an hour).
+        let hourStart = snapshots[0].windowStartMicros / 3_600_000_000 * 3_600_000_000
+        let merged = try Snapshot.merged(snapshots, collectorID: "test")
+        let seriesRows = try Snapshot.merged(Self.fixtures(3), collectorID: "test").series.count
+        #expect(try cluster.psql("SELECT tally.roll_up_hour(to_timestamp(\(hourStart / 1_000_000)))", database: "tally")
+                == String(seriesRows + merged.cohorts.count))
+        #expect(try cluster.psql("SELECT count(*) || ' ' || sum(requests) || ' ' || sum(windows) FROM tally.cohorts_hourly", database: "tally")
+                == "\(merged.cohorts.count) 1200 6")
+        for cohort in merged.cohorts {
+            let tag = cohort.labels.tags[0]
+            let row = try cluster.psql("""
+                SELECT requests || '|' || status_ok || '|' || tdigest_count(total_latency_us)::bigint || '|' || users::text || '|' || cost_usd
+                FROM tally.cohorts_hourly WHERE model = '\(cohort.labels.model)' AND ring = '\(cohort.labels.ring.name)'
+                  AND tags = '{"\(tag.key)": "\(tag.value)"}'::jsonb
+                """, database: "tally").split(separator: "|").map(String.init)
+            #expect(row.count == 5)
+            guard row.count == 5 else { continue }
+            #expect(row[0] == String(cohort.aggregate.requests))
+            #expect(row[1] == String(cohort.aggregate.statusCount(0)))
+            #expect(row[2] == String(cohort.aggregate.totalLatency.count))
+            #expect(PostgresHLLRegisters.decode(text: row[3]) == PostgresHLLRegisters.decode(cohort.aggregate.users.postgreSQLFull()),
+                    "HyperLogLog union register for register")
+            #expect(Double(row[4]) == cohort.aggregate.cost.sum, "two windows' costs add exactly")
+        }
+        // The series' roll-up is not changed by the cohorts: the frames are counted once there.
+        #expect(try cluster.psql("SELECT sum(requests) FROM tally.series_hourly", database: "tally") == "1800")
+        // A database migrated to version 4 with cohorts already stored: migration 4 rolls up
+        // the hours that hold them.
+        try cluster.psql("DROP TABLE tally.cohorts_hourly; DELETE FROM tally.schema_version WHERE version = 4", database: "tally")
+        #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 4)
+        #expect(try cluster.psql("SELECT count(*) || ' ' || sum(requests) FROM tally.cohorts_hourly", database: "tally")
+                == "\(merged.cohorts.count) 1200")
     }
 
     /// Heavy hitters (schema version 3) go into their window's row as the JSON line's array and
@@ -275,12 +309,12 @@ struct PostgresSinkTests {
         let cluster = try PostgresTestCluster(tallyPassword: Self.password)
         defer { cluster.destroy() }
         let settings = cluster.tallySettings()
-        #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 3)
+        #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 4)
         // Migrating again changes nothing.
-        #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 3)
-        #expect(try cluster.psql("SELECT count(*) FROM tally.schema_version", database: "tally") == "3")
+        #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 4)
+        #expect(try cluster.psql("SELECT count(*) FROM tally.schema_version", database: "tally") == "4")
         try cluster.psql("INSERT INTO tally.schema_version (version, note) VALUES (7, 'a newer tally')", database: "tally")
-        #expect(throws: PostgresSinkError.newerSchema(found: 7, known: 3)) {
+        #expect(throws: PostgresSinkError.newerSchema(found: 7, known: 4)) {
             _ = try PostgresSink(settings: settings, collectorID: "c", sketches: SketchParameters(), dataDirectory: "/nonexistent",
                                  logger: Self.logger)
         }
