@@ -34,6 +34,17 @@ public struct SliceHeavyHitters: Sendable {
     /// k of both summaries.
     public var capacity: Int { usersByRequests.capacity }
 
+    /// `slices` merged into one summary per kind (``merge(_:)``), e.g. a window's over the
+    /// fleet: the bounds hold for the merged W. The labels are the first slice's (they name
+    /// no slice any more); nil for no slices.
+    /// - Throws: ``SketchError/parameterMismatch(_:)`` when capacities or tenant tag keys
+    ///   differ (one collector never writes such slices; merged collectors may).
+    public static func merged(_ slices: [SliceHeavyHitters]) throws(SketchError) -> SliceHeavyHitters? {
+        guard var merged = slices.first else { return nil }
+        for slice in slices.dropFirst() { try merged.merge(slice) }
+        return merged
+    }
+
     /// Merges `other`'s summaries into these (``HeavyHitters/merged(with:)``). Tenant
     /// summaries merge when both have them; when only one has, it is kept as it is (it covers
     /// the frames of the collectors that ranked tenants).

@@ -16,13 +16,7 @@ extension Dashboard {
     /// nil without heavy hitters, or if they do not merge (capacities or tenant tags that
     /// differ, which one collector never writes).
     static func fleetHeavyHitters(_ snapshot: Snapshot?) -> SliceHeavyHitters? {
-        guard let slices = snapshot?.heavyHitters, var fleet = slices.first else { return nil }
-        do {
-            for slice in slices.dropFirst() { try fleet.merge(slice) }
-        } catch {
-            return nil
-        }
-        return fleet
+        (try? SliceHeavyHitters.merged(snapshot?.heavyHitters ?? [])) ?? nil
     }
 
     static func budget(_ snapshot: Snapshot?) -> String {

@@ -211,7 +211,8 @@ enum OpenAPI {
               "alerts": { "type": "object", "properties": { "open": { "type": "array", "items": { "type": "object" } }, "events": { "type": "array", "items": { "type": "object" } } } },
               "drift": { "type": "array", "items": { "type": "object" } },
               "fairness": { "type": "array", "items": { "type": "object" } },
-              "canary": { "type": "array", "items": { "type": "object" } }
+              "canary": { "type": "array", "items": { "type": "object" } },
+              "budget": { "type": "object", "description": "optional: the heaviest tenants and users (INDEX.md, Budget)" }
             }
           },
           "ScopeReport": {

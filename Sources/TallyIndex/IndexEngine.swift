@@ -76,7 +76,10 @@ public final class IndexEngine {
                                                          cohortDigests: policy.cohortDigests,
                                                          cohortCategories: policy.drift.scopeKinds.contains(.cohort))
             let versions = Self.versions(cells)
-            let spanResults = try advanceSpans(scopes, start: start, end: end, versions: versions)
+            // The window's heavy hitters over its slices; slices that do not merge (merged
+            // collectors with other capacities) leave the budget out rather than fail the window.
+            let heavyHitters = (try? SliceHeavyHitters.merged(snapshot.heavyHitters)) ?? nil
+            let spanResults = try advanceSpans(scopes, heavyHitters: heavyHitters, start: start, end: end, versions: versions)
             let driftReports = try drift(windowScopes: scopes)
             var observations = kpiObservations(scopes) + driftObservations(driftReports)
             let fairness = FairnessEvaluator.reports(scopes: scopes, policy: policy)
@@ -89,12 +92,13 @@ public final class IndexEngine {
             try advanceBaseline(scopes)
 
             var documents = [document(span: "window", scopes: scopes, start: start, end: end, windows: 1,
-                                      drift: driftReports, fairness: fairness, canary: canary, events: events)]
+                                      drift: driftReports, fairness: fairness, canary: canary, events: events,
+                                      heavyHitters: heavyHitters)]
             for (span, result) in zip(spans, spanResults) {
                 documents.append(document(
                     span: span.name, scopes: result.value.scopes, start: result.value.startMicros, end: result.value.endMicros,
                     windows: result.value.windows, drift: driftReports, fairness: result.fairness, canary: result.canary,
-                    events: []))
+                    events: [], heavyHitters: result.value.heavyHitters))
             }
             return documents
         } catch {
@@ -104,14 +108,14 @@ public final class IndexEngine {
 
     /// One rolling span after this window: its merged scopes and their fairness and canary reports.
     struct SpanResult: Sendable {
-        var value: (scopes: ScopeMap, startMicros: UInt64, endMicros: UInt64, windows: Int)
+        var value: (scopes: ScopeMap, startMicros: UInt64, endMicros: UInt64, windows: Int, heavyHitters: SliceHeavyHitters?)
         var fairness: [FairnessReport]
         var canary: [CanaryVerdict]
     }
 
     /// Adds the window to every rolling span and evaluates each; the spans are independent,
     /// so they are advanced on the available cores at once.
-    private func advanceSpans(_ scopes: ScopeMap, start: UInt64, end: UInt64,
+    private func advanceSpans(_ scopes: ScopeMap, heavyHitters: SliceHeavyHitters?, start: UInt64, end: UInt64,
                               versions: [String: [String: Set<String>]]) throws(SketchError) -> [SpanResult] {
         let policy = self.policy
         var spans = self.spans
@@ -120,7 +124,7 @@ public final class IndexEngine {
         return try spans.withUnsafeMutableBufferPointer { (buffer) throws(SketchError) -> [SpanResult] in
             nonisolated(unsafe) let buffer = buffer
             return try concurrentMap(buffer.count) { (i) throws(SketchError) -> SpanResult in
-                try buffer[i].add(scopes, startMicros: start, endMicros: end)
+                try buffer[i].add(scopes, heavyHitters: heavyHitters, startMicros: start, endMicros: end)
                 let value = try buffer[i].value()
                 return SpanResult(value: value, fairness: FairnessEvaluator.reports(scopes: value.scopes, policy: policy),
                                   canary: CanaryEvaluator.verdicts(scopes: value.scopes, versions: versions, settings: policy.canary))

@@ -225,10 +225,12 @@ import TallyWire
             decidedBy: [.errorRate], reason: "r",
             kpis: [.init(kpi: .errorRate, stable: 0.01, canary: 0.2, delta: 0.19, ratio: 20, pValue: 0.001,
                          regression: true, suspect: false)])
+        // Heavy hitters with tenants, every summary non-empty (BudgetReportTests checks the figures).
+        let (slice, _) = BudgetReportTests.slice(.stable, window: 0, k: 8)
         return IndexDocument(
             collector: "spec", span: "window", startMicros: 1, endMicros: 2, windows: 1, executive: executive,
             scopes: [scope], alerts: .init(open: [alert], events: [AlertEvent(state: "resolved", alert: alert, atMicros: 2)]),
-            drift: [drift], fairness: [fairness], canary: [canary])
+            drift: [drift], fairness: [fairness], canary: [canary], budget: BudgetReport(slice))
     }
 
     /// FNV-1a 64 of `key`, 16 lowercase hex digits (INDEX.md, "Alert"), written independently.

@@ -18,9 +18,12 @@ public struct IndexDocument: Sendable, Codable, Equatable {
     public var drift: [DriftReport]
     public var fairness: [FairnessReport]
     public var canary: [CanaryVerdict]
+    /// Who is burning the budget: the heavy hitters merged over the slices (and the span's
+    /// windows); nil (absent) when the snapshots keep none.
+    public var budget: BudgetReport?
 
     enum CodingKeys: String, CodingKey {
-        case format, collector, span, windows, executive, scopes, alerts, drift, fairness, canary
+        case format, collector, span, windows, executive, scopes, alerts, drift, fairness, canary, budget
         case startMicros = "start_us"
         case endMicros = "end_us"
     }

@@ -1,7 +1,10 @@
+import TallyCore
+
 /// Assembling the layered document of a window or span.
 extension IndexEngine {
     func document(span: String, scopes: ScopeMap, start: UInt64, end: UInt64, windows: Int, drift: [DriftReport],
-                  fairness: [FairnessReport], canary: [CanaryVerdict], events: [AlertEvent]) -> IndexDocument {
+                  fairness: [FairnessReport], canary: [CanaryVerdict], events: [AlertEvent],
+                  heavyHitters: SliceHeavyHitters?) -> IndexDocument {
         var reports: [IndexDocument.ScopeReport] = []
         for (scope, aggregate) in scopes.sorted(by: { $0.key < $1.key }) where isJudged(scope) || scope.kind == .fleet {
             reports.append(scopeReport(scope, aggregate))
@@ -35,7 +38,7 @@ extension IndexEngine {
             openAlerts: open.count, firingAlerts: open.filter { $0.state == "firing" }.count, scopeLights: counts)
         return IndexDocument(collector: collectorID, span: span, startMicros: start, endMicros: end, windows: windows,
                              executive: executive, scopes: reports, alerts: .init(open: open, events: events),
-                             drift: drift, fairness: fairness, canary: canary)
+                             drift: drift, fairness: fairness, canary: canary, budget: heavyHitters.map(BudgetReport.init))
     }
 
     func scopeReport(_ scope: Scope, _ aggregate: ScopeAggregate) -> IndexDocument.ScopeReport {

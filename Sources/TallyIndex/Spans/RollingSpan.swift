@@ -1,3 +1,4 @@
+import TallyCore
 import TallySketches
 
 /// A rolling span (e.g. the last hour) kept as partial roll-ups, so that a span is
@@ -23,14 +24,30 @@ public struct RollingSpan: Sendable {
 
     private struct Part: Sendable {
         var scopes: ScopeMap = [:]
+        /// The windows' heavy hitters merged over their slices; nil when none kept any.
+        var heavyHitters: SliceHeavyHitters?
         var windows = 0
         var startMicros: UInt64 = .max
         var endMicros: UInt64 = 0
         mutating func absorb(_ other: Part) throws(SketchError) {
             scopes = try ScopeMaps.merged([scopes, other.scopes])
+            heavyHitters = Self.merged(heavyHitters, endMicros, other.heavyHitters, other.endMicros)
             windows += other.windows
             startMicros = min(startMicros, other.startMicros)
             endMicros = max(endMicros, other.endMicros)
+        }
+
+        /// Both merged; when they do not merge (the collector was restarted with another
+        /// capacity or tenant tag), the newer part's alone, so the span shows the current setting.
+        static func merged(_ a: SliceHeavyHitters?, _ aEnd: UInt64, _ b: SliceHeavyHitters?, _ bEnd: UInt64) -> SliceHeavyHitters? {
+            guard var merged = a else { return b }
+            guard let b else { return a }
+            do {
+                try merged.merge(b)
+                return merged
+            } catch {
+                return bEnd >= aEnd ? b : a
+            }
         }
     }
 
@@ -48,9 +65,11 @@ public struct RollingSpan: Sendable {
         maxBlocks = (self.windows + blockWindows - 1) / blockWindows
     }
 
-    /// Adds one window's scopes.
-    public mutating func add(_ scopes: ScopeMap, startMicros: UInt64, endMicros: UInt64) throws(SketchError) {
-        try current.absorb(Part(scopes: scopes, windows: 1, startMicros: startMicros, endMicros: endMicros))
+    /// Adds one window's scopes and its heavy hitters merged over its slices.
+    public mutating func add(_ scopes: ScopeMap, heavyHitters: SliceHeavyHitters? = nil, startMicros: UInt64,
+                             endMicros: UInt64) throws(SketchError) {
+        try current.absorb(Part(scopes: scopes, heavyHitters: heavyHitters, windows: 1, startMicros: startMicros,
+                                endMicros: endMicros))
         guard current.windows >= blockWindows else { return }
         newer.append(current)
         try newerMerged.absorb(current)
@@ -72,11 +91,18 @@ public struct RollingSpan: Sendable {
         older.removeLast()
     }
 
-    /// The span's scopes so far, with its bounds and how many windows it holds.
-    public func value() throws(SketchError) -> (scopes: ScopeMap, startMicros: UInt64, endMicros: UInt64, windows: Int) {
+    /// The span's scopes so far, with its bounds, how many windows it holds, and its heavy
+    /// hitters merged over its windows (nil when none kept any).
+    public func value() throws(SketchError)
+        -> (scopes: ScopeMap, startMicros: UInt64, endMicros: UInt64, windows: Int, heavyHitters: SliceHeavyHitters?) {
         let parts = ([older.last, newerMerged, current] as [Part?]).compactMap { $0 }.filter { $0.windows > 0 }
         let start = parts.map(\.startMicros).min() ?? 0
+        var heavyHitters: SliceHeavyHitters?, heavyHittersEnd: UInt64 = 0
+        for part in parts {  // oldest first
+            heavyHitters = Part.merged(heavyHitters, heavyHittersEnd, part.heavyHitters, part.endMicros)
+            heavyHittersEnd = max(heavyHittersEnd, part.endMicros)
+        }
         return (try ScopeMaps.merged(parts.map(\.scopes)), start, parts.map(\.endMicros).max() ?? 0,
-                parts.reduce(0) { $0 + $1.windows })
+                parts.reduce(0) { $0 + $1.windows }, heavyHitters)
     }
 }
