@@ -57,6 +57,8 @@ public struct SeriesAggregate: Sendable {
     @inlinable public func taskOutcomeCount(_ raw: Int) -> UInt64 { taskStore[raw] }
     /// Requests with a safety incident of severity raw value `raw` (1 … 4).
     @inlinable public func safetyCount(_ raw: Int) -> UInt64 { severityStore[raw] }
+    /// Requests with safety kind `bit` (0 … 15), read in place (``safetyByKind`` builds an array).
+    @inlinable public func safetyKindCount(_ bit: Int) -> UInt64 { kindStore.isEmpty ? 0 : kindStore[bit] }
 
     /// Calls `body` with each category and its count, in id order (no dictionary built).
     @inlinable

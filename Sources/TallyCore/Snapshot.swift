@@ -53,17 +53,38 @@ public struct Snapshot: Sendable {
         self.windowEndMicros = windowEndMicros
         sequences = [SequenceRange(collectorID: collectorID, first: sequence, last: sequence)]
         self.sketches = sketches
-        // Sorted in place: a caller that gives the array up (`consume`) keeps no second copy.
-        var sorted = series
-        sorted.sort { $0.labels < $1.labels }
-        self.series = sorted
-        var sortedCohorts = cohorts
-        sortedCohorts.sort { $0.labels < $1.labels }
-        self.cohorts = sortedCohorts
+        self.series = Self.sortedByLabels(series)
+        self.cohorts = Self.sortedByLabels(cohorts)
         var sortedHitters = heavyHitters
         sortedHitters.sort { $0.labels < $1.labels }
         self.heavyHitters = sortedHitters
         self.counters = counters
+    }
+
+    /// `series` in label order. The order is found on indices and applied in place by swaps
+    /// along its cycles: sorting the series themselves copied each (~1 KB, a dozen
+    /// references, retained and released) O(log n) times, more than the comparisons cost. A
+    /// caller that gives the array up (`consume`) keeps no second copy.
+    static func sortedByLabels(_ series: consuming [SnapshotSeries]) -> [SnapshotSeries] {
+        var series = series
+        guard series.count > 1 else { return series }
+        // sorted[k] = series[order[k]]
+        let order = series.indices.sorted { series[$0].labels < series[$1].labels }
+        var placed = [Bool](repeating: false, count: order.count)
+        series.withUnsafeMutableBufferPointer { buffer in
+            for start in order.indices where !placed[start] {
+                // The cycle start → order[start] → …: each swap puts one element in place
+                // (the buffer's swap moves memory; nothing is retained).
+                var k = start
+                placed[k] = true
+                while order[k] != start {
+                    buffer.swapAt(k, order[k])
+                    k = order[k]
+                    placed[k] = true
+                }
+            }
+        }
+        return series
     }
 
     /// Total requests over all series.
@@ -130,15 +151,7 @@ extension Snapshot {
     public static func build(_ window: SealedWindow, collectorID: String, sequence: UInt64, symbols: SymbolTable,
                              sketches: SketchParameters, counters: [String: UInt64]) throws(SketchError) -> Snapshot {
         var used = Set<UInt32>()
-        for table in window.tables {
-            table.forEachSeries { key, aggregate in
-                used.formUnion([key.model, key.modelVersion, key.promptVersion, key.route])
-                for i in 0..<Int(key.tagCount) { let (k, v) = key.tag(i); used.insert(k); used.insert(v) }
-                used.formUnion(aggregate.errorClasses.keys)
-            }
-            for key in table.heavyHitterSliceKeys { used.formUnion([key.model, key.modelVersion, key.promptVersion, key.route]) }
-            used.formUnion(table.heavyHitterTenantSymbols)
-        }
+        for table in window.tables { table.collectSymbols(into: &used) }
         let names = symbols.strings(used)
         func name(_ symbol: UInt32) -> String { names[symbol] ?? "" }
         // Series in an array, found by label through a dictionary of indices: a dictionary

@@ -112,35 +112,41 @@ public enum SnapshotCodec {
     }
 
     static func encode(_ series: SnapshotSeries, strings: StringTableBuilder, format: Format, into w: inout SnapshotWriter) {
+        // No temporary arrays here: each costs an allocation (with a generic-metadata lookup)
+        // per series, which for a one-frame series was most of its encoding.
         let l = series.labels, a = series.aggregate
-        for s in [l.model, l.modelVersion, l.promptVersion, l.route] { w.varint(strings.ref(s)) }
+        w.varint(strings.ref(l.model)); w.varint(strings.ref(l.modelVersion))
+        w.varint(strings.ref(l.promptVersion)); w.varint(strings.ref(l.route))
         w.u8(l.ring.rawValue)
         w.u8(UInt8(l.tags.count))
         for tag in l.tags { w.varint(strings.ref(tag.key)); w.varint(strings.ref(tag.value)) }
         w.varint(a.requests)
-        for count in a.statusCounts { w.varint(count) }
-        let errorNames = series.errorClasses.keys.sorted()
-        w.varint(UInt64(errorNames.count))
-        for name in errorNames { w.varint(strings.ref(name)); w.varint(series.errorClasses[name]!) }
-        for count in [a.refusals, a.escalations, a.fallbacks] { w.varint(count) }
-        for count in a.taskOutcomes { w.varint(count) }
+        for i in 0..<6 { w.varint(a.statusCount(i)) }
+        w.varint(UInt64(series.errorClasses.count))
+        if !series.errorClasses.isEmpty {
+            for name in series.errorClasses.keys.sorted() { w.varint(strings.ref(name)); w.varint(series.errorClasses[name]!) }
+        }
+        w.varint(a.refusals); w.varint(a.escalations); w.varint(a.fallbacks)
+        for i in 0..<3 { w.varint(a.taskOutcomeCount(i)) }
         w.varint(a.feedbackUp); w.varint(a.feedbackDown)
-        for count in a.safetyBySeverity.dropFirst() { w.varint(count) }
+        for i in 1..<5 { w.varint(a.safetyCount(i)) }
         var kindMask: UInt64 = 0
-        for bit in a.safetyByKind.indices where a.safetyByKind[bit] > 0 { kindMask |= 1 << UInt64(bit) }
+        for bit in 0..<16 where a.safetyKindCount(bit) > 0 { kindMask |= 1 << UInt64(bit) }
         w.varint(kindMask)
-        for bit in a.safetyByKind.indices where a.safetyByKind[bit] > 0 { w.varint(a.safetyByKind[bit]) }
+        for bit in 0..<16 where a.safetyKindCount(bit) > 0 { w.varint(a.safetyKindCount(bit)) }
         w.varint(a.unpriced)
         w.varint(a.cachedInputTokens)
-        for digest in [a.queueTime, a.timeToFirstToken, a.totalLatency, a.timePerOutputToken, a.inputTokens,
-                       a.outputTokens, a.cost] {
-            let bytes = format.compact ? digest.compactSerialized(meanKeyBits: format.meanKeyBits) : digest.serialized()
-            w.varint(UInt64(bytes.count)); w.bytes += bytes
+        func digest(_ digest: TDigest) {
+            w.lengthPrefixed {
+                if format.compact { digest.compactSerialize(meanKeyBits: format.meanKeyBits, appendingTo: &$0) } else {
+                    digest.serialize(appendingTo: &$0)
+                }
+            }
         }
-        for sketch in [a.users, a.sessions] {
-            let bytes = sketch.serialized()
-            w.varint(UInt64(bytes.count)); w.bytes += bytes
-        }
+        digest(a.queueTime); digest(a.timeToFirstToken); digest(a.totalLatency); digest(a.timePerOutputToken)
+        digest(a.inputTokens); digest(a.outputTokens); digest(a.cost)
+        w.lengthPrefixed { a.users.serialize(appendingTo: &$0) }
+        w.lengthPrefixed { a.sessions.serialize(appendingTo: &$0) }
         // In id order, read in place (the `categories` dictionary is built per read).
         w.varint(UInt64(a.categoryEntryCount))
         for i in 0..<a.categoryEntryCount {
@@ -446,7 +452,16 @@ struct StringTableBuilder {
 
 struct SnapshotWriter {
     var bytes: [UInt8] = []
+    /// Where ``lengthPrefixed(_:)`` writes before it knows the length; kept across calls.
+    private var scratch: [UInt8] = []
     mutating func u8(_ v: UInt8) { bytes.append(v) }
+    /// A varint length, then the bytes `write` appends to the buffer it is given.
+    mutating func lengthPrefixed(_ write: (inout [UInt8]) -> Void) {
+        scratch.removeAll(keepingCapacity: true)
+        write(&scratch)
+        varint(UInt64(scratch.count))
+        bytes.append(contentsOf: scratch)
+    }
     mutating func u64(_ v: UInt64) { for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(8 * i))) } }
     /// An IEEE 754 binary64, little-endian.
     mutating func f64(_ v: Double) { u64(v.bitPattern) }

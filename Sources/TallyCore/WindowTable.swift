@@ -540,6 +540,26 @@ public final class WindowTable: @unchecked Sendable {
         return nil
     }
 
+    /// Adds every symbol a snapshot of this table names: each series' labels, tags and error
+    /// classes, the heavy-hitter slices' labels and tenants. Seals nothing (a busy series'
+    /// seal turns seven histograms into digests: the snapshot does that once, after this).
+    public func collectSymbols(into used: inout Set<UInt32>) {
+        for n in 0..<seriesCount {
+            let entry = entryPointer(n)
+            entry.pointee.fold()  // the stashed frames' error classes into the aggregate
+            let key = entry.pointee.key
+            used.formUnion([key.model, key.modelVersion, key.promptVersion, key.route])
+            for i in 0..<Int(key.tagCount) { let (k, v) = key.tag(i); used.insert(k); used.insert(v) }
+            if let aggregate = entry.pointee.aggregate {
+                used.formUnion(aggregate.pointee.base.errorClasses.keys)
+            } else if entry.pointee.first.values.errorClass != SymbolTable.none {
+                used.insert(entry.pointee.first.values.errorClass)
+            }
+        }
+        for key in heavyHitterSliceKeys { used.formUnion([key.model, key.modelVersion, key.promptVersion, key.route]) }
+        used.formUnion(heavyHitterTenantSymbols)
+    }
+
     /// Calls `body` with every series in admission order.
     public func forEachSeries<E: Error>(_ body: (SeriesKey, SeriesAggregate) throws(E) -> Void) throws(E) {
         for n in 0..<seriesCount {

@@ -30,7 +30,17 @@ extension HyperLogLog {
 
     /// Serializes the sketch in the form above.
     public func serialized() -> [UInt8] {
+        var bytes: [UInt8] = []
+        serialize(appendingTo: &bytes)
+        return bytes
+    }
+
+    /// ``serialized()``'s bytes appended to `bytes` (no array of its own: a snapshot's
+    /// encoder reuses one buffer for every sketch).
+    public func serialize(appendingTo bytes: inout [UInt8]) {
         var writer = ByteWriter()
+        swap(&writer.bytes, &bytes)
+        defer { swap(&writer.bytes, &bytes) }
         if registers.isEmpty {
             let keys = self.keys  // sorted once (each read of the property sorts)
             writer.u8(HyperLogLog.formatVersion << 4 | 1)
@@ -38,6 +48,7 @@ extension HyperLogLog {
             writer.varint(UInt64(keys.count))
             let l = HyperLogLog.lowBits(count: keys.count)
             var bits = BitWriter()
+            swap(&bits.bytes, &writer.bytes)  // the stream continues the same buffer
             for key in keys { bits.write(key, bits: l) }
             var previousHigh: UInt64 = 0
             for key in keys {
@@ -47,8 +58,8 @@ extension HyperLogLog {
                 previousHigh = high
             }
             for key in keys where key >> 32 != 0 { bits.write(key >> 32, bits: 6) }
-            writer.bytes += bits.finish()
-            return writer.bytes
+            bits.finish(into: &writer.bytes)
+            return
         }
         writer.u8(HyperLogLog.formatVersion << 4 | (hipValid ? 3 : 4))
         writer.u8(UInt8(precision))
@@ -58,9 +69,9 @@ extension HyperLogLog {
         let code = HuffmanCode(counts: counts)
         code.write(to: &writer)
         var bits = BitWriter()
+        swap(&bits.bytes, &writer.bytes)
         for r in registers { code.encode(Int(r), into: &bits) }
-        writer.bytes += bits.finish()
-        return writer.bytes
+        bits.finish(into: &writer.bytes)
     }
 
     /// Reads a sketch written by ``serialized()``, validating every field.

@@ -15,18 +15,30 @@ extension TDigest {
     /// The compact bytes (merging the buffer first, on a copy); `meanKeyBits` in
     /// ``compactMeanKeyBitsRange``.
     public func compactSerialized(meanKeyBits bits: Int = compactMeanKeyBits) -> [UInt8] {
+        var bytes: [UInt8] = []
+        compactSerialize(meanKeyBits: bits, appendingTo: &bytes)
+        return bytes
+    }
+
+    /// ``compactSerialized(meanKeyBits:)``'s bytes appended to `bytes` (no array of its own:
+    /// a snapshot's encoder reuses one buffer for every sketch).
+    public func compactSerialize(meanKeyBits bits: Int = compactMeanKeyBits, appendingTo bytes: inout [UInt8]) {
         precondition(TDigest.compactMeanKeyBitsRange.contains(bits), "mean key bits \(bits)")
         var writer = ByteWriter()
+        swap(&writer.bytes, &bytes)
+        defer { swap(&writer.bytes, &bytes) }
         writer.varint(count)
         writer.varint(rejected)
-        guard count > 0 else { return writer.bytes }
+        guard count > 0 else { return }
         if count == 1 {
             CompactNumber.append(min, to: &writer.bytes)
-            return writer.bytes
+            return
         }
         var digest = self
         digest.compress()
-        for v in [min, max, sum] { CompactNumber.append(v, to: &writer.bytes) }
+        CompactNumber.append(min, to: &writer.bytes)
+        CompactNumber.append(max, to: &writer.bytes)
+        CompactNumber.append(sum, to: &writer.bytes)
         let centroids = digest.centroids
         writer.varint(UInt64(centroids.count))
         // A mean equal to max is rounded up and one equal to min down: the reader's clamp
@@ -50,7 +62,8 @@ extension TDigest {
                                       gaps: centroids.count - 1, limit: bits)
         writer.u8(UInt8(b))
         var stream = BitWriter()
-        stream.bytes.reserveCapacity(centroids.count * 2 + 8)
+        swap(&stream.bytes, &writer.bytes)  // the stream continues the same buffer
+        stream.bytes.reserveCapacity(stream.bytes.count + centroids.count * 2 + 8)
         stream.write(first, bits: bits)
         var previousKey = first
         for c in centroids.dropFirst() {
@@ -81,8 +94,7 @@ extension TDigest {
                 stream.write(coded, bits: n + 1)
             }
         }
-        writer.bytes += stream.finish()
-        return writer.bytes
+        stream.finish(into: &writer.bytes)
     }
 
     /// The Rice parameter for `gaps` differences adding up to `span`: ⌊log2(mean · ln 2)⌋,

@@ -24,18 +24,28 @@ extension TDigest {
 
     /// Serializes the digest (merging its buffer first, on a copy).
     public func serialized() -> [UInt8] {
+        var bytes: [UInt8] = []
+        serialize(appendingTo: &bytes)
+        return bytes
+    }
+
+    /// ``serialized()``'s bytes appended to `bytes` (no array of its own: a snapshot's
+    /// encoder reuses one buffer for every sketch).
+    public func serialize(appendingTo bytes: inout [UInt8]) {
+        var writer = ByteWriter()
+        swap(&writer.bytes, &bytes)
+        defer { swap(&writer.bytes, &bytes) }
         var digest = self
         digest.compress()
-        var writer = ByteWriter()
         writer.u8(TDigest.formatVersion)
         writer.u8(scale.rawValue)
         writer.u16(UInt16(compression))
         writer.varint(count)
         writer.varint(rejected)
-        guard count > 0 else { return writer.bytes }
+        guard count > 0 else { return }
         if count == 1 {
             writer.f64(min)
-            return writer.bytes
+            return
         }
         writer.f64(min)
         writer.f64(max)
@@ -53,7 +63,7 @@ extension TDigest {
             writer.varint(TDigest.zigzag(w - previousWeight))
             previousWeight = w
         }
-        return writer.bytes
+        return
     }
 
     /// Reads a digest written by ``serialized()``, validating every field.
