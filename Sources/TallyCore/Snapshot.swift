@@ -69,7 +69,8 @@ public struct Snapshot: Sendable {
         var series = series
         guard series.count > 1 else { return series }
         // sorted[k] = series[order[k]]
-        let order = series.indices.sorted { series[$0].labels < series[$1].labels }
+        let labels = series.map(\.labels)
+        let order = labels.indices.sorted { labels[$0] < labels[$1] }
         var placed = [Bool](repeating: false, count: order.count)
         series.withUnsafeMutableBufferPointer { buffer in
             for start in order.indices where !placed[start] {
@@ -114,13 +115,15 @@ public struct SeriesLabels: Sendable, Hashable, Comparable {
     /// The overflow series' labels (model "~overflow~").
     public static let overflow = SeriesLabels(model: "~overflow~")
 
+    /// Model, model version, prompt version, route, ring, then the tags (key, value) in order.
+    /// Field by field: comparing tuples of them copied every string twice a comparison.
     public static func < (a: Self, b: Self) -> Bool {
-        if (a.model, a.modelVersion, a.promptVersion, a.route, a.ring.rawValue)
-            != (b.model, b.modelVersion, b.promptVersion, b.route, b.ring.rawValue) {
-            return (a.model, a.modelVersion, a.promptVersion, a.route, a.ring.rawValue)
-                < (b.model, b.modelVersion, b.promptVersion, b.route, b.ring.rawValue)
-        }
-        return a.tags.lexicographicallyPrecedes(b.tags) { ($0.key, $0.value) < ($1.key, $1.value) }
+        if a.model != b.model { return a.model < b.model }
+        if a.modelVersion != b.modelVersion { return a.modelVersion < b.modelVersion }
+        if a.promptVersion != b.promptVersion { return a.promptVersion < b.promptVersion }
+        if a.route != b.route { return a.route < b.route }
+        if a.ring != b.ring { return a.ring.rawValue < b.ring.rawValue }
+        return a.tags.lexicographicallyPrecedes(b.tags) { $0.key != $1.key ? $0.key < $1.key : $0.value < $1.value }
     }
 }
 
