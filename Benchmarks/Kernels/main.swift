@@ -261,10 +261,13 @@ func flushMemory(_ count: Int, framesPerSeries: Int) -> UInt64 {
     let encoded = residentBytes() - before
     let v1Bytes = SnapshotCodec.encode(snapshot, version: 1)  // the version-1 form, for comparison
     let v1At = micros()
+    let decoded = try! SnapshotCodec.decode(bytes)  // what replay, tally-tail and merges pay
+    let decodedAt = micros()
+    precondition(decoded.series.count == snapshot.series.count)
     let perSeries = Double(max(count, 1))
     print("flush of \(snapshot.series.count) series × \(framesPerSeries) frames: built +\(built / 1_048_576) MiB (\(built / max(count, 1)) B a series; peak +\(peak / max(count, 1)) B), encoded (\(bytes.count / max(count, 1)) B a series) +\(encoded / 1_048_576) MiB in all")
     // Wall clock, one run (a quick look; the flush's time goal is per series).
-    print("flush time: build \((builtAt - started) / perSeries) µs a series, encode \((encodedAt - encodeStarted) / perSeries) µs a series (version 1: \((v1At - encodedAt) / perSeries) µs, \(v1Bytes.count / max(count, 1)) B a series)")
+    print("flush time: build \((builtAt - started) / perSeries) µs a series, encode \((encodedAt - encodeStarted) / perSeries) µs a series (version 1: \((v1At - encodedAt) / perSeries) µs, \(v1Bytes.count / max(count, 1)) B a series), decode \((decodedAt - v1At) / perSeries) µs a series")
     return UInt64(bytes.count)
 }
 

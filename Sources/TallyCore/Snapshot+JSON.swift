@@ -91,7 +91,7 @@ extension SnapshotSeries {
         o.raw("tags", tags.text)
         o.number("requests", Double(a.requests))
         var status = JSONObject()
-        for s in RequestStatus.allCases { status.number(s.name, Double(a.statusCounts[Int(s.rawValue)])) }
+        for s in RequestStatus.allCases { status.number(s.name, Double(a.statusCount(Int(s.rawValue)))) }
         o.raw("status", status.text)
         o.number("error_rate", a.errorRate)
         var errors = JSONObject()
@@ -101,16 +101,16 @@ extension SnapshotSeries {
         o.number("escalations", Double(a.escalations))
         o.number("fallbacks", Double(a.fallbacks))
         var task = JSONObject()
-        task.number("unknown", Double(a.taskOutcomes[0])); task.number("success", Double(a.taskOutcomes[1]))
-        task.number("failure", Double(a.taskOutcomes[2]))
+        task.number("unknown", Double(a.taskOutcomeCount(0))); task.number("success", Double(a.taskOutcomeCount(1)))
+        task.number("failure", Double(a.taskOutcomeCount(2)))
         o.raw("task", task.text)
         var feedback = JSONObject()
         feedback.number("up", Double(a.feedbackUp)); feedback.number("down", Double(a.feedbackDown))
         o.raw("feedback", feedback.text)
         var severity = JSONObject()
-        for s in SafetySeverity.allCases where s != .none { severity.number(s.name, Double(a.safetyBySeverity[Int(s.rawValue)])) }
+        for s in SafetySeverity.allCases where s != .none { severity.number(s.name, Double(a.safetyCount(Int(s.rawValue)))) }
         var kinds = JSONObject()
-        for (bit, name) in SafetyKinds.names where a.safetyByKind[bit] > 0 { kinds.number(name, Double(a.safetyByKind[bit])) }
+        for (bit, name) in SafetyKinds.names where a.safetyKindCount(bit) > 0 { kinds.number(name, Double(a.safetyKindCount(bit))) }
         var safety = JSONObject()
         safety.number("incidents", Double(a.safetyIncidents))
         safety.raw("by_severity", severity.text)

@@ -362,7 +362,7 @@ public enum SnapshotCodec {
         for t in 0..<tagCount { tags.append(CohortTag(try string("tag[\(t)].key"), try string("tag[\(t)].value"))) }
         var a = SeriesAggregate(sketches: sketches)
         a.requests = try r.varint("\(f).requests")
-        for i in a.statusCounts.indices { a.statusCounts[i] = try r.varint("\(f).status[\(i)]") }
+        for i in 0..<6 { a.statusStore[i] = try r.varint("\(f).status[\(i)]") }
         var errors: [String: UInt64] = [:]
         for e in 0..<(try r.count("\(f).error_class_count", max: 1 << 16)) {
             errors[try string("error_class[\(e)]")] = try r.varint("\(f).error_class[\(e)].count")
@@ -370,13 +370,17 @@ public enum SnapshotCodec {
         a.refusals = try r.varint("\(f).refusals")
         a.escalations = try r.varint("\(f).escalations")
         a.fallbacks = try r.varint("\(f).fallbacks")
-        for i in a.taskOutcomes.indices { a.taskOutcomes[i] = try r.varint("\(f).task[\(i)]") }
+        for i in 0..<3 { a.taskStore[i] = try r.varint("\(f).task[\(i)]") }
         a.feedbackUp = try r.varint("\(f).feedback_up")
         a.feedbackDown = try r.varint("\(f).feedback_down")
-        for i in 1..<a.safetyBySeverity.count { a.safetyBySeverity[i] = try r.varint("\(f).severity[\(i)]") }
+        for i in 1..<5 { a.severityStore[i] = try r.varint("\(f).severity[\(i)]") }
         let mask = try r.varint("\(f).safety_kind_mask")
         guard mask >> 16 == 0 else { throw .invalid("\(f).safety_kind_mask", "\(mask)") }
-        for bit in 0..<16 where mask & (1 << UInt64(bit)) != 0 { a.safetyByKind[bit] = try r.varint("\(f).safety_kind[\(bit)]") }
+        if mask != 0 {
+            var kinds = [UInt64](repeating: 0, count: 16)
+            for bit in 0..<16 where mask & (1 << UInt64(bit)) != 0 { kinds[bit] = try r.varint("\(f).safety_kind[\(bit)]") }
+            a.safetyByKind = kinds
+        }
         a.unpriced = try r.varint("\(f).unpriced")
         a.cachedInputTokens = try r.varint("\(f).cached_input_tokens")
         var digests: [TDigest] = []
@@ -485,25 +489,25 @@ struct SnapshotReader {
         return bytes[position]
     }
 
-    mutating func u8(_ field: String) throws(SnapshotCodecError) -> UInt8 {
-        guard offset < bytes.count else { throw .truncated(field) }
+    mutating func u8(_ field: @autoclosure () -> String) throws(SnapshotCodecError) -> UInt8 {
+        guard offset < bytes.count else { throw .truncated(field()) }
         defer { offset += 1 }
         return bytes[offset]
     }
 
-    mutating func u64(_ field: String) throws(SnapshotCodecError) -> UInt64 {
-        guard bytes.count - offset >= 8 else { throw .truncated(field) }
+    mutating func u64(_ field: @autoclosure () -> String) throws(SnapshotCodecError) -> UInt64 {
+        guard bytes.count - offset >= 8 else { throw .truncated(field()) }
         var v: UInt64 = 0
         for i in 0..<8 { v |= UInt64(bytes[offset + i]) << UInt64(8 * i) }
         offset += 8
         return v
     }
 
-    mutating func varint(_ field: String) throws(SnapshotCodecError) -> UInt64 {
+    mutating func varint(_ field: @autoclosure () -> String) throws(SnapshotCodecError) -> UInt64 {
         var result: UInt64 = 0, shift: UInt64 = 0
         while true {
-            let byte = try u8(field)
-            guard shift < 63 || (shift == 63 && byte <= 1) else { throw .invalid(field, "varint over 64 bits") }
+            let byte = try u8(field())
+            guard shift < 63 || (shift == 63 && byte <= 1) else { throw .invalid(field(), "varint over 64 bits") }
             result |= UInt64(byte & 0x7F) << shift
             if byte & 0x80 == 0 { return result }
             shift += 7
@@ -511,34 +515,34 @@ struct SnapshotReader {
     }
 
     /// A heavy-hitter weight: f64 in version 1, a ``CompactNumber`` (finite) in version 2.
-    mutating func weight(_ field: String, _ format: SnapshotCodec.Format) throws(SnapshotCodecError) -> Double {
-        guard format.compact else { return Double(bitPattern: try u64(field)) }
-        let prefix = try varint(field)
+    mutating func weight(_ field: @autoclosure () -> String, _ format: SnapshotCodec.Format) throws(SnapshotCodecError) -> Double {
+        guard format.compact else { return Double(bitPattern: try u64(field())) }
+        let prefix = try varint(field())
         if prefix == CompactNumber.escape {
-            let value = Double(bitPattern: try u64(field))
-            guard value.isFinite else { throw .invalid(field, "not finite") }
+            let value = Double(bitPattern: try u64(field()))
+            guard value.isFinite else { throw .invalid(field(), "not finite") }
             return value
         }
         guard let value = CompactNumber.integer(prefix: prefix) else {
-            throw .invalid(field, "number prefix \(prefix) neither an integer ≤ 2^53 nor the escape 1")
+            throw .invalid(field(), "number prefix \(prefix) neither an integer ≤ 2^53 nor the escape 1")
         }
         return value
     }
 
     /// A varint that must be ≤ `max` (a count, a length or a reference).
     /// A `ref` into `strings` (SNAPSHOT.md, "Conventions"), as its string.
-    mutating func string(_ field: String, _ strings: [String]) throws(SnapshotCodecError) -> String {
-        strings[try count(field, max: strings.count - 1)]
+    mutating func string(_ field: @autoclosure () -> String, _ strings: [String]) throws(SnapshotCodecError) -> String {
+        strings[try count(field(), max: strings.count - 1)]
     }
 
-    mutating func count(_ field: String, max: Int) throws(SnapshotCodecError) -> Int {
-        let v = try varint(field)
-        guard max >= 0, v <= UInt64(max) else { throw .invalid(field, "\(v) over \(max)") }
+    mutating func count(_ field: @autoclosure () -> String, max: Int) throws(SnapshotCodecError) -> Int {
+        let v = try varint(field())
+        guard max >= 0, v <= UInt64(max) else { throw .invalid(field(), "\(v) over \(max)") }
         return Int(v)
     }
 
-    mutating func take(_ n: Int, _ field: String) throws(SnapshotCodecError) -> ArraySlice<UInt8> {
-        guard bytes.count - offset >= n else { throw .truncated(field) }
+    mutating func take(_ n: Int, _ field: @autoclosure () -> String) throws(SnapshotCodecError) -> ArraySlice<UInt8> {
+        guard bytes.count - offset >= n else { throw .truncated(field()) }
         defer { offset += n }
         return bytes[offset..<(offset + n)]
     }
