@@ -24,7 +24,7 @@ struct BitWriter {
         write(0, bits: 1)
     }
 
-    /// Flushes the partial byte (zero-padded) and hands the bytes to `bytes` (swapped in:
+    /// Flushes the partial byte (zero-padded) and hands the bytes to `target` (swapped in:
     /// for a stream that took over its caller's buffer, which then holds both parts).
     mutating func finish(into target: inout [UInt8]) {
         if filled > 0 { bytes.append(UInt8(truncatingIfNeeded: current << UInt64(8 - filled))) }
