@@ -29,8 +29,9 @@ enum SchemaMigrations {
 
     /// Version 4 (December 2026): the cohort aggregates rolled up per hour like the series,
     /// in `cohorts_hourly` (`series_hourly`'s columns); `roll_up_hour` fills both (one merge
-    /// query, run over each table pair), retention clears both, and the hours that already
-    /// hold cohort rows are rolled up once here.
+    /// query, run over each table pair), and retention clears both. Hours stored before are
+    /// not rolled up here (that could take longer than tallyd's start may wait on a large
+    /// database); SCHEMA.md gives the statement that does it.
     static let version4 = """
     CREATE TABLE {s}.cohorts_hourly (LIKE {s}.series_hourly INCLUDING ALL);
 
@@ -96,10 +97,6 @@ enum SchemaMigrations {
         RETURN dropped;
     END $fn$;
 
-    -- Every hour that holds cohort rows, rolled up (series_hourly is recomputed for them too,
-    -- from the same rows: idempotent; an hour still filling is recomputed when the sink rolls
-    -- it up after it ends).
-    SELECT {s}.roll_up_hour(h) FROM (SELECT DISTINCT date_trunc('hour', window_start, 'UTC') AS h FROM {s}.cohorts) hours;
     """
 
     /// Version 3 (December 2026): each window's heavy hitters (SNAPSHOT.md, "Heavy hitters")

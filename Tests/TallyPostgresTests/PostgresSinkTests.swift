@@ -131,10 +131,15 @@ struct PostgresSinkTests {
         }
         // The series' roll-up is not changed by the cohorts: the frames are counted once there.
         #expect(try cluster.psql("SELECT sum(requests) FROM tally.series_hourly", database: "tally") == "1800")
-        // A database migrated to version 4 with cohorts already stored: migration 4 rolls up
-        // the hours that hold them.
+        // A database migrated to version 4 with cohorts already stored: the migration leaves
+        // the stored hours alone (it must stay quick), and SCHEMA.md's statement rolls them up.
         try cluster.psql("DROP TABLE tally.cohorts_hourly; DELETE FROM tally.schema_version WHERE version = 4", database: "tally")
         #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 4)
+        #expect(try cluster.psql("SELECT count(*) FROM tally.cohorts_hourly", database: "tally") == "0")
+        let schemaText = try String(contentsOfFile: PostgresTestCluster.repository + "/Sources/TallyPostgres/SCHEMA.md", encoding: .utf8)
+        let backfill = try #require(schemaText.components(separatedBy: "```sql\nSELECT tally.roll_up_hour(h)\n").dropFirst().first?
+            .components(separatedBy: "```").first, "SCHEMA.md's backfill statement")
+        try cluster.psql("SELECT tally.roll_up_hour(h)\n" + backfill, database: "tally")
         #expect(try cluster.psql("SELECT count(*) || ' ' || sum(requests) FROM tally.cohorts_hourly", database: "tally")
                 == "\(merged.cohorts.count) 1200")
     }
