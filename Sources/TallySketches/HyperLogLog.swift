@@ -23,7 +23,7 @@ public struct HyperLogLog: Sendable {
     /// Exact mode: the distinct keys `h & (2^28 − 1)`, with `rho << 32` when bits
     /// p…27 of h are all zero (an "escape": the register value is not implied by the
     /// key). Empty in dense mode.
-    var exact = HyperLogLogExactSet()
+    @usableFromInline var exact = HyperLogLogExactSet()
     /// Dense mode: one six-bit register per index (``HyperLogLogRegisters``). Empty in exact mode.
     @usableFromInline var registers = HyperLogLogRegisters()
     /// The martingale estimate; meaningful while ``hipValid``.
@@ -78,7 +78,13 @@ public struct HyperLogLog: Sendable {
     @inlinable
     public mutating func insert(_ value: UInt64) {
         let h = HyperLogLog.mix(value)
-        if registers.isEmpty { return insertExact(h) }
+        if registers.isEmpty {
+            // A key held already changes nothing, unless it is an escape (bits p … 27 all
+            // zero), whose register value may grow: that one takes the full path.
+            let key = h & HyperLogLog.keyMask
+            if key >> UInt64(precision) != 0 && exact.contains(UInt32(truncatingIfNeeded: key)) { return }
+            return insertExact(h)
+        }
         let index = Int(truncatingIfNeeded: h) & (registerCount - 1)
         let r = rho(h)
         let old = registers[index]

@@ -13,8 +13,9 @@
 ///
 /// Memory: 4 bytes a slot, slots = the power of two ≥ 2 × keys (at least 8): 2 KiB at
 /// the 256 keys of p = 12's exact limit, the same as the sorted array it replaced.
+@usableFromInline
 struct HyperLogLogExactSet: Sendable, Equatable {
-    private var slots: [UInt32] = []
+    @usableFromInline private(set) var slots: [UInt32] = []
     /// Escape keys in full form (`key | rho << 32`), unordered; almost always empty.
     private(set) var escapes: [UInt64] = []
     /// Distinct keys held.
@@ -22,7 +23,7 @@ struct HyperLogLogExactSet: Sendable, Equatable {
     /// Slots allocated (a power of two, or 0).
     var slotCount: Int { slots.count }
 
-    private static let used: UInt32 = 1 << 31
+    @usableFromInline static let used: UInt32 = 1 << 31
     private static let keyMask: UInt64 = (1 << UInt64(HyperLogLog.keyBits)) - 1
 
     init() {}
@@ -30,6 +31,26 @@ struct HyperLogLogExactSet: Sendable, Equatable {
     /// A set holding `keys` (full form, any order).
     init<S: Sequence>(keys: S) where S.Element == UInt64 {
         for key in keys { insert(key, isEscape: key >> 32 != 0, growingUpTo: .max) }
+    }
+
+    /// Whether the 28-bit key `low` is held: one probe, rarely two, and no write, so a
+    /// value seen before costs no uniqueness check of the slots (most values of a busy
+    /// series: its users and sessions recur).
+    @inlinable @inline(__always)
+    func contains(_ low: UInt32) -> Bool {
+        slots.withUnsafeBufferPointer { slots in
+            // (An empty array's buffer may still have a base address: test the count.)
+            guard slots.count > 0, let base = slots.baseAddress else { return false }
+            let mask = slots.count &- 1
+            let target = low | HyperLogLogExactSet.used
+            var i = Int(low) & mask
+            while true {
+                let slot = base[i]
+                if slot == target { return true }
+                if slot == 0 { return false }
+                i = (i &+ 1) & mask
+            }
+        }
     }
 
     /// Adds `key` (its low 28 bits; `key >> 32` is the register value of an escape).
@@ -115,7 +136,7 @@ struct HyperLogLogExactSet: Sendable, Equatable {
     }
 
     /// Equal when they hold the same keys and escape values (slot order aside).
-    static func == (a: HyperLogLogExactSet, b: HyperLogLogExactSet) -> Bool {
+    @usableFromInline static func == (a: HyperLogLogExactSet, b: HyperLogLogExactSet) -> Bool {
         a.count == b.count && a.sortedKeys == b.sortedKeys
     }
 }
