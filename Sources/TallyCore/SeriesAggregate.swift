@@ -147,7 +147,9 @@ public struct SeriesAggregate: Sendable {
     /// Folds in everything of one request but the seven value distributions (counters,
     /// distinct users and sessions, categories): what ``LiveSeriesAggregate`` keeps here
     /// while its distributions go through a cheaper front end.
-    public mutating func addCounting(_ r: FrameValues) {
+    /// `categories` false leaves the category to the caller (``LiveSeriesAggregate`` finds
+    /// it through a cache first).
+    public mutating func addCounting(_ r: FrameValues, categories: Bool = true) {
         requests &+= 1
         statusStore[Int(r.status.rawValue)] &+= 1
         if r.errorClass != SymbolTable.none { errorClasses[r.errorClass, default: 0] &+= 1 }
@@ -174,13 +176,14 @@ public struct SeriesAggregate: Sendable {
         if r.cost.isNaN { unpriced &+= 1 }
         if r.userHash != 0 { users.insert(r.userHash) }
         if r.sessionHash != 0 { sessions.insert(r.sessionHash) }
-        if r.categoryID != WireLimits.noCategory { addCategory(r.categoryID, count: 1) }
+        if categories && r.categoryID != WireLimits.noCategory { addCategory(r.categoryID, count: 1) }
     }
 
     /// Counts `count` requests of `category`, or in ``otherCategories`` once the
-    /// histogram holds ``maxCategories`` others.
-    @inlinable
-    mutating func addCategory(_ category: UInt16, count: UInt64) {
+    /// histogram holds ``maxCategories`` others. Returns the category's position in
+    /// ``categoryIDs`` (nil: counted in ``otherCategories``).
+    @inlinable @discardableResult
+    mutating func addCategory(_ category: UInt16, count: UInt64) -> Int? {
         var low = 0, high = categoryIDs.count
         categoryIDs.withUnsafeBufferPointer { ids in
             while low < high {
@@ -195,7 +198,9 @@ public struct SeriesAggregate: Sendable {
             categoryCounts.insert(count, at: low)
         } else {
             otherCategories &+= count
+            return nil
         }
+        return low
     }
 
     /// Adds `other` (another collector's or another window's aggregate of the

@@ -136,9 +136,8 @@ public struct SnapshotSeries: Sendable {
 
     public init(labels: SeriesLabels, aggregate: SeriesAggregate, errorClasses: [String: UInt64]) {
         self.labels = labels
-        var aggregate = aggregate
-        aggregate.errorClasses = [:]
         self.aggregate = aggregate
+        self.aggregate.errorClasses = [:]
         self.errorClasses = errorClasses
     }
 
@@ -172,15 +171,15 @@ extension Snapshot {
                     tags: (0..<Int(key.tagCount)).map { let (k, v) = key.tag($0); return CohortTag(name(k), name(v)) })
                 var errors: [String: UInt64] = [:]
                 for (symbol, count) in aggregate.errorClasses { errors[name(symbol), default: 0] &+= count }
-                let next = SnapshotSeries(labels: labels, aggregate: aggregate, errorClasses: errors)
+                let next = SnapshotSeries(labels: labels, aggregate: consume aggregate, errorClasses: errors)
                 if key.isCohort {  // a cohort's slice may have series in several shards
                     if let i = cohortIndexOf[labels] { try cohorts[i].merge(next) } else {
                         cohortIndexOf[labels] = cohorts.count
-                        cohorts.append(next)
+                        cohorts.append(consume next)
                     }
                 } else if let i = indexOf[labels] { try series[i].merge(next) } else {
                     indexOf[labels] = series.count
-                    series.append(next)
+                    series.append(consume next)
                 }
             }
         }

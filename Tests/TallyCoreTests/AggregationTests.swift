@@ -351,4 +351,30 @@ struct ReferenceSeries: Equatable {
             #expect(aggregate?.users.estimate == Double(n))
         }
     }
+
+    /// A busy series finds its categories through a direct-mapped cache of their list
+    /// positions, left stale by new categories (which shift the list): over 100 category ids in
+    /// random order (ids sharing low bits, more than ``SeriesAggregate/maxCategories`` of
+    /// them), the table's counts equal a plain aggregate's, category for category.
+    @Test func cachedCategoryPositionsCountAsTheList() {
+        #expect(MemoryLayout<LiveSeriesAggregate>.stride <= 1_400, "Benchmarks/README.md's memory formula")
+        let table = WindowTable(startMicros: 0, maxSeries: 10, sketches: SketchParameters())
+        let key = SeriesKey(model: 7)
+        var reference = SeriesAggregate()
+        var rng = SplitMix64(seed: 64)
+        for n in 0..<20_000 {
+            // Ids 0 … 99 in steps of 64 and 1: many share a cache slot.
+            let id = UInt16(rng.next() % 100) * (n % 2 == 0 ? 64 : 1)
+            let values = FrameValues(
+                userHash: 1, sessionHash: 1, cost: 1, queueTimeMicros: 1, timeToFirstTokenMicros: 10,
+                totalLatencyMicros: 100, inputTokens: 5, outputTokens: 3, cachedInputTokens: 0, errorClass: 0,
+                categoryID: id, safetyKinds: [], status: .ok, outcome: OutcomeBits(task: .success), safetySeverity: .none)
+            table.add(FrameRecord(key: key, routingHash: key.routingHash, eventTimeMicros: 0, values: values))
+            reference.add(values)
+        }
+        let aggregate = table.aggregate(key)
+        #expect(aggregate?.categoryEntryCount == SeriesAggregate.maxCategories)
+        #expect(aggregate?.categories == reference.categories)
+        #expect(aggregate?.otherCategories == reference.otherCategories && reference.otherCategories > 0)
+    }
 }
