@@ -107,7 +107,7 @@ public struct HyperLogLog: Sendable {
     }
 
     /// The exact-mode key of mixed hash `h`.
-    @usableFromInline
+    @inlinable @inline(__always)
     func exactKey(_ h: UInt64) -> UInt64 {
         let key = h & HyperLogLog.keyMask
         return key >> UInt64(precision) == 0 ? key | UInt64(rho(h)) << 32 : key
