@@ -66,11 +66,29 @@ func decodeKernel(_ count: Int) -> UInt64 {
         var done = 0
         while done < count {
             let view = try! decoder.decode(bytes)
-            for frame in view.frames { checksum &+= UInt64(frame.totalLatencyMicros) }
+            for frame in view.frames { checksum &+= everyField(frame) }
             done += view.frameCount
         }
     }
     return checksum
+}
+
+/// A fold of every field of `frame`, so that the decode kernel pays for reading each one
+/// (a consumer that read only some would let the compiler skip the others).
+@inline(__always)
+func everyField(_ f: WireFrame) -> UInt64 {
+    var x = f.eventTimeMicros ^ f.userHash ^ f.sessionHash
+    x ^= UInt64(f.queueTimeMicros) ^ UInt64(f.timeToFirstTokenMicros) << 8 ^ UInt64(f.totalLatencyMicros) << 16
+    x ^= UInt64(f.inputTokens) ^ UInt64(f.outputTokens) << 8 ^ UInt64(f.cachedInputTokens) << 16
+    x ^= UInt64(f.cacheCreationInputTokens) ^ UInt64(f.reasoningOutputTokens) << 8
+    x ^= UInt64(f.model) ^ UInt64(f.modelVersion) << 16 ^ UInt64(f.promptVersion) << 32 ^ UInt64(f.route) << 48
+    x ^= UInt64(f.errorClass) ^ UInt64(f.categoryID) << 16 ^ UInt64(f.status.rawValue) << 32 ^ UInt64(f.ring.rawValue) << 40
+    x ^= UInt64(f.outcome.rawValue) ^ UInt64(f.safetySeverity.rawValue) << 8 ^ UInt64(f.safetyKinds.rawValue) << 16
+    for i in 0..<Int(f.tagCount) {
+        let (key, value) = f.tag(i)
+        x ^= UInt64(key) << 24 ^ UInt64(value) << 40
+    }
+    return x
 }
 
 /// Inserts `count` lognormal values, one per call, into a warm t-digest.

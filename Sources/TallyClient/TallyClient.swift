@@ -381,7 +381,7 @@ public final class TallyClient: @unchecked Sendable {
 
 /// One recording buffer and its counters, guarded by `lock`.
 private final class Lane: @unchecked Sendable {
-    let lock = PThreadLock()
+    let lock = LaneLock()
     /// One of the client's `encoders` (which keep it alive), swapped for a spare when full.
     unowned(unsafe) var encoder: BatchEncoder
     var firstFrameNanos: UInt64 = 0

@@ -145,6 +145,10 @@ public final class BatchDecoder {
                                 frameLength: Int, stringCount: Int) throws(WireError) {
         var offset = start
         let strings = UInt16(truncatingIfNeeded: stringCount)
+        // The key refs (16 bits each, in order, zero past the count) of the last frame whose
+        // tags passed ``checkTags`` in this batch, and their count (−1: none yet).
+        var checkedKeys: (UInt64, UInt64) = (0, 0)
+        var checkedTagCount = -1
         for index in 0..<frameCount {
             guard end - offset >= frameLength else {
                 throw WireError(.lengthMismatch, offset: offset, frame: index, field: "frame", value: UInt64(end - offset))
@@ -163,28 +167,49 @@ public final class BatchDecoder {
                 throw Self.explain(frame, FrameReader.read(frame, frameLength: frameLength), offset: offset, index: index,
                                    strings: strings)
             }
-            // Keys are distinct by text: a table may hold one string twice, so two refs can name one key.
-            var seenKeys: (UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16) = (0, 0, 0, 0, 0, 0, 0, 0)
-            try withUnsafeMutableBytes(of: &seenKeys) { (seen) throws(WireError) in
-                let tags = frame + frameLength
+            let tags = frame + frameLength
+            // Producers write the same keys frame after frame: a frame whose key refs equal, in
+            // order, those of the last frame checked in full needs only its values' range check.
+            var keys: (UInt64, UInt64) = (0, 0)
+            var largestValue: UInt16 = 0
+            withUnsafeMutableBytes(of: &keys) { keys in
                 for t in 0..<tagCount {
-                    let key = tags.readLE(t &* 4, as: UInt16.self), value = tags.readLE(t &* 4 &+ 2, as: UInt16.self)
-                    guard key < strings, value < strings else {
-                        throw WireError(.stringReferenceOutOfRange, offset: offset + frameLength + t * 4, frame: index,
-                                        field: "tag[\(t)]", value: UInt64(key < strings ? value : key))
-                    }
-                    let text = canonicalKey(key, p)
-                    for s in 0..<t where seen.load(fromByteOffset: s &* 2, as: UInt16.self) == text {
-                        throw WireError(.duplicateTagKey, offset: offset + frameLength + t * 4, frame: index,
-                                        field: "tag[\(t)].key", value: UInt64(key))
-                    }
-                    seen.storeBytes(of: text, toByteOffset: t &* 2, as: UInt16.self)
+                    keys.storeBytes(of: tags.readLE(t &* 4, as: UInt16.self), toByteOffset: t &* 2, as: UInt16.self)
+                    largestValue = max(largestValue, tags.readLE(t &* 4 &+ 2, as: UInt16.self))
                 }
+            }
+            if !(tagCount == checkedTagCount && keys == checkedKeys && (tagCount == 0 || largestValue < strings)) {
+                try checkTags(tags, tagCount: tagCount, strings: strings, p, offset: offset + frameLength, index: index)
+                checkedKeys = keys
+                checkedTagCount = tagCount
             }
             offset += length
         }
         guard offset == end else {
             throw WireError(.lengthMismatch, offset: offset, field: "string_table_offset", value: UInt64(end - offset))
+        }
+    }
+
+    /// Checks one frame's tags in full: every ref within the string table, and the keys
+    /// distinct by text (a table may hold one string twice, so two refs can name one key).
+    /// `offset` is the tags' offset in the batch, for the error.
+    private func checkTags(_ tags: UnsafeRawPointer, tagCount: Int, strings: UInt16, _ p: UnsafeRawPointer,
+                           offset: Int, index: Int) throws(WireError) {
+        var seenKeys: (UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16) = (0, 0, 0, 0, 0, 0, 0, 0)
+        try withUnsafeMutableBytes(of: &seenKeys) { (seen) throws(WireError) in
+            for t in 0..<tagCount {
+                let key = tags.readLE(t &* 4, as: UInt16.self), value = tags.readLE(t &* 4 &+ 2, as: UInt16.self)
+                guard key < strings, value < strings else {
+                    throw WireError(.stringReferenceOutOfRange, offset: offset + t * 4, frame: index,
+                                    field: "tag[\(t)]", value: UInt64(key < strings ? value : key))
+                }
+                let text = canonicalKey(key, p)
+                for s in 0..<t where seen.load(fromByteOffset: s &* 2, as: UInt16.self) == text {
+                    throw WireError(.duplicateTagKey, offset: offset + t * 4, frame: index,
+                                    field: "tag[\(t)].key", value: UInt64(key))
+                }
+                seen.storeBytes(of: text, toByteOffset: t &* 2, as: UInt16.self)
+            }
         }
     }
 

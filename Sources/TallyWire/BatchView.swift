@@ -62,7 +62,9 @@ public struct BatchView {
                 self.frameLength = frameLength
             }
 
-            @inlinable
+            /// Inlined into the caller (the ingest loop): the frame's fields are then read straight
+            /// into the caller's registers instead of through a ~110-byte return value.
+            @inlinable @inline(__always)
             public mutating func next() -> WireFrame? {
                 guard remaining > 0, let base else { return nil }
                 remaining &-= 1

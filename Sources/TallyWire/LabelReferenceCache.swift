@@ -40,7 +40,7 @@ struct LabelReferenceCache {
 
     /// Stores `interned` (``width`` references) for the labels with `id` in `generation`;
     /// returns them in place.
-    func store(_ id: UInt64, _ interned: [UInt16], generation: UInt64) -> UnsafeMutablePointer<UInt16> {
+    func store(_ id: UInt64, _ interned: UnsafeBufferPointer<UInt16>, generation: UInt64) -> UnsafeMutablePointer<UInt16> {
         let slot = Int(truncatingIfNeeded: id) & (Self.size - 1)
         ids[slot] = id
         stamps[slot] = generation

@@ -183,5 +183,8 @@ public struct OutcomeBits: Sendable, Hashable {
     @inlinable public var feedback: Feedback? { Feedback(rawValue: (rawValue >> 5) & 3) }
 
     /// Whether the byte holds only defined values.
-    @inlinable public var isValid: Bool { rawValue & 0x80 == 0 && task != nil && feedback != nil }
+    /// (Bit tests: 3 is the only undefined value of either two-bit field, so this equals
+    /// `rawValue & 0x80 == 0 && task != nil && feedback != nil`, without the calls.)
+    @inlinable @inline(__always)
+    public var isValid: Bool { rawValue & 0x80 == 0 && rawValue & 0x18 != 0x18 && rawValue & 0x60 != 0x60 }
 }

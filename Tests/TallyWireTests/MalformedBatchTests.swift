@@ -102,6 +102,32 @@ import Testing
                 == .duplicateTagKey)
     }
 
+    /// The second frame of `valid` repeats the first's key refs, so the decoder checks only
+    /// its values' refs (the keys were checked on the first frame): a fault there, or a key
+    /// layout that differs, must still be found and named on the second frame.
+    @Test func aFrameRepeatingTheLastKeysIsStillChecked() throws {
+        let second = Self.firstFrame + 92, tags = second + 76
+        func fault(_ change: (inout [UInt8]) -> Void) -> WireError? {
+            var bytes = Self.valid
+            change(&bytes)
+            return bytes.withUnsafeBytes { buffer -> WireError? in
+                do throws(WireError) { _ = try BatchDecoder().decode(buffer); return nil } catch { return error }
+            }
+        }
+        let strings = UInt16(Self.valid[18]) | UInt16(Self.valid[19]) << 8
+        for (tag, value) in [(0, strings), (2, strings), (3, UInt16.max)] {
+            let error = try #require(fault { Self.put16(&$0, tags + 4 * tag + 2, value) }, "value ref \(value) in tag \(tag)")
+            #expect(error.reason == .stringReferenceOutOfRange && error.frame == 1 && error.field == "tag[\(tag)]")
+        }
+        // The last value ref in range is fine; a key repeated inside the frame is not.
+        #expect(fault { Self.put16(&$0, tags + 3 * 4 + 2, strings - 1) } == nil)
+        let key0 = UInt16(Self.valid[tags]) | UInt16(Self.valid[tags + 1]) << 8
+        let duplicate = try #require(fault { Self.put16(&$0, tags + 8, key0) })
+        #expect(duplicate.reason == .duplicateTagKey && duplicate.frame == 1 && duplicate.field == "tag[2].key")
+        let outOfRange = try #require(fault { Self.put16(&$0, tags + 4, strings) })
+        #expect(outOfRange.reason == .stringReferenceOutOfRange && outOfRange.frame == 1)
+    }
+
     @Test func errorsNameWhereAndWhat() throws {
         var bytes = Self.valid
         bytes[Self.firstFrame + 92 + 60] = 9  // second frame's status
