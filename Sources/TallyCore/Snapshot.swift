@@ -53,8 +53,8 @@ public struct Snapshot: Sendable {
         self.windowEndMicros = windowEndMicros
         sequences = [SequenceRange(collectorID: collectorID, first: sequence, last: sequence)]
         self.sketches = sketches
-        self.series = Self.sortedByLabels(series)
-        self.cohorts = Self.sortedByLabels(cohorts)
+        self.series = Self.sortedByLabels(consume series)
+        self.cohorts = Self.sortedByLabels(consume cohorts)
         var sortedHitters = heavyHitters
         sortedHitters.sort { $0.labels < $1.labels }
         self.heavyHitters = sortedHitters
@@ -66,7 +66,7 @@ public struct Snapshot: Sendable {
     /// references, retained and released) O(log n) times, more than the comparisons cost. A
     /// caller that gives the array up (`consume`) keeps no second copy.
     static func sortedByLabels(_ series: consuming [SnapshotSeries]) -> [SnapshotSeries] {
-        var series = series
+        var series = consume series
         guard series.count > 1 else { return series }
         // sorted[k] = series[order[k]]
         let labels = series.map(\.labels)
@@ -156,12 +156,15 @@ extension Snapshot {
         for table in window.tables { table.collectSymbols(into: &used) }
         let names = symbols.strings(used)
         func name(_ symbol: UInt32) -> String { names[symbol] ?? "" }
-        // Series in an array, found by label through a dictionary of indices: a dictionary
+        // Series in an array, found by key through a dictionary of indices: a dictionary
         // of whole series (each ~1 KB inline) and then an array of its values held every
-        // series in memory about three times while the snapshot was built.
+        // series in memory about three times while the snapshot was built. By key, not by
+        // label: the symbol table maps strings to symbols one to one while a window holds its
+        // lease, so two keys have the same labels only if they are equal, and a key hashes
+        // as one word (labels hashed their strings: ~1,500 instructions a series).
         var series: [SnapshotSeries] = [], cohorts: [SnapshotSeries] = []
         series.reserveCapacity(window.tables.reduce(0) { $0 + $1.seriesCount })
-        var indexOf: [SeriesLabels: Int] = [:], cohortIndexOf: [SeriesLabels: Int] = [:]
+        var indexOf: [SeriesKey: Int] = [:], cohortIndexOf: [SeriesKey: Int] = [:]
         indexOf.reserveCapacity(series.capacity)
         for table in window.tables {
             try table.forEachSeries { (key, aggregate) throws(SketchError) in
@@ -173,12 +176,12 @@ extension Snapshot {
                 for (symbol, count) in aggregate.errorClasses { errors[name(symbol), default: 0] &+= count }
                 let next = SnapshotSeries(labels: labels, aggregate: consume aggregate, errorClasses: errors)
                 if key.isCohort {  // a cohort's slice may have series in several shards
-                    if let i = cohortIndexOf[labels] { try cohorts[i].merge(next) } else {
-                        cohortIndexOf[labels] = cohorts.count
+                    if let i = cohortIndexOf[key] { try cohorts[i].merge(next) } else {
+                        cohortIndexOf[key] = cohorts.count
                         cohorts.append(consume next)
                     }
-                } else if let i = indexOf[labels] { try series[i].merge(next) } else {
-                    indexOf[labels] = series.count
+                } else if let i = indexOf[key] { try series[i].merge(next) } else {  // the overflow series
+                    indexOf[key] = series.count
                     series.append(consume next)
                 }
             }

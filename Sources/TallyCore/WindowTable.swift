@@ -550,7 +550,8 @@ public final class WindowTable: @unchecked Sendable {
             let entry = entryPointer(n)
             entry.pointee.fold()  // the stashed frames' error classes into the aggregate
             let key = entry.pointee.key
-            used.formUnion([key.model, key.modelVersion, key.promptVersion, key.route])
+            // One insert each: `formUnion` of an array literal allocated the array per series.
+            used.insert(key.model); used.insert(key.modelVersion); used.insert(key.promptVersion); used.insert(key.route)
             for i in 0..<Int(key.tagCount) { let (k, v) = key.tag(i); used.insert(k); used.insert(v) }
             if let aggregate = entry.pointee.aggregate {
                 used.formUnion(aggregate.pointee.base.errorClasses.keys)

@@ -42,23 +42,10 @@ extension HyperLogLog {
         swap(&writer.bytes, &bytes)
         defer { swap(&writer.bytes, &bytes) }
         if registers.isEmpty {
-            let keys = self.keys  // sorted once (each read of the property sorts)
-            writer.u8(HyperLogLog.formatVersion << 4 | 1)
-            writer.u8(UInt8(precision))
-            writer.varint(UInt64(keys.count))
-            let l = HyperLogLog.lowBits(count: keys.count)
-            var bits = BitWriter()
-            swap(&bits.bytes, &writer.bytes)  // the stream continues the same buffer
-            for key in keys { bits.write(key, bits: l) }
-            var previousHigh: UInt64 = 0
-            for key in keys {
-                let high = (key & HyperLogLog.keyMask) >> UInt64(l)
-                for _ in 0..<(high - previousHigh) { bits.write(0, bits: 1) }
-                bits.write(1, bits: 1)
-                previousHigh = high
-            }
-            for key in keys where key >> 32 != 0 { bits.write(key >> 32, bits: 6) }
-            bits.finish(into: &writer.bytes)
+            // Only the precision goes into the closure: capturing `self` copied the sketch
+            // (retains and releases of its arrays, ~800 instructions).
+            let precision = self.precision
+            exact.withSortedKeys { keys in HyperLogLog.writeExact(keys, precision: precision, to: &writer) }
             return
         }
         writer.u8(HyperLogLog.formatVersion << 4 | (hipValid ? 3 : 4))
@@ -71,6 +58,27 @@ extension HyperLogLog {
         var bits = BitWriter()
         swap(&bits.bytes, &writer.bytes)
         for r in registers { code.encode(Int(r), into: &bits) }
+        bits.finish(into: &writer.bytes)
+    }
+
+    /// The exact form: header, key count, then the keys' low bits, their high parts in
+    /// unary and the escapes' register values, in one bit stream.
+    private static func writeExact(_ keys: UnsafeBufferPointer<UInt64>, precision: Int, to writer: inout ByteWriter) {
+        writer.u8(HyperLogLog.formatVersion << 4 | 1)
+        writer.u8(UInt8(precision))
+        writer.varint(UInt64(keys.count))
+        let l = HyperLogLog.lowBits(count: keys.count)
+        var bits = BitWriter()
+        swap(&bits.bytes, &writer.bytes)  // the stream continues the same buffer
+        for key in keys { bits.write(key, bits: l) }
+        var previousHigh: UInt64 = 0
+        for key in keys {
+            let high = (key & HyperLogLog.keyMask) >> UInt64(l)
+            for _ in 0..<(high - previousHigh) { bits.write(0, bits: 1) }
+            bits.write(1, bits: 1)
+            previousHigh = high
+        }
+        for key in keys where key >> 32 != 0 { bits.write(key >> 32, bits: 6) }
         bits.finish(into: &writer.bytes)
     }
 

@@ -12,14 +12,21 @@
 /// (`key | rho << 32`) in ``escapes`` as well.
 ///
 /// Memory: 4 bytes a slot, slots = the power of two ≥ 2 × keys (at least 8): 2 KiB at
-/// the 256 keys of p = 12's exact limit, the same as the sorted array it replaced.
+/// the 256 keys of p = 12's exact limit, the same as the sorted array it replaced. A set
+/// of one key that is not an escape holds it in ``onlySlot``, with no slots: most sets of
+/// a window's series and cohort aggregates hold one user or session, and 8 slots for it
+/// cost an allocation and a free (~450 instructions) at every flush.
 @usableFromInline
 struct HyperLogLogExactSet: Sendable, Equatable {
     @usableFromInline private(set) var slots: [UInt32] = []
     /// Escape keys in full form (`key | rho << 32`), unordered; almost always empty.
     private(set) var escapes: [UInt64] = []
-    /// Distinct keys held.
-    private(set) var count = 0
+    /// Distinct keys held (at most the exact limit + 1, 2^14 + 1 at p = 18), in 32 bits so
+    /// that it and ``onlySlot`` share one word.
+    private var storedCount: UInt32 = 0
+    /// The one key (as a used slot) while the set holds one key and no slots; 0 otherwise.
+    @usableFromInline private(set) var onlySlot: UInt32 = 0
+    var count: Int { Int(storedCount) }
     /// Slots allocated (a power of two, or 0).
     var slotCount: Int { slots.count }
 
@@ -40,7 +47,7 @@ struct HyperLogLogExactSet: Sendable, Equatable {
     func contains(_ low: UInt32) -> Bool {
         slots.withUnsafeBufferPointer { slots in
             // (An empty array's buffer may still have a base address: test the count.)
-            guard slots.count > 0, let base = slots.baseAddress else { return false }
+            guard slots.count > 0, let base = slots.baseAddress else { return onlySlot == low | HyperLogLogExactSet.used }
             let mask = slots.count &- 1
             let target = low | HyperLogLogExactSet.used
             var i = Int(low) & mask
@@ -60,8 +67,16 @@ struct HyperLogLogExactSet: Sendable, Equatable {
     /// registers at once, goes in at a load just over ½ rather than doubling the slots.
     @discardableResult
     mutating func insert(_ key: UInt64, isEscape: Bool, growingUpTo limit: Int) -> Bool {
-        if 2 * (count + 1) > slots.count && (count < limit || slots.count < 8) { grow() }
         let low = UInt32(truncatingIfNeeded: key & Self.keyMask)
+        if slots.isEmpty {
+            if onlySlot == low | Self.used && !isEscape { return false }
+            if count == 0 && !isEscape {
+                onlySlot = low | Self.used
+                storedCount = 1
+                return true
+            }
+        }
+        if 2 * (count + 1) > slots.count && (count < limit || slots.count < 8) { grow() }
         let mask = slots.count - 1
         var i = Int(low) & mask
         let isNew: Bool = slots.withUnsafeMutableBufferPointer { slots in
@@ -75,7 +90,7 @@ struct HyperLogLogExactSet: Sendable, Equatable {
                 i = (i &+ 1) & mask
             }
         }
-        if isNew { count += 1 }
+        if isNew { storedCount += 1 }
         if isEscape { recordEscape(key) }
         return isNew
     }
@@ -89,9 +104,14 @@ struct HyperLogLogExactSet: Sendable, Equatable {
     }
 
     /// Doubles the slots (at least 8) and re-inserts every key.
+    /// Doubles the slots (to 8 from none), moving ``onlySlot`` into them.
     private mutating func grow() {
-        let old = slots
-        let size = Swift.max(8, 2 * old.count)
+        var old = slots
+        if onlySlot != 0 {
+            old = [onlySlot]
+            onlySlot = 0
+        }
+        let size = Swift.max(8, 2 * slots.count)
         slots = [UInt32](repeating: 0, count: size)
         let mask = size - 1
         slots.withUnsafeMutableBufferPointer { slots in
@@ -105,30 +125,38 @@ struct HyperLogLogExactSet: Sendable, Equatable {
 
     /// The keys in full form (escapes with their register value), ascending by the
     /// 28-bit key: the order of the serialized form and of unions.
-    var sortedKeys: [UInt64] {
-        // The 28-bit keys sorted as 32-bit ones (radix passes past 32 keys), then widened.
-        var narrow: [UInt32] = []
-        narrow.reserveCapacity(count)
-        for slot in slots where slot != 0 { narrow.append(slot & ~Self.used) }
-        if narrow.count >= RadixSort.comparisonSortBelow {
-            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: narrow.count) { spare in
-                narrow.withUnsafeMutableBufferPointer { RadixSort.sort($0, temporary: spare) }
+    var sortedKeys: [UInt64] { withSortedKeys { Array($0) } }
+
+    /// Calls `body` with ``sortedKeys`` in temporary storage (no array allocated: a
+    /// snapshot serializes two exact sets a series, most of them of a few keys).
+    func withSortedKeys<R>(_ body: (UnsafeBufferPointer<UInt64>) -> R) -> R {
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 2 * Swift.max(count, 1)) { narrowAndSpare in
+            // The 28-bit keys sorted as 32-bit ones (radix passes past 32 keys), then widened.
+            var n = 0
+            if onlySlot != 0 {
+                narrowAndSpare[0] = onlySlot & ~Self.used
+                n = 1
             }
-        } else {
-            narrow.sort()
-        }
-        var keys = narrow.map { UInt64($0) }
-        if !escapes.isEmpty {
-            for (i, key) in keys.enumerated() {
-                if let escape = escapes.first(where: { $0 & Self.keyMask == key }) { keys[i] = escape }
+            for slot in slots where slot != 0 {
+                narrowAndSpare[n] = slot & ~Self.used
+                n += 1
+            }
+            let narrow = UnsafeMutableBufferPointer(rebasing: narrowAndSpare[0..<n])
+            RadixSort.sort(narrow, temporary: UnsafeMutableBufferPointer(rebasing: narrowAndSpare[n..<(2 * n)]))
+            return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: Swift.max(n, 1)) { keys in
+                for i in 0..<n {
+                    let key = UInt64(narrow[i])
+                    keys[i] = escapes.isEmpty ? key : escapes.first(where: { $0 & Self.keyMask == key }) ?? key
+                }
+                return body(UnsafeBufferPointer(rebasing: keys[0..<n]))
             }
         }
-        return keys
     }
 
     /// Calls `body` with every key in full form (escapes with their register value), in
     /// slot order: for folding into registers, where order does not matter and sorting would.
     func forEachKey(_ body: (UInt64) -> Void) {
+        if onlySlot != 0 { body(UInt64(onlySlot & ~Self.used)) }  // never an escape
         for slot in slots where slot != 0 {
             let key = UInt64(slot & ~Self.used)
             if !escapes.isEmpty, let escape = escapes.first(where: { $0 & Self.keyMask == key }) { body(escape) } else { body(key) }

@@ -24,6 +24,14 @@ extension TDigest {
     /// a snapshot's encoder reuses one buffer for every sketch).
     public func compactSerialize(meanKeyBits bits: Int = compactMeanKeyBits, appendingTo bytes: inout [UInt8]) {
         precondition(TDigest.compactMeanKeyBitsRange.contains(bits), "mean key bits \(bits)")
+        if count <= 1 && rejected < 0x80 {
+            // Most digests of a window hold one value or none: count, rejected and the value
+            // (the same bytes as below, without the writer's set-up).
+            bytes.append(UInt8(truncatingIfNeeded: count))
+            bytes.append(UInt8(truncatingIfNeeded: rejected))
+            if count == 1 { CompactNumber.append(min, to: &bytes) }
+            return
+        }
         var writer = ByteWriter()
         swap(&writer.bytes, &bytes)
         defer { swap(&writer.bytes, &bytes) }

@@ -1,0 +1,90 @@
+import Testing
+import TallySynthetic
+@testable import TallySketches
+
+/// A digest's first value is kept in its exact statistics alone, with no buffer
+/// (``TDigest/holdsOneUnbufferedValue``). Each test holds such a digest to one that holds
+/// the same value as a centroid (read back from its serialized form), operation by operation.
+@Suite struct TDigestOneValueTests {
+    static let values: [Double] = [0, -0.0, 7, -3.25, 0.1, 1e-300, 3.4e38, 1e39, -1e300, 123_456_789.123]
+
+    static func one(_ value: Double) -> TDigest {
+        var digest = TDigest(compression: 100, bufferCapacity: 32)
+        digest.insert(value)
+        return digest
+    }
+
+    static func asCentroid(_ value: Double) throws -> TDigest {
+        let digest = try TDigest(serialized: one(value).serialized())
+        #expect(!digest.holdsOneUnbufferedValue && digest.centroidCount == 1)
+        return digest
+    }
+
+    /// The same value in the buffer, as every first value was kept before: a buffer
+    /// reserved first takes it like any later value.
+    static func buffered(_ value: Double) -> TDigest {
+        var digest = TDigest(compression: 100, bufferCapacity: 32)
+        digest.reserveBuffer()
+        digest.insert(value)
+        #expect(!digest.holdsOneUnbufferedValue && digest.buffer.count == 1)
+        return digest
+    }
+
+    @Test(arguments: values) func holdsNoBufferAndAnswersAsACentroid(value: Double) throws {
+        let one = Self.one(value)
+        #expect(one.holdsOneUnbufferedValue && one.buffer.capacity == 0 && one.centroids.isEmpty)
+        #expect(one.count == 1 && one.min == value && one.max == value && one.sum == value)
+        let reference = try Self.asCentroid(value)
+        #expect(one.serialized() == Self.buffered(value).serialized())
+        for q in [0.0, 0.01, 0.5, 0.99, 1.0, -1, 2] {
+            #expect(one.quantile(q).bitPattern == reference.quantile(q).bitPattern, "q \(q)")
+        }
+        for x in [value - 1, value, value + 1, .nan] {
+            #expect(one.cdf(x).bitPattern == reference.cdf(x).bitPattern, "x \(x)")
+        }
+        #expect(one.centroidList.map(\.mean) == reference.centroidList.map(\.mean))
+        #expect(one.centroidList.map(\.weight) == [1])
+        #expect(one.serialized() == reference.serialized())
+        #expect(one.compactSerialized() == reference.compactSerialized())
+        #expect(one.postgreSQLText() == reference.postgreSQLText())
+        var compressed = one
+        compressed.compress()
+        #expect(!compressed.holdsOneUnbufferedValue && compressed.centroidCount == 1)
+        #expect(compressed.serialized() == reference.serialized())
+    }
+
+    /// Values after the first, weighted inserts and merges give the bytes they gave when
+    /// the first value was buffered.
+    @Test(arguments: [1, 2, 31, 32, 300]) func laterValuesAndMergesAgree(more: Int) throws {
+        var rng = SplitMix64(seed: UInt64(more))
+        for value in Self.values {
+            var one = Self.one(value), reference = Self.buffered(value)
+            var other = TDigest(compression: 100, bufferCapacity: 32)
+            for _ in 0..<more {
+                let x = Double(rng.next() % 10_000) / 7
+                one.insert(x); reference.insert(x); other.insert(x)
+            }
+            #expect(one.serialized() == reference.serialized(), "\(value) + \(more)")
+            #expect(!one.holdsOneUnbufferedValue)
+            #expect(try TDigest.merged([Self.one(value), other]).serialized()
+                    == TDigest.merged([Self.buffered(value), other]).serialized())
+            var merge = TDigest.Merge(like: other)
+            try merge.add(Self.one(value)); try merge.add(Self.one(value + 1)); try merge.add(other)
+            let merged = merge.result()
+            #expect(merged.count == other.count + 2 && merged.min == Swift.min(value, other.min))
+            #expect(merged.centroidList.reduce(0) { $0 + $1.weight } == Double(merged.count))
+        }
+        var weighted = Self.one(5), reference = Self.buffered(5)
+        weighted.insert(9, weight: 3); reference.insert(9, weight: 3)
+        #expect(weighted.serialized() == reference.serialized() && weighted.count == 4 && weighted.quantile(0.1) == 5)
+    }
+
+    /// Refused values before the first kept one do not hide it.
+    @Test func refusedValuesFirst() throws {
+        var digest = TDigest()
+        digest.insert(.nan); digest.insert(.infinity); digest.insert(12)
+        #expect(digest.holdsOneUnbufferedValue && digest.rejected == 2 && digest.quantile(0.5) == 12)
+        let back = try TDigest(serialized: digest.serialized())
+        #expect(back.count == 1 && back.rejected == 2 && back.quantile(0.5) == 12)
+    }
+}
