@@ -67,6 +67,27 @@ import TallySynthetic
         histogram.release()
     }
 
+    /// The scan at seal skips empty buckets eight at a time: sparse buckets anywhere in a
+    /// group of eight (integers below 256 have a bucket each) all come back, with their counts.
+    @Test func sparseBucketsAllComeBack() {
+        var rng = SplitMix64(seed: 5)
+        for _ in 0..<200 {
+            var histogram = LogLinearHistogram(mapping: .integer)
+            var allowance = HistogramAllowance(bytes: 1 << 20)
+            var model: [UInt32: UInt32] = [:]
+            for _ in 0..<Int(rng.next() % 12) {
+                let v = UInt32(rng.next() % 256), times = UInt32(1 + rng.next() % 3)
+                for _ in 0..<times { #expect(histogram.insert(integer: v, allowance: &allowance)) }
+                model[v, default: 0] += times
+            }
+            var seen: [(Double, UInt32)] = []
+            histogram.forEachBucket { mean, n, _ in seen.append((mean, n)) }
+            #expect(seen.map(\.0) == model.keys.sorted().map(Double.init))
+            #expect(seen.map(\.1) == model.keys.sorted().map { model[$0]! })
+            histogram.release()
+        }
+    }
+
     @Test func fractionsComeBackFromTheirBucketsWithin2ToMinus19() {
         var x = 1e-6
         while x < 1e9 {
