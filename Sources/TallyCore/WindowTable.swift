@@ -105,7 +105,7 @@ public final class WindowTable: @unchecked Sendable {
         /// The aggregate so far (built from the first record when there is only one).
         mutating func snapshot(sketches: SketchParameters) -> SeriesAggregate {
             fold()
-            if let aggregate { return aggregate.pointee.sealed() }
+            if let aggregate { return LiveSeriesAggregate.sealed(aggregate) }
             var single = SeriesAggregate(sketches: sketches)
             if first.key.isCohort { single.addCohort(first.values) } else { single.add(first) }
             return single

@@ -5,6 +5,7 @@ struct BitWriter {
     private var filled = 0
 
     /// Appends the low `count` bits of `value` (count ≤ 57).
+    @inline(__always)
     mutating func write(_ value: UInt64, bits count: Int) {
         guard count > 0 else { return }
         current = current << UInt64(count) | (value & ((1 << UInt64(count)) - 1))

@@ -87,4 +87,25 @@ import TallySynthetic
         let back = try TDigest(serialized: digest.serialized())
         #expect(back.count == 1 && back.rejected == 2 && back.quantile(0.5) == 12)
     }
+
+    /// A digest of at most ``TDigest/exactLimit`` buffered values writes its compact form from
+    /// its buffer sorted on the stack; the bytes are those of the same digest compressed first.
+    @Test func smallBufferedDigestsWriteTheBytesOfTheirCompressedForm() {
+        var rng = SplitMix64(seed: 21)
+        for n in [2, 3, 4, 7, 19, 20, 31, 32, 49, 50, 51] {
+            for pool in [[0.0, -0.0, 1, 1, 2.5], [3, 3, 3], [], [1e-40, -1e38, 7, 1e39]] {
+                var digest = TDigest(compression: 100, bufferCapacity: 64)
+                for _ in 0..<n {
+                    digest.insert(pool.isEmpty ? Double(rng.next() % 100_000) / 3 - 10_000 : pool[Int(rng.next() % UInt64(pool.count))])
+                }
+                var compressed = digest
+                compressed.compress()
+                #expect(digest.centroids.isEmpty && !compressed.centroids.isEmpty)
+                for bits in [12, 21, 28] {
+                    #expect(digest.compactSerialized(meanKeyBits: bits) == compressed.compactSerialized(meanKeyBits: bits),
+                            "\(n) values of \(pool), \(bits) bits")
+                }
+            }
+        }
+    }
 }
