@@ -126,9 +126,12 @@ public enum SnapshotCodec {
                        into w: inout SnapshotWriter) {
         // No temporary arrays here: each costs an allocation (with a generic-metadata lookup)
         // per series, which for a one-frame series was most of its encoding. No copies of the
-        // labels or the aggregate either (`let a = series.pointee.aggregate` retained its ~14 buffers).
-        w.varint(strings.ref(series.pointee.labels.model)); w.varint(strings.ref(series.pointee.labels.modelVersion))
-        w.varint(strings.ref(series.pointee.labels.promptVersion)); w.varint(strings.ref(series.pointee.labels.route))
+        // labels or the aggregate either (`let a = series.aggregate` retained its ~14 buffers):
+        // every field is read through `series.pointee`.
+        w.varint(strings.ref(series.pointee.labels.model))
+        w.varint(strings.ref(series.pointee.labels.modelVersion))
+        w.varint(strings.ref(series.pointee.labels.promptVersion))
+        w.varint(strings.ref(series.pointee.labels.route))
         w.u8(series.pointee.labels.ring.rawValue)
         w.u8(UInt8(series.pointee.labels.tags.count))
         for tag in series.pointee.labels.tags { w.varint(strings.ref(tag.key)); w.varint(strings.ref(tag.value)) }
@@ -136,16 +139,24 @@ public enum SnapshotCodec {
         for i in 0..<6 { w.varint(series.pointee.aggregate.statusCount(i)) }
         w.varint(UInt64(series.pointee.errorClasses.count))
         if !series.pointee.errorClasses.isEmpty {
-            for name in series.pointee.errorClasses.keys.sorted() { w.varint(strings.ref(name)); w.varint(series.pointee.errorClasses[name]!) }
+            for name in series.pointee.errorClasses.keys.sorted() {
+                w.varint(strings.ref(name))
+                w.varint(series.pointee.errorClasses[name]!)
+            }
         }
-        w.varint(series.pointee.aggregate.refusals); w.varint(series.pointee.aggregate.escalations); w.varint(series.pointee.aggregate.fallbacks)
+        w.varint(series.pointee.aggregate.refusals)
+        w.varint(series.pointee.aggregate.escalations)
+        w.varint(series.pointee.aggregate.fallbacks)
         for i in 0..<3 { w.varint(series.pointee.aggregate.taskOutcomeCount(i)) }
-        w.varint(series.pointee.aggregate.feedbackUp); w.varint(series.pointee.aggregate.feedbackDown)
+        w.varint(series.pointee.aggregate.feedbackUp)
+        w.varint(series.pointee.aggregate.feedbackDown)
         for i in 1..<5 { w.varint(series.pointee.aggregate.safetyCount(i)) }
         var kindMask: UInt64 = 0
         for bit in 0..<16 where series.pointee.aggregate.safetyKindCount(bit) > 0 { kindMask |= 1 << UInt64(bit) }
         w.varint(kindMask)
-        for bit in 0..<16 where series.pointee.aggregate.safetyKindCount(bit) > 0 { w.varint(series.pointee.aggregate.safetyKindCount(bit)) }
+        for bit in 0..<16 where series.pointee.aggregate.safetyKindCount(bit) > 0 {
+            w.varint(series.pointee.aggregate.safetyKindCount(bit))
+        }
         w.varint(series.pointee.aggregate.unpriced)
         w.varint(series.pointee.aggregate.cachedInputTokens)
         func digest(_ digest: TDigest) {
@@ -155,9 +166,12 @@ public enum SnapshotCodec {
                 }
             }
         }
-        digest(series.pointee.aggregate.queueTime); digest(series.pointee.aggregate.timeToFirstToken)
-        digest(series.pointee.aggregate.totalLatency); digest(series.pointee.aggregate.timePerOutputToken)
-        digest(series.pointee.aggregate.inputTokens); digest(series.pointee.aggregate.outputTokens)
+        digest(series.pointee.aggregate.queueTime)
+        digest(series.pointee.aggregate.timeToFirstToken)
+        digest(series.pointee.aggregate.totalLatency)
+        digest(series.pointee.aggregate.timePerOutputToken)
+        digest(series.pointee.aggregate.inputTokens)
+        digest(series.pointee.aggregate.outputTokens)
         digest(series.pointee.aggregate.cost)
         w.lengthPrefixed { series.pointee.aggregate.users.serialize(appendingTo: &$0) }
         w.lengthPrefixed { series.pointee.aggregate.sessions.serialize(appendingTo: &$0) }
