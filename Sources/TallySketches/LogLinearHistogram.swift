@@ -224,8 +224,10 @@ public struct LogLinearHistogram {
         var group = 0
         while group < width {
             let words = UnsafeRawPointer(buckets + group)
-            let any = words.load(as: UInt64.self) | words.load(fromByteOffset: 8, as: UInt64.self)
-                | words.load(fromByteOffset: 16, as: UInt64.self) | words.load(fromByteOffset: 24, as: UInt64.self)
+            // Unaligned loads: the block is allocated as `UInt32`s, which promises 4-byte alignment only.
+            let any = words.loadUnaligned(as: UInt64.self) | words.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+                | words.loadUnaligned(fromByteOffset: 16, as: UInt64.self)
+                | words.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
             if any != 0 {
                 for i in group..<(group + 8) {
                     let slot = buckets[i]
