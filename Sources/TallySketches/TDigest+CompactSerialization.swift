@@ -32,6 +32,12 @@ extension TDigest {
             if count == 1 { CompactNumber.append(min, to: &bytes) }
             return
         }
+        if isCompactBuffered {
+            buffer.withUnsafeBufferPointer {
+                TDigest.compactSerializeBuffered($0, stats: stats, bits: bits, appendingTo: &bytes)
+            }
+            return
+        }
         var writer = ByteWriter()
         swap(&writer.bytes, &bytes)
         defer { swap(&writer.bytes, &bytes) }
@@ -45,26 +51,34 @@ extension TDigest {
         CompactNumber.append(min, to: &writer.bytes)
         CompactNumber.append(max, to: &writer.bytes)
         CompactNumber.append(sum, to: &writer.bytes)
-        let n = buffer.count
-        if centroids.isEmpty && UInt64(n) == count && n <= exactLimit {
-            // Every value is buffered and, at most ``exactLimit`` of them, each is its own
-            // centroid: what `compress()` would give is the buffer sorted by the same sort,
-            // here on the stack. (`compress()` on a copy allocated the copy's centroids and its
-            // scratch: ~1,800 of the ~3,900 instructions of a 4-value digest.)
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * n) { scratch in
-                let sorted = UnsafeMutableBufferPointer(rebasing: scratch[0..<n])
-                _ = sorted.initialize(fromContentsOf: buffer)
-                RadixSort.sort(sorted, temporary: UnsafeMutableBufferPointer(rebasing: scratch[n...]))
-                withUnsafeTemporaryAllocation(of: Centroid.self, capacity: n) { centroids in
-                    for i in 0..<n { centroids[i] = Centroid(mean: Double(sorted[i]), weight: 1) }
-                    writeCentroids(UnsafeBufferPointer(centroids), bits: bits, to: &writer)
-                }
-            }
-            return
-        }
         var digest = self
         digest.compress()
         digest.centroids.withUnsafeBufferPointer { writeCentroids($0, bits: bits, to: &writer) }
+    }
+
+    /// ``compactSerialize(meanKeyBits:appendingTo:)`` of the digest at `digest`, read in place.
+    /// A method call on a digest read through a pointer (a snapshot's series, in its encoder)
+    /// copies the digest first, retaining and releasing its two arrays (~150 Ir); the small
+    /// digests most windows hold are written here from their fields without that copy.
+    public static func compactSerialize(at digest: UnsafePointer<TDigest>, meanKeyBits bits: Int = compactMeanKeyBits,
+                                        appendingTo bytes: inout [UInt8]) {
+        let stats = digest.pointee.stats
+        let small = stats.count <= 1 && stats.rejected < 0x80
+        if !small && digest.pointee.isCompactBuffered {
+            precondition(TDigest.compactMeanKeyBitsRange.contains(bits), "mean key bits \(bits)")
+            digest.pointee.buffer.withUnsafeBufferPointer {
+                TDigest.compactSerializeBuffered($0, stats: stats, bits: bits, appendingTo: &bytes)
+            }
+            return
+        }
+        if small {
+            precondition(TDigest.compactMeanKeyBitsRange.contains(bits), "mean key bits \(bits)")
+            bytes.append(UInt8(truncatingIfNeeded: stats.count))
+            bytes.append(UInt8(truncatingIfNeeded: stats.rejected))
+            if stats.count == 1 { CompactNumber.append(stats.min, to: &bytes) }
+            return
+        }
+        digest.pointee.compactSerialize(meanKeyBits: bits, appendingTo: &bytes)
     }
 
     /// The centroid part of the compact form: their count, the Rice parameter, and the bit

@@ -89,8 +89,13 @@ struct BatchStringTable {
     /// is full (by count or bytes); `string` must be 1–255 bytes.
     @inlinable
     func intern(_ string: UnsafeRawBufferPointer) -> UInt16? {
+        intern(string, hash: StringHash.hash(string))
+    }
+
+    /// As ``intern(_:)``, with the string's ``StringHash`` computed beforehand.
+    @inlinable
+    func intern(_ string: UnsafeRawBufferPointer, hash: UInt64) -> UInt16? {
         let length = string.count
-        let hash = StringHash.hash(string)
         let generation = state.pointee.generation
         let count = state.pointee.count
         let byteCount = state.pointee.byteCount

@@ -20,14 +20,22 @@ public final class FrameLabels: Sendable {
     public let tags: [CohortTag]
     /// `tags.count`, read per frame without touching the array.
     let tagCount: Int
-    /// Every string in encoding order: model, then model version, prompt version and route
-    /// when present, then each tag's key and value.
-    let strings: [String]
-    /// Where the optional strings are in ``strings`` (-1: absent).
-    let modelVersionIndex: Int8
-    let promptVersionIndex: Int8
-    let routeIndex: Int8
-    let firstTagIndex: Int8
+    /// The UTF-8 bytes of every string, one after another, in encoding order: model, then
+    /// model version, prompt version and route when present, then each tag's key and value
+    /// (at most 20 × 255 bytes).
+    let utf8: [UInt8]
+    /// Each of those strings, in order, as the encoder interns it (``BatchEncoder``): where
+    /// its bytes are in ``utf8``, its `StringHash`, and its slot in a reference list
+    /// (model 0, model version 1, prompt version 2, route 3, tags from 4;
+    /// ``LabelReferenceCache/width``).
+    let packed: [PackedString]
+
+    struct PackedString {
+        var hash: UInt64
+        var offset: UInt16
+        var length: UInt8
+        var slot: UInt8
+    }
 
     /// - Throws: ``WireError`` (`bad_string`, `too_many_tags`, `duplicate_tag_key`) when the
     ///   labels break FORMAT.md's rules: an empty string or one over 255 UTF-8 bytes, more
@@ -41,28 +49,25 @@ public final class FrameLabels: Sendable {
             }
         }
         try check(model, "model")
-        var strings = [model]
-        func optional(_ string: String?, _ field: String) throws(WireError) -> Int8 {
-            guard let string else { return -1 }
+        // Each string with its reference-list slot.
+        var strings: [(String, UInt8)] = [(model, 0)]
+        for (slot, (string, field)) in [(modelVersion, "model_version"), (promptVersion, "prompt_version"),
+                                        (route, "route")].enumerated() {
+            guard let string else { continue }
             try check(string, field)
-            strings.append(string)
-            return Int8(strings.count - 1)
+            strings.append((string, UInt8(1 + slot)))
         }
-        modelVersionIndex = try optional(modelVersion, "model_version")
-        promptVersionIndex = try optional(promptVersion, "prompt_version")
-        routeIndex = try optional(route, "route")
         guard tags.count <= WireLimits.maxTags else {
             throw WireError(.tooManyTags, frame: 0, field: "tag_count", value: UInt64(tags.count))
         }
-        firstTagIndex = Int8(strings.count)
         for (index, tag) in tags.enumerated() {
             try check(tag.key, "tag[\(index)].key")
             try check(tag.value, "tag[\(index)].value")
             if tags[..<index].contains(where: { $0.key == tag.key }) {
                 throw WireError(.duplicateTagKey, frame: 0, field: "tag[\(index)].key", value: UInt64(index))
             }
-            strings.append(tag.key)
-            strings.append(tag.value)
+            strings.append((tag.key, UInt8(4 + 2 * index)))
+            strings.append((tag.value, UInt8(5 + 2 * index)))
         }
         id = Self.nextID.add(1, ordering: .relaxed).oldValue
         self.model = model
@@ -72,7 +77,16 @@ public final class FrameLabels: Sendable {
         self.ring = ring
         self.tags = tags
         tagCount = tags.count
-        self.strings = strings
+        var utf8: [UInt8] = []
+        var packed: [PackedString] = []
+        for (string, slot) in strings {
+            let bytes = Array(string.utf8)
+            let hash = bytes.withUnsafeBytes { StringHash.hash($0) }
+            packed.append(PackedString(hash: hash, offset: UInt16(utf8.count), length: UInt8(bytes.count), slot: slot))
+            utf8 += bytes
+        }
+        self.utf8 = utf8
+        self.packed = packed
     }
 
     /// The labels of `frame`.

@@ -38,14 +38,19 @@ struct LabelReferenceCache {
         return references + slot * Self.width
     }
 
-    /// Stores `interned` (``width`` references) for the labels with `id` in `generation`;
-    /// returns them in place.
-    func store(_ id: UInt64, _ interned: UnsafeBufferPointer<UInt16>, generation: UInt64) -> UnsafeMutablePointer<UInt16> {
+    /// The entry of the labels with `id`, emptied (no lookup finds it) for the caller to
+    /// fill its ``width`` references and then ``commit(_:generation:)`` them.
+    func claim(_ id: UInt64) -> UnsafeMutablePointer<UInt16> {
+        let slot = Int(truncatingIfNeeded: id) & (Self.size - 1)
+        ids[slot] = 0  // ids start at 1: no lookup matches
+        stamps[slot] = 0
+        return references + slot * Self.width
+    }
+
+    /// Makes the entry ``claim(_:)`` gave out for `id` valid in `generation`.
+    func commit(_ id: UInt64, generation: UInt64) {
         let slot = Int(truncatingIfNeeded: id) & (Self.size - 1)
         ids[slot] = id
         stamps[slot] = generation
-        let place = references + slot * Self.width
-        for i in 0..<Self.width { place[i] = interned[i] }
-        return place
     }
 }

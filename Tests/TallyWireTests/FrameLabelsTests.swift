@@ -69,6 +69,44 @@ import TallySynthetic
         }
     }
 
+    /// Each optional label present or absent, with 0 … 8 tags (the reference slots the packed
+    /// strings go to), and frames with and without an error class: both paths decode alike.
+    @Test func everyShapeOfLabelsEncodesAsAWholeFrame() throws {
+        var frames: [TraceFrame] = []
+        var labels: [FrameLabels] = []
+        for shape in 0..<8 {
+            for tagCount in 0...8 {
+                var frame = TraceFrame(eventTimeMicros: UInt64(shape * 16 + tagCount), model: "model-\(shape)",
+                                       totalLatencyMicros: 1_000)
+                frame.modelVersion = shape & 1 != 0 ? "version-\(tagCount)" : nil
+                frame.promptVersion = shape & 2 != 0 ? "prompt" : nil
+                frame.route = shape & 4 != 0 ? "a-route-name-longer-than-sixteen-bytes" : nil
+                frame.tags = (0..<tagCount).map { CohortTag("key\($0)", "value-\(shape)-\($0)") }
+                frame.status = tagCount % 2 == 0 ? .ok : .error
+                frame.errorClass = tagCount % 2 == 0 ? nil : "oom"
+                frames.append(frame)
+                labels.append(try FrameLabels(of: frame))
+            }
+        }
+        // Twice over: the second pass finds every label set cached in the batch.
+        frames += frames
+        labels += labels
+        for capacity in [1_024, 65_536] {
+            let (whole, labeled) = try Self.encodeBothWays(frames, labels: labels, capacity: capacity)
+            let decoder = BatchDecoder()
+            func decode(_ batches: [[UInt8]]) throws -> [TraceFrame] {
+                try batches.flatMap { batch in
+                    try batch.withUnsafeBytes { raw in
+                        let view = try decoder.decode(raw)
+                        return view.frames.map { view.traceFrame($0) }
+                    }
+                }
+            }
+            #expect(try decode(labeled) == frames, "capacity \(capacity)")
+            #expect(try decode(whole) == frames, "capacity \(capacity)")
+        }
+    }
+
     @Test func badLabelsAreRefusedWhenMade() {
         #expect(throws: WireError.self) { try FrameLabels(model: "") }
         #expect(throws: WireError.self) { try FrameLabels(model: String(repeating: "m", count: 256)) }

@@ -1,0 +1,149 @@
+/// The compact form (SNAPSHOT.md, "t-digest bytes, compact") of a digest whose values are
+/// all still in its buffer — at most ``TDigest/exactLimit`` of them, so each is its own
+/// centroid of weight 1 — written straight into stack memory.
+///
+/// A window's digests are mostly this small (the demo's typical series holds 4 values in
+/// each of its 7 digests). Written through ``ByteWriter`` and ``BitWriter``, every byte was
+/// an array append and every number a call: ~2,000 instructions a 4-value digest. The
+/// bytes are the same as the general path's (`TDigestOneValueTests` compares them at
+/// 12, 21 and 28 key bits for 2 … 51 values, with ties and ±0).
+extension TDigest {
+    /// Whether ``compactSerializeBuffered(_:stats:bits:appendingTo:)`` applies: every value
+    /// buffered, at least two, at most ``exactLimit``.
+    var isCompactBuffered: Bool {
+        centroids.isEmpty && buffer.count >= 2 && UInt64(buffer.count) == count && buffer.count <= exactLimit
+    }
+
+    /// Appends the compact bytes of a digest for which ``isCompactBuffered`` holds, given its
+    /// buffered values (in any order) and its statistics.
+    static func compactSerializeBuffered(_ values: UnsafeBufferPointer<Float>, stats: Stats, bits: Int,
+                                         appendingTo bytes: inout [UInt8]) {
+        let n = values.count
+        let (min, max) = (stats.min, stats.max)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * n) { scratch in
+            let sorted = UnsafeMutableBufferPointer(rebasing: scratch[0..<n])
+            _ = sorted.initialize(fromContentsOf: values)
+            RadixSort.sort(sorted, temporary: UnsafeMutableBufferPointer(rebasing: scratch[n...]))
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: n) { keys in
+                // The keys as the general path's `writeCentroids` makes them (see there): a
+                // mean equal to max rounds up, one equal to min down, the others to nearest,
+                // clamped to the finite keys, then kept non-decreasing.
+                let positiveInfinity = TDigest.meanKey(.infinity, bits: bits, rounding: .down)
+                let lowestFinite = TDigest.meanKey(-.infinity, bits: bits, rounding: .up)
+                let maxKey = TDigest.meanKey(max, bits: bits, rounding: .up)
+                let minKey = TDigest.meanKey(min, bits: bits, rounding: .down)
+                var previous: UInt64 = 0
+                var lastBeforeMaximum: UInt64 = 0
+                for i in 0..<n {
+                    let mean = Double(sorted[i])
+                    var key = mean == max ? maxKey : mean == min ? minKey : TDigest.meanKey(mean, bits: bits)
+                    key = key >= positiveInfinity ? positiveInfinity - 1 : Swift.max(key, lowestFinite)
+                    lastBeforeMaximum = key
+                    if i > 0 { key = Swift.max(key, previous) }
+                    keys[i] = key
+                    previous = key
+                }
+                // The Rice parameter from the span the general path takes: the last key before
+                // the running maximum.
+                let b = TDigest.riceParameter(span: Swift.max(lastBeforeMaximum, keys[0]) - keys[0], gaps: n - 1,
+                                              limit: bits)
+                // Exact size: the header's varints and numbers (≤ 58 bytes), then the stream:
+                // the first key, each gap's quotient in unary, its stop bit and b low bits, and
+                // one bit a weight (every weight is 1: Elias-gamma of zigzag(0) + 1).
+                var streamBits = bits + n
+                for i in 1..<n { streamBits += Int((keys[i] - keys[i - 1]) >> UInt64(b)) + 1 + b }
+                let capacity = 58 + (streamBits + 7) / 8
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { out in
+                    var sink = StackByteSink(out.baseAddress!)
+                    sink.varint(stats.count)
+                    sink.varint(stats.rejected)
+                    sink.number(min)
+                    sink.number(max)
+                    sink.number(stats.sum)
+                    sink.varint(UInt64(n))
+                    sink.byte(UInt8(b))
+                    sink.bits(keys[0], count: bits)
+                    let low = (UInt64(1) << UInt64(b)) - 1
+                    for i in 1..<n {
+                        let gap = keys[i] - keys[i - 1]
+                        var quotient = Int(gap >> UInt64(b))
+                        while quotient >= 32 {
+                            sink.bits(0xFFFF_FFFF, count: 32)
+                            quotient -= 32
+                        }
+                        // `quotient` ones, a zero, the low b bits (≤ 31 + 1 + 28 bits: two writes).
+                        sink.bits(((UInt64(1) << UInt64(quotient)) - 1) << 1, count: quotient + 1)
+                        sink.bits(gap & low, count: b)
+                    }
+                    var weights = n
+                    while weights >= 32 {
+                        sink.bits(0xFFFF_FFFF, count: 32)
+                        weights -= 32
+                    }
+                    sink.bits((UInt64(1) << UInt64(weights)) - 1, count: weights)
+                    let written = sink.finish() - out.baseAddress!
+                    precondition(written <= capacity, "compact digest overran its bound")
+                    bytes.append(contentsOf: UnsafeBufferPointer(start: out.baseAddress!, count: written))
+                }
+            }
+        }
+    }
+}
+
+/// Bytes and most-significant-first bits written through a pointer into memory the caller
+/// sized (no bounds checks: the caller computes the exact size first).
+struct StackByteSink {
+    private var next: UnsafeMutablePointer<UInt8>
+    private var current: UInt64 = 0
+    private var filled = 0
+
+    init(_ start: UnsafeMutablePointer<UInt8>) { next = start }
+
+    @inline(__always)
+    mutating func byte(_ value: UInt8) {
+        next.pointee = value
+        next += 1
+    }
+
+    /// Unsigned LEB128, as ``ByteWriter/varint(_:)``.
+    @inline(__always)
+    mutating func varint(_ value: UInt64) {
+        var v = value
+        while v >= 0x80 {
+            byte(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        byte(UInt8(v))
+    }
+
+    /// A ``CompactNumber``: its prefix, then the binary64 little-endian when escaped.
+    @inline(__always)
+    mutating func number(_ value: Double) {
+        let prefix = CompactNumber.prefix(of: value)
+        varint(prefix)
+        if prefix == CompactNumber.escape {
+            UnsafeMutableRawPointer(next).storeBytes(of: value.bitPattern.littleEndian, as: UInt64.self)
+            next += 8
+        }
+    }
+
+    /// The low `count` (0 … 57) bits of `value`, after the bits written so far.
+    @inline(__always)
+    mutating func bits(_ value: UInt64, count: Int) {
+        guard count > 0 else { return }
+        current = current << UInt64(count) | (value & ((1 << UInt64(count)) - 1))
+        filled += count
+        while filled >= 8 {
+            filled -= 8
+            byte(UInt8(truncatingIfNeeded: current >> UInt64(filled)))
+        }
+        current &= (1 << UInt64(filled)) - 1
+    }
+
+    /// Writes the partial byte (zero-padded) and returns the end of what was written.
+    mutating func finish() -> UnsafeMutablePointer<UInt8> {
+        if filled > 0 { byte(UInt8(truncatingIfNeeded: current << UInt64(8 - filled))) }
+        filled = 0
+        return next
+    }
+}
