@@ -103,8 +103,7 @@ struct HyperLogLogExactSet: Sendable, Equatable {
         }
     }
 
-    /// Doubles the slots (at least 8) and re-inserts every key.
-    /// Doubles the slots (to 8 from none), moving ``onlySlot`` into them.
+    /// Doubles the slots (at least 8) and re-inserts every key, ``onlySlot``'s included.
     private mutating func grow() {
         var old = slots
         if onlySlot != 0 {

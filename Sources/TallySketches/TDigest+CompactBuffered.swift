@@ -25,19 +25,12 @@ extension TDigest {
             _ = sorted.initialize(fromContentsOf: values)
             RadixSort.sort(sorted, temporary: UnsafeMutableBufferPointer(rebasing: scratch[n...]))
             withUnsafeTemporaryAllocation(of: UInt64.self, capacity: n) { keys in
-                // The keys as the general path's `writeCentroids` makes them (see there): a
-                // mean equal to max rounds up, one equal to min down, the others to nearest,
-                // clamped to the finite keys, then kept non-decreasing.
-                let positiveInfinity = TDigest.meanKey(.infinity, bits: bits, rounding: .down)
-                let lowestFinite = TDigest.meanKey(-.infinity, bits: bits, rounding: .up)
-                let maxKey = TDigest.meanKey(max, bits: bits, rounding: .up)
-                let minKey = TDigest.meanKey(min, bits: bits, rounding: .down)
+                // The keys of the general path (``CompactMeanKeys``), kept non-decreasing.
+                let rule = CompactMeanKeys(min: min, max: max, bits: bits)
                 var previous: UInt64 = 0
                 var lastBeforeMaximum: UInt64 = 0
                 for i in 0..<n {
-                    let mean = Double(sorted[i])
-                    var key = mean == max ? maxKey : mean == min ? minKey : TDigest.meanKey(mean, bits: bits)
-                    key = key >= positiveInfinity ? positiveInfinity - 1 : Swift.max(key, lowestFinite)
+                    var key = rule.key(Double(sorted[i]))
                     lastBeforeMaximum = key
                     if i > 0 { key = Swift.max(key, previous) }
                     keys[i] = key

@@ -23,21 +23,36 @@ extension TDigest {
     /// ``compactSerialized(meanKeyBits:)``'s bytes appended to `bytes` (no array of its own:
     /// a snapshot's encoder reuses one buffer for every sketch).
     public func compactSerialize(meanKeyBits bits: Int = compactMeanKeyBits, appendingTo bytes: inout [UInt8]) {
+        withUnsafePointer(to: self) { TDigest.compactSerialize(at: $0, meanKeyBits: bits, appendingTo: &bytes) }
+    }
+
+    /// ``compactSerialize(meanKeyBits:appendingTo:)`` of the digest at `digest`, read in place.
+    /// A method call on a digest read through a pointer (a snapshot's series, in its encoder)
+    /// copies the digest first, retaining and releasing its two arrays (~150 Ir); the small
+    /// digests most windows hold are written here from their fields without that copy.
+    public static func compactSerialize(at digest: UnsafePointer<TDigest>, meanKeyBits bits: Int = compactMeanKeyBits,
+                                        appendingTo bytes: inout [UInt8]) {
         precondition(TDigest.compactMeanKeyBitsRange.contains(bits), "mean key bits \(bits)")
-        if count <= 1 && rejected < 0x80 {
+        let stats = digest.pointee.stats
+        if stats.count <= 1 && stats.rejected < 0x80 {
             // Most digests of a window hold one value or none: count, rejected and the value
-            // (the same bytes as below, without the writer's set-up).
-            bytes.append(UInt8(truncatingIfNeeded: count))
-            bytes.append(UInt8(truncatingIfNeeded: rejected))
-            if count == 1 { CompactNumber.append(min, to: &bytes) }
+            // (the same bytes as the general path, without the writer's set-up).
+            bytes.append(UInt8(truncatingIfNeeded: stats.count))
+            bytes.append(UInt8(truncatingIfNeeded: stats.rejected))
+            if stats.count == 1 { CompactNumber.append(stats.min, to: &bytes) }
             return
         }
-        if isCompactBuffered {
-            buffer.withUnsafeBufferPointer {
+        if digest.pointee.isCompactBuffered {
+            digest.pointee.buffer.withUnsafeBufferPointer {
                 TDigest.compactSerializeBuffered($0, stats: stats, bits: bits, appendingTo: &bytes)
             }
             return
         }
+        digest.pointee.compactSerializeCompressed(bits: bits, appendingTo: &bytes)
+    }
+
+    /// The general path: the digest compressed on a copy, its centroids written.
+    private func compactSerializeCompressed(bits: Int, appendingTo bytes: inout [UInt8]) {
         var writer = ByteWriter()
         swap(&writer.bytes, &bytes)
         defer { swap(&writer.bytes, &bytes) }
@@ -56,51 +71,12 @@ extension TDigest {
         digest.centroids.withUnsafeBufferPointer { writeCentroids($0, bits: bits, to: &writer) }
     }
 
-    /// ``compactSerialize(meanKeyBits:appendingTo:)`` of the digest at `digest`, read in place.
-    /// A method call on a digest read through a pointer (a snapshot's series, in its encoder)
-    /// copies the digest first, retaining and releasing its two arrays (~150 Ir); the small
-    /// digests most windows hold are written here from their fields without that copy.
-    public static func compactSerialize(at digest: UnsafePointer<TDigest>, meanKeyBits bits: Int = compactMeanKeyBits,
-                                        appendingTo bytes: inout [UInt8]) {
-        let stats = digest.pointee.stats
-        let small = stats.count <= 1 && stats.rejected < 0x80
-        if !small && digest.pointee.isCompactBuffered {
-            precondition(TDigest.compactMeanKeyBitsRange.contains(bits), "mean key bits \(bits)")
-            digest.pointee.buffer.withUnsafeBufferPointer {
-                TDigest.compactSerializeBuffered($0, stats: stats, bits: bits, appendingTo: &bytes)
-            }
-            return
-        }
-        if small {
-            precondition(TDigest.compactMeanKeyBitsRange.contains(bits), "mean key bits \(bits)")
-            bytes.append(UInt8(truncatingIfNeeded: stats.count))
-            bytes.append(UInt8(truncatingIfNeeded: stats.rejected))
-            if stats.count == 1 { CompactNumber.append(stats.min, to: &bytes) }
-            return
-        }
-        digest.pointee.compactSerialize(meanKeyBits: bits, appendingTo: &bytes)
-    }
-
     /// The centroid part of the compact form: their count, the Rice parameter, and the bit
     /// stream of keys and weights.
     private func writeCentroids(_ centroids: UnsafeBufferPointer<Centroid>, bits: Int, to writer: inout ByteWriter) {
         writer.varint(UInt64(centroids.count))
-        // A mean equal to max is rounded up and one equal to min down: the reader's clamp
-        // to [min, max] then gives them back exactly, so runs at the extremes (timeouts at a
-        // fixed bound, lengths capped at a limit) keep answering their value. Equal exactly:
-        // a mean that only rounds to max's Float (e.g. one decoded from a nearest key) keeps
-        // the nearest key, so decoding and encoding again gives the same bytes.
-        // At the ends of the binary64 range rounding may reach the key of +∞ (or, below the
-        // lowest finite key, keys that decode to NaN): such keys step to the finite ends.
-        let positiveInfinity = TDigest.meanKey(.infinity, bits: bits, rounding: .down)
-        let lowestFinite = TDigest.meanKey(-.infinity, bits: bits, rounding: .up)
-        func key(_ c: Centroid) -> UInt64 {
-            let mean = Double(c.mean)
-            let key = mean == max ? TDigest.meanKey(max, bits: bits, rounding: .up)
-                : mean == min ? TDigest.meanKey(min, bits: bits, rounding: .down)
-                : TDigest.meanKey(mean, bits: bits)
-            return key >= positiveInfinity ? positiveInfinity - 1 : Swift.max(key, lowestFinite)
-        }
+        let keys = CompactMeanKeys(min: min, max: max, bits: bits)
+        func key(_ c: Centroid) -> UInt64 { keys.key(Double(c.mean)) }
         let first = key(centroids[0])
         let b = TDigest.riceParameter(span: Swift.max(key(centroids[centroids.count - 1]), first) - first,
                                       gaps: centroids.count - 1, limit: bits)
@@ -139,6 +115,34 @@ extension TDigest {
             }
         }
         stream.finish(into: &writer.bytes)
+    }
+
+    /// The key a compact digest writes for a centroid's mean, given the digest's `min` and `max`.
+    ///
+    /// A mean equal to max is rounded up and one equal to min down: the reader's clamp to
+    /// [min, max] then gives them back exactly, so runs at the extremes (timeouts at a fixed
+    /// bound, lengths capped at a limit) keep answering their value. Equal exactly: a mean
+    /// that only rounds to max's Float (e.g. one decoded from a nearest key) keeps the nearest
+    /// key, so decoding and encoding again gives the same bytes. At the ends of the binary64
+    /// range rounding may reach the key of +∞ (or, below the lowest finite key, keys that
+    /// decode to NaN): such keys step to the finite ends.
+    struct CompactMeanKeys {
+        let min: Double, max: Double, bits: Int
+        let minKey: UInt64, maxKey: UInt64, positiveInfinity: UInt64, lowestFinite: UInt64
+
+        init(min: Double, max: Double, bits: Int) {
+            (self.min, self.max, self.bits) = (min, max, bits)
+            minKey = TDigest.meanKey(min, bits: bits, rounding: .down)
+            maxKey = TDigest.meanKey(max, bits: bits, rounding: .up)
+            positiveInfinity = TDigest.meanKey(.infinity, bits: bits, rounding: .down)
+            lowestFinite = TDigest.meanKey(-.infinity, bits: bits, rounding: .up)
+        }
+
+        @inline(__always)
+        func key(_ mean: Double) -> UInt64 {
+            let key = mean == max ? maxKey : mean == min ? minKey : TDigest.meanKey(mean, bits: bits)
+            return key >= positiveInfinity ? positiveInfinity - 1 : Swift.max(key, lowestFinite)
+        }
     }
 
     /// The Rice parameter for `gaps` differences adding up to `span`: ⌊log2(mean · ln 2)⌋,
