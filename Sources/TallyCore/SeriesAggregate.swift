@@ -83,6 +83,8 @@ public struct SeriesAggregate: Sendable {
     @usableFromInline var categoryCounts: [UInt64] = []
     public var otherCategories: UInt64 = 0
     public static let maxCategories = 64
+    /// Categories the histogram makes room for when it gets its first.
+    @inlinable static var initialCategoryCapacity: Int { 4 }
 
     /// Requests by ``RequestStatus`` raw value.
     public var statusCounts: [UInt64] {
@@ -194,6 +196,12 @@ public struct SeriesAggregate: Sendable {
         if low < categoryIDs.count && categoryIDs[low] == category {
             categoryCounts[low] &+= count
         } else if categoryIDs.count < SeriesAggregate.maxCategories {
+            if categoryIDs.isEmpty {
+                // Room for a few at once: grown one by one, the counts' array was allocated
+                // three times (capacity 1, 2, 4) by a series' first four categories.
+                categoryIDs.reserveCapacity(SeriesAggregate.initialCategoryCapacity)
+                categoryCounts.reserveCapacity(SeriesAggregate.initialCategoryCapacity)
+            }
             categoryIDs.insert(category, at: low)
             categoryCounts.insert(count, at: low)
         } else {

@@ -129,6 +129,9 @@ public enum SnapshotCodec {
         \SnapshotSeries.aggregate.queueTime, \.aggregate.timeToFirstToken, \.aggregate.totalLatency,
         \.aggregate.timePerOutputToken, \.aggregate.inputTokens, \.aggregate.outputTokens, \.aggregate.cost,
     ].map { MemoryLayout<SnapshotSeries>.offset(of: $0)! }
+    /// Where its users and sessions HyperLogLogs are, in that order (read in place the same way).
+    static let hyperLogLogOffsets: [Int] = [\SnapshotSeries.aggregate.users, \.aggregate.sessions]
+        .map { MemoryLayout<SnapshotSeries>.offset(of: $0)! }
 
     /// One series, read through a pointer into the snapshot's array (see ``encode(_:version:meanKeyBits:)``).
     static func encode(_ series: UnsafePointer<SnapshotSeries>, strings: StringTableBuilder, format: Format,
@@ -168,8 +171,8 @@ public enum SnapshotCodec {
         }
         w.varint(series.pointee.aggregate.unpriced)
         w.varint(series.pointee.aggregate.cachedInputTokens)
-        // Each digest read in place through its address in the series (a method call on
-        // `series.pointee.aggregate.…` copied the digest first: ~150 Ir each).
+        // Each digest and HyperLogLog read in place through its address in the series (a
+        // method call on `series.pointee.aggregate.…` copied the sketch first: ~150 Ir each).
         for offset in SnapshotCodec.digestOffsets {
             let digest = (UnsafeRawPointer(series) + offset).assumingMemoryBound(to: TDigest.self)
             w.lengthPrefixed {
@@ -178,8 +181,10 @@ public enum SnapshotCodec {
                 }
             }
         }
-        w.lengthPrefixed { series.pointee.aggregate.users.serialize(appendingTo: &$0) }
-        w.lengthPrefixed { series.pointee.aggregate.sessions.serialize(appendingTo: &$0) }
+        for offset in SnapshotCodec.hyperLogLogOffsets {
+            let sketch = (UnsafeRawPointer(series) + offset).assumingMemoryBound(to: HyperLogLog.self)
+            w.lengthPrefixed { HyperLogLog.serialize(at: sketch, appendingTo: &$0) }
+        }
         // In id order, read in place (the `categories` dictionary is built per read).
         w.varint(UInt64(series.pointee.aggregate.categoryEntryCount))
         for i in 0..<series.pointee.aggregate.categoryEntryCount {

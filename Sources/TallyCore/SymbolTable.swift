@@ -113,13 +113,20 @@ public final class SymbolTable: Sendable {
         state.withLock { Int(symbol) < $0.strings.count ? $0.strings[Int(symbol)] : "" }
     }
 
-    /// Strings of several symbols under one lock.
-    public func strings(_ symbols: some Sequence<UInt32>) -> [UInt32: String] {
+    /// The strings of `symbols` under one lock, by symbol number: element `s` is symbol `s`'s
+    /// string for each `s` held, "" elsewhere (an array of ``SymbolSet/bound`` strings,
+    /// 16 bytes each; read by index, not hashed as a dictionary's).
+    /// The array is made before the lock is taken: under it, only the strings held are
+    /// copied, so ingest threads interning strings wait in proportion to those alone.
+    public func strings(_ symbols: SymbolSet) -> [String] {
+        var result = [String](repeating: "", count: symbols.bound)
         state.withLock { state in
-            var result: [UInt32: String] = [:]
-            for symbol in symbols where Int(symbol) < state.strings.count { result[symbol] = state.strings[Int(symbol)] }
-            return result
+            let known = state.strings.count
+            symbols.forEach { symbol in
+                if Int(symbol) < known { result[Int(symbol)] = state.strings[Int(symbol)] }
+            }
         }
+        return result
     }
 
     /// Live strings, including "" and `~overflow~`.

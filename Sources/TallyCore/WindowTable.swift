@@ -545,7 +545,7 @@ public final class WindowTable: @unchecked Sendable {
     /// Adds every symbol a snapshot of this table names: each series' labels, tags and error
     /// classes, the heavy-hitter slices' labels and tenants. Seals nothing (a busy series'
     /// seal turns seven histograms into digests: the snapshot does that once, after this).
-    public func collectSymbols(into used: inout Set<UInt32>) {
+    public func collectSymbols(into used: inout SymbolSet) {
         for n in 0..<seriesCount {
             let entry = entryPointer(n)
             entry.pointee.fold()  // the stashed frames' error classes into the aggregate
@@ -554,13 +554,15 @@ public final class WindowTable: @unchecked Sendable {
             used.insert(key.model); used.insert(key.modelVersion); used.insert(key.promptVersion); used.insert(key.route)
             for i in 0..<Int(key.tagCount) { let (k, v) = key.tag(i); used.insert(k); used.insert(v) }
             if let aggregate = entry.pointee.aggregate {
-                used.formUnion(aggregate.pointee.base.errorClasses.keys)
+                for symbol in aggregate.pointee.base.errorClasses.keys { used.insert(symbol) }
             } else if entry.pointee.first.values.errorClass != SymbolTable.none {
                 used.insert(entry.pointee.first.values.errorClass)
             }
         }
-        for key in heavyHitterSliceKeys { used.formUnion([key.model, key.modelVersion, key.promptVersion, key.route]) }
-        used.formUnion(heavyHitterTenantSymbols)
+        for key in heavyHitterSliceKeys {
+            used.insert(key.model); used.insert(key.modelVersion); used.insert(key.promptVersion); used.insert(key.route)
+        }
+        for symbol in heavyHitterTenantSymbols { used.insert(symbol) }
     }
 
     /// Calls `body` with every series in admission order. The aggregate is `body`'s to keep

@@ -104,22 +104,26 @@ struct HyperLogLogExactSet: Sendable, Equatable {
     }
 
     /// Doubles the slots (at least 8) and re-inserts every key, ``onlySlot``'s included.
+    /// The one-key set moves its key straight into the new slots: wrapping it in an array
+    /// first cost an allocation and a free (~500 instructions) each time a series or cohort
+    /// aggregate met its second user or session.
     private mutating func grow() {
-        var old = slots
-        if onlySlot != 0 {
-            old = [onlySlot]
-            onlySlot = 0
-        }
         let size = Swift.max(8, 2 * slots.count)
-        slots = [UInt32](repeating: 0, count: size)
         let mask = size - 1
-        slots.withUnsafeMutableBufferPointer { slots in
-            for slot in old where slot != 0 {
+        var grown = [UInt32](repeating: 0, count: size)
+        grown.withUnsafeMutableBufferPointer { grown in
+            func place(_ slot: UInt32) {
                 var i = Int(slot & ~Self.used) & mask
-                while slots[i] != 0 { i = (i &+ 1) & mask }
-                slots[i] = slot
+                while grown[i] != 0 { i = (i &+ 1) & mask }
+                grown[i] = slot
+            }
+            if onlySlot != 0 { place(onlySlot) }
+            slots.withUnsafeBufferPointer { old in
+                for slot in old where slot != 0 { place(slot) }
             }
         }
+        onlySlot = 0
+        slots = grown
     }
 
     /// The keys in full form (escapes with their register value), ascending by the

@@ -7,11 +7,16 @@
 enum RadixSort {
     /// Buffers shorter than this are sorted by the standard library's sort.
     static let comparisonSortBelow = 32
+    /// Buffers this short or shorter are sorted by insertion in place: a few instructions a
+    /// value, where a call into the standard sort cost ~100 for 4 values (a window's typical
+    /// digest, sorted when its snapshot is written).
+    static let insertionSortUpTo = 8
 
     /// Sorts `values` ascending (−0 before +0; callers never pass NaN), using
     /// `temporary` (at least as long) as scratch.
     static func sort(_ values: UnsafeMutableBufferPointer<Float>, temporary: UnsafeMutableBufferPointer<Float>) {
         guard values.count > 1 else { return }
+        if values.count <= RadixSort.insertionSortUpTo { return insertionSort(values) }
         // Each pass costs two walks over 256 counters whatever n is, so tiny buffers go to
         // the standard sort. It is not cheap either: on 64-value buffers it cost more
         // than the radix passes (Benchmarks/README.md, aggregation core), hence the low cut.
@@ -35,6 +40,7 @@ enum RadixSort {
     /// Sorts unsigned `keys` ascending, using `temporary` (at least as long) as scratch.
     static func sort(_ keys: UnsafeMutableBufferPointer<UInt32>, temporary: UnsafeMutableBufferPointer<UInt32>) {
         guard keys.count > 1 else { return }
+        if keys.count <= RadixSort.insertionSortUpTo { return insertionSort(keys) }
         if keys.count < RadixSort.comparisonSortBelow {
             var keys = keys
             keys.sort()
@@ -43,6 +49,21 @@ enum RadixSort {
         precondition(temporary.count >= keys.count, "radix sort scratch too small")
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 256) { counts in
             sortKeys(keys, spare: temporary, counts: counts, floats: false)
+        }
+    }
+
+    /// Ascending by `<`, stable (equal values, +0 and −0 among them, keep their order, as
+    /// they do in the standard sort).
+    @inline(__always)
+    private static func insertionSort<T: Comparable>(_ values: UnsafeMutableBufferPointer<T>) {
+        for i in 1..<values.count {
+            let value = values[i]
+            var j = i
+            while j > 0 && value < values[j - 1] {
+                values[j] = values[j - 1]
+                j -= 1
+            }
+            values[j] = value
         }
     }
 

@@ -217,6 +217,38 @@ func sketch(of count: Int, seed: UInt64, precision: Int = 14) -> HyperLogLog {
         #expect(big.serialized().count <= 8_200)
     }
 
+    /// The exact form bit for bit as HyperLogLog+Serialization.swift's table states it, from
+    /// a bit list built here: 41 keys (l = 22 low bits), one of them an escape, and a jump of
+    /// 48 in the high parts (a unary run past 32 zeros).
+    @Test func theExactFormIsWrittenBitForBitAsSpecified() throws {
+        var keys: [UInt64] = (0..<39).map { i in UInt64(i % 3) << 22 | (0x10000 + UInt64(i) * 977) }
+        keys.append(50 << 22 | 0x20001)
+        keys.append(0x123 | 20 << 32)  // bits 14 … 27 zero: an escape, register value 20 (> 28 − 14)
+        var h = HyperLogLog(precision: 14)
+        h.keys = keys
+        #expect(h.isExact && h.keys.count == 41)
+        let sorted = keys.sorted { $0 & HyperLogLog.keyMask < $1 & HyperLogLog.keyMask }
+        var bits: [Bool] = []
+        func put(_ value: UInt64, _ count: Int) { for i in (0..<count).reversed() { bits.append(value >> UInt64(i) & 1 == 1) } }
+        for key in sorted { put(key, 22) }
+        var previous: UInt64 = 0
+        for key in sorted {
+            let high = (key & HyperLogLog.keyMask) >> 22
+            for _ in 0..<(high - previous) { bits.append(false) }
+            bits.append(true)
+            previous = high
+        }
+        for key in sorted where key >> 32 != 0 { put(key >> 32, 6) }
+        while bits.count % 8 != 0 { bits.append(false) }
+        var expected: [UInt8] = [0x11, 14, 41]
+        for i in stride(from: 0, to: bits.count, by: 8) {
+            expected.append(bits[i..<(i + 8)].reduce(0) { $0 << 1 | ($1 ? 1 : 0) })
+        }
+        #expect(h.serialized() == expected)
+        let back = try HyperLogLog(serialized: expected)
+        #expect(back.keys == h.keys)
+    }
+
     @Test func escapedKeysKeepTheirRegisterValue() throws {
         // A value whose mixed hash has bits 14…27 zero needs its register value stored.
         var rng = SplitMix64(seed: 12)
