@@ -12,8 +12,9 @@ enum RadixSort {
     /// digest, sorted when its snapshot is written).
     static let insertionSortUpTo = 8
 
-    /// Sorts `values` ascending (−0 before +0; callers never pass NaN), using
-    /// `temporary` (at least as long) as scratch.
+    /// Sorts `values` ascending (callers never pass NaN), using `temporary` (at least as
+    /// long) as scratch. The radix passes put −0 before +0; buffers shorter than
+    /// ``comparisonSortBelow``, sorted by comparison, keep the order of equal values, ±0 among them.
     static func sort(_ values: UnsafeMutableBufferPointer<Float>, temporary: UnsafeMutableBufferPointer<Float>) {
         guard values.count > 1 else { return }
         if values.count <= RadixSort.insertionSortUpTo { return insertionSort(values) }
