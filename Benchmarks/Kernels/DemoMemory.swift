@@ -91,7 +91,8 @@ func demoMemory(_ count: Int) -> UInt64 {
     clock_gettime(CLOCK_MONOTONIC, &now)
     let started = Double(now.tv_sec) * 1e6 + Double(now.tv_nsec) / 1e3
     let snapshot = try! Snapshot.build(windows[0], collectorID: "kernel", sequence: 0, symbols: engine.symbols,
-                                       sketches: configuration.sketches, counters: [:])
+                                       sketches: configuration.sketches, counters: [:],
+                                       cohortSummaries: configuration.cohortSummaries)
     let encoded = SnapshotCodec.encode(snapshot)
     clock_gettime(CLOCK_MONOTONIC, &now)
     let micros = Double(now.tv_sec) * 1e6 + Double(now.tv_nsec) / 1e3 - started

@@ -31,6 +31,10 @@ public struct EngineConfiguration: Sendable {
     /// ``HeavyHitterTable``), 1 … 1,024 (larger values are taken as 1,024; an insert scans
     /// k keys, so keep it small); 0 (the default): none kept.
     public var heavyHitterCapacity = 0
+    /// The distributions of every cohort aggregate a snapshot reduces to summaries
+    /// (``SummarizedDigests``; applied by ``Snapshot/build(_:collectorID:sequence:symbols:sketches:counters:cohortSummaries:)``);
+    /// default none, tallyd's from `cohort_distributions`.
+    public var cohortSummaries: SummarizedDigests = []
 
     /// Whether the heavy-hitter summaries rank tenants too: kept, with a heavy-hitter tag.
     public var heavyHitterTenants: Bool { heavyHitterCapacity > 0 && tags.heavyHitterKey != nil }

@@ -51,15 +51,24 @@ struct LiveSeriesAggregate {
     /// A cohort aggregate (``SeriesKey/isCohort``) keeps no time per output token and no
     /// sessions (``SeriesAggregate/addCohort(_:)``).
     let cohort: Bool
+    /// A cohort aggregate's distributions kept as summaries (``SummarizedDigests``): their
+    /// values go straight into their digests' exact statistics and one centroid
+    /// (``TDigest/insertSummarizing(_:)``), past the front ends. Empty for series.
+    let summaries: SummarizedDigests
 
-    init(sketches: SketchParameters, cohort: Bool = false) {
+    init(sketches: SketchParameters, cohort: Bool = false, summaries: SummarizedDigests = []) {
         base = SeriesAggregate(sketches: sketches)
         self.cohort = cohort
+        self.summaries = cohort ? summaries.intersection(.valid) : []
     }
 
     /// Folds one request in.
     @inline(__always)
     mutating func add(_ r: FrameValues) {
+        if !summaries.isEmpty {
+            addSummarizing(r)
+            return
+        }
         base.addCounting(r, categories: false)
         if r.categoryID != WireLimits.noCategory { addCategory(r.categoryID) }
         queueTime.insert(integer: r.queueTimeMicros, digest: &base.queueTime, allowance: &allowance)
@@ -74,6 +83,49 @@ struct LiveSeriesAggregate {
         inputTokens.insert(integer: r.inputTokens, digest: &base.inputTokens, allowance: &allowance)
         outputTokens.insert(integer: r.outputTokens, digest: &base.outputTokens, allowance: &allowance)
         if !r.cost.isNaN { cost.insert(r.cost, digest: &base.cost, allowance: &allowance) }
+    }
+
+    /// ``add(_:)`` for a cohort aggregate with summaries: each distribution in
+    /// ``summaries`` takes the value as a summary, the others through their front ends.
+    @inline(__always)
+    mutating func addSummarizing(_ r: FrameValues) {
+        base.addCounting(r, categories: false)
+        if r.categoryID != WireLimits.noCategory { addCategory(r.categoryID) }
+        if summaries.contains(.queueTime) {
+            base.queueTime.insertSummarizing(Double(r.queueTimeMicros))
+        } else {
+            queueTime.insert(integer: r.queueTimeMicros, digest: &base.queueTime, allowance: &allowance)
+        }
+        if r.timeToFirstTokenMicros != WireLimits.absent32 {
+            if summaries.contains(.timeToFirstToken) {
+                base.timeToFirstToken.insertSummarizing(Double(r.timeToFirstTokenMicros))
+            } else {
+                timeToFirstToken.insert(integer: r.timeToFirstTokenMicros, digest: &base.timeToFirstToken,
+                                        allowance: &allowance)
+            }
+        }
+        if summaries.contains(.totalLatency) {
+            base.totalLatency.insertSummarizing(Double(r.totalLatencyMicros))
+        } else {
+            totalLatency.insert(integer: r.totalLatencyMicros, digest: &base.totalLatency, allowance: &allowance)
+        }
+        if summaries.contains(.inputTokens) {
+            base.inputTokens.insertSummarizing(Double(r.inputTokens))
+        } else {
+            inputTokens.insert(integer: r.inputTokens, digest: &base.inputTokens, allowance: &allowance)
+        }
+        if summaries.contains(.outputTokens) {
+            base.outputTokens.insertSummarizing(Double(r.outputTokens))
+        } else {
+            outputTokens.insert(integer: r.outputTokens, digest: &base.outputTokens, allowance: &allowance)
+        }
+        if !r.cost.isNaN {
+            if summaries.contains(.cost) {
+                base.cost.insertSummarizing(r.cost)
+            } else {
+                cost.insert(r.cost, digest: &base.cost, allowance: &allowance)
+            }
+        }
     }
 
     /// Counts one request of `category`, found through ``categoryPositions`` when cached.

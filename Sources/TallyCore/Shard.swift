@@ -113,7 +113,8 @@ final class Shard: @unchecked Sendable {
                                                                producers: producers, memory: memory,
                                                                symbols: symbols,
                                                                heavyHitterCapacity: configuration.heavyHitterCapacity,
-                                                               heavyHitterTag: configuration.resolvedTags.heavyHitterKey)
+                                                               heavyHitterTag: configuration.resolvedTags.heavyHitterKey,
+                                                               cohortSummaries: configuration.cohortSummaries)
                         open[start] = table
                         current = Unmanaged.passUnretained(table)
                         currentStart = start

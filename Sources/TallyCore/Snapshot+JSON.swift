@@ -22,8 +22,14 @@ extension Snapshot {
         var c = JSONObject()
         for name in counters.keys.sorted() { c.number(name, Double(counters[name]!)) }
         o.raw("counters", c.text)
-        o.raw("series", "[" + series.map(\.json).joined(separator: ",") + "]")
-        if !cohorts.isEmpty { o.raw("cohorts", "[" + cohorts.map(\.json).joined(separator: ",") + "]") }
+        o.raw("series", "[" + series.map { $0.json() }.joined(separator: ",") + "]")
+        if !cohorts.isEmpty {
+            o.raw("cohorts", "[" + cohorts.map { $0.json(summaries: cohortSummaries) }.joined(separator: ",") + "]")
+            if !cohortSummaries.isEmpty {
+                o.raw("cohort_summaries", "[" + SummarizedDigests.names.filter { cohortSummaries.contains($0.digest) }
+                    .map { JSONObject.quote($0.name) }.joined(separator: ",") + "]")
+            }
+        }
         if let heavyHittersJSON { o.raw("heavy_hitters", heavyHittersJSON) }
         return o.text
     }
@@ -82,7 +88,9 @@ extension SliceHeavyHitters {
 }
 
 extension SnapshotSeries {
-    var json: String {
+    /// The record as a JSON object; the distributions in `summaries` (a cohort's,
+    /// ``Snapshot/cohortSummaries``) with their quantiles null.
+    func json(summaries: SummarizedDigests = []) -> String {
         let a = aggregate
         var o = JSONObject()
         labels.writeSlice(into: &o)
@@ -117,13 +125,13 @@ extension SnapshotSeries {
         safety.raw("by_kind", kinds.text)
         o.raw("safety", safety.text)
         o.number("unpriced", Double(a.unpriced))
-        o.raw("cost_usd", digestJSON(a.cost))
-        o.raw("latency_us", digestJSON(a.totalLatency))
-        o.raw("ttft_us", digestJSON(a.timeToFirstToken))
+        o.raw("cost_usd", digestJSON(a.cost, summary: summaries.contains(.cost)))
+        o.raw("latency_us", digestJSON(a.totalLatency, summary: summaries.contains(.totalLatency)))
+        o.raw("ttft_us", digestJSON(a.timeToFirstToken, summary: summaries.contains(.timeToFirstToken)))
         o.raw("tpot_us", digestJSON(a.timePerOutputToken))
-        o.raw("queue_us", digestJSON(a.queueTime))
-        o.raw("input_tokens", digestJSON(a.inputTokens))
-        o.raw("output_tokens", digestJSON(a.outputTokens))
+        o.raw("queue_us", digestJSON(a.queueTime, summary: summaries.contains(.queueTime)))
+        o.raw("input_tokens", digestJSON(a.inputTokens, summary: summaries.contains(.inputTokens)))
+        o.raw("output_tokens", digestJSON(a.outputTokens, summary: summaries.contains(.outputTokens)))
         o.number("cached_input_tokens", Double(a.cachedInputTokens))
         o.number("users", a.users.estimate.rounded())
         o.number("sessions", a.sessions.estimate.rounded())
@@ -137,13 +145,13 @@ extension SnapshotSeries {
         return o.text
     }
 
-    private func digestJSON(_ d: TDigest) -> String {
+    private func digestJSON(_ d: TDigest, summary: Bool = false) -> String {
         var o = JSONObject()
         o.number("count", Double(d.count))
         guard d.count > 0 else { return o.text }
         o.number("min", d.min); o.number("max", d.max); o.number("sum", d.sum); o.number("mean", d.mean)
         for (name, q) in [("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999)] {
-            o.number(name, d.quantile(q))
+            o.number(name, summary && d.count > 1 ? .nan : d.quantile(q))  // a summary has no quantiles (null)
         }
         return o.text
     }

@@ -26,6 +26,9 @@ public struct Snapshot: Sendable {
     /// deployment slice, one per value of each breakdown key (``TagPolicy``); labels with
     /// that one tag. They count the same frames as ``series`` again: never add the two up.
     public var cohorts: [SnapshotSeries] = []
+    /// Which distributions of every cohort aggregate are summaries (exact count, min, max and
+    /// sum; no quantiles): SNAPSHOT.md's `cohort_summaries`. Empty without cohorts.
+    public var cohortSummaries: SummarizedDigests = []
     /// Per deployment slice, the heaviest users by requests and by cost (SNAPSHOT.md, "Heavy
     /// hitters"), sorted by labels; empty unless the collector keeps them.
     public var heavyHitters: [SliceHeavyHitters] = []
@@ -165,9 +168,11 @@ public struct SnapshotSeries: Sendable {
 
 extension Snapshot {
     /// The snapshot of a sealed window: shard tables merged (their series are
-    /// disjoint but for the overflow series), symbols resolved under one lock.
+    /// disjoint but for the overflow series), symbols resolved under one lock; the
+    /// `cohortSummaries` distributions of each cohort aggregate reduced to summaries.
     public static func build(_ window: SealedWindow, collectorID: String, sequence: UInt64, symbols: SymbolTable,
-                             sketches: SketchParameters, counters: [String: UInt64]) throws(SketchError) -> Snapshot {
+                             sketches: SketchParameters, counters: [String: UInt64],
+                             cohortSummaries: SummarizedDigests = []) throws(SketchError) -> Snapshot {
         var used = SymbolSet()
         for table in window.tables { table.collectSymbols(into: &used) }
         let names = symbols.strings(used)
@@ -220,14 +225,20 @@ extension Snapshot {
                 }
             }
         }
+        let summaries = cohorts.isEmpty ? [] : cohortSummaries.intersection(.valid)
+        if !summaries.isEmpty {
+            for i in cohorts.indices { summaries.apply(to: &cohorts[i].aggregate) }
+        }
         var counters = counters
         counters["series.active"] = UInt64(series.count)
         if !cohorts.isEmpty { counters["cohorts.active"] = UInt64(cohorts.count) }
         counters["series.folded_frames", default: 0] &+= window.tables.reduce(0) { $0 + $1.foldedFrames }
-        return Snapshot(collectorID: collectorID, windowStartMicros: window.startMicros,
-                        windowEndMicros: window.startMicros + window.intervalMicros, sequence: sequence,
-                        sketches: sketches, series: consume series, counters: counters, cohorts: consume cohorts,
-                        heavyHitters: consume hitters)
+        var snapshot = Snapshot(collectorID: collectorID, windowStartMicros: window.startMicros,
+                                windowEndMicros: window.startMicros + window.intervalMicros, sequence: sequence,
+                                sketches: sketches, series: consume series, counters: counters, cohorts: consume cohorts,
+                                heavyHitters: consume hitters)
+        snapshot.cohortSummaries = summaries
+        return snapshot
     }
 
     /// Merges snapshots: of the same window from several collectors, or of
@@ -295,6 +306,14 @@ extension Snapshot {
                               sketches: sketches, series: series, counters: counters, cohorts: cohorts,
                               heavyHitters: Array(bySlice.values))
         result.sequences = ranges
+        // A distribution that is a summary in any input is one in the merge (a summary
+        // merged with a full digest answers no quantile either).
+        if !result.cohorts.isEmpty {
+            result.cohortSummaries = snapshots.reduce(into: SummarizedDigests()) { $0.formUnion($1.cohortSummaries) }
+            if !result.cohortSummaries.isEmpty {
+                for i in result.cohorts.indices { result.cohortSummaries.apply(to: &result.cohorts[i].aggregate) }
+            }
+        }
         return result
     }
 }

@@ -49,7 +49,8 @@ public enum SnapshotCodec {
         w.u8((snapshot.cohorts.isEmpty ? 0 : SnapshotCodec.cohortsFlag)
              | (snapshot.heavyHitters.isEmpty ? 0 : SnapshotCodec.heavyHittersFlag)
              | (hasTenants ? SnapshotCodec.tenantsFlag : 0))   // flags
-        w.u8(0); w.u8(0)  // reserved
+        w.u8(snapshot.cohorts.isEmpty ? 0 : snapshot.cohortSummaries.intersection(.valid).rawValue)  // cohort_summaries
+        w.u8(0)  // reserved
         w.u64(snapshot.windowStartMicros)
         w.u64(snapshot.windowEndMicros)
         w.varint(UInt64(strings.strings.count))
@@ -218,8 +219,13 @@ public enum SnapshotCodec {
         guard bytes[5] & SnapshotCodec.tenantsFlag == 0 || bytes[5] & SnapshotCodec.heavyHittersFlag != 0 else {
             throw .invalid("flags", "the tenant bit without the heavy-hitter bit")
         }
-        guard bytes[6] == 0, bytes[7] == 0 else { throw .invalid("reserved", "not zero") }
+        guard bytes[7] == 0 else { throw .invalid("reserved", "not zero") }
         let hasCohorts = bytes[5] & SnapshotCodec.cohortsFlag != 0
+        let summaries = SummarizedDigests(rawValue: bytes[6])
+        guard SummarizedDigests.valid.isSuperset(of: summaries) else {
+            throw .invalid("cohort_summaries", "unknown bits \(bytes[6])")
+        }
+        guard summaries.isEmpty || hasCohorts else { throw .invalid("cohort_summaries", "set without the cohorts flag") }
         let hasHeavyHitters = bytes[5] & SnapshotCodec.heavyHittersFlag != 0
         r.offset = 8
         let start = try r.u64("window_start"), end = try r.u64("window_end")
@@ -273,12 +279,14 @@ public enum SnapshotCodec {
         if hasCohorts {
             var seen = Set<SeriesLabels>()
             for i in 0..<(try r.count("cohort_count", max: 1 << 24)) {
-                let cohort = try decodeSeries(&r, index: i, strings: strings, sketches: sketches, format: format,
+                var cohort = try decodeSeries(&r, index: i, strings: strings, sketches: sketches, format: format,
                                               section: "cohort")
                 guard cohort.labels.tags.count == 1 else {
                     throw .invalid("cohort[\(i)].tag_count", "\(cohort.labels.tags.count), must be 1")
                 }
                 guard seen.insert(cohort.labels).inserted else { throw .invalid("cohort[\(i)]", "labels repeated") }
+                // What the header says is a summary is one, whatever the writer put there.
+                if !summaries.isEmpty { summaries.apply(to: &cohort.aggregate) }
                 cohorts.append(cohort)
             }
             guard !cohorts.isEmpty else { throw .invalid("cohort_count", "0 with the cohorts flag set") }
@@ -293,6 +301,7 @@ public enum SnapshotCodec {
                                 sketches: sketches, series: consume series, counters: counters, cohorts: consume cohorts,
                                 heavyHitters: consume heavyHitters)  // moved: sorted in place, not copied first
         snapshot.sequences = sequences
+        snapshot.cohortSummaries = summaries
         return snapshot
     }
 

@@ -32,6 +32,8 @@ public final class WindowTable: @unchecked Sendable {
     public let startMicros: UInt64
     public let maxSeries: Int
     public let sketches: SketchParameters
+    /// The distributions its cohort aggregates keep as summaries (``SummarizedDigests``).
+    public let cohortSummaries: SummarizedDigests
     /// The engine's producers, for the fair share (nil: only this table's producers count).
     let producers: ProducerDirectory?
     /// What the engine's tables may hold (nil: no limit, nothing accounted).
@@ -84,9 +86,9 @@ public final class WindowTable: @unchecked Sendable {
 
         /// The series' second frame: allocates its aggregate (with the first frame and
         /// this one in it) and its stash.
-        mutating func promote(_ record: FrameRecord, sketches: SketchParameters) {
+        mutating func promote(_ record: FrameRecord, sketches: SketchParameters, summaries: SummarizedDigests) {
             let created = UnsafeMutablePointer<LiveSeriesAggregate>.allocate(capacity: 1)
-            created.initialize(to: LiveSeriesAggregate(sketches: sketches, cohort: first.key.isCohort))
+            created.initialize(to: LiveSeriesAggregate(sketches: sketches, cohort: first.key.isCohort, summaries: summaries))
             created.pointee.add(first.values)
             created.pointee.add(record.values)
             aggregate = created
@@ -177,8 +179,9 @@ public final class WindowTable: @unchecked Sendable {
 
     public init(startMicros: UInt64, maxSeries: Int, sketches: SketchParameters, producers: ProducerDirectory? = nil,
                 memory: EngineMemory? = nil, symbols: SymbolTable? = nil, heavyHitterCapacity: Int = 0,
-                heavyHitterTag: String? = nil) {
+                heavyHitterTag: String? = nil, cohortSummaries: SummarizedDigests = []) {
         self.startMicros = startMicros
+        self.cohortSummaries = cohortSummaries
         self.producers = producers
         self.memory = memory
         self.symbols = symbols
@@ -396,7 +399,7 @@ public final class WindowTable: @unchecked Sendable {
             if record.key.isCohort { state.pointee.cohortsRefused &+= 1 } else { fold(record, producer: producer, forMemory: true) }
             return
         }
-        entry.pointee.promote(record, sketches: sketches)
+        entry.pointee.promote(record, sketches: sketches, summaries: cohortSummaries)
     }
 
     /// A busy series' histograms ask for memory (``LiveSeriesAggregate``): reserves
@@ -451,7 +454,7 @@ public final class WindowTable: @unchecked Sendable {
         if entry.pointee.stash != nil {
             if entry.pointee.addToStash(record) { settleAllowance(entry, record) }
         } else {
-            entry.pointee.promote(record, sketches: sketches)
+            entry.pointee.promote(record, sketches: sketches, summaries: cohortSummaries)
         }
     }
 

@@ -288,7 +288,7 @@ public final class Collector: @unchecked Sendable {
         do {
             return (sequence, try Snapshot.build(window, collectorID: configuration.collectorID, sequence: sequence,
                                                  symbols: symbols, sketches: configuration.engine.sketches,
-                                                 counters: counters()))
+                                                 counters: counters(), cohortSummaries: configuration.engine.cohortSummaries))
         } catch {
             logger.error("window at \(window.startMicros): snapshot failed: \(error)")
             return nil

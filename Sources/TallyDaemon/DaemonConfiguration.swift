@@ -146,6 +146,13 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var seriesTags: [String]? = nil
     /// Tag keys that make cohort aggregates per deployment slice (``TagPolicy``).
     public var breakdownKeys: [String] = []
+    /// The value distributions cohort aggregates keep as full t-digests (`cohort_distributions`,
+    /// names of ``SummarizedDigests/names``); the others are summaries: exact count, min,
+    /// max and sum, no quantiles (SNAPSHOT.md, `cohort_summaries`).
+    public var cohortDistributions = DaemonConfiguration.defaultCohortDistributions
+    /// Latency and TTFT (issue 16: what fairness and cohort slicing read) and cost (its
+    /// spread: fairness's Welch test of mean cost per request).
+    public static let defaultCohortDistributions = ["latency", "ttft", "cost"]
     /// k of the per-slice heavy-hitter summaries (heaviest users by requests and by cost,
     /// SNAPSHOT.md "Heavy hitters"), 8 … 256; 0 (the default): none kept.
     public var heavyHitters = 0
@@ -186,7 +193,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public mutating func set(_ key: String, text: String, field: String) throws(ConfigError) {
         let value: ConfigValue
         switch key {
-        case "endpoints", "http_metric_labels", "otlp_tag_attributes", "series_tags", "breakdown_keys": value = .strings(text.split(separator: ",").map { String($0).trimmingSpaces() })
+        case "endpoints", "http_metric_labels", "otlp_tag_attributes", "series_tags", "breakdown_keys", "cohort_distributions": value = .strings(text.split(separator: ",").map { String($0).trimmingSpaces() })
         case "receive_queue", "memory_budget_mib", "max_connections", "shutdown_drain_seconds", "future_tolerance_seconds",
              "index_replay_windows", "window_seconds", "allowed_lateness_seconds", "shards", "max_series_per_shard", "file_max_bytes", "file_max_seconds",
              "file_retention", "sink_queue", "http_windows", "http_max_label_sets", "http_vllm_max_model_len", "otlp_max_body_bytes",
@@ -215,7 +222,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
                               "otlp_listen", "otlp_max_body_bytes", "otlp_version_attribute", "otlp_ring_attribute",
                               "otlp_route_attribute", "otlp_user_attribute", "otlp_tag_attributes", "otlp_id_secret",
                               "postgres_url", "postgres_schema", "postgres_password_file", "postgres_retention_days",
-                              "hll_precision", "series_tags", "breakdown_keys", "heavy_hitters", "heavy_hitter_tag"]
+                              "hll_precision", "series_tags", "breakdown_keys", "cohort_distributions", "heavy_hitters", "heavy_hitter_tag"]
 
     mutating func set(_ key: String, _ value: ConfigValue) throws(ConfigError) {
         func string() throws(ConfigError) -> String {
@@ -307,6 +314,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
         case "series_tags", "breakdown_keys":
             guard case .strings(let list) = value else { throw ConfigError(field: key, "expected an array of strings") }
             if key == "series_tags" { seriesTags = list } else { breakdownKeys = list }
+        case "cohort_distributions":
+            guard case .strings(let list) = value else { throw ConfigError(field: key, "expected an array of strings") }
+            cohortDistributions = list
         default:
             let parts = key.split(separator: ".", maxSplits: 1).map(String.init)
             guard parts.count == 2, parts[0] == "prices",
@@ -419,6 +429,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
                 throw ConfigError(field: "http_metric_labels", "\(label): tag \(key) is dropped (not in series_tags)")
             }
         }
+        if case .failure(let unknown) = SummarizedDigests.leaving(cohortDistributions) {
+            throw ConfigError(field: "cohort_distributions", "unknown distribution \"\(unknown.name)\" (known: \(SummarizedDigests.names.map(\.name).joined(separator: ", ")))")
+        }
         if heavyHitters != 0 && !(8...256).contains(heavyHitters) {
             throw ConfigError(field: "heavy_hitters", "\(heavyHitters) not 0 (off) or in 8 … 256")
         }
@@ -479,6 +492,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         engine.sketches.hllPrecision = hllPrecision
         engine.tags = tagPolicy
         engine.heavyHitterCapacity = heavyHitters
+        if case .success(let summaries) = SummarizedDigests.leaving(cohortDistributions) { engine.cohortSummaries = summaries }
         return engine
     }
 
@@ -571,6 +585,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
     # index's cohort scopes and fairness; they keep no time per output token or sessions.
     # series_tags = ["tenant"]
     # breakdown_keys = ["region", "lang", "tier"]
+    # The distributions cohort aggregates keep as full t-digests (of latency, ttft, queue,
+    # input_tokens, output_tokens, cost). The others are kept as summaries: exact count,
+    # min, max and sum (token sums, mean queue time), no quantiles; the index leaves the
+    # KPIs that read their quantiles out of cohort scopes (queue_p95 by default). Each
+    # distribution kept costs ~3 B a frame in the demo's snapshots (Benchmarks/README.md).
+    cohort_distributions = ["latency", "ttft", "cost"]
     # Heavy hitters: per deployment slice and window, the heaviest hashed user ids by
     # requests and by cost, each in a Space-Saving summary of this many counters (8 … 256;
     # 0 = off). Every estimate over-counts by at most (the slice's total) / k and never

@@ -27,6 +27,10 @@ public final class IndexEngine {
     private var candidateWindows = 0
     /// Windows evaluated so far.
     public private(set) var windowsSeen = 0
+    /// The distributions the last snapshot with cohort aggregates kept as summaries there
+    /// (SNAPSHOT.md, `cohort_summaries`): the KPIs that read their quantiles are not judged
+    /// in cohort scopes (``judges(_:in:)``) rather than shown without data.
+    public private(set) var summarizedInCohorts: DigestSet = []
 
     public init(policy: Policy, collectorID: String) {
         self.policy = policy
@@ -71,6 +75,7 @@ public final class IndexEngine {
         let skipped = lastEndMicros.map { Int(min(100_000, (start - $0) / windowMicros)) } ?? 0
         lastEndMicros = end
         windowsSeen += 1
+        if !snapshot.cohorts.isEmpty { summarizedInCohorts = DigestSet(summarized: snapshot.cohortSummaries) }
         do {
             let (scopes, cells) = try ScopeRollup.rollUp(snapshot, kinds: kinds, cohortKeys: cohortKeys,
                                                          cohortDigests: policy.cohortDigests,

@@ -65,7 +65,7 @@ enum SnapshotRows {
             var tuples: [String] = []
             for series in chunk {
                 let first = b.count + 1
-                append(series, of: snapshot, sequence: sequence, to: &b)
+                append(series, of: snapshot, sequence: sequence, summaries: cohorts ? snapshot.cohortSummaries : [], to: &b)
                 let placeholders = seriesColumns.enumerated().map { i, column in
                     column.cast == "time" ? time(first + i) : "$\(first + i)\(column.cast)"
                 }
@@ -78,8 +78,10 @@ enum SnapshotRows {
         return statements
     }
 
-    /// One series row's parameters, in ``seriesColumns`` order.
-    static func append(_ series: SnapshotSeries, of snapshot: Snapshot, sequence: UInt64, to b: inout PostgresBindings) {
+    /// One series row's parameters, in ``seriesColumns`` order; a digest in `summaries` (a
+    /// cohort's summary: no quantiles) is NULL, its sum still in the `_sum` columns.
+    static func append(_ series: SnapshotSeries, of snapshot: Snapshot, sequence: UInt64, summaries: SummarizedDigests = [],
+                       to b: inout PostgresBindings) {
         func count(_ value: UInt64) { b.append(Int64(clamping: value)) }
         let a = series.aggregate, labels = series.labels
         b.append(snapshot.collectorID)
@@ -109,8 +111,12 @@ enum SnapshotRows {
         count(UInt64(a.inputTokens.sum))
         count(UInt64(a.outputTokens.sum))
         b.append(a.totalLatency.sum)
-        for digest in [a.queueTime, a.timeToFirstToken, a.totalLatency, a.timePerOutputToken, a.inputTokens, a.outputTokens, a.cost] {
-            b.append(digest.postgreSQLText())
+        let digests: [(TDigest, SummarizedDigests)] = [
+            (a.queueTime, .queueTime), (a.timeToFirstToken, .timeToFirstToken), (a.totalLatency, .totalLatency),
+            (a.timePerOutputToken, []), (a.inputTokens, .inputTokens), (a.outputTokens, .outputTokens), (a.cost, .cost),
+        ]
+        for (digest, part) in digests {
+            b.append(!part.isEmpty && summaries.contains(part) ? nil : digest.postgreSQLText())
         }
         b.append(ByteBuffer(bytes: a.users.postgreSQLCompact()))
         b.append(ByteBuffer(bytes: a.sessions.postgreSQLCompact()))

@@ -75,6 +75,15 @@ import TallyWire
                      route: f.route ?? "", ring: f.ring)
     }
 
+    /// What the engine charges for `f` (nil: its model has no price).
+    func cost(of f: TraceFrame) -> Double? {
+        prices.price(of: f.model).map {
+            $0.cost(inputTokens: f.inputTokens, cachedInputTokens: f.cachedInputTokens,
+                    cacheCreationInputTokens: f.cacheCreationInputTokens, outputTokens: f.outputTokens,
+                    reasoningOutputTokens: f.reasoningOutputTokens)
+        }
+    }
+
     /// Frames of a fleet whose tags are tenant, region, lang and tier, in one 10-s window.
     func frames(_ count: Int, seed: UInt64) -> [TraceFrame] {
         var rng = SplitMix64(seed: seed)
@@ -98,11 +107,7 @@ import TallyWire
         var cohorts: [SeriesLabels: Reference] = [:], series: [SeriesLabels: Reference] = [:]
         var droppedTags: UInt64 = 0
         for f in input {
-            let cost = prices.price(of: f.model).map {
-                $0.cost(inputTokens: f.inputTokens, cachedInputTokens: f.cachedInputTokens,
-                        cacheCreationInputTokens: f.cacheCreationInputTokens, outputTokens: f.outputTokens,
-                        reasoningOutputTokens: f.reasoningOutputTokens)
-            }
+            let cost = cost(of: f)
             var labels = slice(f)
             labels.tags = f.tags.filter { $0.key == "tier" }
             series[labels, default: Reference()].add(f, cost: cost)
@@ -228,6 +233,105 @@ import TallyWire
         twoTags.cohorts[0].labels.tags.append(CohortTag("zz", "1"))
         #expect(throws: SnapshotCodecError.invalid("cohort[0].tag_count", "2, must be 1")) {
             try SnapshotCodec.decode(SnapshotCodec.encode(twoTags))
+        }
+    }
+
+    /// Summarized distributions (tallyd's default `cohort_distributions` leaves queue time and
+    /// the token counts as summaries): each keeps its exact count, min, max and sum in one
+    /// centroid, against the reference; the full digests and the series are untouched; the
+    /// header carries the set, decoding re-applies it, a merge takes the union, the JSON
+    /// line's quantiles are null, and bits that are not distributions are refused.
+    @Test func summarizedCohortDistributionsKeepExactSums() throws {
+        let input = frames(20_000, seed: 13)
+        let tags = TagPolicy(seriesKeys: [], breakdownKeys: ["lang", "region"])
+        let summaries: SummarizedDigests = [.queueTime, .inputTokens, .outputTokens]
+        let (full, _) = try snapshot(input, tags: tags)
+        let (lean, _) = try twoShardWindow(input, windowStart: start) {
+            $0.tags = tags
+            $0.cohortSummaries = summaries
+        }
+        #expect(full.cohortSummaries.isEmpty && lean.cohortSummaries == summaries)
+        var references: [SeriesLabels: Reference] = [:]
+        for f in input {
+            for tag in f.tags where tag.key == "lang" || tag.key == "region" {
+                var cohort = slice(f)
+                cohort.tags = [tag]
+                references[cohort, default: Reference()].add(f, cost: cost(of: f))
+            }
+        }
+        #expect(lean.cohorts.count == references.count && lean.cohorts.map(\.labels) == full.cohorts.map(\.labels))
+        var multiValued = 0
+        for (c, f) in zip(lean.cohorts, full.cohorts) {
+            try #require(references[c.labels]).check(c.aggregate, "summarized \(c.labels.model)/\(c.labels.tags[0])")
+            for (summary, digest) in [(c.aggregate.queueTime, f.aggregate.queueTime), (c.aggregate.inputTokens, f.aggregate.inputTokens),
+                                      (c.aggregate.outputTokens, f.aggregate.outputTokens)] {
+                #expect(summary.count == digest.count && summary.min == digest.min && summary.max == digest.max
+                        && summary.sum == digest.sum)
+                if digest.count > 1 {
+                    #expect(summary.centroidCount == 1)
+                    if digest.centroidCount > 1 { multiValued += 1 }
+                }
+            }
+            #expect(c.aggregate.totalLatency.centroidList.count == f.aggregate.totalLatency.centroidList.count
+                    && c.aggregate.cost.centroidList.count == f.aggregate.cost.centroidList.count, "kept in full")
+        }
+        #expect(multiValued > 100, "the summaries replaced real digests")
+        var seriesOnly = (lean, full)
+        seriesOnly.0.cohorts = []; seriesOnly.1.cohorts = []
+        seriesOnly.0.counters = [:]; seriesOnly.1.counters = [:]  // the engine's memory differs
+        let sameSeries = SnapshotCodec.encode(seriesOnly.0) == SnapshotCodec.encode(seriesOnly.1)
+        #expect(sameSeries, "series untouched")
+
+        let bytes = SnapshotCodec.encode(lean), fullBytes = SnapshotCodec.encode(full)
+        #expect(bytes[6] == summaries.rawValue && fullBytes[6] == 0)
+        #expect(bytes.count < fullBytes.count, "\(bytes.count) vs \(fullBytes.count) bytes")
+        let decoded = try SnapshotCodec.decode(bytes)
+        #expect(decoded.cohortSummaries == summaries)
+        // (Not byte for byte: a series' centroid at a non-float min or max comes back as
+        // that bound, which a Float mean cannot hold, and is then rounded otherwise.)
+        #expect(zip(decoded.cohorts, lean.cohorts).allSatisfy { d, c in
+            [(d.aggregate.queueTime, c.aggregate.queueTime), (d.aggregate.inputTokens, c.aggregate.inputTokens),
+             (d.aggregate.outputTokens, c.aggregate.outputTokens)].allSatisfy { $0.compactSerialized() == $1.compactSerialized() }
+        }, "summaries read back as written")
+        // A writer that put full digests under the bits: the reader makes them summaries.
+        var claimed = fullBytes
+        claimed[6] = summaries.rawValue
+        let reread = try SnapshotCodec.decode(claimed)
+        #expect(reread.cohorts.allSatisfy { $0.aggregate.queueTime.count <= 1 || $0.aggregate.queueTime.centroidCount == 1 })
+        #expect(zip(reread.cohorts, full.cohorts).allSatisfy {
+            $0.aggregate.totalLatency.centroidList.count == $1.aggregate.totalLatency.centroidList.count
+        }, "what the header does not name stays whole")
+
+        let json = lean.jsonLine()
+        #expect(json.contains("\"cohort_summaries\":[\"queue\",\"input_tokens\",\"output_tokens\"]"))
+        let cohortJSON = String(json[json.range(of: "\"cohorts\":[")!.upperBound...])
+        #expect(cohortJSON.contains("\"queue_us\":{\"count\":") && cohortJSON.contains("\"p95\":null"))
+        #expect(!full.jsonLine().contains("cohort_summaries"))
+
+        // Merged with a collector that keeps every distribution: the union, summaries again.
+        var other = full
+        other.sequences = [Snapshot.SequenceRange(collectorID: "d", first: 0, last: 0)]
+        let merged = try Snapshot.merged([lean, other], collectorID: "m")
+        #expect(merged.cohortSummaries == summaries)
+        for (m, c) in zip(merged.cohorts, lean.cohorts) {
+            #expect(m.aggregate.inputTokens.count == 2 * c.aggregate.inputTokens.count
+                    && m.aggregate.inputTokens.sum == 2 * c.aggregate.inputTokens.sum)
+            #expect(m.aggregate.inputTokens.count <= 1 || m.aggregate.inputTokens.centroidCount == 1)
+        }
+
+        // Bit 3 (time per output token) and bit 7 are not distributions a cohort keeps;
+        // any bit without the cohort section is refused.
+        for bad: UInt8 in [1 << 3, 1 << 7] {
+            var wrong = bytes
+            wrong[6] = bad
+            #expect(throws: SnapshotCodecError.invalid("cohort_summaries", "unknown bits \(bad)")) { try SnapshotCodec.decode(wrong) }
+        }
+        var noCohorts = full
+        noCohorts.cohorts = []
+        var orphan = SnapshotCodec.encode(noCohorts)
+        orphan[6] = 1
+        #expect(throws: SnapshotCodecError.invalid("cohort_summaries", "set without the cohorts flag")) {
+            try SnapshotCodec.decode(orphan)
         }
     }
 

@@ -23,6 +23,7 @@ func twoShardWindow(_ frames: [TraceFrame], windowStart: UInt64, collector: Stri
     #expect(windows.count == 1)
     let counters = engine.counters
     let snapshot = try Snapshot.build(windows[0], collectorID: collector, sequence: 0, symbols: engine.symbols,
-                                      sketches: configuration.sketches, counters: counters.named)
+                                      sketches: configuration.sketches, counters: counters.named,
+                                      cohortSummaries: configuration.cohortSummaries)
     return (snapshot, counters)
 }

@@ -68,6 +68,8 @@ import TallyCore
         ("breakdown_keys = \"lang\"", "breakdown_keys"),
         ("breakdown_keys = [\"lang\"]\nhttp_metric_labels = [\"model\", \"tag:lang\"]", "http_metric_labels"),
         ("series_tags = []\nhttp_metric_labels = [\"model\", \"tag:tenant\"]", "http_metric_labels"),
+        ("cohort_distributions = [\"latency\", \"tpot\"]", "cohort_distributions"),
+        ("cohort_distributions = \"latency\"", "cohort_distributions"),
         ("heavy_hitters = 4", "heavy_hitters"),
         ("heavy_hitters = 257", "heavy_hitters"),
         ("heavy_hitters = -1", "heavy_hitters"),
@@ -94,6 +96,22 @@ import TallyCore
         try c.load(file: "series_tags = [\"tenant\"]\nbreakdown_keys = [\"lang\", \"tier\"]\nhttp_metric_labels = [\"model\", \"tag:tenant\"]")
         #expect(c.engine.tags == TagPolicy(seriesKeys: ["tenant"], breakdownKeys: ["lang", "tier"]))
         #expect(c.engine.tags.role(of: "region") == .dropped)
+    }
+
+    /// `cohort_distributions` reaches the engine as the distributions it summarizes: by
+    /// default queue time and the token counts; an empty list summarizes all six; the
+    /// environment sets it like any list.
+    @Test func cohortDistributionsReachTheEngine() throws {
+        var c = DaemonConfiguration()
+        #expect(c.engine.cohortSummaries == .cohortDefault && SummarizedDigests.cohortDefault == [.queueTime, .inputTokens, .outputTokens])
+        try c.load(file: "cohort_distributions = [\"latency\", \"ttft\", \"queue\", \"input_tokens\", \"output_tokens\", \"cost\"]")
+        #expect(c.engine.cohortSummaries.isEmpty)
+        try c.load(file: "cohort_distributions = []")
+        #expect(c.engine.cohortSummaries == .valid)
+        try c.applyEnvironment(["TALLY_COHORT_DISTRIBUTIONS": "latency,queue"])
+        #expect(c.engine.cohortSummaries == [.timeToFirstToken, .inputTokens, .outputTokens, .cost])
+        var bad = DaemonConfiguration()
+        #expect(throws: ConfigError.self) { try bad.load(file: "cohort_distributions = [\"p95\"]") }
     }
 
     /// `heavy_hitters` reaches the engine (0 by default: none kept), from the file or the environment.

@@ -144,6 +144,45 @@ import TallyWire
         }
     }
 
+    /// Cohort aggregates whose queue and token distributions are summaries (tallyd's default
+    /// `cohort_distributions`): cohort scopes leave those digests empty and the engine does
+    /// not judge queue_p95 there (light none, no value), while latency and the other scopes
+    /// are what they were.
+    @Test func summarizedCohortDistributionsAreNotJudgedInCohortScopes() throws {
+        let full = try withCohortAggregates(snapshot(window: 0, shapes()))
+        var lean = full
+        lean.cohortSummaries = [.queueTime, .inputTokens, .outputTokens]
+        for i in lean.cohorts.indices { lean.cohortSummaries.apply(to: &lean.cohorts[i].aggregate) }
+        let kinds: [Scope.Kind] = [.fleet, .model]
+        let a = try ScopeRollup.scopes(of: full, kinds: kinds, cohortKeys: ["lang"])
+        let b = try ScopeRollup.scopes(of: lean, kinds: kinds, cohortKeys: ["lang"])
+        #expect(Set(a.keys) == Set(b.keys) && b.keys.filter { $0.kind == .cohort }.count == 3)
+        for (scope, x) in b {
+            let y = try #require(a[scope])
+            #expect(x.requests == y.requests && x.totalLatency.quantile(0.95) == y.totalLatency.quantile(0.95), "\(scope)")
+            if scope.kind == .cohort {
+                #expect(x.queueTime.isEmpty && x.inputTokens.isEmpty && !y.queueTime.isEmpty && !y.inputTokens.isEmpty, "\(scope)")
+            } else {
+                #expect(x.queueTime.quantile(0.95) == y.queueTime.quantile(0.95), "\(scope)")
+            }
+        }
+        let policy = try testPolicy()
+        let judged = IndexEngine(policy: policy, collectorID: "t")
+        let before = try IndexEngine(policy: policy, collectorID: "t").evaluate(full)[0]
+        let after = try judged.evaluate(lean)[0]
+        #expect(judged.summarizedInCohorts == [.queueTime, .inputTokens, .outputTokens])
+        func report(_ document: IndexDocument, _ scope: String, _ kpi: KPI) throws -> IndexDocument.KPIReport {
+            try #require(document.scopes.first { $0.scope == scope }?.kpis.first { $0.kpi == kpi }, "\(scope) \(kpi)")
+        }
+        for lang in ["en", "de", "fr"] {
+            let queueBefore = try report(before, "lang=\(lang)", .queueP95), queueAfter = try report(after, "lang=\(lang)", .queueP95)
+            #expect([Light.green, .yellow, .red].contains(queueBefore.light) && queueBefore.value != nil)
+            #expect(queueAfter.light == Light.none && queueAfter.value == nil)
+            #expect(try report(after, "lang=\(lang)", .latencyP95) == report(before, "lang=\(lang)", .latencyP95))
+        }
+        #expect(try report(after, "fleet", .queueP95) == report(before, "fleet", .queueP95))
+    }
+
     @Test func theEngineKeepsCohortCategoriesWhenDriftReadsCohorts() throws {
         var policy = try testPolicy()
         policy.drift.scopeKinds = [.fleet, .cohort]

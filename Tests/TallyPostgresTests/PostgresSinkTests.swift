@@ -77,13 +77,18 @@ struct PostgresSinkTests {
             DROP TABLE tally.cohorts_hourly; DROP TABLE tally.cohorts CASCADE; DELETE FROM tally.schema_version WHERE version >= 2
             """, database: "tally")
         #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 4)
-        // Snapshots 1 and 2: each series also as a cohort aggregate of lang (one value per series).
-        let snapshots = Self.fixtures(3).dropFirst().map { fixture -> Snapshot in
+        // Snapshots 1 and 2: each series also as a cohort aggregate of lang (one value per series);
+        // snapshot 2's cohorts keep queue time and the token counts as summaries (tallyd's default).
+        let snapshots = Self.fixtures(3).dropFirst().enumerated().map { n, fixture -> Snapshot in
             var s = fixture
             s.cohorts = s.series.enumerated().map { i, series in
                 var cohort = series
                 cohort.labels.tags = [CohortTag("lang", ["en", "de", "fr"][i % 3])]
                 return cohort
+            }
+            if n == 1 {
+                s.cohortSummaries = [.queueTime, .inputTokens, .outputTokens]
+                for i in s.cohorts.indices { s.cohortSummaries.apply(to: &s.cohorts[i].aggregate) }
             }
             return s
         }
@@ -96,6 +101,16 @@ struct PostgresSinkTests {
         #expect(try cluster.psql("SELECT string_agg(DISTINCT tags::text, ' ') FROM tally.cohorts", database: "tally")
                 == #"{"lang": "de"} {"lang": "en"} {"lang": "fr"}"#)
         #expect(try cluster.psql("SELECT sum(requests) FROM tally.users_per_cohort_day WHERE tag = 'lang'", database: "tally") == "1200")
+        // A summary has no quantiles: its digest column is NULL, its sum in the _sum column.
+        #expect(try cluster.psql("""
+            SELECT count(*) FILTER (WHERE queue_time_us IS NULL AND input_tokens IS NULL AND output_tokens IS NULL)
+                   || ' ' || count(*) FILTER (WHERE total_latency_us IS NOT NULL AND cost_usd_digest IS NOT NULL)
+            FROM tally.cohorts WHERE sequence = 2
+            """, database: "tally") == "3 3")
+        #expect(try cluster.psql("SELECT count(*) FROM tally.cohorts WHERE sequence = 1 AND queue_time_us IS NULL", database: "tally") == "0")
+        let tokens = snapshots[1].cohorts.reduce(0) { $0 + UInt64($1.aggregate.inputTokens.sum) }
+        #expect(tokens > 0)
+        #expect(try cluster.psql("SELECT sum(input_tokens_sum) FROM tally.cohorts WHERE sequence = 2", database: "tally") == String(tokens))
         let read = try PostgresSnapshotReader.read(settings: settings, from: 0, to: .max, logger: Self.logger)
         #expect(read.problems.isEmpty, "\(read.problems)")
         #expect(read.snapshots.count == 3)

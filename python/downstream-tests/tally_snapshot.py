@@ -135,10 +135,13 @@ class Digest:
         self.scale, self.compression, self.count, self.rejected = scale, compression, count, rejected
         self.min, self.max, self.sum = minimum, maximum, total
         self.means, self.weights = list(means), list(weights)
+        # A cohort distribution the header's cohort_summaries names: exact count, min, max
+        # and sum; no quantiles.
+        self.summary = False
 
     def quantile(self, q):
-        """SNAPSHOT.md, "Quantiles from centroids"."""
-        if self.count == 0 or not 0 <= q <= 1:
+        """SNAPSHOT.md, "Quantiles from centroids"; None for a summary of more than one value."""
+        if self.count == 0 or not 0 <= q <= 1 or (self.summary and self.count > 1):
             return None
         m, w, n, lo, hi = self.means, self.weights, self.count, self.min, self.max
         k = len(m)
@@ -384,6 +387,7 @@ def decode_hll(data):
 # ---------------------------------------------------------------- snapshot
 
 COHORTS_FLAG = 0x01
+COHORT_SUMMARY_BITS = 0x77  # every digest but time per output token (bit 3)
 HEAVY_HITTERS_FLAG = 0x02
 TENANTS_FLAG = 0x04
 
@@ -405,8 +409,12 @@ def decode_snapshot(data):
     # (SNAPSHOT.md).
     if data[4] not in (1, 2):
         raise DecodeError(f"unsupported version {data[4]}")
-    if data[5] & ~(COHORTS_FLAG | HEAVY_HITTERS_FLAG | TENANTS_FLAG) or data[6:8] != b"\0\0":
+    # byte 6: cohort_summaries, bit i set: the cohorts' digest i (DIGESTS order) is a summary;
+    # never time per output token (bit 3) or bit 7, and only with a cohort section.
+    if data[5] & ~(COHORTS_FLAG | HEAVY_HITTERS_FLAG | TENANTS_FLAG) or data[7] != 0:
         raise DecodeError("version, flags or reserved")
+    if data[6] & ~COHORT_SUMMARY_BITS or (data[6] and not data[5] & COHORTS_FLAG):
+        raise DecodeError(f"cohort_summaries {data[6]:#04x}")
     if data[5] & TENANTS_FLAG and not data[5] & HEAVY_HITTERS_FLAG:
         raise DecodeError("the tenant flag without the heavy-hitter flag")
     version = data[4]
@@ -466,6 +474,10 @@ def decode_snapshot(data):
             raise DecodeError("a cohort aggregate needs exactly one tag")
         if len(set(map(repr, labels))) != len(labels):
             raise DecodeError("cohort labels not unique")
+    out["cohort_summaries"] = [name for i, name in enumerate(DIGESTS) if data[6] >> i & 1]
+    for cohort in out["cohorts"]:
+        for name in out["cohort_summaries"]:
+            cohort[name].summary = True
     out["heavy_hitters"] = []
     if data[5] & HEAVY_HITTERS_FLAG:
         count = r.varint("slice_count")

@@ -27,6 +27,9 @@ def frames(event_time_us, count=600, seed=16):
                         total_latency_us=rng.randrange(1_000, 2_000_000), status=rng.choice([0, 0, 0, 1]),
                         refusal=rng.random() < 0.1, user_hash=rng.getrandbits(64) | 1,
                         session_hash=rng.getrandbits(64) | 1, event_time_us=event_time_us,
+                        # queue time below the smallest latency (FORMAT.md: queue ≤ total)
+                        queue_time_us=rng.randrange(0, 1_000), input_tokens=rng.randrange(1, 4_000),
+                        output_tokens=rng.randrange(1, 800),
                         tags={"lang": rng.choice(LANGS), "tier": rng.choice(TIERS), "tenant": rng.choice(TENANTS)}))
     return out
 
@@ -81,10 +84,23 @@ def test_breakdown_keys_make_cohort_aggregates_beside_untagged_series(start_tall
         assert latency.max == max(f["total_latency_us"] for f in group)
         assert latency.sum == sum(f["total_latency_us"] for f in group)
         assert c["users"].exact and c["users"].keys == sorted({fmix64(f["user_hash"]) & (2**28 - 1) for f in group})
+        # tallyd's default cohort_distributions: queue time and the token counts are
+        # summaries (exact count, min, max, sum in one centroid; no quantiles).
+        for name, field in [("queue_us", "queue_time_us"), ("input_tokens", "input_tokens"),
+                            ("output_tokens", "output_tokens")]:
+            summary, values = c[name], [f[field] for f in group]
+            assert summary.summary and summary.count == len(group), (key, name)
+            assert (summary.min, summary.max, summary.sum) == (min(values), max(values), sum(values)), (key, name)
+            assert len(summary.weights) == (1 if len(group) > 1 else len(summary.weights))
+            assert summary.quantile(0.5) is None or len(group) == 1
+        assert not latency.summary and latency.quantile(0.5) is not None
         # SNAPSHOT.md: cohorts keep no sessions and no time per output token.
         assert c["sessions"].exact and c["sessions"].keys == []
         assert c["tpot_us"].count == 0
 
     assert snapshot["counters"]["tags.dropped"] == len(sent), "the tenant tag of every frame"
+    assert snapshot["cohort_summaries"] == ["queue_us", "input_tokens", "output_tokens"]
+    assert all(s["queue_us"].quantile(0.5) is not None for s in snapshot["series"] if s["requests"] > 1), \
+        "series keep every distribution"
     assert snapshot["counters"]["cohorts.refused"] == 0
     assert snapshot["counters"]["cohorts.active"] == len(cohorts)

@@ -383,3 +383,19 @@ def test_a_version_1_snapshot_reads_as_before():
     # Compact digests are not version 1.
     with pytest.raises(DecodeError):
         decode_snapshot(snapshot(version=1, digests=[bytes([0, 0])] * 7))
+
+
+def test_cohort_summaries_byte():
+    """SNAPSHOT.md, `cohort_summaries` (byte 6): bits of the cohort digests that are summaries;
+    refused without a cohort section, for time per output token (bit 3) and for bit 7."""
+    plain = decode_snapshot(snapshot())
+    assert plain["cohort_summaries"] == []
+    for bad in (0x01, 0x08, 0x80):
+        data = bytearray(snapshot())
+        data[6] = bad
+        with pytest.raises(DecodeError, match="cohort_summaries"):
+            decode_snapshot(bytes(data))
+    data = bytearray(snapshot())
+    data[7] = 1
+    with pytest.raises(DecodeError, match="reserved"):
+        decode_snapshot(bytes(data))

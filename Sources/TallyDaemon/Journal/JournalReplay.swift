@@ -58,7 +58,7 @@ final class JournalReplay {
                     startMicros: start, maxSeries: configuration.maxSeriesPerShardWindow * max(1, configuration.shards),
                     sketches: configuration.sketches, producers: producers, memory: memory, symbols: symbols,
                     heavyHitterCapacity: configuration.heavyHitterCapacity,
-                    heavyHitterTag: configuration.resolvedTags.heavyHitterKey)
+                    heavyHitterTag: configuration.resolvedTags.heavyHitterKey, cohortSummaries: configuration.cohortSummaries)
                 tables[start] = table
                 table.add(record)
                 frames &+= 1

@@ -20,7 +20,7 @@ extension IndexEngine {
     func kpiObservations(_ scopes: ScopeMap) -> [AlertBook.Observation] {
         var result: [AlertBook.Observation] = []
         for (scope, aggregate) in scopes where isJudged(scope) && policy.alerts.kpiScopeKinds.contains(scope.kind) {
-            for (kpi, threshold) in policy.thresholds where threshold.alertOn != nil {
+            for (kpi, threshold) in policy.thresholds where threshold.alertOn != nil && judges(kpi, in: scope) {
                 let value = kpi.value(aggregate)
                 let light = threshold.light(value, requests: sample(kpi, aggregate))
                 let breach: Bool? = light == .insufficientData ? nil : threshold.breaches(light)
@@ -164,6 +164,14 @@ extension IndexEngine {
     /// Whether the policy judges this scope (its kind, or a cohort of its keys).
     func isJudged(_ scope: Scope) -> Bool {
         scope.kind == .cohort ? policy.cohortKeys.contains(scope.labels.first?.name ?? "") : policy.scopeKinds.contains(scope.kind)
+    }
+
+    /// Whether `kpi` is judged in `scope`: not in a cohort scope when it reads a quantile
+    /// of a distribution the collectors keep there as a summary only (``summarizedInCohorts``;
+    /// tallyd's `cohort_distributions`). Mean cost reads the cost digest's spread for its
+    /// fairness test, so a cost summary leaves it out too.
+    public func judges(_ kpi: KPI, in scope: Scope) -> Bool {
+        scope.kind != .cohort || kpi.digest.isEmpty || !summarizedInCohorts.isSuperset(of: kpi.digest)
     }
 
     static func format(_ value: Double, _ unit: String) -> String { UnitFormat.text(value, unit: unit) }

@@ -44,6 +44,10 @@ extension IndexEngine {
     func scopeReport(_ scope: Scope, _ aggregate: ScopeAggregate) -> IndexDocument.ScopeReport {
         var kpis: [IndexDocument.KPIReport] = []
         for kpi in KPI.allCases {
+            guard judges(kpi, in: scope) else {  // a summarized cohort distribution: no quantiles to show
+                kpis.append(.init(kpi: kpi, value: nil, light: .none, action: nil))
+                continue
+            }
             let value = kpi.value(aggregate)
             guard let threshold = policy.thresholds[kpi] else {
                 kpis.append(.init(kpi: kpi, value: value, light: .none, action: nil))

@@ -1,3 +1,5 @@
+import TallyCore
+
 /// Which sketches (distributions and the users' HyperLogLog) a roll-up merges. Cohort scopes carry only those the policy
 /// judges (see ``Policy/cohortDigests``): merging every digest of every series a second
 /// time for the cohorts was a third of the index's cost at 10,000 series.
@@ -16,6 +18,19 @@ public struct DigestSet: OptionSet, Sendable, Hashable {
     public static let users = DigestSet(rawValue: 1 << 7)
     public static let all: DigestSet = [.totalLatency, .timeToFirstToken, .queueTime, .timePerOutputToken, .inputTokens,
                                         .outputTokens, .cost, .users]
+}
+
+extension DigestSet {
+    /// The distributions `summaries` names (a snapshot's ``Snapshot/cohortSummaries``).
+    public init(summarized summaries: SummarizedDigests) {
+        self = []
+        if summaries.contains(.queueTime) { insert(.queueTime) }
+        if summaries.contains(.timeToFirstToken) { insert(.timeToFirstToken) }
+        if summaries.contains(.totalLatency) { insert(.totalLatency) }
+        if summaries.contains(.inputTokens) { insert(.inputTokens) }
+        if summaries.contains(.outputTokens) { insert(.outputTokens) }
+        if summaries.contains(.cost) { insert(.cost) }
+    }
 }
 
 extension KPI {

@@ -46,6 +46,9 @@ public enum ScopeRollup {
         // The counters (and the categories) are summed by the first job of each pass only.
         let baseParts: [DigestSet] = [[.totalLatency, .users], [.timeToFirstToken, .queueTime],
                                       [.timePerOutputToken, .inputTokens], [.outputTokens, .cost]]
+        // A distribution the snapshot's cohort aggregates keep as a summary has no quantiles
+        // to judge: left empty in cohort scopes, so its KPIs are absent there (INDEX.md).
+        let cohortDigests = cohortDigests.subtracting(DigestSet(summarized: snapshot.cohortSummaries))
         let cohortParts = cohorts.members.isEmpty ? [] : halves(of: cohortDigests)
         let jobs = baseParts.map { (digests: $0, cohort: false) } + cohortParts.map { (digests: $0, cohort: true) }
         let merged = try concurrentMap(jobs.count) { (job) throws(SketchError) -> [ScopeAggregate] in
