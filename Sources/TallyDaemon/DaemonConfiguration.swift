@@ -589,7 +589,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     # input_tokens, output_tokens, cost). The others are kept as summaries: exact count,
     # min, max and sum (token sums, mean queue time), no quantiles; the index leaves the
     # KPIs that read their quantiles out of cohort scopes (queue_p95 by default). Each
-    # distribution kept costs ~3 B a frame in the demo's snapshots (Benchmarks/README.md).
+    # distribution kept costs ~2 B a frame net in the demo's snapshots (Benchmarks/README.md,
+    # "Cohort summaries").
     cohort_distributions = ["latency", "ttft", "cost"]
     # Heavy hitters: per deployment slice and window, the heaviest hashed user ids by
     # requests and by cost, each in a Space-Saving summary of this many counters (8 … 256;

@@ -67,18 +67,24 @@ public enum PostgresSnapshotReader {
         var result = ReadResult()
         struct Header {
             var collector: String; var sequence: UInt64; var start: UInt64; var end: UInt64; var counters: [String: UInt64]
-            var heavyHitters: [SliceHeavyHitters]
+            var heavyHitters: [SliceHeavyHitters]; var cohortSummaries: SummarizedDigests
         }
         var headers: [Header] = []
         for row in try session.query("""
             SELECT collector_id, sequence, (extract(epoch FROM window_start) * 1000000)::bigint,
-                   (extract(epoch FROM window_end) * 1000000)::bigint, counters::text, heavy_hitters::text
+                   (extract(epoch FROM window_end) * 1000000)::bigint, counters::text, heavy_hitters::text,
+                   cohort_summaries::bigint
             FROM \(schema).windows WHERE \(within) ORDER BY window_start, collector_id, sequence
             """, range) {
             do {
-                let (collector, sequence, start, end, counters, hitters) = try row.decode((String, Int64, Int64, Int64, String, String?).self)
+                let (collector, sequence, start, end, counters, hitters, summaryBits) =
+                    try row.decode((String, Int64, Int64, Int64, String, String?, Int64).self)
+                guard let bits = UInt8(exactly: summaryBits), SummarizedDigests.valid.isSuperset(of: SummarizedDigests(rawValue: bits)) else {
+                    throw RowError("cohort_summaries \(summaryBits)")
+                }
                 headers.append(Header(collector: collector, sequence: UInt64(sequence), start: UInt64(start), end: UInt64(end),
-                                      counters: try counts(counters), heavyHitters: try hitters.map(heavyHitters) ?? []))
+                                      counters: try counts(counters), heavyHitters: try hitters.map(heavyHitters) ?? [],
+                                      cohortSummaries: SummarizedDigests(rawValue: bits)))
             } catch {
                 result.problems.append("a windows row: \(error)")
             }
@@ -115,10 +121,12 @@ public enum PostgresSnapshotReader {
         }
         for header in headers {
             let series = seriesOf["\(header.collector)|\(header.sequence)"] ?? []
-            result.snapshots.append(Snapshot(collectorID: header.collector, windowStartMicros: header.start, windowEndMicros: header.end,
-                                             sequence: header.sequence, sketches: sketches, series: series, counters: header.counters,
-                                             cohorts: cohortsOf["\(header.collector)|\(header.sequence)"] ?? [],
-                                             heavyHitters: header.heavyHitters))
+            var snapshot = Snapshot(collectorID: header.collector, windowStartMicros: header.start, windowEndMicros: header.end,
+                                    sequence: header.sequence, sketches: sketches, series: series, counters: header.counters,
+                                    cohorts: cohortsOf["\(header.collector)|\(header.sequence)"] ?? [],
+                                    heavyHitters: header.heavyHitters)
+            if !snapshot.cohorts.isEmpty { snapshot.cohortSummaries = header.cohortSummaries }
+            result.snapshots.append(snapshot)
         }
         return result
     }

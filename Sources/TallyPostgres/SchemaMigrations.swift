@@ -25,7 +25,15 @@ enum SchemaMigrations {
             .replacingOccurrences(of: "{precision}", with: String(sketches.hllPrecision))
     }
 
-    static let all: [String] = [version1, version2, version3, version4]
+    static let all: [String] = [version1, version2, version3, version4, version5]
+
+    /// Version 5 (December 2026): which distributions each window's cohort aggregates keep
+    /// as summaries (SNAPSHOT.md, `cohort_summaries`), so that the reader gives the snapshot
+    /// back with them (its cohorts' digest columns for those are NULL). 0 for windows stored
+    /// before, whose cohorts kept every distribution.
+    static let version5 = """
+    ALTER TABLE {s}.windows ADD COLUMN cohort_summaries smallint NOT NULL DEFAULT 0;
+    """
 
     /// Version 4 (December 2026): the cohort aggregates rolled up per hour like the series,
     /// in `cohorts_hourly` (`series_hourly`'s columns); `roll_up_hour` fills both (one merge

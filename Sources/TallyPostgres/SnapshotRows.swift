@@ -26,10 +26,11 @@ enum SnapshotRows {
         b.append(Int64(clamping: snapshot.requests))
         b.append(countsJSON(snapshot.counters.map { ($0.key, $0.value) }))
         b.append(snapshot.heavyHittersJSON)
+        b.append(Int16(snapshot.cohorts.isEmpty ? 0 : snapshot.cohortSummaries.intersection(.valid).rawValue))
         let sql = """
             INSERT INTO \(schema).windows (collector_id, sequence, window_start, window_end, series_count, requests, counters,
-                                          heavy_hitters)
-            VALUES ($1, $2, \(time(3)), \(time(4)), $5, $6, $7::jsonb, $8::jsonb)
+                                          heavy_hitters, cohort_summaries)
+            VALUES ($1, $2, \(time(3)), \(time(4)), $5, $6, $7::jsonb, $8::jsonb, $9)
             ON CONFLICT (collector_id, sequence) DO NOTHING RETURNING sequence
             """
         return (sql, b)

@@ -54,7 +54,7 @@ struct PostgresSchemaTests {
         _ = try cluster.psql("SELECT tally.ensure_partition('2026-12-03')", database: "tally")
         #expect(try cluster.psql("SELECT count(*) FROM pg_class WHERE relname IN ('series_20261203', 'cohorts_20261203')",
                                  database: "tally") == "2")
-        #expect(try cluster.psql("SELECT max(version) FROM tally.schema_version", database: "tally") == "4")
+        #expect(try cluster.psql("SELECT max(version) FROM tally.schema_version", database: "tally") == "5")
     }
 
     @Test func hourlyRollUpMergesLikeTallyAndRetentionDropsOldDays() throws {

@@ -71,12 +71,13 @@ struct PostgresSinkTests {
         old.close()
         // (CASCADE: version 2's users_per_cohort_day reads cohorts; migration 2 replaces it.
         // Version 3's column and view go too, so that migrations 2 and 3 both run again.)
-        // Version 4's table goes too, so that migration 4 runs again.)
+        // Version 4's table goes too, so that migration 4 runs again, and version 5's column.)
         try cluster.psql("""
             DROP VIEW tally.heavy_hitter_entries; ALTER TABLE tally.windows DROP COLUMN heavy_hitters;
-            DROP TABLE tally.cohorts_hourly; DROP TABLE tally.cohorts CASCADE; DELETE FROM tally.schema_version WHERE version >= 2
+            DROP TABLE tally.cohorts_hourly; DROP TABLE tally.cohorts CASCADE; ALTER TABLE tally.windows DROP COLUMN cohort_summaries;
+            DELETE FROM tally.schema_version WHERE version >= 2
             """, database: "tally")
-        #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 4)
+        #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 5)
         // Snapshots 1 and 2: each series also as a cohort aggregate of lang (one value per series);
         // snapshot 2's cohorts keep queue time and the token counts as summaries (tallyd's default).
         let snapshots = Self.fixtures(3).dropFirst().enumerated().map { n, fixture -> Snapshot in
@@ -115,6 +116,11 @@ struct PostgresSinkTests {
         #expect(read.problems.isEmpty, "\(read.problems)")
         #expect(read.snapshots.count == 3)
         #expect(read.snapshots.map(\.cohorts.count) == [0, 3, 3])
+        // Version 5: the window row says which cohort distributions are summaries; the reader gives it back.
+        #expect(try cluster.psql("SELECT string_agg(cohort_summaries::text, ' ' ORDER BY sequence) FROM tally.windows",
+                                 database: "tally") == "0 0 49")
+        #expect(read.snapshots.map(\.cohortSummaries) == [[], [], [.queueTime, .inputTokens, .outputTokens]])
+        #expect(read.snapshots[2].cohorts.allSatisfy { $0.aggregate.queueTime.isEmpty && !$0.aggregate.totalLatency.isEmpty })
         for (got, sent) in zip(read.snapshots.dropFirst(), snapshots) {
             #expect(got.cohorts.map(\.labels) == sent.cohorts.map(\.labels))
             #expect(got.cohorts.map(\.aggregate.requests) == sent.cohorts.map(\.aggregate.requests))
@@ -148,8 +154,11 @@ struct PostgresSinkTests {
         #expect(try cluster.psql("SELECT sum(requests) FROM tally.series_hourly", database: "tally") == "1800")
         // A database migrated to version 4 with cohorts already stored: the migration leaves
         // the stored hours alone (it must stay quick), and SCHEMA.md's statement rolls them up.
-        try cluster.psql("DROP TABLE tally.cohorts_hourly; DELETE FROM tally.schema_version WHERE version = 4", database: "tally")
-        #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 4)
+        try cluster.psql("""
+            DROP TABLE tally.cohorts_hourly; ALTER TABLE tally.windows DROP COLUMN cohort_summaries;
+            DELETE FROM tally.schema_version WHERE version >= 4
+            """, database: "tally")
+        #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 5)
         #expect(try cluster.psql("SELECT count(*) FROM tally.cohorts_hourly", database: "tally") == "0")
         let schemaText = try String(contentsOfFile: PostgresTestCluster.repository + "/Sources/TallyPostgres/SCHEMA.md", encoding: .utf8)
         let backfill = try #require(schemaText.components(separatedBy: "```sql\nSELECT tally.roll_up_hour(h)\n").dropFirst().first?
@@ -329,12 +338,12 @@ struct PostgresSinkTests {
         let cluster = try PostgresTestCluster(tallyPassword: Self.password)
         defer { cluster.destroy() }
         let settings = cluster.tallySettings()
-        #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 4)
+        #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 5)
         // Migrating again changes nothing.
-        #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 4)
-        #expect(try cluster.psql("SELECT count(*) FROM tally.schema_version", database: "tally") == "4")
+        #expect(try PostgresSink.migrate(settings: settings, sketches: SketchParameters(), logger: Self.logger) == 5)
+        #expect(try cluster.psql("SELECT count(*) FROM tally.schema_version", database: "tally") == "5")
         try cluster.psql("INSERT INTO tally.schema_version (version, note) VALUES (7, 'a newer tally')", database: "tally")
-        #expect(throws: PostgresSinkError.newerSchema(found: 7, known: 4)) {
+        #expect(throws: PostgresSinkError.newerSchema(found: 7, known: 5)) {
             _ = try PostgresSink(settings: settings, collectorID: "c", sketches: SketchParameters(), dataDirectory: "/nonexistent",
                                  logger: Self.logger)
         }

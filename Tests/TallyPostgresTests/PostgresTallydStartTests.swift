@@ -40,7 +40,7 @@ struct PostgresTallydStartTests {
 
         let (migrated, migration) = try Self.tallyd(cluster, password: Self.password, ["--postgres-migrate"])
         #expect(migrated == 0, "\(migration)")
-        #expect(migration.contains("PostgreSQL schema tally at version 4"), "\(migration)")
+        #expect(migration.contains("PostgreSQL schema tally at version 5"), "\(migration)")
 
         try cluster.psql("INSERT INTO tally.schema_version (version, note) VALUES (9, 'a newer tally')", database: "tally")
         let (newer, message) = try Self.tallyd(cluster, password: Self.password)
