@@ -122,8 +122,9 @@ extension TDigest {
     @inline(__always)
     func clamp(_ value: Double) -> Double { Swift.min(Swift.max(value, min), max) }
 
-    /// One centroid (or all values equal): spread uniformly between min and max.
+    /// One centroid (or all values equal): spread uniformly between min and max, clamped
+    /// (min + (max − min) · 1 may round past max: −5 + 5 = 0 when max is −2.3e−218).
     private func interpolateSingle(_ q: Double) -> Double {
-        min == max ? min : min + (max - min) * q
+        min == max ? min : clamp(min + (max - min) * q)
     }
 }

@@ -26,6 +26,36 @@ import TallySketches
         #expect(exact.quantile(0.1) == 1.5 && exact.quantile(0.5) == 2.25 && exact.quantile(0.9) == 145)
     }
 
+    /// Found by `tdigest` (CI's 30-s run of 2026-12-05; Fuzz/corpus/tdigest/
+    /// regression-single-centroid-rounding): with one centroid the quantile spreads values
+    /// uniformly over [min, max], and min + (max − min) · 1 rounded past max (−5 + 5 = 0 for
+    /// max = −2.3e−218). A summary (one centroid of many values, ``TDigest/summarized()``)
+    /// takes that path too.
+    @Test func aSingleCentroidsInterpolationStaysWithinMinAndMax() throws {
+        var digest = TDigest(compression: 100)
+        digest.insert(-5)
+        digest.insert(-2.3e-218)
+        digest.insert(-1)
+        let summary = digest.summarized()
+        #expect(summary.centroidCount == 1)
+        for q in [0.0, 0.25, 0.5, 0.999, 1.0] {
+            let value = summary.quantile(q)
+            #expect(value >= summary.min && value <= summary.max, "quantile(\(q)) = \(value)")
+        }
+        #expect(summary.quantile(1) == -2.3e-218)
+        // The fuzzer's input (compact form at B = 21, the target's first byte 0x89 dropped).
+        let found: [UInt8] = [0x04, 0x00, 0x92, 0x00, 0x01, 0x1a, 0x10, 0x01, 0x26, 0x10, 0x69, 0xc0, 0x92, 0x26, 0x01, 0x00,
+                              0x10, 0x10, 0x69, 0xc0]
+        if let decoded = try? TDigest(compactSerialized: found, compression: 100, scale: .k2tRelative, meanKeyBits: 21) {
+            for q in [0.0, 0.5, 1.0] {
+                let value = decoded.quantile(q)
+                #expect(value >= decoded.min && value <= decoded.max, "decoded quantile(\(q)) = \(value)")
+            }
+        } else {
+            Issue.record("the fuzzer's input no longer decodes: update this test's bytes")
+        }
+    }
+
     /// Found by `hll` (Fuzz/corpus/hll/regression-saturated-registers): a union-kind sketch
     /// whose registers are all saturated made Ertl's estimator divide by zero (∞).
     @Test func saturatedRegistersEstimateFinitely() throws {
