@@ -24,9 +24,9 @@ extension TDigest {
     }
 
     /// Adds `value` to a digest kept as a summary (``summarized()``), which it stays: the
-    /// exact statistics updated and the one centroid moved to the new mean (~25
-    /// instructions; no buffer, no merge pass; the centroid array is allocated once, at the
-    /// second value). NaN and ±∞ are counted in ``rejected``. For a digest that is empty or
+    /// exact statistics updated and the one centroid moved to the new mean (no buffer, no
+    /// merge pass: `aggregate-cohorts` 67 Ir a frame below front ends; the centroid array is
+    /// allocated once, at the second value). NaN and ±∞ are counted in ``rejected``. For a digest that is empty or
     /// a summary: one that holds other centroids or buffered values becomes a summary here.
     @inlinable @inline(__always)
     public mutating func insertSummarizing(_ value: Double) {
