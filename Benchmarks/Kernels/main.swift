@@ -121,7 +121,7 @@ func hllInsertKernel(_ count: Int) -> UInt64 {
 /// keys onto that many series (the fleet's own tag cross-product gives ~70,000
 /// series per 100,000 frames).
 func aggregateKernel(_ count: Int, series: Int, tags: TagPolicy = .legacy, heavyHitters: Int = 0,
-                     cohortSummaries: SummarizedDigests = .cohortDefault) -> UInt64 {
+                     cohortSummaries: SummarizedDigests = .cohortDefault, cohortCategories: Bool = false) -> UInt64 {
     let symbols = SymbolTable()
     var prices = PriceTable()
     prices.prices["llama-3.1-70b-instruct"] = ModelPrice(input: 0.9, cachedInput: 0.45, output: 0.9)
@@ -148,7 +148,7 @@ func aggregateKernel(_ count: Int, series: Int, tags: TagPolicy = .legacy, heavy
     }
     let table = WindowTable(startMicros: 0, maxSeries: 1_000_000, sketches: SketchParameters(),
                             heavyHitterCapacity: heavyHitters, heavyHitterTag: heavyHitters > 0 ? tags.heavyHitterKey : nil,
-                            cohortSummaries: cohortSummaries)
+                            cohortSummaries: cohortSummaries, cohortCategories: cohortCategories)
     for r in records { table.add(r) }  // warm: every series exists, sketches grown
     var done = 0
     records.withUnsafeBufferPointer { records in
@@ -399,11 +399,12 @@ let kernels: [String: (Int) -> UInt64] = [
     "aggregate-70k": { aggregateKernel($0, series: 0) },  // same, the fleet's ~70,000 series
     // The demo profile (Tools/demo.toml): region, lang and tier as breakdown keys, tenant dropped:
     // ~180 slice series, each frame also feeds three cohort aggregates (queue time and tokens
-    // as summaries, tallyd's default cohort_distributions).
+    // as summaries and no categories: tallyd's default cohort_distributions and cohort_categories).
     "aggregate-cohorts": { aggregateKernel($0, series: 0, tags: TagPolicy(seriesKeys: [], breakdownKeys: ["region", "lang", "tier"])) },
-    // The same with every cohort distribution a full digest (cohort_distributions = all six).
+    // The same with every cohort distribution a full digest and categories counted
+    // (cohort_distributions = all six, cohort_categories = true).
     "aggregate-cohorts-full": { aggregateKernel($0, series: 0, tags: TagPolicy(seriesKeys: [], breakdownKeys: ["region", "lang", "tier"]),
-                                                cohortSummaries: []) },
+                                                cohortSummaries: [], cohortCategories: true) },
     // The demo profile with its heavy hitters (Tools/demo.toml: k = 16 users by requests and by cost a slice).
     "aggregate-cohorts-hh": { aggregateKernel($0, series: 0, tags: TagPolicy(seriesKeys: [], breakdownKeys: ["region", "lang", "tier"]),
                                               heavyHitters: 16) },

@@ -35,6 +35,10 @@ public struct EngineConfiguration: Sendable {
     /// (``SummarizedDigests``; applied by ``Snapshot/build(_:collectorID:sequence:symbols:sketches:counters:cohortSummaries:)``);
     /// default none, tallyd's from `cohort_distributions`.
     public var cohortSummaries: SummarizedDigests = []
+    /// Whether cohort aggregates count input categories (only drift over cohort scopes reads
+    /// them); false leaves every cohort's category histogram empty, ~2 bytes a frame less in
+    /// the demo's snapshots. Default true, tallyd's from `cohort_categories` (default false).
+    public var cohortCategories = true
 
     /// Whether the heavy-hitter summaries rank tenants too: kept, with a heavy-hitter tag.
     public var heavyHitterTenants: Bool { heavyHitterCapacity > 0 && tags.heavyHitterKey != nil }

@@ -12,7 +12,8 @@ import TallySketches
 /// Fed per frame by ``WindowTable`` when the engine is configured with a capacity
 /// (``EngineConfiguration/heavyHitterCapacity``): frames without a user hash (0) are in no
 /// user summary and frames without the tag in no tenant summary; frames without a price
-/// (cost NaN) or with cost 0 count by requests only.
+/// (cost NaN) or with cost 0 count by requests only. A frame's cost counts as
+/// ``HeavyHitterCost/weight(_:)``: rounded up to a multiple of 2⁻³² USD.
 /// A slice's summaries are created at its first frame with a user or a tenant; past ``maxSlices``
 /// slices, or when ``EngineMemory`` refuses ``bytesPerSlice(capacity:)``, the frame is
 /// counted in ``refused`` and is in no summary (it is in its series all the same).
@@ -121,14 +122,16 @@ final class HeavyHitterTable {
     /// its cost when priced and > 0.
     @inline(__always)
     func add(_ values: FrameValues, tenant: UInt32, to n: Int) {
+        let priced = values.cost > 0
+        let cost = priced ? HeavyHitterCost.weight(values.cost) : 0
         slices.withUnsafeMutableBufferPointer { slices in
             if values.userHash != 0 {
                 slices[n].usersByRequests.insert(values.userHash, weight: 1)
-                if values.cost > 0 { slices[n].usersByCost.insert(values.userHash, weight: values.cost) }
+                if priced { slices[n].usersByCost.insert(values.userHash, weight: cost) }
             }
             if tenant != SymbolTable.none && tracksTenants {
                 slices[n].tenantsByRequests!.insert(UInt64(tenant), weight: 1)
-                if values.cost > 0 { slices[n].tenantsByCost!.insert(UInt64(tenant), weight: values.cost) }
+                if priced { slices[n].tenantsByCost!.insert(UInt64(tenant), weight: cost) }
             }
         }
     }

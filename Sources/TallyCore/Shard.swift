@@ -114,7 +114,8 @@ final class Shard: @unchecked Sendable {
                                                                symbols: symbols,
                                                                heavyHitterCapacity: configuration.heavyHitterCapacity,
                                                                heavyHitterTag: configuration.resolvedTags.heavyHitterKey,
-                                                               cohortSummaries: configuration.cohortSummaries)
+                                                               cohortSummaries: configuration.cohortSummaries,
+                                                               cohortCategories: configuration.cohortCategories)
                         open[start] = table
                         current = Unmanaged.passUnretained(table)
                         currentStart = start

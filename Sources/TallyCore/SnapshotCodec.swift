@@ -46,9 +46,18 @@ public enum SnapshotCodec {
         w.bytes += magic
         w.u8(version)
         let hasTenants = snapshot.heavyHitters.contains { $0.tenants != nil }
+        // Cost summaries in units of 2^-32 USD (v2), unless a weight is too large to scale
+        // (W bounds every estimate and error of its summary).
+        let costUnits = format.compact && !snapshot.heavyHitters.isEmpty
+            && snapshot.heavyHitters.allSatisfy { slice in
+                HeavyHitterCost.isWritable(slice.usersByCost.totalWeight)
+                    && HeavyHitterCost.isWritable(slice.tenants?.byCost.totalWeight ?? 0)
+            }
+        let costScale = costUnits ? HeavyHitterCost.unitsPerDollar : 1
         w.u8((snapshot.cohorts.isEmpty ? 0 : SnapshotCodec.cohortsFlag)
              | (snapshot.heavyHitters.isEmpty ? 0 : SnapshotCodec.heavyHittersFlag)
-             | (hasTenants ? SnapshotCodec.tenantsFlag : 0))   // flags
+             | (hasTenants ? SnapshotCodec.tenantsFlag : 0)
+             | (costUnits ? SnapshotCodec.costUnitsFlag : 0))   // flags
         w.u8(snapshot.cohorts.isEmpty ? 0 : snapshot.cohortSummaries.intersection(.valid).rawValue)  // cohort_summaries
         w.u8(0)  // reserved
         w.u64(snapshot.windowStartMicros)
@@ -83,11 +92,11 @@ public enum SnapshotCodec {
                 for s in [l.model, l.modelVersion, l.promptVersion, l.route] { w.varint(strings.ref(s)) }
                 w.u8(l.ring.rawValue)
                 w.varint(UInt64(slice.capacity))
-                for summary in [slice.usersByRequests, slice.usersByCost] {
-                    w.weight(summary.totalWeight, format)
+                for (summary, scale) in [(slice.usersByRequests, 1), (slice.usersByCost, costScale)] {
+                    w.weight(summary.totalWeight * scale, format)
                     let entries = summary.entries
                     w.varint(UInt64(entries.count))
-                    for e in entries { w.u64(e.key); w.weight(e.estimate, format); w.weight(e.error, format) }
+                    for e in entries { w.u64(e.key); w.weight(e.estimate * scale, format); w.weight(e.error * scale, format) }
                 }
                 guard hasTenants else { continue }
                 guard let tenants = slice.tenants else {
@@ -95,12 +104,13 @@ public enum SnapshotCodec {
                     continue
                 }
                 w.varint(strings.ref(tenants.tagKey))
-                for summary in [tenants.byRequests, tenants.byCost] {
-                    w.weight(summary.totalWeight, format)
+                for (summary, scale) in [(tenants.byRequests, 1), (tenants.byCost, costScale)] {
+                    w.weight(summary.totalWeight * scale, format)
                     let entries = summary.entries
                     w.varint(UInt64(entries.count))
                     for e in entries {
-                        w.varint(strings.ref(tenants.names[e.key] ?? "")); w.weight(e.estimate, format); w.weight(e.error, format)
+                        w.varint(strings.ref(tenants.names[e.key] ?? ""))
+                        w.weight(e.estimate * scale, format); w.weight(e.error * scale, format)
                     }
                 }
             }
@@ -114,6 +124,9 @@ public enum SnapshotCodec {
     public static let heavyHittersFlag: UInt8 = 2
     /// Flags bit 2 (with bit 1): every slice of the heavy-hitter section has a tenant part.
     public static let tenantsFlag: UInt8 = 4
+    /// Flags bit 3 (version 2, with bit 1): the cost summaries' weights are written in units
+    /// of 2⁻³² USD (``HeavyHitterCost``).
+    public static let costUnitsFlag: UInt8 = 8
 
     /// What differs between the versions: v2 writes compact digests and numbers.
     struct Format {
@@ -213,11 +226,15 @@ public enum SnapshotCodec {
         guard Array(bytes[0..<4]) == magic else { throw .badMagic }
         let version = try r.u8(at: 4)
         guard readableVersions.contains(version) else { throw .unsupportedVersion(version) }
-        guard bytes[5] & ~(SnapshotCodec.cohortsFlag | SnapshotCodec.heavyHittersFlag | SnapshotCodec.tenantsFlag) == 0 else {
+        guard bytes[5] & ~(SnapshotCodec.cohortsFlag | SnapshotCodec.heavyHittersFlag | SnapshotCodec.tenantsFlag
+                           | SnapshotCodec.costUnitsFlag) == 0 else {
             throw .invalid("flags", "unknown bits \(bytes[5])")
         }
         guard bytes[5] & SnapshotCodec.tenantsFlag == 0 || bytes[5] & SnapshotCodec.heavyHittersFlag != 0 else {
             throw .invalid("flags", "the tenant bit without the heavy-hitter bit")
+        }
+        guard bytes[5] & SnapshotCodec.costUnitsFlag == 0 || (bytes[5] & SnapshotCodec.heavyHittersFlag != 0 && version == 2) else {
+            throw .invalid("flags", "the cost-units bit without the heavy-hitter bit or in version 1")
         }
         guard bytes[7] == 0 else { throw .invalid("reserved", "not zero") }
         let hasCohorts = bytes[5] & SnapshotCodec.cohortsFlag != 0
@@ -294,7 +311,8 @@ public enum SnapshotCodec {
         var heavyHitters: [SliceHeavyHitters] = []
         if hasHeavyHitters {
             heavyHitters = try decodeHeavyHitters(&r, strings: strings, format: format,
-                                                  tenants: bytes[5] & SnapshotCodec.tenantsFlag != 0)
+                                                  tenants: bytes[5] & SnapshotCodec.tenantsFlag != 0,
+                                                  costUnits: bytes[5] & SnapshotCodec.costUnitsFlag != 0)
         }
         guard r.offset == bytes.count else { throw .trailingBytes(bytes.count - r.offset) }
         var snapshot = Snapshot(collectorID: collector, windowStartMicros: start, windowEndMicros: end, sequence: 0,
@@ -307,9 +325,12 @@ public enum SnapshotCodec {
 
     /// The heavy-hitter section (SNAPSHOT.md, "Heavy hitters"): ≥ 1 slices in strictly
     /// ascending label order, each with two summaries of one capacity, entries heaviest first,
-    /// and with `tenants` (flags bit 2) a tenant part each.
+    /// and with `tenants` (flags bit 2) a tenant part each; with `costUnits` (flags bit 3)
+    /// the cost summaries' weights are in units of 2⁻³² USD.
     static func decodeHeavyHitters(_ r: inout SnapshotReader, strings: [String], format: Format,
-                                   tenants hasTenants: Bool = false) throws(SnapshotCodecError) -> [SliceHeavyHitters] {
+                                   tenants hasTenants: Bool = false, costUnits: Bool = false)
+        throws(SnapshotCodecError) -> [SliceHeavyHitters] {
+        let costScale = costUnits ? HeavyHitterCost.dollarsPerUnit : 1
         var slices: [SliceHeavyHitters] = []
         for i in 0..<(try r.count("slice_count", max: 1 << 24)) {
             let f = "heavy_hitters[\(i)]"
@@ -317,8 +338,8 @@ public enum SnapshotCodec {
             if let last = slices.last, !(last.labels < labels) { throw .invalid(f, "labels not ascending") }
             let capacity = try r.count("\(f).capacity", max: 65_536)
             var summaries: [HeavyHitters] = []
-            for name in ["users_by_requests", "users_by_cost"] {
-                summaries.append(try decodeSummary(&r, capacity: capacity, field: "\(f).\(name)", format: format) {
+            for (name, scale) in [("users_by_requests", 1), ("users_by_cost", costScale)] {
+                summaries.append(try decodeSummary(&r, capacity: capacity, field: "\(f).\(name)", format: format, scale: scale) {
                     (r: inout SnapshotReader, field: String) throws(SnapshotCodecError) in try r.u64(field)
                 })
             }
@@ -328,8 +349,8 @@ public enum SnapshotCodec {
                 if !tagKey.isEmpty {
                     var names: [UInt64: String] = [:], keyOfName: [String: UInt64] = [:]
                     var parts: [HeavyHitters] = []
-                    for name in ["tenants_by_requests", "tenants_by_cost"] {
-                        parts.append(try decodeSummary(&r, capacity: capacity, field: "\(f).\(name)", format: format) {
+                    for (name, scale) in [("tenants_by_requests", 1), ("tenants_by_cost", costScale)] {
+                        parts.append(try decodeSummary(&r, capacity: capacity, field: "\(f).\(name)", format: format, scale: scale) {
                             (r: inout SnapshotReader, field: String) throws(SnapshotCodecError) in
                             let tenant = try r.string(field, strings)
                             guard !tenant.isEmpty else { throw .invalid(field, "an empty tenant name") }
@@ -360,18 +381,19 @@ public enum SnapshotCodec {
     }
 
     /// One summary: W, the entry count (≤ `capacity`), then the entries, each a key read by
-    /// `key` and two weights, heaviest first (estimate descending, then key ascending).
-    static func decodeSummary(_ r: inout SnapshotReader, capacity: Int, field f: String, format: Format,
+    /// `key` and two weights, heaviest first (estimate descending, then key ascending); each
+    /// weight as written times `scale` (a power of two: exact).
+    static func decodeSummary(_ r: inout SnapshotReader, capacity: Int, field f: String, format: Format, scale: Double = 1,
                               key: (inout SnapshotReader, String) throws(SnapshotCodecError) -> UInt64)
         throws(SnapshotCodecError) -> HeavyHitters {
-        let total = try r.weight("\(f).total_weight", format)
+        let total = try r.weight("\(f).total_weight", format) * scale
         let count = try r.count("\(f).entry_count", max: capacity)
         var entries: [HeavyHitters.Entry] = []
         entries.reserveCapacity(count)
         for e in 0..<count {
             let key = try key(&r, "\(f)[\(e)].key")
-            let estimate = try r.weight("\(f)[\(e)].estimate", format)
-            let error = try r.weight("\(f)[\(e)].error", format)
+            let estimate = try r.weight("\(f)[\(e)].estimate", format) * scale
+            let error = try r.weight("\(f)[\(e)].error", format) * scale
             let entry = HeavyHitters.Entry(key: key, estimate: estimate, error: error)
             if let previous = entries.last, !HeavyHitters.heavierFirst(previous, entry) {
                 throw .invalid("\(f)[\(e)]", "not after the entry before it (estimate descending, then key ascending)")

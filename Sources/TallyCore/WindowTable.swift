@@ -1,4 +1,5 @@
 import TallySketches
+import TallyWire
 
 /// The series of one shard in one window: an open-addressing hash table from
 /// ``SeriesKey`` (probed by the record's precomputed ``FrameRecord/routingHash``)
@@ -34,6 +35,8 @@ public final class WindowTable: @unchecked Sendable {
     public let sketches: SketchParameters
     /// The distributions its cohort aggregates keep as summaries (``SummarizedDigests``).
     public let cohortSummaries: SummarizedDigests
+    /// Whether its cohort aggregates count input categories (false: their histograms stay empty).
+    public let cohortCategories: Bool
     /// The engine's producers, for the fair share (nil: only this table's producers count).
     let producers: ProducerDirectory?
     /// What the engine's tables may hold (nil: no limit, nothing accounted).
@@ -179,9 +182,10 @@ public final class WindowTable: @unchecked Sendable {
 
     public init(startMicros: UInt64, maxSeries: Int, sketches: SketchParameters, producers: ProducerDirectory? = nil,
                 memory: EngineMemory? = nil, symbols: SymbolTable? = nil, heavyHitterCapacity: Int = 0,
-                heavyHitterTag: String? = nil, cohortSummaries: SummarizedDigests = []) {
+                heavyHitterTag: String? = nil, cohortSummaries: SummarizedDigests = [], cohortCategories: Bool = true) {
         self.startMicros = startMicros
         self.cohortSummaries = cohortSummaries
+        self.cohortCategories = cohortCategories
         self.producers = producers
         self.memory = memory
         self.symbols = symbols
@@ -297,11 +301,13 @@ public final class WindowTable: @unchecked Sendable {
     }
 
     /// Feeds `record`'s cohort aggregates: for each breakdown tag, the record under that
-    /// cohort's key (sessions left out: cohort aggregates keep no session count).
+    /// cohort's key (sessions left out: cohort aggregates keep no session count; the
+    /// category too unless ``cohortCategories``).
     @usableFromInline @inline(never)
     func addToCohorts(_ record: FrameRecord) {
         var cohort = record
         cohort.values.sessionHash = 0
+        if !cohortCategories { cohort.values.categoryID = WireLimits.noCategory }
         for b in 0..<Int(record.key.breakdownCount) {
             cohort.key = record.key.cohortKey(b)
             cohort.routingHash = cohort.key.routingHash

@@ -153,6 +153,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Latency and TTFT (issue 16: what fairness and cohort slicing read) and cost (its
     /// spread: fairness's Welch test of mean cost per request).
     public static let defaultCohortDistributions = ["latency", "ttft", "cost"]
+    /// Whether cohort aggregates count input categories (`cohort_categories`; default false:
+    /// only drift over cohort scopes reads them, and it is off by default).
+    public var cohortCategories = false
     /// k of the per-slice heavy-hitter summaries (heaviest users by requests and by cost,
     /// SNAPSHOT.md "Heavy hitters"), 8 … 256; 0 (the default): none kept.
     public var heavyHitters = 0
@@ -200,7 +203,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
              "postgres_retention_days", "hll_precision", "heavy_hitters":
             guard let number = Int(text.replacingUnderscores()) else { throw ConfigError(field: field, "not an integer: \(text)") }
             value = .integer(number)
-        case "summary", "index", "http_vllm_metrics", "http_fleet_index", "journal":
+        case "summary", "index", "http_vllm_metrics", "http_fleet_index", "journal", "cohort_categories":
             guard text == "true" || text == "false" else { throw ConfigError(field: field, "true or false, not \(text)") }
             value = .boolean(text == "true")
         default: value = .string(text)
@@ -222,7 +225,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
                               "otlp_listen", "otlp_max_body_bytes", "otlp_version_attribute", "otlp_ring_attribute",
                               "otlp_route_attribute", "otlp_user_attribute", "otlp_tag_attributes", "otlp_id_secret",
                               "postgres_url", "postgres_schema", "postgres_password_file", "postgres_retention_days",
-                              "hll_precision", "series_tags", "breakdown_keys", "cohort_distributions", "heavy_hitters", "heavy_hitter_tag"]
+                              "hll_precision", "series_tags", "breakdown_keys", "cohort_distributions", "cohort_categories",
+                              "heavy_hitters", "heavy_hitter_tag"]
 
     mutating func set(_ key: String, _ value: ConfigValue) throws(ConfigError) {
         func string() throws(ConfigError) -> String {
@@ -317,6 +321,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
         case "cohort_distributions":
             guard case .strings(let list) = value else { throw ConfigError(field: key, "expected an array of strings") }
             cohortDistributions = list
+        case "cohort_categories":
+            guard case .boolean(let b) = value else { throw ConfigError(field: key, "expected true or false") }
+            cohortCategories = b
         default:
             let parts = key.split(separator: ".", maxSplits: 1).map(String.init)
             guard parts.count == 2, parts[0] == "prices",
@@ -493,6 +500,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         engine.tags = tagPolicy
         engine.heavyHitterCapacity = heavyHitters
         if case .success(let summaries) = SummarizedDigests.leaving(cohortDistributions) { engine.cohortSummaries = summaries }
+        engine.cohortCategories = cohortCategories
         return engine
     }
 
@@ -592,18 +600,23 @@ public struct DaemonConfiguration: Sendable, Equatable {
     # distribution kept costs ~2 B a frame net in the demo's snapshots (Benchmarks/README.md,
     # "Cohort summaries").
     cohort_distributions = ["latency", "ttft", "cost"]
+    # Whether cohort aggregates count input categories. Only drift over cohort scopes reads
+    # them ([drift] scopes with "cohort", off by default); keeping them costs ~2 B a frame
+    # in the demo's snapshots (Benchmarks/README.md, "Cohort categories").
+    cohort_categories = false
     # Heavy hitters: per deployment slice and window, the heaviest hashed user ids by
     # requests and by cost, each in a Space-Saving summary of this many counters (8 … 256;
     # 0 = off). Every estimate over-counts by at most (the slice's total) / k and never
     # under-counts; every user above that share is held (SNAPSHOT.md, "Heavy hitters").
     # Costs ~740 instructions a frame at k = 16 (an insert scans k keys; Benchmarks/README.md)
-    # and 256 B + 192 B × k a slice and window; adds ~48 B × k a slice to each snapshot.
+    # and 256 B + 192 B × k a slice and window; adds ~25 B × k a slice to each snapshot
+    # (costs in units of 2^-32 USD, each frame's rounded up to that grid).
     heavy_hitters = 0
     # A tag key (e.g. "tenant") whose values the heavy hitters also rank, per slice, by
     # requests and by cost, with the same bounds, named in the snapshot; the tag need not be
     # a series tag or a breakdown key (it then makes no series and is not counted dropped).
-    # Needs heavy_hitters; doubles their memory and adds ~14 B × k a slice to each snapshot
-    # (the demo, format v2: 2 B a frame; Benchmarks/README.md, "Heavy hitters").
+    # Needs heavy_hitters; doubles their memory and adds ~8 B × k a slice to each snapshot
+    # (the demo: 1.3 B a frame; Benchmarks/README.md, "Cost units").
     heavy_hitter_tag = ""
     # Print a per-window summary table on stdout.
     summary = false

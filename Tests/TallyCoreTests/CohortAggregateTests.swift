@@ -335,6 +335,46 @@ import TallyWire
         }
     }
 
+    /// `cohortCategories` false (tallyd's default `cohort_categories`): every cohort's
+    /// category histogram is empty and the snapshot smaller, while the series and every
+    /// other field of the cohorts are as with it true, whose histograms count each
+    /// cohort's categorized frames.
+    @Test func cohortsWithoutCategoriesKeepEverythingElse() throws {
+        let input = frames(20_000, seed: 17)
+        let tags = TagPolicy(seriesKeys: [], breakdownKeys: ["lang", "region"])
+        let (kept, _) = try snapshot(input, tags: tags)
+        let (left, _) = try twoShardWindow(input, windowStart: start) {
+            $0.tags = tags
+            $0.cohortCategories = false
+        }
+        var categorized: [SeriesLabels: UInt64] = [:]
+        for f in input where f.categoryID != nil {
+            for tag in f.tags where tag.key == "lang" || tag.key == "region" {
+                var cohort = slice(f)
+                cohort.tags = [tag]
+                categorized[cohort, default: 0] += 1
+            }
+        }
+        #expect(categorized.values.reduce(0, +) > 10_000, "the fleet's frames carry categories")
+        for c in kept.cohorts {
+            let counted = c.aggregate.categories.values.reduce(0, +) + c.aggregate.otherCategories
+            #expect(counted == categorized[c.labels, default: 0], "\(c.labels.tags[0])")
+        }
+        #expect(left.cohorts.count == kept.cohorts.count)
+        #expect(left.cohorts.allSatisfy { $0.aggregate.categories.isEmpty && $0.aggregate.otherCategories == 0 })
+        var cleared = kept
+        for i in cleared.cohorts.indices {
+            cleared.cohorts[i].aggregate.categories = [:]
+            cleared.cohorts[i].aggregate.otherCategories = 0
+        }
+        var a = cleared, b = left
+        a.counters = [:]; b.counters = [:]  // the engine's memory differs
+        let same = SnapshotCodec.encode(a) == SnapshotCodec.encode(b)
+        #expect(same, "series and the cohorts' other fields as with categories")
+        let leftBytes = SnapshotCodec.encode(left).count, keptBytes = SnapshotCodec.encode(kept).count
+        #expect(leftBytes < keptBytes, "\(leftBytes) vs \(keptBytes) bytes")
+    }
+
     @Test func policiesAreValidated() {
         #expect(TagPolicy.legacy.role(of: "anything") == .dimension)
         let policy = TagPolicy(seriesKeys: ["tenant"], breakdownKeys: ["lang"])

@@ -33,7 +33,8 @@ import TallyWire
         }
     }
 
-    /// Exact weights per slice and user: requests of frames with a user, and their priced cost > 0.
+    /// Exact weights per slice and user: requests of frames with a user, and their priced
+    /// cost > 0 (each rounded up to the 2^-32-USD grid, so every sum is exact).
     struct Exact {
         var requests: [SeriesLabels: [UInt64: Double]] = [:]
         var cost: [SeriesLabels: [UInt64: Double]] = [:]
@@ -48,7 +49,8 @@ import TallyWire
                 let cost = price.cost(inputTokens: f.inputTokens, cachedInputTokens: f.cachedInputTokens,
                                       cacheCreationInputTokens: f.cacheCreationInputTokens, outputTokens: f.outputTokens,
                                       reasoningOutputTokens: f.reasoningOutputTokens)
-                if cost > 0 { e.cost[s, default: [:]][f.userHash, default: 0] += cost }
+                // SNAPSHOT.md: a frame weighs its cost rounded up to a multiple of 2^-32 USD.
+                if cost > 0 { e.cost[s, default: [:]][f.userHash, default: 0] += HeavyHitterCost.weight(cost) }
             }
         }
         return e
@@ -57,7 +59,8 @@ import TallyWire
     /// Every guarantee SNAPSHOT.md states for one summary, against the exact weights.
     func checkBounds(_ summary: HeavyHitters, _ truth: [UInt64: Double], _ what: String) {
         let w = truth.values.reduce(0, +)
-        #expect(abs(summary.totalWeight - w) <= 1e-9 * max(w, 1e-9), "\(what): W \(summary.totalWeight) vs \(w)")
+        // Integers and multiples of 2^-32 add exactly in any order: W to the last bit.
+        #expect(summary.totalWeight == w, "\(what): W \(summary.totalWeight) vs \(w)")
         let slack = 1e-9 * max(w, 1e-9)
         let entries = summary.entries
         #expect(entries.count == min(summary.capacity, truth.count), "\(what): entries")

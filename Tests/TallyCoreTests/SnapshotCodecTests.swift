@@ -129,6 +129,59 @@ import TallyWire
         }
     }
 
+    /// Version 2 writes the cost summaries in units of 2^-32 USD (flags bit 3): weights on
+    /// that grid (tallyd's, ``HeavyHitterCost/weight(_:)``) as short integers, others
+    /// through the escape, both read back bit for bit; a total too large to scale leaves
+    /// the bit clear; version 1 never sets it and refuses it.
+    @Test func costSummariesAreWrittenInUnitsOfTwoToTheMinus32() throws {
+        #expect(HeavyHitterCost.weight(0.25) == 0.25 && HeavyHitterCost.weight(1e-12) == 0x1p-32)
+        #expect(HeavyHitterCost.weight(0.1) > 0.1 && HeavyHitterCost.weight(0.1) - 0.1 < 0x1p-32)
+        let l = Self.sample.series[0].labels
+        let labels = SeriesLabels(model: l.model, modelVersion: l.modelVersion, promptVersion: l.promptVersion,
+                                  route: l.route, ring: l.ring)
+        func sample(costs: [Double]) throws -> Snapshot {
+            var byCost = HeavyHitters(capacity: 4), byRequests = HeavyHitters(capacity: 4)
+            for (i, c) in costs.enumerated() {
+                byCost.insert(UInt64(i % 5 + 1), weight: c)
+                byRequests.insert(UInt64(i % 5 + 1), weight: 1)
+            }
+            var s = Self.sample
+            s.heavyHitters = [SliceHeavyHitters(labels: labels, usersByRequests: byRequests, usersByCost: byCost)]
+            return s
+        }
+        var rng = SplitMix64(seed: 32)
+        let raw = (0..<200).map { _ in Double(rng.next() % 1_000_000) * 1.7e-9 }  // ~0.1 cent a frame
+        let gridded = try sample(costs: raw.map(HeavyHitterCost.weight))
+        let offGrid = try sample(costs: raw)
+        let huge = try sample(costs: [1e300, 2e300])
+        var sizes: [Int] = []
+        for s in [gridded, offGrid, huge] {
+            let bytes = SnapshotCodec.encode(s)
+            let want = s.heavyHitters[0].usersByCost
+            #expect(bytes[5] & SnapshotCodec.costUnitsFlag == (want.totalWeight < 1e100 ? SnapshotCodec.costUnitsFlag : 0))
+            let got = try #require(try SnapshotCodec.decode(bytes).heavyHitters.first?.usersByCost)
+            #expect(got.totalWeight.bitPattern == want.totalWeight.bitPattern, "W to the last bit")
+            #expect(got.entries.map { [$0.key, $0.estimate.bitPattern, $0.error.bitPattern] }
+                    == want.entries.map { [$0.key, $0.estimate.bitPattern, $0.error.bitPattern] })
+            sizes.append(bytes.count)
+            let v1 = SnapshotCodec.encode(s, version: 1)
+            #expect(v1[5] & SnapshotCodec.costUnitsFlag == 0)
+            var flagged = v1
+            flagged[5] |= SnapshotCodec.costUnitsFlag
+            #expect(throws: SnapshotCodecError.invalid("flags", "the cost-units bit without the heavy-hitter bit or in version 1")) {
+                try SnapshotCodec.decode(flagged)
+            }
+        }
+        // 9 numbers (W, 4 estimates, 4 errors): 9-byte escapes off the grid, ≤ 6 bytes on it.
+        #expect(sizes[1] - sizes[0] >= 9 * 3, "\(sizes)")
+        // W on the grid, byte for byte: 0.5 USD = 2^31 units, zigzag 2^32, prefix 2^33: a 5-byte varint.
+        let half = try sample(costs: [0.25, 0.25])
+        let bytes = SnapshotCodec.encode(half)
+        let w: [UInt8] = [0x80, 0x80, 0x80, 0x80, 0x20]
+        #expect((0...(bytes.count - 5)).contains { Array(bytes[$0..<$0 + 5]) == w })
+        #expect(try SnapshotCodec.decode(bytes).heavyHitters[0].usersByCost.totalWeight == 0.5)
+    }
+
     func digests(_ a: SeriesAggregate) -> [TDigest] {
         [a.queueTime, a.timeToFirstToken, a.totalLatency, a.timePerOutputToken, a.inputTokens, a.outputTokens, a.cost]
     }

@@ -30,7 +30,8 @@ extension HeavyHitterAggregateTests {
                 let cost = price.cost(inputTokens: f.inputTokens, cachedInputTokens: f.cachedInputTokens,
                                       cacheCreationInputTokens: f.cacheCreationInputTokens, outputTokens: f.outputTokens,
                                       reasoningOutputTokens: f.reasoningOutputTokens)
-                if cost > 0 { e.cost[s, default: [:]][key, default: 0] += cost }
+                // SNAPSHOT.md: a frame weighs its cost rounded up to a multiple of 2^-32 USD.
+                if cost > 0 { e.cost[s, default: [:]][key, default: 0] += HeavyHitterCost.weight(cost) }
             }
         }
         return (e, names)
@@ -164,7 +165,7 @@ extension HeavyHitterAggregateTests {
                                 heavyHitters: [SliceHeavyHitters(labels: SeriesLabels(model: "m"), usersByRequests: users,
                                                                  usersByCost: users, tenants: tenants)])
         let bytes = SnapshotCodec.encode(snapshot)
-        #expect(bytes[5] == SnapshotCodec.heavyHittersFlag | SnapshotCodec.tenantsFlag)
+        #expect(bytes[5] == SnapshotCodec.heavyHittersFlag | SnapshotCodec.tenantsFlag | SnapshotCodec.costUnitsFlag)
         let decoded = try #require(try SnapshotCodec.decode(bytes).heavyHitters.first?.tenants)
         #expect(decoded.topByRequests.map(\.name) == (ka < kz ? [acme, zeta] : [zeta, acme]))
         // The end: tenant_key ref, W = 6 (number 24), 2 entries, (name ref, 3 → 12, 0) twice, then
@@ -176,7 +177,8 @@ extension HeavyHitterAggregateTests {
             change(&broken)
             do { _ = try SnapshotCodec.decode(broken); return false } catch { return true }
         }
-        #expect(refused { $0[5] |= 8 }, "an unknown flag bit")
+        #expect(refused { $0[5] |= 16 }, "an unknown flag bit")
+        #expect(refused { $0[5] = SnapshotCodec.costUnitsFlag }, "the cost-units flag without the heavy-hitter flag")
         #expect(refused { $0[5] &= ~SnapshotCodec.tenantsFlag }, "tenant parts without their flag: trailing bytes")
         #expect(refused { $0[5] = SnapshotCodec.tenantsFlag }, "the tenant flag without the heavy-hitter flag")
         #expect(refused { $0[n - 5] = $0[n - 8] }, "a tenant named twice")

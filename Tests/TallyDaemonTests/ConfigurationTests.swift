@@ -114,6 +114,20 @@ import TallyCore
         #expect(throws: ConfigError.self) { try bad.load(file: "cohort_distributions = [\"p95\"]") }
     }
 
+    /// `cohort_categories` reaches the engine: false by default (cohorts count no input
+    /// categories), true from the file or the environment; anything but a boolean is refused.
+    @Test func cohortCategoriesReachTheEngine() throws {
+        var c = DaemonConfiguration()
+        #expect(!c.engine.cohortCategories && EngineConfiguration().cohortCategories)
+        try c.load(file: "cohort_categories = true")
+        #expect(c.engine.cohortCategories)
+        try c.applyEnvironment(["TALLY_COHORT_CATEGORIES": "false"])
+        #expect(!c.engine.cohortCategories)
+        var bad = DaemonConfiguration()
+        #expect(throws: ConfigError.self) { try bad.load(file: "cohort_categories = \"yes\"") }
+        #expect(throws: ConfigError.self) { try bad.applyEnvironment(["TALLY_COHORT_CATEGORIES": "1"]) }
+    }
+
     /// `heavy_hitters` reaches the engine (0 by default: none kept), from the file or the environment.
     @Test func heavyHitterCapacityReachesTheEngine() throws {
         var c = DaemonConfiguration()

@@ -390,6 +390,8 @@ COHORTS_FLAG = 0x01
 COHORT_SUMMARY_BITS = 0x77  # every digest but time per output token (bit 3)
 HEAVY_HITTERS_FLAG = 0x02
 TENANTS_FLAG = 0x04
+# Flags bit 3 (version 2, with bit 1): the cost summaries' weights are in units of 2^-32 USD.
+COST_UNITS_FLAG = 0x08
 
 
 def fnv1a64(text):
@@ -405,18 +407,20 @@ def decode_snapshot(data):
     if len(data) < 24 or data[:4] != b"TLYS":
         raise DecodeError("magic")
     # flags bit 0: a cohort section follows the series, bit 1: a heavy-hitter section,
-    # bit 2 (only with bit 1): its slices have a tenant part; any other bit is refused
-    # (SNAPSHOT.md).
+    # bit 2 (only with bit 1): its slices have a tenant part; bit 3 (version 2, only with
+    # bit 1): cost summaries in units of 2^-32 USD; any other bit is refused (SNAPSHOT.md).
     if data[4] not in (1, 2):
         raise DecodeError(f"unsupported version {data[4]}")
     # byte 6: cohort_summaries, bit i set: the cohorts' digest i (DIGESTS order) is a summary;
     # never time per output token (bit 3) or bit 7, and only with a cohort section.
-    if data[5] & ~(COHORTS_FLAG | HEAVY_HITTERS_FLAG | TENANTS_FLAG) or data[7] != 0:
+    if data[5] & ~(COHORTS_FLAG | HEAVY_HITTERS_FLAG | TENANTS_FLAG | COST_UNITS_FLAG) or data[7] != 0:
         raise DecodeError("version, flags or reserved")
     if data[6] & ~COHORT_SUMMARY_BITS or (data[6] and not data[5] & COHORTS_FLAG):
         raise DecodeError(f"cohort_summaries {data[6]:#04x}")
     if data[5] & TENANTS_FLAG and not data[5] & HEAVY_HITTERS_FLAG:
         raise DecodeError("the tenant flag without the heavy-hitter flag")
+    if data[5] & COST_UNITS_FLAG and not (data[5] & HEAVY_HITTERS_FLAG and data[4] == 2):
+        raise DecodeError("the cost-units flag without the heavy-hitter flag or in version 1")
     version = data[4]
     r = Reader(data, 8)
     out = {"version": version, "window_start": r.u64("window_start"), "window_end": r.u64("window_end")}
@@ -484,7 +488,8 @@ def decode_snapshot(data):
         if count == 0:
             raise DecodeError("heavy-hitter section without slices")
         for _ in range(count):
-            out["heavy_hitters"].append(decode_slice_heavy_hitters(r, ref, version, bool(data[5] & TENANTS_FLAG)))
+            out["heavy_hitters"].append(decode_slice_heavy_hitters(r, ref, version, bool(data[5] & TENANTS_FLAG),
+                                                                   bool(data[5] & COST_UNITS_FLAG)))
         keys = [slice_label_key(s) for s in out["heavy_hitters"]]
         if any(a >= b for a, b in zip(keys, keys[1:])):
             raise DecodeError("heavy-hitter slices not in strictly ascending label order")
@@ -493,13 +498,15 @@ def decode_snapshot(data):
     return out
 
 
-def decode_slice_heavy_hitters(r, ref, version=1, tenants=False):
+def decode_slice_heavy_hitters(r, ref, version=1, tenants=False, cost_units=False):
     """SNAPSHOT.md, "Heavy hitters": a slice's labels, k, and its two summaries, each
     {"total": W, "entries": [(key, estimate, error), ...]} heaviest first. Weights are
     f64 in version 1, `number`s in version 2. With `tenants` (flags bit 2) the slice's
     tenant part follows: "tenant_key" ("" for none) and, when there is one,
-    "tenants_by_requests" and "tenants_by_cost", whose entries are (name, estimate, error)."""
-    weight = r.number if version == 2 else r.f64
+    "tenants_by_requests" and "tenants_by_cost", whose entries are (name, estimate, error).
+    With `cost_units` (flags bit 3) the cost summaries' numbers count units of 2^-32 USD:
+    each is scaled back by 2^-32 (exact: a power of two)."""
+    plain = r.number if version == 2 else r.f64
     s = {"model": ref(), "model_version": ref(), "prompt_version": ref(), "route": ref(), "ring": r.u8("ring")}
     if s["ring"] > 2:
         raise DecodeError("ring")
@@ -508,7 +515,9 @@ def decode_slice_heavy_hitters(r, ref, version=1, tenants=False):
         raise DecodeError("heavy-hitter capacity")
     s["capacity"] = k
 
-    def summary(read_key, key_of):
+    def summary(read_key, key_of, scale=1.0):
+        def weight(field):
+            return plain(field) * scale
         total = weight("total_weight")
         if not math.isfinite(total) or total < 0:
             raise DecodeError("heavy-hitter total weight")
@@ -526,14 +535,15 @@ def decode_slice_heavy_hitters(r, ref, version=1, tenants=False):
             raise DecodeError("heavy-hitter entries not heaviest first")
         return {"total": total, "entries": entries}
 
-    for name in ["users_by_requests", "users_by_cost"]:
-        s[name] = summary(lambda: r.u64("key"), lambda key: key)
+    cost_scale = 2.0 ** -32 if cost_units else 1.0
+    for name, scale in [("users_by_requests", 1.0), ("users_by_cost", cost_scale)]:
+        s[name] = summary(lambda: r.u64("key"), lambda key: key, scale)
     if tenants:
         s["tenant_key"] = ref()
         if s["tenant_key"]:
             names_of, spellings = {}, {}
-            for name in ["tenants_by_requests", "tenants_by_cost"]:
-                s[name] = summary(ref, fnv1a64)
+            for name, scale in [("tenants_by_requests", 1.0), ("tenants_by_cost", cost_scale)]:
+                s[name] = summary(ref, fnv1a64, scale)
                 for tenant, _, _ in s[name]["entries"]:
                     if tenant == "":
                         raise DecodeError("an empty tenant name")

@@ -29,7 +29,7 @@ def frames(event_time_us, count=600, seed=16):
                         session_hash=rng.getrandbits(64) | 1, event_time_us=event_time_us,
                         # queue time below the smallest latency (FORMAT.md: queue ≤ total)
                         queue_time_us=rng.randrange(0, 1_000), input_tokens=rng.randrange(1, 4_000),
-                        output_tokens=rng.randrange(1, 800),
+                        output_tokens=rng.randrange(1, 800), category_id=rng.randrange(0, 12),
                         tags={"lang": rng.choice(LANGS), "tier": rng.choice(TIERS), "tenant": rng.choice(TENANTS)}))
     return out
 
@@ -63,6 +63,10 @@ def test_breakdown_keys_make_cohort_aggregates_beside_untagged_series(start_tall
     for key, group in slices.items():
         assert series[key]["tags"] == []
         assert series[key]["requests"] == len(group)
+        categories = defaultdict(int)
+        for frame in group:
+            categories[frame["category_id"]] += 1
+        assert series[key]["categories"] == sorted(categories.items()), "series count input categories"
 
     # The cohorts: per slice, one per value of lang and one per value of tier.
     expected = defaultdict(list)
@@ -97,6 +101,8 @@ def test_breakdown_keys_make_cohort_aggregates_beside_untagged_series(start_tall
         # SNAPSHOT.md: cohorts keep no sessions and no time per output token.
         assert c["sessions"].exact and c["sessions"].keys == []
         assert c["tpot_us"].count == 0
+        # tallyd's default cohort_categories = false: no category histogram in cohorts.
+        assert c["categories"] == [] and c["other_categories"] == 0, key
 
     assert snapshot["counters"]["tags.dropped"] == len(sent), "the tenant tag of every frame"
     assert snapshot["cohort_summaries"] == ["queue_us", "input_tokens", "output_tokens"]

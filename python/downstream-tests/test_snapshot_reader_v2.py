@@ -370,7 +370,28 @@ def test_tenant_parts():
     with pytest.raises(DecodeError):
         decode_snapshot(snapshot(tenants=rows, flags=2))   # there, not announced: trailing bytes
     with pytest.raises(DecodeError, match="flags"):
-        decode_snapshot(snapshot(flags=2 | 8))
+        decode_snapshot(snapshot(flags=2 | 16))
+
+
+def test_cost_units_flag():
+    """SNAPSHOT.md, "Heavy hitters": with flags bit 3 (version 2) the cost summaries' numbers
+    count units of 2^-32 USD; the request summaries' do not."""
+    units = (2 ** 31, 2 ** 30, 3)                                  # 0.5 USD, 0.25 USD, 3 units
+    s = decode_snapshot(snapshot(heavy_weights=units, flags=2 | 8))
+    hitters = s["heavy_hitters"][0]
+    assert hitters["users_by_requests"] == {"total": 2.0 ** 31, "entries": [(0xABCDEF, 2.0 ** 30, 3.0)]}
+    assert hitters["users_by_cost"] == {"total": 0.5, "entries": [(0xABCDEF, 0.25, 3 * 2.0 ** -32)]}
+    # The escape inside units: a binary64 count of units, scaled back exactly.
+    s = decode_snapshot(snapshot(heavy_weights=(1.5, 0.75, 0.0), flags=2 | 8))
+    assert s["heavy_hitters"][0]["users_by_cost"] == {"total": 1.5 * 2.0 ** -32, "entries": [(0xABCDEF, 0.75 * 2.0 ** -32, 0.0)]}
+    rows = [("initech", 6.0, 0.0)]
+    hitters = decode_snapshot(snapshot(tenants=rows, flags=2 | 4 | 8))["heavy_hitters"][0]
+    assert hitters["tenants_by_requests"] == {"total": 10.0, "entries": rows}
+    assert hitters["tenants_by_cost"] == {"total": 10 * 2.0 ** -32, "entries": [("initech", 6 * 2.0 ** -32, 0.0)]}
+    with pytest.raises(DecodeError, match="cost-units"):
+        decode_snapshot(snapshot(version=1, flags=2 | 8))
+    with pytest.raises(DecodeError, match="cost-units"):
+        decode_snapshot(snapshot(hh=False, flags=8))
 
 
 def test_a_version_1_snapshot_reads_as_before():
