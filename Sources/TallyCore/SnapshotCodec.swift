@@ -58,7 +58,10 @@ public enum SnapshotCodec {
              | (snapshot.heavyHitters.isEmpty ? 0 : SnapshotCodec.heavyHittersFlag)
              | (hasTenants ? SnapshotCodec.tenantsFlag : 0)
              | (costUnits ? SnapshotCodec.costUnitsFlag : 0))   // flags
-        w.u8(snapshot.cohorts.isEmpty ? 0 : snapshot.cohortSummaries.intersection(.valid).rawValue)  // cohort_summaries
+        // cohort_summaries, with bit 7 when version 2 writes them lean (no centroids)
+        let summaries = snapshot.cohorts.isEmpty ? [] : snapshot.cohortSummaries.intersection(.valid)
+        let leanSummaries: SummarizedDigests = format.compact ? summaries : []
+        w.u8(summaries.rawValue | (leanSummaries.isEmpty ? 0 : SnapshotCodec.leanSummariesBit))
         w.u8(0)  // reserved
         w.u64(snapshot.windowStartMicros)
         w.u64(snapshot.windowEndMicros)
@@ -82,7 +85,9 @@ public enum SnapshotCodec {
         if !snapshot.cohorts.isEmpty {
             w.varint(UInt64(snapshot.cohorts.count))
             snapshot.cohorts.withUnsafeBufferPointer { all in
-                for i in all.indices { encode(all.baseAddress! + i, strings: strings, format: format, into: &w) }
+                for i in all.indices {
+                    encode(all.baseAddress! + i, strings: strings, format: format, leanSummaries: leanSummaries, into: &w)
+                }
             }
         }
         if !snapshot.heavyHitters.isEmpty {
@@ -127,6 +132,9 @@ public enum SnapshotCodec {
     /// Flags bit 3 (version 2, with bit 1): the cost summaries' weights are written in units
     /// of 2⁻³² USD (``HeavyHitterCost``).
     public static let costUnitsFlag: UInt8 = 8
+    /// `cohort_summaries` bit 7 (version 2, with a summary bit): the summaries are written
+    /// lean (``TDigest/compactSummarySerialize(at:appendingTo:)``), without centroids.
+    public static let leanSummariesBit: UInt8 = 0x80
 
     /// What differs between the versions: v2 writes compact digests and numbers.
     struct Format {
@@ -147,9 +155,10 @@ public enum SnapshotCodec {
     static let hyperLogLogOffsets: [Int] = [\SnapshotSeries.aggregate.users, \.aggregate.sessions]
         .map { MemoryLayout<SnapshotSeries>.offset(of: $0)! }
 
-    /// One series, read through a pointer into the snapshot's array (see ``encode(_:version:meanKeyBits:)``).
+    /// One series, read through a pointer into the snapshot's array (see ``encode(_:version:meanKeyBits:)``);
+    /// the digests in `leanSummaries` (a cohort's summaries, version 2) in the lean form.
     static func encode(_ series: UnsafePointer<SnapshotSeries>, strings: StringTableBuilder, format: Format,
-                       into w: inout SnapshotWriter) {
+                       leanSummaries: SummarizedDigests = [], into w: inout SnapshotWriter) {
         // No temporary arrays here: each costs an allocation (with a generic-metadata lookup)
         // per series, which for a one-frame series was most of its encoding. No copies of the
         // labels or the aggregate either (`let a = series.aggregate` retained its ~14 buffers):
@@ -187,10 +196,14 @@ public enum SnapshotCodec {
         w.varint(series.pointee.aggregate.cachedInputTokens)
         // Each digest and HyperLogLog read in place through its address in the series (a
         // method call on `series.pointee.aggregate.…` copied the sketch first: ~150 Ir each).
-        for offset in SnapshotCodec.digestOffsets {
+        for (d, offset) in SnapshotCodec.digestOffsets.enumerated() {
             let digest = (UnsafeRawPointer(series) + offset).assumingMemoryBound(to: TDigest.self)
             w.lengthPrefixed {
-                if format.compact { TDigest.compactSerialize(at: digest, meanKeyBits: format.meanKeyBits, appendingTo: &$0) } else {
+                if !leanSummaries.isEmpty && leanSummaries.rawValue >> UInt8(d) & 1 != 0 {
+                    TDigest.compactSummarySerialize(at: digest, appendingTo: &$0)
+                } else if format.compact {
+                    TDigest.compactSerialize(at: digest, meanKeyBits: format.meanKeyBits, appendingTo: &$0)
+                } else {
                     digest.pointee.serialize(appendingTo: &$0)
                 }
             }
@@ -238,11 +251,16 @@ public enum SnapshotCodec {
         }
         guard bytes[7] == 0 else { throw .invalid("reserved", "not zero") }
         let hasCohorts = bytes[5] & SnapshotCodec.cohortsFlag != 0
-        let summaries = SummarizedDigests(rawValue: bytes[6])
+        let summaries = SummarizedDigests(rawValue: bytes[6] & ~SnapshotCodec.leanSummariesBit)
         guard SummarizedDigests.valid.isSuperset(of: summaries) else {
             throw .invalid("cohort_summaries", "unknown bits \(bytes[6])")
         }
         guard summaries.isEmpty || hasCohorts else { throw .invalid("cohort_summaries", "set without the cohorts flag") }
+        let lean = bytes[6] & SnapshotCodec.leanSummariesBit != 0
+        guard !lean || (!summaries.isEmpty && version == 2) else {
+            throw .invalid("cohort_summaries", "the lean bit without summaries or in version 1")
+        }
+        let leanSummaries: SummarizedDigests = lean ? summaries : []
         let hasHeavyHitters = bytes[5] & SnapshotCodec.heavyHittersFlag != 0
         r.offset = 8
         let start = try r.u64("window_start"), end = try r.u64("window_end")
@@ -297,7 +315,7 @@ public enum SnapshotCodec {
             var seen = Set<SeriesLabels>()
             for i in 0..<(try r.count("cohort_count", max: 1 << 24)) {
                 var cohort = try decodeSeries(&r, index: i, strings: strings, sketches: sketches, format: format,
-                                              section: "cohort")
+                                              section: "cohort", leanSummaries: leanSummaries)
                 guard cohort.labels.tags.count == 1 else {
                     throw .invalid("cohort[\(i)].tag_count", "\(cohort.labels.tags.count), must be 1")
                 }
@@ -418,8 +436,8 @@ public enum SnapshotCodec {
     }
 
     static func decodeSeries(_ r: inout SnapshotReader, index: Int, strings: [String],
-                             sketches: SketchParameters, format: Format,
-                             section: String = "series") throws(SnapshotCodecError) -> SnapshotSeries {
+                             sketches: SketchParameters, format: Format, section: String = "series",
+                             leanSummaries: SummarizedDigests = []) throws(SnapshotCodecError) -> SnapshotSeries {
         let f = "\(section)[\(index)]"
         func string(_ field: String) throws(SnapshotCodecError) -> String {
             strings[try r.count("\(f).\(field)", max: strings.count - 1)]
@@ -456,7 +474,9 @@ public enum SnapshotCodec {
         for d in 0..<7 {
             let bytes = try r.take(try r.count("\(f).digest[\(d)].length", max: 1 << 24), "\(f).digest[\(d)]")
             do {
-                let digest = format.compact
+                let digest = leanSummaries.rawValue >> UInt8(d) & 1 != 0
+                    ? try TDigest(compactSummary: Array(bytes), compression: sketches.compression, scale: sketches.scale)
+                    : format.compact
                     ? try TDigest(compactSerialized: Array(bytes), compression: sketches.compression, scale: sketches.scale,
                                   meanKeyBits: format.meanKeyBits)
                     : try TDigest(serialized: Array(bytes))

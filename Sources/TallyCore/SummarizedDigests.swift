@@ -9,8 +9,9 @@ import TallySketches
 /// tallyd summarizes what its `cohort_distributions` setting leaves out (by default queue
 /// time and the two token counts: fairness and cohort slicing read latency, TTFT and
 /// cost's spread, and token sums). A full digest of a cohort holds about one centroid
-/// per value at 5-s windows (a median 48 bytes in the demo); a summary 12–20 bytes
-/// whatever the values (Benchmarks/README.md, "Cohort summaries").
+/// per value at 5-s windows (a median 48 bytes in the demo); a summary 7–13 bytes
+/// whatever the values, written lean in version 2 (Benchmarks/README.md, "Cohort
+/// summaries", "Lean summaries").
 public struct SummarizedDigests: OptionSet, Sendable, Hashable {
     public let rawValue: UInt8
     public init(rawValue: UInt8) { self.rawValue = rawValue }

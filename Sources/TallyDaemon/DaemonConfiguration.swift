@@ -616,7 +616,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     # requests and by cost, with the same bounds, named in the snapshot; the tag need not be
     # a series tag or a breakdown key (it then makes no series and is not counted dropped).
     # Needs heavy_hitters; doubles their memory and adds ~8 B × k a slice to each snapshot
-    # (the demo: 1.3 B a frame; Benchmarks/README.md, "Cost units").
+    # (the demo: 1.3 B a frame; Benchmarks/README.md, "Cohort categories and cost units").
     heavy_hitter_tag = ""
     # Print a per-window summary table on stdout.
     summary = false

@@ -58,3 +58,63 @@ extension TDigest {
         self = summarized()
     }
 }
+
+extension TDigest {
+    /// Counts a lean summary may hold: ≤ 4,096 centroids of 2³² − 1 (≈ 1.8 × 10¹³ values),
+    /// so that a few bytes cannot make a reader allocate more than 64 KiB of centroids.
+    public static let leanSummaryMaxCount = UInt64(UInt32.max) * 4_096
+
+    /// The **lean** compact form of a summary (SNAPSHOT.md, "t-digest bytes, compact", lean
+    /// summaries): count, rejected, then the value (count 1) or min, max and sum (count > 1)
+    /// as ``CompactNumber``s, and no centroids, which a reader places from those
+    /// (``summarized()``). 2–29 bytes; the full compact form of the same summary adds its
+    /// centroid count, Rice parameter and bit stream (5–7 bytes for counts up to ~1,000). For a digest that is not a
+    /// summary the centroids are lost: call it on summaries only.
+    public static func compactSummarySerialize(at digest: UnsafePointer<TDigest>, appendingTo bytes: inout [UInt8]) {
+        let stats = digest.pointee.stats
+        var writer = ByteWriter()
+        swap(&writer.bytes, &bytes)
+        defer { swap(&writer.bytes, &bytes) }
+        writer.varint(stats.count)
+        writer.varint(stats.rejected)
+        guard stats.count > 0 else { return }
+        CompactNumber.append(stats.min, to: &writer.bytes)
+        guard stats.count > 1 else { return }
+        CompactNumber.append(stats.max, to: &writer.bytes)
+        CompactNumber.append(stats.sum, to: &writer.bytes)
+    }
+
+    /// Reads a lean summary (``compactSummarySerialize(at:appendingTo:)``) as the
+    /// ``summarized()`` digest of its statistics.
+    /// - Throws: ``SketchError`` on a truncated or trailing field, a non-finite number,
+    ///   min > max, or a count over ``leanSummaryMaxCount``; never traps on bad bytes.
+    public init(compactSummary bytes: [UInt8], compression: Int, scale: TDigestScale) throws(SketchError) {
+        guard (10...10_000).contains(compression) else {
+            throw .invalidField(field: "compression", detail: "\(compression) not in 10…10000")
+        }
+        let result = bytes.withUnsafeBytes { raw in
+            Result { () throws(SketchError) -> TDigest in
+                var reader = ByteReader(raw)
+                var digest = TDigest(compression: compression, scale: scale)
+                digest.stats.count = try reader.varint("count")
+                digest.stats.rejected = try reader.varint("rejected")
+                guard digest.stats.count <= TDigest.leanSummaryMaxCount else {
+                    throw .invalidField(field: "count", detail: "\(digest.stats.count) over \(TDigest.leanSummaryMaxCount) in a summary")
+                }
+                if digest.stats.count == 1 {
+                    let value = try reader.number("value")
+                    (digest.stats.min, digest.stats.max, digest.stats.sum) = (value, value, value)
+                    digest.centroids = [Centroid(mean: value, weight: 1)]
+                } else if digest.stats.count > 1 {
+                    digest.stats.min = try reader.number("min")
+                    digest.stats.max = try reader.number("max")
+                    digest.stats.sum = try reader.number("sum")
+                    guard digest.stats.min <= digest.stats.max else { throw .invalidField(field: "min/max", detail: "min > max") }
+                }
+                try reader.expectEnd()
+                return digest.summarized()
+            }
+        }
+        self = try result.get()
+    }
+}

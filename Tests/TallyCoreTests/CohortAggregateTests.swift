@@ -283,7 +283,7 @@ import TallyWire
         #expect(sameSeries, "series untouched")
 
         let bytes = SnapshotCodec.encode(lean), fullBytes = SnapshotCodec.encode(full)
-        #expect(bytes[6] == summaries.rawValue && fullBytes[6] == 0)
+        #expect(bytes[6] == summaries.rawValue | SnapshotCodec.leanSummariesBit && fullBytes[6] == 0)
         #expect(bytes.count < fullBytes.count, "\(bytes.count) vs \(fullBytes.count) bytes")
         let decoded = try SnapshotCodec.decode(bytes)
         #expect(decoded.cohortSummaries == summaries)
@@ -319,12 +319,14 @@ import TallyWire
             #expect(m.aggregate.inputTokens.count <= 1 || m.aggregate.inputTokens.centroidCount == 1)
         }
 
-        // Bit 3 (time per output token) and bit 7 are not distributions a cohort keeps;
-        // any bit without the cohort section is refused.
-        for bad: UInt8 in [1 << 3, 1 << 7] {
-            var wrong = bytes
-            wrong[6] = bad
-            #expect(throws: SnapshotCodecError.invalid("cohort_summaries", "unknown bits \(bad)")) { try SnapshotCodec.decode(wrong) }
+        // Bit 3 (time per output token) is not a distribution a cohort keeps; bit 7 (lean)
+        // needs a summary; any bit without the cohort section is refused.
+        var wrong = bytes
+        wrong[6] = 1 << 3
+        #expect(throws: SnapshotCodecError.invalid("cohort_summaries", "unknown bits 8")) { try SnapshotCodec.decode(wrong) }
+        wrong[6] = SnapshotCodec.leanSummariesBit
+        #expect(throws: SnapshotCodecError.invalid("cohort_summaries", "the lean bit without summaries or in version 1")) {
+            try SnapshotCodec.decode(wrong)
         }
         var noCohorts = full
         noCohorts.cohorts = []
@@ -373,6 +375,52 @@ import TallyWire
         #expect(same, "series and the cohorts' other fields as with categories")
         let leftBytes = SnapshotCodec.encode(left).count, keptBytes = SnapshotCodec.encode(kept).count
         #expect(leftBytes < keptBytes, "\(leftBytes) vs \(keptBytes) bytes")
+    }
+
+    /// Version 2 writes summaries lean (`cohort_summaries` bit 7): no centroids, ≥ 5 bytes
+    /// less each, read back as the same summaries; version 1 writes them whole without the bit,
+    /// and its readers get the same values; the bit is refused in version 1.
+    @Test func summariesAreWrittenLeanInVersion2() throws {
+        let input = frames(8_000, seed: 23)
+        let summaries: SummarizedDigests = [.queueTime, .inputTokens, .outputTokens]
+        let (lean, _) = try twoShardWindow(input, windowStart: start) {
+            $0.tags = TagPolicy(seriesKeys: [], breakdownKeys: ["lang", "region"])
+            $0.cohortSummaries = summaries
+        }
+        let v2 = SnapshotCodec.encode(lean), v1 = SnapshotCodec.encode(lean, version: 1)
+        #expect(v2[6] == summaries.rawValue | SnapshotCodec.leanSummariesBit && v1[6] == summaries.rawValue)
+        func summaryDigests(_ s: Snapshot) -> [[UInt8]] {
+            s.cohorts.flatMap { [$0.aggregate.queueTime, $0.aggregate.inputTokens, $0.aggregate.outputTokens].map { $0.compactSerialized() } }
+        }
+        let fromV2 = try SnapshotCodec.decode(v2), fromV1 = try SnapshotCodec.decode(v1)
+        #expect(summaryDigests(fromV2) == summaryDigests(lean) && summaryDigests(fromV1) == summaryDigests(lean))
+        // ≥ 5 bytes less for each summary of more than one value (its centroid count, Rice
+        // parameter, key and weight): the whole form written with the bit cleared reads the same.
+        let multi = lean.cohorts.reduce(0) { total, c in
+            total + [c.aggregate.queueTime, c.aggregate.inputTokens, c.aggregate.outputTokens].filter { $0.count > 1 }.count
+        }
+        #expect(multi > 100)
+        var whole = lean
+        whole.cohortSummaries = []  // written whole, then named summaries again below
+        var wholeBytes = SnapshotCodec.encode(whole)
+        wholeBytes[6] = summaries.rawValue
+        #expect(wholeBytes.count - v2.count >= 5 * multi, "\(wholeBytes.count) vs \(v2.count) bytes, \(multi) summaries")
+        let fromWhole = try SnapshotCodec.decode(wholeBytes)
+        #expect(summaryDigests(fromWhole) == summaryDigests(lean))
+        #expect(fromV2.cohorts.map { $0.aggregate.totalLatency.compactSerialized() }
+                == fromWhole.cohorts.map { $0.aggregate.totalLatency.compactSerialized() }, "full digests as before")
+        var flagged = v1
+        flagged[6] |= SnapshotCodec.leanSummariesBit
+        #expect(throws: SnapshotCodecError.invalid("cohort_summaries", "the lean bit without summaries or in version 1")) {
+            try SnapshotCodec.decode(flagged)
+        }
+        // Merged with itself from another collector: still lean, still the summaries of the sums.
+        var other = lean
+        other.sequences = [Snapshot.SequenceRange(collectorID: "d", first: 0, last: 0)]
+        let merged = try Snapshot.merged([lean, other], collectorID: "m")
+        let mergedBytes = SnapshotCodec.encode(merged)
+        #expect(mergedBytes[6] & SnapshotCodec.leanSummariesBit != 0)
+        #expect(summaryDigests(try SnapshotCodec.decode(mergedBytes)) == summaryDigests(merged))
     }
 
     @Test func policiesAreValidated() {

@@ -67,4 +67,47 @@ import TallySynthetic
         usual.insertSummarizing(1)
         #expect(usual.centroidList.count == 1 && usual.count == 601)
     }
+
+    /// The lean compact form (SNAPSHOT.md, lean summaries): count, rejected and the value or
+    /// min, max and sum, ≥ 5 bytes less than the full form of a one-centroid summary; read back
+    /// as the same summary, split past 2³² − 1 values as ``summarized()`` splits; bad bytes
+    /// refused with an error.
+    @Test func leanSummariesReadBackAsTheSameSummary() throws {
+        func lean(_ d: TDigest) -> [UInt8] {
+            var bytes: [UInt8] = []
+            withUnsafePointer(to: d) { TDigest.compactSummarySerialize(at: $0, appendingTo: &bytes) }
+            return bytes
+        }
+        func read(_ bytes: [UInt8]) throws -> TDigest { try TDigest(compactSummary: bytes, compression: 100, scale: .k2tRelative) }
+        func pairs(_ d: TDigest) -> [[Double]] { d.centroidList.map { [$0.mean, $0.weight] } }
+        var rng = SplitMix64(seed: 12)
+        var summary = TDigest(compression: 100, scale: .k2tRelative, bufferCapacity: 248)
+        for n in 0...300 {
+            let bytes = lean(summary)
+            let back = try read(bytes)
+            #expect(back.compactSerialized() == summary.compactSerialized(), "after \(n) values")
+            #expect(pairs(back) == pairs(summary) && back.rejected == summary.rejected)
+            if n > 1 { #expect(bytes.count <= summary.compactSerialized().count - 5, "after \(n) values") }
+            if n <= 1 { #expect(bytes == summary.compactSerialized(), "count ≤ 1: the same bytes as the full form") }
+            summary.insertSummarizing(Double(rng.next() % 1_000_000) / 8)
+        }
+        // Past 2^32 − 1 values: the same split as summarized().
+        var big = TDigest(compression: 100, scale: .k2tRelative)
+        big.insert(2, weight: 6_000_000_000)
+        big.insert(4, weight: 3_000_000_001)
+        let split = big.summarized()
+        let back = try read(lean(split))
+        #expect(pairs(back) == pairs(split) && back.centroidList.count == 3 && back.count == 9_000_000_001)
+        // Refused: a count past the bound, min > max, trailing and missing bytes.
+        var tooMany: [UInt8] = []
+        var n = TDigest.leanSummaryMaxCount + 1
+        while n >= 0x80 { tooMany.append(UInt8(truncatingIfNeeded: n) | 0x80); n >>= 7 }
+        tooMany += [UInt8(n), 0, 0, 4, 4]  // rejected 0, min 0, max 1, sum 1 (a number's integer form: 2 · zigzag)
+        #expect(throws: SketchError.self) { try read(tooMany) }
+        #expect(throws: SketchError.self) { try read([2, 0, 8, 4, 12]) }     // min 2 > max 1
+        #expect(throws: SketchError.self) { try read([2, 0, 4, 8, 12, 0]) }  // a trailing byte
+        #expect(throws: SketchError.self) { try read([2, 0, 4, 8]) }         // no sum
+        let ok = try read([2, 0, 4, 8, 12])                                 // 1 and 2: min 1, max 2, sum 3
+        #expect(ok.count == 2 && ok.centroidList.map(\.mean) == [1.5] && ok.centroidList.map(\.weight) == [2])
+    }
 }

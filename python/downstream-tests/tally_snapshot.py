@@ -230,23 +230,34 @@ def decode_digest(data):
 MEAN_KEY_BITS = range(12, 29)  # SNAPSHOT.md, "Layout": mean_key_bits 12 … 28
 
 
+def read_compact_head(r, compression, scale, max_count=None):
+    """The statistics every compact digest starts with: count and rejected, then the value
+    (count 1: the whole digest) or min, max and sum. Returns (digest, None) when the digest
+    ends there (count ≤ 1), else (None, (count, rejected, min, max, sum))."""
+    count = r.varint("count")
+    rejected = r.varint("rejected")
+    if max_count is not None and count > max_count:
+        raise DecodeError(f"summary count {count} over {max_count}")
+    if count == 0:
+        return Digest(scale, compression, 0, rejected), None
+    if count == 1:
+        value = r.number("value")
+        return Digest(scale, compression, 1, rejected, value, value, value, [value], [1]), None
+    lo, hi, total = r.number("min"), r.number("max"), r.number("sum")
+    if lo > hi:
+        raise DecodeError("min > max")
+    return None, (count, rejected, lo, hi, total)
+
+
 def decode_compact_digest(data, compression, scale, key_bits):
     """A version-2 snapshot's digest (SNAPSHOT.md, "t-digest bytes, compact"); compression
     and scale are the snapshot header's, key_bits its mean_key_bits B."""
     if key_bits not in MEAN_KEY_BITS:
         raise DecodeError(f"mean_key_bits {key_bits} not in 12…28")
     r = Reader(data)
-    count = r.varint("count")
-    rejected = r.varint("rejected")
-    if count == 0:
-        digest = Digest(scale, compression, 0, rejected)
-    elif count == 1:
-        value = r.number("value")
-        digest = Digest(scale, compression, 1, rejected, value, value, value, [value], [1])
-    else:
-        lo, hi, total = r.number("min"), r.number("max"), r.number("sum")
-        if lo > hi:
-            raise DecodeError("min > max")
+    digest, head = read_compact_head(r, compression, scale)
+    if head is not None:
+        count, rejected, lo, hi, total = head
         k = r.varint("centroids")
         # Every centroid takes at least one bit (its weight's code).
         if not 1 <= k <= count or k > 8 * (len(data) - r.offset):
@@ -283,6 +294,31 @@ def decode_compact_digest(data, compression, scale, key_bits):
         return Digest(scale, compression, count, rejected, lo, hi, total, means, weights)
     if not r.at_end():
         raise DecodeError("digest: trailing bytes")
+    return digest
+
+
+LEAN_SUMMARY_MAX_COUNT = (2**32 - 1) * 4096  # SNAPSHOT.md: a lean summary's count bound
+
+
+def decode_lean_summary(data, compression, scale):
+    """A lean summary (SNAPSHOT.md, "t-digest bytes, compact", cohort_summaries bit 7):
+    count, rejected, then the value (count 1) or min, max and sum; the centroids are the
+    summary's own: one at sum / count clamped to [min, max], or ⌈count / (2^32 − 1)⌉
+    equal parts of the count (the remainder on the last ones) when one cannot hold it."""
+    r = Reader(data)
+    digest, head = read_compact_head(r, compression, scale, max_count=LEAN_SUMMARY_MAX_COUNT)
+    if head is not None:
+        count, rejected, lo, hi, total = head
+        mean = min(max(total / count, lo), hi)
+        parts = -(-count // (2**32 - 1))
+        weights, left = [], count
+        for part in range(parts):
+            weights.append(left // (parts - part))
+            left -= weights[-1]
+        digest = Digest(scale, compression, count, rejected, lo, hi, total, [mean] * parts, weights)
+    if not r.at_end():
+        raise DecodeError("summary: trailing bytes")
+    digest.summary = True
     return digest
 
 
@@ -388,6 +424,7 @@ def decode_hll(data):
 
 COHORTS_FLAG = 0x01
 COHORT_SUMMARY_BITS = 0x77  # every digest but time per output token (bit 3)
+LEAN_SUMMARIES_BIT = 0x80   # version 2: the summaries are written lean (no centroids)
 HEAVY_HITTERS_FLAG = 0x02
 TENANTS_FLAG = 0x04
 # Flags bit 3 (version 2, with bit 1): the cost summaries' weights are in units of 2^-32 USD.
@@ -415,8 +452,10 @@ def decode_snapshot(data):
     # never time per output token (bit 3) or bit 7, and only with a cohort section.
     if data[5] & ~(COHORTS_FLAG | HEAVY_HITTERS_FLAG | TENANTS_FLAG | COST_UNITS_FLAG) or data[7] != 0:
         raise DecodeError("version, flags or reserved")
-    if data[6] & ~COHORT_SUMMARY_BITS or (data[6] and not data[5] & COHORTS_FLAG):
+    if data[6] & ~(COHORT_SUMMARY_BITS | LEAN_SUMMARIES_BIT) or (data[6] and not data[5] & COHORTS_FLAG):
         raise DecodeError(f"cohort_summaries {data[6]:#04x}")
+    if data[6] & LEAN_SUMMARIES_BIT and not (data[6] & COHORT_SUMMARY_BITS and data[4] == 2):
+        raise DecodeError(f"cohort_summaries {data[6]:#04x}: the lean bit without summaries or in version 1")
     if data[5] & TENANTS_FLAG and not data[5] & HEAVY_HITTERS_FLAG:
         raise DecodeError("the tenant flag without the heavy-hitter flag")
     if data[5] & COST_UNITS_FLAG and not (data[5] & HEAVY_HITTERS_FLAG and data[4] == 2):
@@ -472,7 +511,13 @@ def decode_snapshot(data):
         count = r.varint("cohort_count")
         if count == 0:
             raise DecodeError("cohort section without cohorts")
-        out["cohorts"] = [decode_series(r, ref, digest_decoder) for _ in range(count)]
+        lean = [name for i, name in enumerate(DIGESTS) if data[6] & LEAN_SUMMARIES_BIT and data[6] >> i & 1]
+
+        def cohort_digest_decoder(raw, name):
+            if name in lean:
+                return decode_lean_summary(raw, out["compression"], out["scale"])
+            return digest_decoder(raw)
+        out["cohorts"] = [decode_series(r, ref, cohort_digest_decoder, by_name=True) for _ in range(count)]
         labels = [label_key(c) for c in out["cohorts"]]
         if any(len(c["tags"]) != 1 for c in out["cohorts"]):
             raise DecodeError("a cohort aggregate needs exactly one tag")
@@ -560,7 +605,9 @@ def slice_label_key(s):
     return (s["model"].encode(), s["model_version"].encode(), s["prompt_version"].encode(), s["route"].encode(), s["ring"])
 
 
-def decode_series(r, ref, digest_decoder=decode_digest):
+def decode_series(r, ref, digest_decoder=decode_digest, by_name=False):
+    """A series or cohort record; `digest_decoder(raw)`, or `digest_decoder(raw, name)` with
+    `by_name`, reads each digest."""
     s = {"model": ref(), "model_version": ref(), "prompt_version": ref(), "route": ref(), "ring": r.u8("ring")}
     tag_count = r.u8("tag_count")
     if tag_count > 8:
@@ -582,7 +629,7 @@ def decode_series(r, ref, digest_decoder=decode_digest):
     for name in DIGESTS:
         raw = r.bytes_field(name)
         s["digest_bytes"][name] = raw
-        s[name] = digest_decoder(raw)
+        s[name] = digest_decoder(raw, name) if by_name else digest_decoder(raw)
     s["hll_bytes"] = {}
     for name in ["users", "sessions"]:
         raw = r.bytes_field(name)

@@ -420,3 +420,54 @@ def test_cohort_summaries_byte():
     data[7] = 1
     with pytest.raises(DecodeError, match="reserved"):
         decode_snapshot(bytes(data))
+
+
+def cohort_snapshot(summaries, latency, version=2):
+    """snapshot()'s series and a cohort section of one cohort (model "m", tag m=c, 2
+    requests) whose latency digest is `latency` and other digests empty; byte 6 = `summaries`."""
+    data = bytearray(snapshot(version=version, hh=False, flags=0x01))  # flags bit 0: cohorts
+    data[6] = summaries
+    empty = bytes([0, 0]) if version == 2 else digest_v1(0, [])
+    digests = [empty, empty, latency] + [empty] * 4
+    record = varint(2) + varint(0) * 3 + bytes([0, 1]) + varint(2) + varint(1)   # m, ring 0, tag (m, c)
+    record += varint(2) + varint(2) + varint(0) * 5                             # requests 2, all ok
+    record += varint(0) + varint(0) * 3 + varint(0) * 3 + varint(0) * 2 + varint(0) * 4 + varint(0)
+    record += varint(0) + varint(0)                                             # unpriced, cached
+    record += b"".join(varint(len(d)) + d for d in digests)
+    record += (varint(3) + bytes([0x11, 14, 0])) * 2
+    record += varint(0) + varint(0)                                             # categories
+    return bytes(data) + varint(1) + record
+
+
+def test_lean_summaries():
+    """SNAPSHOT.md, "t-digest bytes, compact": with cohort_summaries bit 7 the named digests
+    are lean summaries (count, rejected, min, max, sum; the centroid placed by the reader)."""
+    lean = bytes([2, 0]) + number(1000) + number(3000) + number(4000)
+    s = decode_snapshot(cohort_snapshot(0x80 | 0x04, lean))
+    assert s["cohort_summaries"] == ["latency_us"]
+    latency = s["cohorts"][0]["latency_us"]
+    assert (latency.count, latency.min, latency.max, latency.sum) == (2, 1000, 3000, 4000)
+    assert (latency.means, latency.weights, latency.summary) == ([2000.0], [2], True)
+    assert latency.quantile(0.5) is None
+    # One value: the value alone, as in any compact digest.
+    one = decode_snapshot(cohort_snapshot(0x84, bytes([1, 0]) + number(1234)))["cohorts"][0]["latency_us"]
+    assert (one.count, one.means, one.weights) == (1, [1234], [1])
+    # Past 2^32 − 1 values: equal parts, the larger ones last.
+    count = 9_000_000_001
+    big = bytes(varint(count)) + bytes([0]) + number(2) + number(4) + number(27_000_000_003)
+    many = decode_snapshot(cohort_snapshot(0x84, big))["cohorts"][0]["latency_us"]
+    assert many.weights == [3_000_000_000, 3_000_000_000, 3_000_000_001] and many.means == [3.0] * 3
+    refusals = {
+        "the full form under the lean bit": cohort_snapshot(0x84, compact_digest([key_of(1000.0, 21), key_of(3000.0, 21)],
+                                                                                [1, 1], 1000, 3000, 4000, b=0, bits=21)),
+        "a lean summary without the lean bit": cohort_snapshot(0x04, lean),
+        "min over max": cohort_snapshot(0x84, bytes([2, 0]) + number(3000) + number(1000) + number(4000)),
+        "a trailing byte": cohort_snapshot(0x84, lean + bytes([0])),
+        "a count past (2^32 − 1) × 4,096": cohort_snapshot(0x84, bytes(varint((2**32 - 1) * 4096 + 1)) + lean[1:]),
+        "the lean bit alone": cohort_snapshot(0x80, lean),
+        "the lean bit in version 1": cohort_snapshot(0x84, digest_v1(2, [1000.0, 3000.0]), version=1),
+    }
+    for why, data in refusals.items():
+        with pytest.raises(DecodeError):
+            decode_snapshot(data)
+            pytest.fail(why)
