@@ -1,6 +1,7 @@
 /// The weight a frame's cost adds to the heavy hitters' cost summaries (SNAPSHOT.md,
 /// "Heavy hitters"): the cost in US dollars rounded **up** to a multiple of 2⁻³² USD
-/// (≈ 2.3 × 10⁻¹⁰ USD; below 1 % of one token at $0.02 a million tokens).
+/// (≈ 2.3 × 10⁻¹⁰ USD: at most ~1.2 % over for a one-token request at $0.02 a million
+/// tokens, under 0.01 % for any request of a few hundred tokens).
 ///
 /// On that grid every weight, every sum of weights (estimates, errors, W, merges) and every
 /// such sum's 2³² multiple is exact in binary64, so a version-2 snapshot writes the cost
@@ -13,8 +14,8 @@ public enum HeavyHitterCost {
     /// The size of one unit in US dollars: 2⁻³² (a power of two: scaling by it is exact).
     public static let dollarsPerUnit: Double = 1 / unitsPerDollar
 
-    /// `cost` (US dollars, finite and > 0) rounded up to the grid; a cost of at least
-    /// 2⁹⁷⁰ USD (no price makes one) is returned as it is.
+    /// `cost` (US dollars, finite and > 0) rounded up to the grid; a cost whose multiple of
+    /// 2³² is not finite (≥ 2⁹⁹² USD: no price makes one) is returned as it is.
     @inlinable
     public static func weight(_ cost: Double) -> Double {
         let units = cost * unitsPerDollar

@@ -68,8 +68,8 @@ extension TDigest {
     /// summaries): count, rejected, then the value (count 1) or min, max and sum (count > 1)
     /// as ``CompactNumber``s, and no centroids, which a reader places from those
     /// (``summarized()``). 2–29 bytes; the full compact form of the same summary adds its
-    /// centroid count, Rice parameter and bit stream (5–7 bytes for counts up to ~1,000). For a digest that is not a
-    /// summary the centroids are lost: call it on summaries only.
+    /// centroid count, Rice parameter and bit stream (5–7 bytes for counts up to ~1,000).
+    /// For a digest that is not a summary the centroids are lost: call it on summaries only.
     public static func compactSummarySerialize(at digest: UnsafePointer<TDigest>, appendingTo bytes: inout [UInt8]) {
         let stats = digest.pointee.stats
         var writer = ByteWriter()
