@@ -56,19 +56,44 @@ extension TDigest {
         var writer = ByteWriter()
         swap(&writer.bytes, &bytes)
         defer { swap(&writer.bytes, &bytes) }
-        writer.varint(count)
-        writer.varint(rejected)
-        guard count > 0 else { return }
-        if count == 1 {
-            CompactNumber.append(min, to: &writer.bytes)
-            return
-        }
-        CompactNumber.append(min, to: &writer.bytes)
-        CompactNumber.append(max, to: &writer.bytes)
-        CompactNumber.append(sum, to: &writer.bytes)
+        guard TDigest.writeCompactStatistics(stats, to: &writer) else { return }
         var digest = self
         digest.compress()
         digest.centroids.withUnsafeBufferPointer { writeCentroids($0, bits: bits, to: &writer) }
+    }
+
+    /// The statistics every compact form starts with (the full one and a lean summary):
+    /// count and rejected as varints, then the value (count 1) or min, max and sum (count > 1)
+    /// as ``CompactNumber``s. Returns whether centroids may follow (count > 1).
+    static func writeCompactStatistics(_ stats: Stats, to writer: inout ByteWriter) -> Bool {
+        writer.varint(stats.count)
+        writer.varint(stats.rejected)
+        guard stats.count > 0 else { return false }
+        CompactNumber.append(stats.min, to: &writer.bytes)
+        guard stats.count > 1 else { return false }
+        CompactNumber.append(stats.max, to: &writer.bytes)
+        CompactNumber.append(stats.sum, to: &writer.bytes)
+        return true
+    }
+
+    /// Reads what ``writeCompactStatistics(_:to:)`` wrote into `digest` (a one-value digest
+    /// gets its centroid). Returns whether centroids follow (count > 1).
+    /// - Throws: ``SketchError`` on a truncated or non-finite field, or min > max.
+    static func readCompactStatistics(_ reader: inout ByteReader, into digest: inout TDigest) throws(SketchError) -> Bool {
+        digest.stats.count = try reader.varint("count")
+        digest.stats.rejected = try reader.varint("rejected")
+        guard digest.count > 0 else { return false }
+        if digest.count == 1 {
+            let value = try reader.number("value")
+            (digest.stats.min, digest.stats.max, digest.stats.sum) = (value, value, value)
+            digest.centroids = [Centroid(mean: value, weight: 1)]
+            return false
+        }
+        digest.stats.min = try reader.number("min")
+        digest.stats.max = try reader.number("max")
+        digest.stats.sum = try reader.number("sum")
+        guard digest.min <= digest.max else { throw .invalidField(field: "min/max", detail: "min > max") }
+        return true
     }
 
     /// The centroid part of the compact form: their count, the Rice parameter, and the bit
@@ -175,23 +200,10 @@ extension TDigest {
                             bits: Int) throws(SketchError) -> TDigest {
         var reader = ByteReader(raw)
         var digest = TDigest(compression: compression, scale: scale)
-        digest.stats.count = try reader.varint("count")
-        digest.stats.rejected = try reader.varint("rejected")
-        guard digest.count > 0 else {
+        guard try readCompactStatistics(&reader, into: &digest) else {
             try reader.expectEnd()
             return digest
         }
-        if digest.count == 1 {
-            let value = try reader.number("value")
-            (digest.stats.min, digest.stats.max, digest.stats.sum) = (value, value, value)
-            digest.centroids = [Centroid(mean: value, weight: 1)]
-            try reader.expectEnd()
-            return digest
-        }
-        digest.stats.min = try reader.number("min")
-        digest.stats.max = try reader.number("max")
-        digest.stats.sum = try reader.number("sum")
-        guard digest.min <= digest.max else { throw .invalidField(field: "min/max", detail: "min > max") }
         let k = try reader.varint("centroid count")
         // Every centroid takes at least one bit (its weight), so K is bounded by the bytes left.
         guard k >= 1, k <= digest.count, k <= UInt64(reader.remaining) * 8 else {

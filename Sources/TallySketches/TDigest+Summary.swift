@@ -71,17 +71,10 @@ extension TDigest {
     /// centroid count, Rice parameter and bit stream (5–7 bytes for counts up to ~1,000).
     /// For a digest that is not a summary the centroids are lost: call it on summaries only.
     public static func compactSummarySerialize(at digest: UnsafePointer<TDigest>, appendingTo bytes: inout [UInt8]) {
-        let stats = digest.pointee.stats
         var writer = ByteWriter()
         swap(&writer.bytes, &bytes)
         defer { swap(&writer.bytes, &bytes) }
-        writer.varint(stats.count)
-        writer.varint(stats.rejected)
-        guard stats.count > 0 else { return }
-        CompactNumber.append(stats.min, to: &writer.bytes)
-        guard stats.count > 1 else { return }
-        CompactNumber.append(stats.max, to: &writer.bytes)
-        CompactNumber.append(stats.sum, to: &writer.bytes)
+        _ = TDigest.writeCompactStatistics(digest.pointee.stats, to: &writer)  // no centroids after
     }
 
     /// Reads a lean summary (``compactSummarySerialize(at:appendingTo:)``) as the
@@ -96,20 +89,9 @@ extension TDigest {
             Result { () throws(SketchError) -> TDigest in
                 var reader = ByteReader(raw)
                 var digest = TDigest(compression: compression, scale: scale)
-                digest.stats.count = try reader.varint("count")
-                digest.stats.rejected = try reader.varint("rejected")
+                _ = try TDigest.readCompactStatistics(&reader, into: &digest)
                 guard digest.stats.count <= TDigest.leanSummaryMaxCount else {
                     throw .invalidField(field: "count", detail: "\(digest.stats.count) over \(TDigest.leanSummaryMaxCount) in a summary")
-                }
-                if digest.stats.count == 1 {
-                    let value = try reader.number("value")
-                    (digest.stats.min, digest.stats.max, digest.stats.sum) = (value, value, value)
-                    digest.centroids = [Centroid(mean: value, weight: 1)]
-                } else if digest.stats.count > 1 {
-                    digest.stats.min = try reader.number("min")
-                    digest.stats.max = try reader.number("max")
-                    digest.stats.sum = try reader.number("sum")
-                    guard digest.stats.min <= digest.stats.max else { throw .invalidField(field: "min/max", detail: "min > max") }
                 }
                 try reader.expectEnd()
                 return digest.summarized()
