@@ -90,6 +90,7 @@ public enum SnapshotCodec {
                 }
             }
         }
+        if w.wroteEmptySketch { w.bytes[5] |= SnapshotCodec.emptySketchesFlag }
         if !snapshot.heavyHitters.isEmpty {
             w.varint(UInt64(snapshot.heavyHitters.count))
             for slice in snapshot.heavyHitters {
@@ -132,6 +133,12 @@ public enum SnapshotCodec {
     /// Flags bit 3 (version 2, with bit 1): the cost summaries' weights are written in units
     /// of 2⁻³² USD (``HeavyHitterCost``).
     public static let costUnitsFlag: UInt8 = 8
+    /// Flags bit 4 (version 2): some sketch of a series or cohort record was written as
+    /// zero bytes, which stands for an empty sketch of the header's parameters (SNAPSHOT.md,
+    /// "Series"). Set by a writer only when it wrote one.
+    public static let emptySketchesFlag: UInt8 = 16
+    /// An empty digest in the compact form and as a lean summary: count 0, rejected 0.
+    static let emptyCompactDigest: [UInt8] = [0, 0]
     /// `cohort_summaries` bit 7 (version 2, with a summary bit): the summaries are written
     /// lean (``TDigest/compactSummarySerialize(at:appendingTo:)``), without centroids.
     public static let leanSummariesBit: UInt8 = 0x80
@@ -140,6 +147,8 @@ public enum SnapshotCodec {
     struct Format {
         let version: UInt8
         let meanKeyBits: Int
+        /// Reading: whether a zero-length sketch stands for an empty one (flags bit 4).
+        var emptySketches = false
         var compact: Bool { version >= 2 }
     }
 
@@ -196,8 +205,14 @@ public enum SnapshotCodec {
         w.varint(series.pointee.aggregate.cachedInputTokens)
         // Each digest and HyperLogLog read in place through its address in the series (a
         // method call on `series.pointee.aggregate.…` copied the sketch first: ~150 Ir each).
+        // Version 2 writes an empty sketch as zero bytes (flags bit 4): a cohort never has a
+        // time per output token or sessions, and many series have no cost or first token.
         for (d, offset) in SnapshotCodec.digestOffsets.enumerated() {
             let digest = (UnsafeRawPointer(series) + offset).assumingMemoryBound(to: TDigest.self)
+            if format.compact && digest.pointee.count == 0 && digest.pointee.rejected == 0 {
+                w.emptySketch()
+                continue
+            }
             w.lengthPrefixed {
                 if !leanSummaries.isEmpty && leanSummaries.rawValue >> UInt8(d) & 1 != 0 {
                     TDigest.compactSummarySerialize(at: digest, appendingTo: &$0)
@@ -210,6 +225,10 @@ public enum SnapshotCodec {
         }
         for offset in SnapshotCodec.hyperLogLogOffsets {
             let sketch = (UnsafeRawPointer(series) + offset).assumingMemoryBound(to: HyperLogLog.self)
+            if format.compact && sketch.pointee.isEmpty {
+                w.emptySketch()
+                continue
+            }
             w.lengthPrefixed { HyperLogLog.serialize(at: sketch, appendingTo: &$0) }
         }
         // In id order, read in place (the `categories` dictionary is built per read).
@@ -240,7 +259,7 @@ public enum SnapshotCodec {
         let version = try r.u8(at: 4)
         guard readableVersions.contains(version) else { throw .unsupportedVersion(version) }
         guard bytes[5] & ~(SnapshotCodec.cohortsFlag | SnapshotCodec.heavyHittersFlag | SnapshotCodec.tenantsFlag
-                           | SnapshotCodec.costUnitsFlag) == 0 else {
+                           | SnapshotCodec.costUnitsFlag | SnapshotCodec.emptySketchesFlag) == 0 else {
             throw .invalid("flags", "unknown bits \(bytes[5])")
         }
         guard bytes[5] & SnapshotCodec.tenantsFlag == 0 || bytes[5] & SnapshotCodec.heavyHittersFlag != 0 else {
@@ -248,6 +267,9 @@ public enum SnapshotCodec {
         }
         guard bytes[5] & SnapshotCodec.costUnitsFlag == 0 || (bytes[5] & SnapshotCodec.heavyHittersFlag != 0 && version == 2) else {
             throw .invalid("flags", "the cost-units bit without the heavy-hitter bit or in version 1")
+        }
+        guard bytes[5] & SnapshotCodec.emptySketchesFlag == 0 || version == 2 else {
+            throw .invalid("flags", "the empty-sketches bit in version 1")
         }
         guard bytes[7] == 0 else { throw .invalid("reserved", "not zero") }
         let hasCohorts = bytes[5] & SnapshotCodec.cohortsFlag != 0
@@ -300,7 +322,8 @@ public enum SnapshotCodec {
         if format.compact {
             let bits = Int(try r.u8("mean_key_bits"))
             guard TDigest.compactMeanKeyBitsRange.contains(bits) else { throw .invalid("mean_key_bits", "\(bits) not in 12…28") }
-            format = Format(version: version, meanKeyBits: bits)
+            format = Format(version: version, meanKeyBits: bits,
+                            emptySketches: bytes[5] & SnapshotCodec.emptySketchesFlag != 0)
         }
         var counters: [String: UInt64] = [:]
         for i in 0..<(try r.count("counter_count", max: 1 << 16)) {
@@ -472,7 +495,9 @@ public enum SnapshotCodec {
         a.cachedInputTokens = try r.varint("\(f).cached_input_tokens")
         var digests: [TDigest] = []
         for d in 0..<7 {
-            let bytes = try r.take(try r.count("\(f).digest[\(d)].length", max: 1 << 24), "\(f).digest[\(d)]")
+            var bytes = try r.take(try r.count("\(f).digest[\(d)].length", max: 1 << 24), "\(f).digest[\(d)]")
+            // Zero bytes (flags bit 4) read as the empty digest's own bytes: count 0, rejected 0.
+            if bytes.isEmpty && format.emptySketches { bytes = SnapshotCodec.emptyCompactDigest[...] }
             do {
                 let digest = leanSummaries.rawValue >> UInt8(d) & 1 != 0
                     ? try TDigest(compactSummary: Array(bytes), compression: sketches.compression, scale: sketches.scale)
@@ -492,7 +517,9 @@ public enum SnapshotCodec {
             = (digests[0], digests[1], digests[2], digests[3], digests[4], digests[5], digests[6])
         var hlls: [HyperLogLog] = []
         for h in 0..<2 {
-            let bytes = try r.take(try r.count("\(f).hll[\(h)].length", max: 1 << 20), "\(f).hll[\(h)]")
+            var bytes = try r.take(try r.count("\(f).hll[\(h)].length", max: 1 << 20), "\(f).hll[\(h)]")
+            // Zero bytes (flags bit 4): an empty exact set at the header's precision.
+            if bytes.isEmpty && format.emptySketches { bytes = [0x11, UInt8(sketches.hllPrecision), 0][...] }
             let sketch: HyperLogLog
             do { sketch = try HyperLogLog(serialized: Array(bytes)) } catch { throw .invalid("\(f).hll[\(h)]", error.description) }
             guard sketch.precision == sketches.hllPrecision else { throw .invalid("\(f).hll[\(h)]", "precision differs") }
@@ -546,6 +573,13 @@ struct StringTableBuilder {
 
 struct SnapshotWriter {
     var bytes: [UInt8] = []
+    /// Whether ``emptySketch()`` wrote a zero-length sketch (flags bit 4).
+    var wroteEmptySketch = false
+    /// An empty sketch in version 2's form: its length, 0, and no bytes.
+    mutating func emptySketch() {
+        bytes.append(0)
+        wroteEmptySketch = true
+    }
     mutating func u8(_ v: UInt8) { bytes.append(v) }
     /// A varint length, then the bytes `write` appends to the buffer it is given.
     ///

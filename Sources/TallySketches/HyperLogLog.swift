@@ -53,6 +53,8 @@ public struct HyperLogLog: Sendable {
 
     /// Whether the sketch still counts exactly.
     public var isExact: Bool { registers.isEmpty }
+    /// Whether nothing was added (exact, with no key).
+    public var isEmpty: Bool { registers.isEmpty && exact.count == 0 }
 
     /// MurmurHash3's fmix64 finaliser: a bijection on 64 bits with full avalanche.
     @inlinable @inline(__always)

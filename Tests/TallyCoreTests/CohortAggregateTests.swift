@@ -202,7 +202,7 @@ import TallyWire
         let input = frames(3_000, seed: 5)
         let (snapshot, _) = try snapshot(input, tags: TagPolicy(breakdownKeys: ["lang"]))
         let bytes = SnapshotCodec.encode(snapshot)
-        #expect(bytes[5] == SnapshotCodec.cohortsFlag)
+        #expect(bytes[5] & ~SnapshotCodec.emptySketchesFlag == SnapshotCodec.cohortsFlag)
         let decoded = try SnapshotCodec.decode(bytes)
         #expect(SnapshotCodec.encode(decoded) == bytes)
         #expect(decoded.cohorts.map(\.labels) == snapshot.cohorts.map(\.labels))
@@ -216,17 +216,17 @@ import TallyWire
         #expect(merged.cohorts.reduce(0) { $0 + $1.aggregate.requests } == 2 * 3_000)
         #expect(merged.counters["cohorts.active"] == UInt64(snapshot.cohorts.count))
 
-        // Without cohorts the bytes are exactly v1's: flags 0.
+        // Without cohorts, flags bit 0 is clear (bit 4: the series' empty sketches are zero bytes).
         var plain = snapshot
         plain.cohorts = []
-        #expect(SnapshotCodec.encode(plain)[5] == 0)
+        #expect(SnapshotCodec.encode(plain)[5] & ~SnapshotCodec.emptySketchesFlag == 0)
         // An unknown flag bit is refused.
         var unknownFlag = bytes
         unknownFlag[5] = 3
         #expect(throws: SnapshotCodecError.self) { try SnapshotCodec.decode(unknownFlag) }
         // The flag without its section: the bytes end early.
         var missing = SnapshotCodec.encode(plain)
-        missing[5] = 1
+        missing[5] |= SnapshotCodec.cohortsFlag
         #expect(throws: SnapshotCodecError.truncated("cohort_count")) { try SnapshotCodec.decode(missing) }
         // A cohort with two tags is refused.
         var twoTags = snapshot

@@ -93,6 +93,49 @@ import TallyWire
         #expect(SnapshotCodec.encode(merged)[4] == 2 && merged.requests == Self.sample.requests + 300)
     }
 
+    /// SNAPSHOT.md, "Empty sketches": version 2 writes an empty digest or HyperLogLog as zero
+    /// bytes (2 and 3 bytes less) and sets flags bit 4 only when it did; the reader takes them as
+    /// the empty sketches version 1 spells out; zero bytes without the bit, or the bit in
+    /// version 1, are refused.
+    @Test func emptySketchesAreZeroBytesInVersion2() throws {
+        // Every frame of the sample has a user and a session: a few series lose theirs here.
+        var sample = Self.sample
+        for i in stride(from: 0, to: sample.series.count, by: 7) {
+            sample.series[i].aggregate.sessions = HyperLogLog(precision: sample.sketches.hllPrecision)
+        }
+        let v1 = SnapshotCodec.encode(sample, version: 1), v2 = SnapshotCodec.encode(sample)
+        var emptyDigests = 0, emptySketches = 0
+        for s in sample.series {
+            emptyDigests += digests(s.aggregate).filter { $0.count == 0 && $0.rejected == 0 }.count
+            emptySketches += [s.aggregate.users, s.aggregate.sessions].filter(\.isEmpty).count
+        }
+        #expect(emptyDigests > 100 && emptySketches >= sample.series.count / 7, "the sample has empty sketches: \(emptyDigests), \(emptySketches)")
+        #expect(v2[5] & SnapshotCodec.emptySketchesFlag != 0 && v1[5] & SnapshotCodec.emptySketchesFlag == 0)
+        let a = try SnapshotCodec.decode(v1), b = try SnapshotCodec.decode(v2)
+        #expect(SnapshotCodec.encode(b) == v2, "round trip byte for byte")
+        for (x, y) in zip(a.series, b.series) {
+            for (d1, d2) in zip(digests(x.aggregate), digests(y.aggregate)) where d1.count == 0 {
+                #expect(d2.count == 0 && d2.rejected == d1.rejected)
+                #expect(d2.compression == d1.compression && d2.scale == d1.scale)
+            }
+            for (h1, h2) in [(x.aggregate.users, y.aggregate.users), (x.aggregate.sessions, y.aggregate.sessions)] {
+                #expect(h1.isEmpty == h2.isEmpty && h2.precision == h1.precision)
+                if h1.isEmpty { #expect(h2.isExact && h2.estimate == 0) }
+            }
+        }
+        // Without an empty sketch, no bit: the series whose every sketch took values.
+        var full = sample
+        full.series = sample.series.filter { s in
+            digests(s.aggregate).allSatisfy { $0.count > 0 } && !s.aggregate.users.isEmpty && !s.aggregate.sessions.isEmpty
+        }
+        #expect(full.series.count > 10)
+        #expect(SnapshotCodec.encode(full)[5] & SnapshotCodec.emptySketchesFlag == 0)
+        var noBit = v2; noBit[5] &= ~SnapshotCodec.emptySketchesFlag
+        #expect(throws: SnapshotCodecError.self, "zero bytes without flags bit 4") { try SnapshotCodec.decode(noBit) }
+        var inV1 = v1; inV1[5] |= SnapshotCodec.emptySketchesFlag
+        #expect(throws: SnapshotCodecError.invalid("flags", "the empty-sketches bit in version 1")) { try SnapshotCodec.decode(inV1) }
+    }
+
     @Test func meanKeyBitsAreReadFromTheHeader() throws {
         for bits in [12, 16, 28] {
             let bytes = SnapshotCodec.encode(Self.sample, meanKeyBits: bits)

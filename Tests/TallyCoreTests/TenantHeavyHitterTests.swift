@@ -177,7 +177,7 @@ extension HeavyHitterAggregateTests {
             change(&broken)
             do { _ = try SnapshotCodec.decode(broken); return false } catch { return true }
         }
-        #expect(refused { $0[5] |= 16 }, "an unknown flag bit")
+        #expect(refused { $0[5] |= 32 }, "an unknown flag bit")
         #expect(refused { $0[5] = SnapshotCodec.costUnitsFlag }, "the cost-units flag without the heavy-hitter flag")
         #expect(refused { $0[5] &= ~SnapshotCodec.tenantsFlag }, "tenant parts without their flag: trailing bytes")
         #expect(refused { $0[5] = SnapshotCodec.tenantsFlag }, "the tenant flag without the heavy-hitter flag")

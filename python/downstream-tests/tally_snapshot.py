@@ -429,6 +429,8 @@ HEAVY_HITTERS_FLAG = 0x02
 TENANTS_FLAG = 0x04
 # Flags bit 3 (version 2, with bit 1): the cost summaries' weights are in units of 2^-32 USD.
 COST_UNITS_FLAG = 0x08
+# Flags bit 4 (version 2): a series or cohort record's empty sketch may be zero bytes.
+EMPTY_SKETCHES_FLAG = 0x10
 
 
 def fnv1a64(text):
@@ -445,12 +447,14 @@ def decode_snapshot(data):
         raise DecodeError("magic")
     # flags bit 0: a cohort section follows the series, bit 1: a heavy-hitter section,
     # bit 2 (only with bit 1): its slices have a tenant part; bit 3 (version 2, only with
-    # bit 1): cost summaries in units of 2^-32 USD; any other bit is refused (SNAPSHOT.md).
+    # bit 1): cost summaries in units of 2^-32 USD; bit 4 (version 2): empty sketches may be
+    # zero bytes; any other bit is refused (SNAPSHOT.md).
     if data[4] not in (1, 2):
         raise DecodeError(f"unsupported version {data[4]}")
     # byte 6: cohort_summaries, bit i set: the cohorts' digest i (DIGESTS order) is a summary;
     # never time per output token (bit 3) or bit 7, and only with a cohort section.
-    if data[5] & ~(COHORTS_FLAG | HEAVY_HITTERS_FLAG | TENANTS_FLAG | COST_UNITS_FLAG) or data[7] != 0:
+    if data[5] & ~(COHORTS_FLAG | HEAVY_HITTERS_FLAG | TENANTS_FLAG | COST_UNITS_FLAG | EMPTY_SKETCHES_FLAG) \
+            or data[7] != 0:
         raise DecodeError("version, flags or reserved")
     if data[6] & ~(COHORT_SUMMARY_BITS | LEAN_SUMMARIES_BIT) or (data[6] and not data[5] & COHORTS_FLAG):
         raise DecodeError(f"cohort_summaries {data[6]:#04x}")
@@ -460,6 +464,8 @@ def decode_snapshot(data):
         raise DecodeError("the tenant flag without the heavy-hitter flag")
     if data[5] & COST_UNITS_FLAG and not (data[5] & HEAVY_HITTERS_FLAG and data[4] == 2):
         raise DecodeError("the cost-units flag without the heavy-hitter flag or in version 1")
+    if data[5] & EMPTY_SKETCHES_FLAG and data[4] != 2:
+        raise DecodeError("the empty-sketches flag in version 1")
     version = data[4]
     r = Reader(data, 8)
     out = {"version": version, "window_start": r.u64("window_start"), "window_end": r.u64("window_end")}
@@ -505,7 +511,11 @@ def decode_snapshot(data):
         name = ref()
         out["counters"][name] = r.varint("counter")
         out["counter_order"].append(name)
-    out["series"] = [decode_series(r, ref, digest_decoder) for _ in range(r.varint("series_count"))]
+    empty = None
+    if data[5] & EMPTY_SKETCHES_FLAG:
+        # SNAPSHOT.md, "Empty sketches": zero bytes read as the empty sketch's own bytes.
+        empty = {"digest": bytes([0, 0]), "hll": bytes([0x11, out["hll_precision"], 0])}
+    out["series"] = [decode_series(r, ref, digest_decoder, empty=empty) for _ in range(r.varint("series_count"))]
     out["cohorts"] = []
     if data[5] & COHORTS_FLAG:
         count = r.varint("cohort_count")
@@ -517,7 +527,7 @@ def decode_snapshot(data):
             if name in lean:
                 return decode_lean_summary(raw, out["compression"], out["scale"])
             return digest_decoder(raw)
-        out["cohorts"] = [decode_series(r, ref, cohort_digest_decoder, by_name=True) for _ in range(count)]
+        out["cohorts"] = [decode_series(r, ref, cohort_digest_decoder, by_name=True, empty=empty) for _ in range(count)]
         labels = [label_key(c) for c in out["cohorts"]]
         if any(len(c["tags"]) != 1 for c in out["cohorts"]):
             raise DecodeError("a cohort aggregate needs exactly one tag")
@@ -605,9 +615,10 @@ def slice_label_key(s):
     return (s["model"].encode(), s["model_version"].encode(), s["prompt_version"].encode(), s["route"].encode(), s["ring"])
 
 
-def decode_series(r, ref, digest_decoder=decode_digest, by_name=False):
+def decode_series(r, ref, digest_decoder=decode_digest, by_name=False, empty=None):
     """A series or cohort record; `digest_decoder(raw)`, or `digest_decoder(raw, name)` with
-    `by_name`, reads each digest."""
+    `by_name`, reads each digest. With `empty` (flags bit 4), a zero-length sketch reads as
+    `empty["digest"]` or `empty["hll"]`; without it, as the error it is."""
     s = {"model": ref(), "model_version": ref(), "prompt_version": ref(), "route": ref(), "ring": r.u8("ring")}
     tag_count = r.u8("tag_count")
     if tag_count > 8:
@@ -629,11 +640,15 @@ def decode_series(r, ref, digest_decoder=decode_digest, by_name=False):
     for name in DIGESTS:
         raw = r.bytes_field(name)
         s["digest_bytes"][name] = raw
+        if not raw and empty:
+            raw = empty["digest"]
         s[name] = digest_decoder(raw, name) if by_name else digest_decoder(raw)
     s["hll_bytes"] = {}
     for name in ["users", "sessions"]:
         raw = r.bytes_field(name)
         s["hll_bytes"][name] = raw
+        if not raw and empty:
+            raw = empty["hll"]
         s[name] = decode_hll(raw)
     n = r.varint("category count")
     if n > 64:

@@ -241,7 +241,8 @@ def digest_v1(count, values):
     return head + (struct.pack("<d", values[0]) if count == 1 else b"")
 
 
-def snapshot(version=2, key_bits=21, digests=None, hh=True, heavy_weights=(5.0, 3.0, 0.5), tenants=None, flags=None):
+def snapshot(version=2, key_bits=21, digests=None, hh=True, heavy_weights=(5.0, 3.0, 0.5), tenants=None, flags=None,
+             hlls=None):
     """One series (model "m", ring 0, 1 request of latency 1500) and, when `hh`, one slice of
     heavy hitters: SNAPSHOT.md, "Layout", "Series", "Heavy hitters". With `tenants`, a list of
     (name, estimate, error) in the order to write, flags bit 2 and the slice's tenant part
@@ -273,7 +274,8 @@ def snapshot(version=2, key_bits=21, digests=None, hh=True, heavy_weights=(5.0, 
     out += varint(0) + varint(0) * 3 + varint(0) * 3 + varint(0) * 2 + varint(0) * 4 + varint(0)
     out += varint(0) + varint(0)                                 # unpriced, cached
     out += b"".join(varint(len(d)) + d for d in digests)
-    out += (varint(3) + bytes([0x11, 14, 0])) * 2                # empty HyperLogLogs
+    for hll in hlls or [bytes([0x11, 14, 0])] * 2:               # empty HyperLogLogs
+        out += varint(len(hll)) + hll
     out += varint(0) + varint(0)                                 # categories
     if hh:
         total, estimate, error = heavy_weights
@@ -370,7 +372,7 @@ def test_tenant_parts():
     with pytest.raises(DecodeError):
         decode_snapshot(snapshot(tenants=rows, flags=2))   # there, not announced: trailing bytes
     with pytest.raises(DecodeError, match="flags"):
-        decode_snapshot(snapshot(flags=2 | 16))
+        decode_snapshot(snapshot(flags=2 | 32))
 
 
 def test_cost_units_flag():
@@ -471,3 +473,26 @@ def test_lean_summaries():
         with pytest.raises(DecodeError):
             decode_snapshot(data)
             pytest.fail(why)
+
+
+def test_empty_sketches_as_zero_bytes():
+    """SNAPSHOT.md, "Empty sketches": with flags bit 4 (version 2) a series' empty digests and
+    HyperLogLogs may be zero bytes and read as the empty sketches; without it, or in version
+    1, zero bytes are an error."""
+    full = decode_snapshot(snapshot())
+    digests = [b""] * 2 + [bytes([1, 0]) + number(1500)] + [b""] * 4
+    short = decode_snapshot(snapshot(digests=digests, hlls=[b"", b""], flags=0x02 | 0x10))
+    for name in ["queue_us", "ttft_us", "latency_us", "tpot_us", "input_tokens", "output_tokens", "cost_usd"]:
+        a, b = full["series"][0][name], short["series"][0][name]
+        assert (a.count, a.rejected, a.compression, a.scale, a.means) == (b.count, b.rejected, b.compression, b.scale, b.means)
+    assert short["series"][0]["ttft_us"].count == 0
+    for name in ["users", "sessions"]:
+        a, b = full["series"][0][name], short["series"][0][name]
+        assert (a.precision, a.exact, a.keys) == (b.precision, b.exact, b.keys) == (14, True, [])
+    with pytest.raises(DecodeError):
+        decode_snapshot(snapshot(digests=digests, hlls=[b"", b""]))   # zero bytes without bit 4
+    with pytest.raises(DecodeError):
+        decode_snapshot(snapshot(digests=digests))                    # empty digests alone, still without it
+    v1 = [digest_v1(0, [])] * 2 + [digest_v1(1, [1500.0])] + [digest_v1(0, [])] * 4
+    with pytest.raises(DecodeError):
+        decode_snapshot(snapshot(version=1, digests=v1, flags=0x02 | 0x10))  # bit 4 in version 1
