@@ -135,7 +135,7 @@ public enum SnapshotCodec {
     public static let costUnitsFlag: UInt8 = 8
     /// Flags bit 4 (version 2): some sketch of a series or cohort record was written as
     /// zero bytes, which stands for an empty sketch of the header's parameters (SNAPSHOT.md,
-    /// "Series"). Set by a writer only when it wrote one.
+    /// "Empty sketches"). Set by a writer only when it wrote one.
     public static let emptySketchesFlag: UInt8 = 16
     /// An empty digest in the compact form and as a lean summary: count 0, rejected 0.
     static let emptyCompactDigest: [UInt8] = [0, 0]
