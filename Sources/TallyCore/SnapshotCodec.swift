@@ -137,8 +137,6 @@ public enum SnapshotCodec {
     /// zero bytes, which stands for an empty sketch of the header's parameters (SNAPSHOT.md,
     /// "Empty sketches"). Set by a writer only when it wrote one.
     public static let emptySketchesFlag: UInt8 = 16
-    /// An empty digest in the compact form and as a lean summary: count 0, rejected 0.
-    static let emptyCompactDigest: [UInt8] = [0, 0]
     /// `cohort_summaries` bit 7 (version 2, with a summary bit): the summaries are written
     /// lean (``TDigest/compactSummarySerialize(at:appendingTo:)``), without centroids.
     public static let leanSummariesBit: UInt8 = 0x80
@@ -495,9 +493,13 @@ public enum SnapshotCodec {
         a.cachedInputTokens = try r.varint("\(f).cached_input_tokens")
         var digests: [TDigest] = []
         for d in 0..<7 {
-            var bytes = try r.take(try r.count("\(f).digest[\(d)].length", max: 1 << 24), "\(f).digest[\(d)]")
-            // Zero bytes (flags bit 4) read as the empty digest's own bytes: count 0, rejected 0.
-            if bytes.isEmpty && format.emptySketches { bytes = SnapshotCodec.emptyCompactDigest[...] }
+            let bytes = try r.take(try r.count("\(f).digest[\(d)].length", max: 1 << 24), "\(f).digest[\(d)]")
+            if bytes.isEmpty && format.emptySketches {
+                // Zero bytes (flags bit 4): the empty digest of the header's parameters, what
+                // either compact reader makes of `00 00` (an empty summary is summarized as is).
+                digests.append(TDigest(compression: sketches.compression, scale: sketches.scale))
+                continue
+            }
             do {
                 let digest = leanSummaries.rawValue >> UInt8(d) & 1 != 0
                     ? try TDigest(compactSummary: Array(bytes), compression: sketches.compression, scale: sketches.scale)
@@ -517,9 +519,11 @@ public enum SnapshotCodec {
             = (digests[0], digests[1], digests[2], digests[3], digests[4], digests[5], digests[6])
         var hlls: [HyperLogLog] = []
         for h in 0..<2 {
-            var bytes = try r.take(try r.count("\(f).hll[\(h)].length", max: 1 << 20), "\(f).hll[\(h)]")
-            // Zero bytes (flags bit 4): an empty exact set at the header's precision.
-            if bytes.isEmpty && format.emptySketches { bytes = [0x11, UInt8(sketches.hllPrecision), 0][...] }
+            let bytes = try r.take(try r.count("\(f).hll[\(h)].length", max: 1 << 20), "\(f).hll[\(h)]")
+            if bytes.isEmpty && format.emptySketches {
+                hlls.append(HyperLogLog(precision: sketches.hllPrecision))  // zero bytes (flags bit 4): empty
+                continue
+            }
             let sketch: HyperLogLog
             do { sketch = try HyperLogLog(serialized: Array(bytes)) } catch { throw .invalid("\(f).hll[\(h)]", error.description) }
             guard sketch.precision == sketches.hllPrecision else { throw .invalid("\(f).hll[\(h)]", "precision differs") }
