@@ -182,8 +182,9 @@ func frame(_ i: Int, thread: Int = 0) -> TraceFrame {
         configuration.queueDepth = 4
         configuration.sendHighWaterMark = 1
         configuration.sendWaitMillis = sendWaitMillis
-        // Batches seal only when full (~10 frames of 1,024 B). The producer waits while 20
-        // frames are buffered, so at most 2 batches are ever waiting of the 4 the queue holds.
+        // Batches seal only when full (1,024 B: ~11 of these 80-byte frames after the batch
+        // header and strings). The producer waits while 20 frames are buffered, so at most
+        // 2 batches are ever waiting of the 4 the queue holds.
         // With the default 5-ms age limit a loaded machine sealed batches of a few frames;
         // 4 of those held under 40 frames, and a producer waiting at 40 found the queue full.
         configuration.maxBatchAgeMillis = 60_000
