@@ -1,20 +1,61 @@
 /// Writes bits most-significant first into bytes; the last byte is zero-padded.
-struct BitWriter {
-    var bytes: [UInt8] = []
+///
+/// Bits gather in a 64-bit word, stored whole (big-endian, one store per eight bytes) into
+/// the writer's own block, which doubles when full; ``finish(appendingTo:)`` appends the
+/// block to an array in one copy. Appending each byte to an array instead cost a capacity
+/// and uniqueness check per byte (Benchmarks/README.md, "Bit streams a word at a time").
+/// Memory: the bytes written, rounded up to the block's power-of-two growth.
+struct BitWriter: ~Copyable {
+    private var block: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    /// Bytes stored in `block`.
+    private var stored = 0
+    /// The last `filled` (0 ..< 64) bits written, right-aligned.
     private var current: UInt64 = 0
     private var filled = 0
+
+    /// A writer whose block starts with room for `expectedBytes` (it grows past them).
+    init(expectedBytes: Int = 64) {
+        capacity = Swift.max(expectedBytes, 16)
+        block = .allocate(capacity: capacity)
+    }
+
+    deinit { block.deallocate() }
 
     /// Appends the low `count` bits of `value` (count ≤ 57).
     @inline(__always)
     mutating func write(_ value: UInt64, bits count: Int) {
         guard count > 0 else { return }
-        current = current << UInt64(count) | (value & ((1 << UInt64(count)) - 1))
-        filled += count
-        while filled >= 8 {
-            filled -= 8
-            bytes.append(UInt8(truncatingIfNeeded: current >> UInt64(filled)))
+        let bits = value & ((1 << UInt64(count)) - 1)
+        let room = 64 - filled
+        if count < room {
+            current = current << UInt64(count) | bits
+            filled += count
+        } else {
+            spill(bits, count: count, room: room)
         }
-        current &= (1 << UInt64(filled)) - 1
+    }
+
+    /// The word fills: its free low `room` bits (1 … 57) take the top of `bits`, it is stored
+    /// most significant byte first, and the rest of `bits` starts the next word. Apart from
+    /// ``write(_:bits:)`` so that the common case stays a few inlined instructions.
+    @inline(never)
+    private mutating func spill(_ bits: UInt64, count: Int, room: Int) {
+        let rest = count - room
+        if stored + 8 > capacity { grow() }
+        let word = current << UInt64(room) | bits >> UInt64(rest)
+        UnsafeMutableRawPointer(block + stored).storeBytes(of: word.bigEndian, as: UInt64.self)
+        stored += 8
+        current = bits & ((1 << UInt64(rest)) - 1)
+        filled = rest
+    }
+
+    private mutating func grow() {
+        let larger = UnsafeMutablePointer<UInt8>.allocate(capacity: 2 * capacity)
+        larger.update(from: block, count: stored)
+        block.deallocate()
+        block = larger
+        capacity *= 2
     }
 
     /// `count` one bits then a zero: unary `count`.
@@ -25,20 +66,23 @@ struct BitWriter {
         write(0, bits: 1)
     }
 
-    /// Flushes the partial byte (zero-padded) and hands the bytes to `target` (swapped in:
-    /// for a stream that took over its caller's buffer, which then holds both parts).
-    mutating func finish(into target: inout [UInt8]) {
-        if filled > 0 { bytes.append(UInt8(truncatingIfNeeded: current << UInt64(8 - filled))) }
-        filled = 0
+    /// Appends the bytes written, the last partial byte zero-padded, to `target`; the
+    /// writer is then empty.
+    mutating func finish(appendingTo target: inout [UInt8]) {
+        let tail = (filled + 7) / 8
+        if stored + tail > capacity { grow() }
+        let padded = current << UInt64(8 * tail - filled)
+        for i in 0..<tail { block[stored + i] = UInt8(truncatingIfNeeded: padded >> UInt64(8 * (tail - 1 - i))) }
+        target.append(contentsOf: UnsafeBufferPointer(start: block, count: stored + tail))
+        stored = 0
         current = 0
-        swap(&bytes, &target)
+        filled = 0
     }
 
-    /// Flushes the partial byte (zero-padded) and returns the bytes.
-    mutating func finish() -> [UInt8] {
-        if filled > 0 { bytes.append(UInt8(truncatingIfNeeded: current << UInt64(8 - filled))) }
-        filled = 0
-        current = 0
+    /// The bytes written, the last partial byte zero-padded.
+    consuming func finish() -> [UInt8] {
+        var bytes: [UInt8] = []
+        finish(appendingTo: &bytes)
         return bytes
     }
 }

@@ -61,10 +61,9 @@ extension HyperLogLog {
         for r in registers { counts[Int(r)] += 1 }
         let code = HuffmanCode(counts: counts)
         code.write(to: &writer)
-        var bits = BitWriter()
-        swap(&bits.bytes, &writer.bytes)
+        var bits = BitWriter(expectedBytes: registers.count)
         for r in registers { code.encode(Int(r), into: &bits) }
-        bits.finish(into: &writer.bytes)
+        bits.finish(appendingTo: &writer.bytes)
     }
 
     /// The exact form: header, key count, then the keys' low bits, their high parts in

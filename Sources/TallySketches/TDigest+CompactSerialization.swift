@@ -106,9 +106,7 @@ extension TDigest {
         let b = TDigest.riceParameter(span: Swift.max(key(centroids[centroids.count - 1]), first) - first,
                                       gaps: centroids.count - 1, limit: bits)
         writer.u8(UInt8(b))
-        var stream = BitWriter()
-        swap(&stream.bytes, &writer.bytes)  // the stream continues the same buffer
-        stream.bytes.reserveCapacity(stream.bytes.count + centroids.count * 2 + 8)
+        var stream = BitWriter(expectedBytes: centroids.count * 3 + 8)
         stream.write(first, bits: bits)
         var previousKey = first
         for c in centroids.dropFirst() {
@@ -139,7 +137,7 @@ extension TDigest {
                 stream.write(coded, bits: n + 1)
             }
         }
-        stream.finish(into: &writer.bytes)
+        stream.finish(appendingTo: &writer.bytes)
     }
 
     /// The key a compact digest writes for a centroid's mean, given the digest's `min` and `max`.

@@ -19,8 +19,14 @@ extension TDigest {
         stats.sum = histogram.sum + rest.stats.sum
         stats.min = Swift.min(stats.min, histogram.min)
         stats.max = Swift.max(stats.max, histogram.max)
-        // Upper bound of the inputs: three a bucket (a tied run), one a centroid.
-        let capacity = 3 * (histogram.width + 2) + rest.centroids.count
+        // Upper bound of the inputs: three a bucket (a tied run), one a centroid. The buckets
+        // holding values are at most the block's width and at most the values in it; the
+        // zeros come in parts of ≤ Int32.max (``LogLinearHistogram/forEachBucket(_:)``). A busy
+        // series' 100 values so need ~6 KB of scratch, not the ~60 KB of a full-width block,
+        // which the allocator's large-size path served at ~3,800 instructions a digest.
+        let zeroParts = Int((histogram.zeros + UInt64(Int32.max) - 1) / UInt64(Int32.max))
+        let buckets = Swift.min(histogram.width, Int(clamping: histogram.count - histogram.zeros)) + zeroParts
+        let capacity = 3 * buckets + rest.centroids.count
         TDigest.withScratch(capacity) { means, weights in
             var total = 0
             rest.centroids.withUnsafeBufferPointer { sorted in

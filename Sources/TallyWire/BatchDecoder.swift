@@ -170,15 +170,8 @@ public final class BatchDecoder {
             let tags = frame + frameLength
             // Producers write the same keys frame after frame: a frame whose key refs equal, in
             // order, those of the last frame checked in full needs only its values' range check.
-            var keys: (UInt64, UInt64) = (0, 0)
-            var largestValue: UInt16 = 0
-            withUnsafeMutableBytes(of: &keys) { keys in
-                for t in 0..<tagCount {
-                    keys.storeBytes(of: tags.readLE(t &* 4, as: UInt16.self), toByteOffset: t &* 2, as: UInt16.self)
-                    largestValue = max(largestValue, tags.readLE(t &* 4 &+ 2, as: UInt16.self))
-                }
-            }
-            if !(tagCount == checkedTagCount && keys == checkedKeys && (tagCount == 0 || largestValue < strings)) {
+            let (keys, valuesInRange) = Self.keysAndValueCheck(tags, tagCount: tagCount, strings: strings)
+            if !(tagCount == checkedTagCount && keys == checkedKeys && valuesInRange) {
                 try checkTags(tags, tagCount: tagCount, strings: strings, p, offset: offset + frameLength, index: index)
                 checkedKeys = keys
                 checkedTagCount = tagCount
@@ -188,6 +181,39 @@ public final class BatchDecoder {
         guard offset == end else {
             throw WireError(.lengthMismatch, offset: offset, field: "string_table_offset", value: UInt64(end - offset))
         }
+    }
+
+    /// A frame's tag key refs packed in order (16 bits each, zero past `tagCount`), and
+    /// whether every value ref is below `strings`; reads two tags (8 bytes) a load and checks
+    /// both values at once, never reading past the frame's `tagCount × 4` tag bytes.
+    ///
+    /// The value check is a SWAR compare: with each value alone in a 32-bit lane,
+    /// `value + (0x10000 − strings)` reaches bit 16 of its lane exactly when `value ≥ strings`
+    /// (at most 0x1FFFF, so no lane carries into the next).
+    @inline(__always)
+    static func keysAndValueCheck(_ tags: UnsafeRawPointer, tagCount: Int,
+                                  strings: UInt16) -> (keys: (UInt64, UInt64), valuesInRange: Bool) {
+        let lowHalves: UInt64 = 0x0000_FFFF_0000_FFFF
+        let bias = UInt64(0x1_0000 &- UInt32(strings)) &* 0x0000_0001_0000_0001
+        var packed: (UInt64, UInt64) = (0, 0)
+        var overflow: UInt64 = 0
+        var pair = 0
+        while pair &* 2 < tagCount {
+            // Tags 2·pair and 2·pair + 1, little-endian: key | value << 16 in each 32-bit half.
+            let two = pair &* 2 &+ 1 < tagCount
+                ? UInt64(littleEndian: tags.loadUnaligned(fromByteOffset: pair &* 8, as: UInt64.self))
+                : UInt64(UInt32(littleEndian: tags.loadUnaligned(fromByteOffset: pair &* 8, as: UInt32.self)))
+            let keys = two & lowHalves
+            overflow |= ((two &>> 16) & lowHalves) &+ bias
+            let keyPair = (keys | keys &>> 16) & 0xFFFF_FFFF  // key 2·pair, key 2·pair + 1 above it
+            if pair < 2 {
+                packed.0 |= keyPair &<< (UInt64(pair) &* 32)
+            } else {
+                packed.1 |= keyPair &<< (UInt64(pair &- 2) &* 32)
+            }
+            pair &+= 1
+        }
+        return (packed, overflow & 0x0001_0000_0001_0000 == 0)
     }
 
     /// Checks one frame's tags in full: every ref within the string table, and the keys
@@ -273,11 +299,7 @@ public final class BatchDecoder {
         let enums = (RequestStatus(rawValue: status) != nil) && (DeploymentRing(rawValue: ring) != nil)
             && (SafetySeverity(rawValue: severity) != nil) && OutcomeBits(rawValue: outcome).isValid
             && (kinds & ~SafetyKinds.defined.rawValue == 0) && (reserved == 0) && ((severity == 0) == (kinds == 0))
-        let references = (frame.readLE(FrameLayout.model, as: UInt16.self) < strings)
-            && optionalReferenceValid(frame.readLE(FrameLayout.modelVersion, as: UInt16.self), strings)
-            && optionalReferenceValid(frame.readLE(FrameLayout.promptVersion, as: UInt16.self), strings)
-            && optionalReferenceValid(frame.readLE(FrameLayout.route, as: UInt16.self), strings)
-            && optionalReferenceValid(frame.readLE(FrameLayout.errorClass, as: UInt16.self), strings)
+        let references = referencesValid(frame, strings: strings)
         let latency = frame.readLE(FrameLayout.totalLatency, as: UInt32.self)
         let ttft = frame.readLE(FrameLayout.timeToFirstToken, as: UInt32.self)
         let times = (ttft == WireLimits.absent32 || ttft <= latency)
@@ -291,6 +313,27 @@ public final class BatchDecoder {
                         <= UInt64(frame.readLE(FrameLayout.inputTokens, as: UInt32.self)))
             && (reasoning <= frame.readLE(FrameLayout.outputTokens, as: UInt32.self))
         return enums && references && times && tokens
+    }
+
+    /// Whether `model` < `strings` and each optional ref (model_version, prompt_version,
+    /// route, error_class) is ``WireLimits/noString`` or < `strings`, as SWAR compares:
+    /// each ref alone in a 32-bit lane, an optional one as ref + 1 mod 2¹⁶ (so noString
+    /// becomes 0 and "valid" is "≤ strings"); `lane + (0x10000 − bound)` then reaches bit 16
+    /// of its lane exactly when `lane ≥ bound` (at most 0x1FFFF: no carry between lanes).
+    @inline(__always)
+    static func referencesValid(_ frame: UnsafeRawPointer, strings: UInt16) -> Bool {
+        let lanes: UInt64 = 0x0000_FFFF_0000_FFFF, ones: UInt64 = 0x0000_0001_0000_0001
+        let overBits: UInt64 = 0x0001_0000_0001_0000
+        let s = UInt64(strings)
+        let optionalBias = 0xFFFF &- s  // 0x10000 − (strings + 1)
+        // model, model_version, prompt_version, route: 16 bits each, little-endian.
+        let four = frame.readLE(FrameLayout.model, as: UInt64.self)
+        // model (lane 0, as is) and prompt_version + 1 (lane 1; its carry out is masked off).
+        let modelAndPrompt = ((four &+ (1 &<< 32)) & lanes) &+ ((0x1_0000 &- s) | optionalBias &<< 32)
+        // model_version + 1 and route + 1.
+        let versionAndRoute = (((four &>> 16) & lanes &+ ones) & lanes) &+ optionalBias &* ones
+        let errorClass = UInt64(frame.readLE(FrameLayout.errorClass, as: UInt16.self) &+ 1) &+ optionalBias
+        return (modelAndPrompt | versionAndRoute | errorClass) & overBits == 0
     }
 
     @inline(__always)

@@ -128,6 +128,98 @@ import Testing
         #expect(outOfRange.reason == .stringReferenceOutOfRange && outOfRange.frame == 1)
     }
 
+    /// The frame's five string refs are range-checked together (two 64-bit compares): each
+    /// one, alone, at each edge of its range, is accepted or named as the spec says.
+    @Test(arguments: [(48, "model"), (50, "model_version"), (52, "prompt_version"), (54, "route"), (56, "error_class")])
+    func everyStringReferenceIsRangeChecked(at: Int, field: String) throws {
+        let strings = UInt16(Self.valid[18]) | UInt16(Self.valid[19]) << 8
+        let optional = field != "model"
+        for frame in 0..<2 {
+            let offset = Self.firstFrame + frame * 92 + at
+            for (value, valid) in [(0, true), (strings - 1, true), (strings, false), (strings + 1, false),
+                                   (0x7FFF, false), (0xFFFE, false), (0xFFFF, optional)] as [(UInt16, Bool)] {
+                var bytes = Self.valid
+                Self.put16(&bytes, offset, value)
+                let error = bytes.withUnsafeBytes { buffer -> WireError? in
+                    do throws(WireError) { _ = try BatchDecoder().decode(buffer); return nil } catch { return error }
+                }
+                if valid {
+                    #expect(error == nil, "\(field) = \(value) in frame \(frame)")
+                } else {
+                    #expect(error?.reason == .stringReferenceOutOfRange && error?.field == field && error?.frame == frame,
+                            "\(field) = \(value) in frame \(frame): \(String(describing: error))")
+                }
+            }
+        }
+    }
+
+    /// The repeated-keys check reads two tags a load: every tag count, odd ones included
+    /// (the last tag read alone), must still find a value or key fault in any tag.
+    @Test(arguments: 1...WireLimits.maxTags)
+    func everyTagCountIsCheckedOnARepeatedLayout(tagCount: Int) throws {
+        let frame = TraceFrame(eventTimeMicros: 1, model: "m", tags: (0..<tagCount).map { CohortTag("k\($0)", "v\($0)") },
+                               totalLatencyMicros: 1)
+        let encoder = BatchEncoder(producerID: 1)
+        _ = try encoder.append(frame)
+        _ = try encoder.append(frame)
+        let valid = Array(encoder.finish(sequence: 0))
+        let strings = UInt16(valid[18]) | UInt16(valid[19]) << 8
+        let frameLength = Int(valid[20]) | Int(valid[21]) << 8
+        let tags = Self.firstFrame + 2 * frameLength + tagCount * 4  // the second frame's tags
+        func fault(_ change: (inout [UInt8]) -> Void) -> WireError? {
+            var bytes = valid
+            change(&bytes)
+            return bytes.withUnsafeBytes { buffer -> WireError? in
+                do throws(WireError) { _ = try BatchDecoder().decode(buffer); return nil } catch { return error }
+            }
+        }
+        #expect(fault { _ in } == nil)
+        for t in 0..<tagCount {
+            for value in [strings, strings + 1, UInt16.max] {
+                let error = try #require(fault { Self.put16(&$0, tags + 4 * t + 2, value) }, "value \(value) in tag \(t)")
+                #expect(error.reason == .stringReferenceOutOfRange && error.frame == 1 && error.field == "tag[\(t)]")
+            }
+            #expect(fault { Self.put16(&$0, tags + 4 * t + 2, strings - 1) } == nil, "value \(strings - 1) in tag \(t)")
+            // A different key layout: tag t's key becomes its own value's text (distinct from every key).
+            let ownValue = UInt16(valid[tags + 4 * t + 2]) | UInt16(valid[tags + 4 * t + 3]) << 8
+            #expect(fault { Self.put16(&$0, tags + 4 * t, ownValue) } == nil, "key layout changed in tag \(t)")
+            let keyOutOfRange = try #require(fault { Self.put16(&$0, tags + 4 * t, strings) })
+            #expect(keyOutOfRange.reason == .stringReferenceOutOfRange && keyOutOfRange.frame == 1)
+            if tagCount > 1 {
+                let other = (t + 1) % tagCount
+                let otherKey = UInt16(valid[tags + 4 * other]) | UInt16(valid[tags + 4 * other + 1]) << 8
+                let duplicate = try #require(fault { Self.put16(&$0, tags + 4 * t, otherKey) }, "key of tag \(other) in tag \(t)")
+                #expect(duplicate.reason == .duplicateTagKey && duplicate.frame == 1)
+            }
+        }
+    }
+
+    /// The validator's ASCII words (eight bytes a load) against the standard library's
+    /// strict decoder, on strings of 0 … 40 bytes with one non-ASCII sequence, valid or not,
+    /// at every position: in a word, across two words and in the bytes after the last word.
+    @Test func utf8ValidationAgreesWithTheStandardLibrary() {
+        let sequences: [[UInt8]] = [
+            [0xC3, 0xA9], [0xE2, 0x82, 0xAC], [0xF0, 0x9F, 0x98, 0x80],  // é, €, 😀
+            [0xFF], [0x80], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80],  // invalid, overlong, surrogate, > U+10FFFF
+            [0xE2, 0x82], [0xC3],  // truncated
+        ]
+        var checked = 0
+        for length in 0...40 {
+            for sequence in sequences {
+                for at in 0...length {
+                    var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+                    bytes.insert(contentsOf: sequence, at: at)
+                    let expected = String(validating: bytes, as: UTF8.self) != nil
+                    let actual = bytes.withUnsafeBytes { UTF8Validation.isValid($0) }
+                    #expect(actual == expected, "\(sequence) at \(at) of \(length) ASCII bytes")
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked == 10 * (1...41).reduce(0, +))
+        #expect(UTF8Validation.isValid(UnsafeRawBufferPointer(start: nil, count: 0)))
+    }
+
     @Test func errorsNameWhereAndWhat() throws {
         var bytes = Self.valid
         bytes[Self.firstFrame + 92 + 60] = 9  // second frame's status
