@@ -3,7 +3,8 @@
 /// Bits gather in a 64-bit word, stored whole (big-endian, one store per eight bytes) into
 /// the writer's own block, which doubles when full; ``finish(appendingTo:)`` appends the
 /// block to an array in one copy. Appending each byte to an array instead cost a capacity
-/// and uniqueness check per byte (Benchmarks/README.md, "Bit streams a word at a time").
+/// and uniqueness check per byte (Benchmarks/README.md, "Decode checks a word at a time;
+/// the flush's scratch and bit streams").
 /// Memory: the bytes written, rounded up to the block's power-of-two growth.
 struct BitWriter: ~Copyable {
     private var block: UnsafeMutablePointer<UInt8>
