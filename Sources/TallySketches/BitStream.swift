@@ -5,7 +5,7 @@
 /// block to an array in one copy. Appending each byte to an array instead cost a capacity
 /// and uniqueness check per byte (Benchmarks/README.md, "Decode checks a word at a time;
 /// the flush's scratch and bit streams").
-/// Memory: the bytes written, rounded up to the block's power-of-two growth.
+/// Memory: the bytes written, rounded up to the block's size (its first size doubled as needed).
 struct BitWriter: ~Copyable {
     private var block: UnsafeMutablePointer<UInt8>
     private var capacity: Int
