@@ -116,14 +116,15 @@ func hllInsertKernel(_ count: Int) -> UInt64 {
     return UInt64(sketch.estimate)
 }
 
-/// Folds `count` pre-resolved fleet records (all fields set) into one window table:
-/// the shard's per-frame path without the ring. `series` > 0 remaps the records'
-/// keys onto that many series (the fleet's own tag cross-product gives ~70,000
-/// series per 100,000 frames).
 /// Tables the `…-no-teardown` kernels keep until the process exits, so that their
 /// deinitialisation (each promoted series' aggregate released and freed) is not counted.
 nonisolated(unsafe) var tablesKeptUntilExit: [WindowTable] = []
 
+/// Folds `count` pre-resolved fleet records (all fields set) into one window table:
+/// the shard's per-frame path without the ring. `series` > 0 remaps the records'
+/// keys onto that many series (the fleet's own tag cross-product gives ~70,000
+/// series per 100,000 frames). `keepTable` keeps the table alive past the kernel
+/// (``tablesKeptUntilExit``).
 func aggregateKernel(_ count: Int, series: Int, tags: TagPolicy = .legacy, heavyHitters: Int = 0,
                      cohortSummaries: SummarizedDigests = .cohortDefault, cohortCategories: Bool = false,
                      keepTable: Bool = false) -> UInt64 {

@@ -22,6 +22,13 @@ import Testing
         }
     }
 
+    /// The decoder's error for `bytes`, or nil when they decode.
+    static func error(of bytes: [UInt8]) -> WireError? {
+        bytes.withUnsafeBytes { buffer -> WireError? in
+            do throws(WireError) { _ = try BatchDecoder().decode(buffer); return nil } catch { return error }
+        }
+    }
+
     static func corrupt(_ change: (inout [UInt8]) -> Void) -> WireRejectReason? {
         var bytes = valid
         change(&bytes)
@@ -110,9 +117,7 @@ import Testing
         func fault(_ change: (inout [UInt8]) -> Void) -> WireError? {
             var bytes = Self.valid
             change(&bytes)
-            return bytes.withUnsafeBytes { buffer -> WireError? in
-                do throws(WireError) { _ = try BatchDecoder().decode(buffer); return nil } catch { return error }
-            }
+            return Self.error(of: bytes)
         }
         let strings = UInt16(Self.valid[18]) | UInt16(Self.valid[19]) << 8
         for (tag, value) in [(0, strings), (2, strings), (3, UInt16.max)] {
@@ -140,9 +145,7 @@ import Testing
                                    (0x7FFF, false), (0xFFFE, false), (0xFFFF, optional)] as [(UInt16, Bool)] {
                 var bytes = Self.valid
                 Self.put16(&bytes, offset, value)
-                let error = bytes.withUnsafeBytes { buffer -> WireError? in
-                    do throws(WireError) { _ = try BatchDecoder().decode(buffer); return nil } catch { return error }
-                }
+                let error = Self.error(of: bytes)
                 if valid {
                     #expect(error == nil, "\(field) = \(value) in frame \(frame)")
                 } else {
@@ -169,9 +172,7 @@ import Testing
         func fault(_ change: (inout [UInt8]) -> Void) -> WireError? {
             var bytes = valid
             change(&bytes)
-            return bytes.withUnsafeBytes { buffer -> WireError? in
-                do throws(WireError) { _ = try BatchDecoder().decode(buffer); return nil } catch { return error }
-            }
+            return Self.error(of: bytes)
         }
         #expect(fault { _ in } == nil)
         for t in 0..<tagCount {
