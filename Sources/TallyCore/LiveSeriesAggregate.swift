@@ -6,9 +6,10 @@ import TallyWire
 /// series feeds them (~70 instructions a value) instead of its t-digests' buffers and merge
 /// passes (~200). ``sealed(_:)`` turns it into the ``SeriesAggregate`` a snapshot carries.
 ///
-/// **Phases.** A series starts *collecting*: values go to its digests, whose buffers hold its
-/// first values unmerged (series with a few frames, most of them, never pay for a
-/// histogram). At ``bucketingThreshold`` requests its table asks its memory budget for
+/// **Phases.** A series starts *collecting*: values go to its digests, which hold their first
+/// four values without a buffer (``TDigest/holdsSmallValues``) and the next ones in their
+/// buffers, unmerged (series with a few frames, most of them, never pay for a histogram, and
+/// up to four frames not for a buffer either). At ``bucketingThreshold`` requests its table asks its memory budget for
 /// ``allowanceChunkBytes`` (``wantsAllowance``): granted, the series is *bucketing*; refused,
 /// it is *capped* and stays on its digests (correct, bounded, slower). A bucketing series
 /// whose histograms need more room asks again after the burst of frames that needed it;

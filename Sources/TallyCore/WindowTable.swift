@@ -49,7 +49,7 @@ public final class WindowTable: @unchecked Sendable {
     @usableFromInline let heavyHitters: HeavyHitterTable?
 
     /// One admitted series. A series that has seen one frame keeps just that
-    /// record (168 bytes); its aggregate (a ``LiveSeriesAggregate``, 1,400 bytes plus
+    /// record (168 bytes); its aggregate (a ``LiveSeriesAggregate``, 1,456 bytes plus
     /// sketch storage) and its stash are allocated when the second frame arrives, and its
     /// histograms from its 64th request on, in allowances the table reserves
     /// (``settleAllowance(_:_:)``).

@@ -7,7 +7,7 @@ extension TDigest {
     /// weights always sum to ``count``; the digest itself is not changed. Empty when
     /// the digest is empty.
     public var centroidList: [(mean: Double, weight: Double)] {
-        if !buffer.isEmpty || holdsOneUnbufferedValue {
+        if !buffer.isEmpty || holdsSmallValues {
             var copy = self
             copy.compress()
             return copy.centroidList

@@ -42,6 +42,13 @@ extension TDigest {
             if stats.count == 1 { CompactNumber.append(stats.min, to: &bytes) }
             return
         }
+        if digest.pointee.holdsSmallValues {
+            // Two to four values, with no buffer yet: the same bytes as once buffered.
+            digest.pointee.withSmallValues {
+                TDigest.compactSerializeBuffered($0, stats: stats, bits: bits, appendingTo: &bytes)
+            }
+            return
+        }
         if digest.pointee.isCompactBuffered {
             digest.pointee.buffer.withUnsafeBufferPointer {
                 TDigest.compactSerializeBuffered($0, stats: stats, bits: bits, appendingTo: &bytes)

@@ -42,8 +42,8 @@ extension TDigest {
             digest.buffer.withUnsafeBufferPointer { values in
                 for value in values { keys.append(UInt64(TDigest.orderedBits(value)) << 32 | 1) }
             }
-            if digest.holdsOneUnbufferedValue {
-                keys.append(UInt64(TDigest.orderedBits(TDigest.buffered(digest.stats.min))) << 32 | 1)
+            digest.withSmallValues { values in
+                for value in values { keys.append(UInt64(TDigest.orderedBits(value)) << 32 | 1) }
             }
             merged.stats.count &+= digest.stats.count
             merged.stats.rejected &+= digest.stats.rejected

@@ -7,7 +7,8 @@ extension TDigest {
     /// exact points and interpolating towards the exact ``min`` and ``max`` at the ends.
     public func quantile(_ q: Double) -> Double {
         guard count > 0, q >= 0, q <= 1 else { return .nan }
-        if !buffer.isEmpty {
+        // One value held in the statistics alone needs no centroid (min = max).
+        if !buffer.isEmpty || (count > 1 && holdsSmallValues) {
             var copy = self
             copy.compress()
             return copy.quantile(q)
@@ -76,7 +77,7 @@ extension TDigest {
     /// The estimated fraction of values ≤ `x` (0 … 1), or NaN when empty.
     public func cdf(_ x: Double) -> Double {
         guard count > 0, !x.isNaN else { return .nan }
-        if !buffer.isEmpty {
+        if !buffer.isEmpty || (count > 1 && holdsSmallValues) {
             var copy = self
             copy.compress()
             return copy.cdf(x)

@@ -20,7 +20,8 @@
 /// centroid outweigh 2³² − 1). Merges compute in `Double` in a scratch area
 /// allocated per merge, never per value.
 ///
-/// Memory: one array of the centroids (at most about `compression`, 8 bytes each,
+/// Memory: 80 bytes inline (with room for a small digest's first four values, which need
+/// no buffer), one array of the centroids (at most about `compression`, 8 bytes each,
 /// grown to what a merge needs plus 8) and the buffer (up to ``bufferCapacity``
 /// values, 4 bytes each, grown in two steps). Per-series digests in the
 /// aggregation core use a small buffer (TallyCore `SketchParameters`).
@@ -29,12 +30,16 @@ public struct TDigest: Sendable {
     @usableFromInline var buffer: [Float] = []
     @usableFromInline var stats = Stats()
     @usableFromInline let storedBufferCapacity: UInt32
-    /// Merge passes so far; their parity picks the direction of the next one.
-    @usableFromInline var passes: UInt32 = 0
     @usableFromInline let storedCompression: UInt16
+    /// Merge passes so far, wrapping; their parity picks the direction of the next one.
+    @usableFromInline var passes: UInt8 = 0
     /// The scale function; a merge of ``TDigestScale/k2t`` and ``TDigestScale/k2tRelative``
     /// digests takes the latter (``TDigestScale/mergesWith(_:)``).
     public internal(set) var scale: TDigestScale
+    /// A small digest's values (``holdsSmallValues``): its first ``smallCapacity`` values,
+    /// kept here, in the order they came, before it has a buffer. Declared last, after the
+    /// one-byte fields, so that it costs 8 bytes of the digest's stride (72 → 80), not 16.
+    @usableFromInline var smallValues = InlineArray<4, Float>(repeating: 0)
 
     /// δ, 10 … 10,000: more gives more, smaller centroids (more accuracy, more bytes).
     public var compression: Int { Int(storedCompression) }
@@ -134,17 +139,15 @@ public struct TDigest: Sendable {
     }
 
     /// Buffers `narrow` (`value` at the buffer's precision) and counts `value` exactly.
-    /// A digest's first value is kept in ``stats`` alone (``holdsOneUnbufferedValue``): most
-    /// digests of a window's series see one value, and a buffer for it cost an allocation
-    /// and a free (~500 instructions; seven a one-frame series at every flush).
+    /// A digest's first ``smallCapacity`` values need no buffer (``holdsSmallValues``): the
+    /// first is kept in ``stats`` alone, and from the second on they sit in ``smallValues``.
+    /// Most series of a window see a few frames, and a buffer for them cost an allocation
+    /// and a free (~330 and ~150 instructions; seven a series, one a digest).
     @inlinable @inline(__always)
     mutating func append(_ narrow: Float, exactly value: Double) {
         if buffer.count == buffer.capacity {
-            if stats.count == 0 && centroids.isEmpty {
-                stats.count = 1
-                stats.sum += value
-                stats.min = value
-                stats.max = value
+            if stats.count < UInt64(TDigest.smallCapacity) && buffer.isEmpty && centroids.isEmpty {
+                appendSmall(narrow, exactly: value)
                 return
             }
             reserveBuffer()
@@ -157,26 +160,66 @@ public struct TDigest: Sendable {
         if buffer.count >= bufferCapacity { compress() }
     }
 
+    /// ``append(_:exactly:)`` of a digest with fewer than ``smallCapacity`` values and no
+    /// buffer: the first value in ``stats`` alone, the second moves it into ``smallValues``
+    /// beside itself, later ones follow it there.
+    @inlinable @inline(__always)
+    mutating func appendSmall(_ narrow: Float, exactly value: Double) {
+        let held = Int(truncatingIfNeeded: stats.count)
+        if held == 0 {
+            stats.count = 1
+            stats.sum += value
+            stats.min = value
+            stats.max = value
+            return
+        }
+        if held == 1 { smallValues[0] = TDigest.buffered(stats.min) }
+        smallValues[held] = narrow
+        stats.count &+= 1
+        stats.sum += value
+        if value < stats.min { stats.min = value }
+        if value > stats.max { stats.max = value }
+    }
+
     /// Grows the buffer in two steps, to ``initialBufferCapacity`` and then to
     /// ``bufferCapacity``, rather than by doubling: every doubling leaves the block it
     /// replaced free in the allocator, which in a table of busy series stayed resident
     /// (the two steps saved 1.4 KB a series in `tally-kernels memory-busy`).
-    /// A digest whose one value is not buffered first buffers it.
+    /// A small digest (``holdsSmallValues``) first buffers its values, in their order.
     @usableFromInline
     mutating func reserveBuffer() {
+        let small = holdsSmallValues
         let capacity = bufferCapacity
         buffer.reserveCapacity(buffer.capacity < TDigest.initialBufferCapacity
             ? Swift.min(TDigest.initialBufferCapacity, capacity) : capacity)
-        if holdsOneUnbufferedValue { buffer.append(TDigest.buffered(stats.min)) }
+        if small { withSmallValues { buffer.append(contentsOf: $0) } }
     }
 
-    /// Whether the digest's only value is in ``stats`` alone (its ``min``, ``max`` and
-    /// ``sum``), in neither the buffer nor the centroids: the state a digest is in after its
-    /// first value (``append(_:exactly:)``). ``compress()`` buffers it and merges it, so
-    /// every reader of the centroids that compresses first sees it; readers that read the
-    /// buffer and centroids in place (merges) check this.
+    /// Whether the digest's values are held without a buffer or centroids: one value in
+    /// ``stats`` alone (its ``min``, ``max`` and ``sum``), or 2 … ``smallCapacity`` of them
+    /// in ``smallValues`` — the state of a digest after its first few values
+    /// (``append(_:exactly:)``). ``compress()`` buffers them and merges them, so every reader
+    /// of the centroids that compresses first sees them; readers that read the buffer and
+    /// centroids in place (merges, the compact form) read them through ``withSmallValues(_:)``.
     @inlinable
-    var holdsOneUnbufferedValue: Bool { stats.count == 1 && buffer.isEmpty && centroids.isEmpty }
+    var holdsSmallValues: Bool { stats.count != 0 && stats.count <= UInt64(TDigest.smallCapacity) && buffer.isEmpty && centroids.isEmpty }
+
+    /// Calls `body` with a small digest's values (``holdsSmallValues``) at the buffer's
+    /// precision, in the order they came; an empty buffer for any other digest.
+    @inlinable
+    func withSmallValues<R>(_ body: (UnsafeBufferPointer<Float>) -> R) -> R {
+        guard holdsSmallValues else { return body(UnsafeBufferPointer(start: nil, count: 0)) }
+        var values = smallValues
+        if stats.count == 1 { values[0] = TDigest.buffered(stats.min) }
+        let count = Int(truncatingIfNeeded: stats.count)
+        return withUnsafeBytes(of: &values) { raw in
+            body(UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: Float.self), count: count))
+        }
+    }
+
+    /// Values a digest holds before it buffers them (``holdsSmallValues``); below every
+    /// digest's ``exactLimit`` (≥ 5).
+    public static let smallCapacity = 4
 
     /// Values a digest's buffer first has room for; a digest with more grows it to
     /// ``bufferCapacity`` at once.
@@ -228,7 +271,7 @@ public struct TDigest: Sendable {
     /// ``bufferCapacity`` values, never per value), so an idle digest holds no
     /// scratch: per-series digests stay at centroids + buffer.
     public mutating func compress() {
-        if holdsOneUnbufferedValue { reserveBuffer() }
+        if holdsSmallValues { reserveBuffer() }
         let n = buffer.count
         guard n > 0 else { return }
         let total = centroids.count + n

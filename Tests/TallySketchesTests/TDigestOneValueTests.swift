@@ -2,9 +2,10 @@ import Testing
 import TallySynthetic
 @testable import TallySketches
 
-/// A digest's first value is kept in its exact statistics alone, with no buffer
-/// (``TDigest/holdsOneUnbufferedValue``). Each test holds such a digest to one that holds
-/// the same value as a centroid (read back from its serialized form), operation by operation.
+/// A digest's first value is kept in its exact statistics alone, with no buffer, and its
+/// next few beside it in the digest (``TDigest/holdsSmallValues``). Each test holds such a
+/// digest to one that holds the same values as a centroid (read back from its serialized
+/// form) or in its buffer, operation by operation.
 @Suite struct TDigestOneValueTests {
     static let values: [Double] = [0, -0.0, 7, -3.25, 0.1, 1e-300, 3.4e38, 1e39, -1e300, 123_456_789.123]
 
@@ -16,7 +17,7 @@ import TallySynthetic
 
     static func asCentroid(_ value: Double) throws -> TDigest {
         let digest = try TDigest(serialized: one(value).serialized())
-        #expect(!digest.holdsOneUnbufferedValue && digest.centroidCount == 1)
+        #expect(!digest.holdsSmallValues && digest.centroidCount == 1)
         return digest
     }
 
@@ -26,13 +27,13 @@ import TallySynthetic
         var digest = TDigest(compression: 100, bufferCapacity: 32)
         digest.reserveBuffer()
         digest.insert(value)
-        #expect(!digest.holdsOneUnbufferedValue && digest.buffer.count == 1)
+        #expect(!digest.holdsSmallValues && digest.buffer.count == 1)
         return digest
     }
 
     @Test(arguments: values) func holdsNoBufferAndAnswersAsACentroid(value: Double) throws {
         let one = Self.one(value)
-        #expect(one.holdsOneUnbufferedValue && one.buffer.capacity == 0 && one.centroids.isEmpty)
+        #expect(one.holdsSmallValues && one.buffer.capacity == 0 && one.centroids.isEmpty)
         #expect(one.count == 1 && one.min == value && one.max == value && one.sum == value)
         let reference = try Self.asCentroid(value)
         #expect(one.serialized() == Self.buffered(value).serialized())
@@ -49,7 +50,7 @@ import TallySynthetic
         #expect(one.postgreSQLText() == reference.postgreSQLText())
         var compressed = one
         compressed.compress()
-        #expect(!compressed.holdsOneUnbufferedValue && compressed.centroidCount == 1)
+        #expect(!compressed.holdsSmallValues && compressed.centroidCount == 1)
         #expect(compressed.serialized() == reference.serialized())
     }
 
@@ -65,7 +66,7 @@ import TallySynthetic
                 one.insert(x); reference.insert(x); other.insert(x)
             }
             #expect(one.serialized() == reference.serialized(), "\(value) + \(more)")
-            #expect(!one.holdsOneUnbufferedValue)
+            #expect(one.holdsSmallValues == (1 + more <= TDigest.smallCapacity))
             #expect(try TDigest.merged([Self.one(value), other]).serialized()
                     == TDigest.merged([Self.buffered(value), other]).serialized())
             var merge = TDigest.Merge(like: other)
@@ -83,7 +84,7 @@ import TallySynthetic
     @Test func refusedValuesFirst() throws {
         var digest = TDigest()
         digest.insert(.nan); digest.insert(.infinity); digest.insert(12)
-        #expect(digest.holdsOneUnbufferedValue && digest.rejected == 2 && digest.quantile(0.5) == 12)
+        #expect(digest.holdsSmallValues && digest.rejected == 2 && digest.quantile(0.5) == 12)
         let back = try TDigest(serialized: digest.serialized())
         #expect(back.count == 1 && back.rejected == 2 && back.quantile(0.5) == 12)
     }
@@ -106,6 +107,53 @@ import TallySynthetic
                     #expect(digest.compactSerialized(meanKeyBits: bits) == compressed.compactSerialized(meanKeyBits: bits),
                             "\(n) values of \(pool), \(bits) bits")
                 }
+            }
+        }
+    }
+
+    /// Two to ``TDigest/smallCapacity`` values held without a buffer, and the value after
+    /// them, answer and serialize as the same values buffered did, whatever their order and
+    /// signs of zero; merges and weighted inserts see them all.
+    @Test func smallDigestsAnswerAsBufferedOnes() throws {
+        #expect(MemoryLayout<TDigest>.stride == 80, "the size TDigest's doc comment states")
+        var rng = SplitMix64(seed: 4)
+        let pool: [Double] = [0, -0.0, 7, 7, -3.25, 1e-300, 3.4e38, 1e39, -1e300, 123_456_789.123, 1]
+        for n in 2...(TDigest.smallCapacity + 1) {
+            for trial in 0..<60 {
+                let values = (0..<n).map { _ in pool[Int(rng.next() % UInt64(pool.count))] }
+                var small = TDigest(compression: 100, bufferCapacity: 32)
+                var reference = TDigest(compression: 100, bufferCapacity: 32)
+                reference.reserveBuffer()
+                for value in values { small.insert(value); reference.insert(value) }
+                let context = "\(values) (trial \(trial))"
+                #expect(small.holdsSmallValues == (n <= TDigest.smallCapacity) && small.buffer.isEmpty == (n <= TDigest.smallCapacity), "\(context)")
+                #expect(small.withSmallValues { Array($0) } == (n <= TDigest.smallCapacity ? values.map { TDigest.buffered($0) } : []), "\(context)")
+                #expect(small.count == UInt64(n) && small.min == reference.min && small.max == reference.max && small.sum == reference.sum)
+                for q in [0.0, 0.01, 0.25, 0.5, 0.75, 0.99, 1.0, -1, 2] {
+                    #expect(small.quantile(q).bitPattern == reference.quantile(q).bitPattern, "q \(q) \(context)")
+                }
+                for x in values + [.nan, -1e301, 1e301] {
+                    #expect(small.cdf(x).bitPattern == reference.cdf(x).bitPattern, "x \(x) \(context)")
+                }
+                #expect(small.centroidList.map(\.mean) == reference.centroidList.map(\.mean), "\(context)")
+                #expect(small.serialized() == reference.serialized(), "\(context)")
+                for bits in [12, 21, 28] {
+                    #expect(small.compactSerialized(meanKeyBits: bits) == reference.compactSerialized(meanKeyBits: bits), "\(context)")
+                }
+                #expect(small.postgreSQLText() == reference.postgreSQLText(), "\(context)")
+                #expect(small.summarized().serialized() == reference.summarized().serialized(), "\(context)")
+                let other = Self.one(5)
+                #expect(try TDigest.merged([small, other]).serialized() == TDigest.merged([reference, other]).serialized())
+                var merge = TDigest.Merge(like: other)
+                try merge.add(small); try merge.add(other)
+                #expect(merge.result().count == UInt64(n + 1))
+                var weighted = small, weightedReference = reference
+                weighted.insert(9, weight: 3); weightedReference.insert(9, weight: 3)
+                #expect(weighted.serialized() == weightedReference.serialized() && !weighted.holdsSmallValues)
+                var compressed = small
+                compressed.compress()
+                #expect(!compressed.holdsSmallValues && compressed.centroidList.reduce(0) { $0 + $1.weight } == Double(n))
+                #expect(compressed.serialized() == reference.serialized())
             }
         }
     }
