@@ -18,10 +18,10 @@ struct BitWriter: ~Copyable {
     /// A writer whose block starts with room for `expectedBytes` (it grows past them).
     init(expectedBytes: Int = 64) {
         capacity = Swift.max(expectedBytes, 16)
-        block = .allocate(capacity: capacity)
+        block = SystemHeap.allocate(UInt8.self, capacity: capacity)
     }
 
-    deinit { block.deallocate() }
+    deinit { SystemHeap.free(block) }
 
     /// Appends the low `count` bits of `value` (count ≤ 57).
     @inline(__always)
@@ -52,9 +52,9 @@ struct BitWriter: ~Copyable {
     }
 
     private mutating func grow() {
-        let larger = UnsafeMutablePointer<UInt8>.allocate(capacity: 2 * capacity)
+        let larger = SystemHeap.allocate(UInt8.self, capacity: 2 * capacity)
         larger.update(from: block, count: stored)
-        block.deallocate()
+        SystemHeap.free(block)
         block = larger
         capacity *= 2
     }

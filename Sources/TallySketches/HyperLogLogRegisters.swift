@@ -21,7 +21,7 @@ public struct HyperLogLogRegisters: Sendable, Equatable, RandomAccessCollection,
 
         init(byteCount: Int) {
             self.byteCount = byteCount
-            bytes = .allocate(capacity: byteCount)
+            bytes = SystemHeap.allocate(UInt8.self, capacity: byteCount)
             bytes.initialize(repeating: 0, count: byteCount)
         }
 
@@ -31,7 +31,7 @@ public struct HyperLogLogRegisters: Sendable, Equatable, RandomAccessCollection,
             return copy
         }
 
-        deinit { bytes.deallocate() }
+        deinit { SystemHeap.free(bytes) }
     }
 
     /// No registers (a sketch in exact mode).

@@ -156,11 +156,11 @@ public struct LogLinearHistogram {
             allowance.wanted = true
             return false
         }
-        let block = UnsafeMutablePointer<UInt32>.allocate(capacity: newWidth)
+        let block = SystemHeap.allocate(UInt32.self, capacity: newWidth)
         block.initialize(repeating: 0, count: newWidth)
         if let buckets {
             (block + (low - newLow)).update(from: buckets, count: width)
-            buckets.deallocate()
+            SystemHeap.free(buckets)
         }
         buckets = block
         lowIndex = Int32(newLow)
@@ -171,7 +171,7 @@ public struct LogLinearHistogram {
 
     /// Frees the block; the histogram is empty and may be used again.
     public mutating func release() {
-        buckets?.deallocate()
+        if let buckets { SystemHeap.free(buckets) }
         buckets = nil
         blockWidth = 0
         lowIndex = 0

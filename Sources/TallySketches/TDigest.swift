@@ -276,12 +276,10 @@ public struct TDigest: Sendable {
         guard n > 0 else { return }
         let total = centroids.count + n
         // One allocation: merged means and weights (Double), then the sort's scratch (Float).
-        let scratch = UnsafeMutableRawPointer.allocate(
-            byteCount: 2 * total * MemoryLayout<Double>.stride + n * MemoryLayout<Float>.stride,
-            alignment: MemoryLayout<Double>.alignment)
-        defer { scratch.deallocate() }
-        let outMeans = UnsafeMutableBufferPointer(
-            start: scratch.bindMemory(to: Double.self, capacity: 2 * total), count: total)
+        let block = SystemHeap.allocate(Double.self, capacity: 2 * total + (n + 1) / 2)
+        defer { SystemHeap.free(block) }
+        let scratch = UnsafeMutableRawPointer(block)
+        let outMeans = UnsafeMutableBufferPointer(start: block, count: total)
         let outWeights = UnsafeMutableBufferPointer(start: outMeans.baseAddress! + total, count: total)
         let sortScratch = UnsafeMutableBufferPointer(
             start: (scratch + 2 * total * MemoryLayout<Double>.stride).bindMemory(to: Float.self, capacity: n), count: n)
@@ -347,8 +345,8 @@ public struct TDigest: Sendable {
     /// Two `Double` buffers of `count` elements each for the duration of `body`.
     static func withScratch<R>(_ count: Int,
                                _ body: (UnsafeMutableBufferPointer<Double>, UnsafeMutableBufferPointer<Double>) -> R) -> R {
-        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(2 * count, 1))
-        defer { scratch.deallocate() }
+        let scratch = SystemHeap.allocate(Double.self, capacity: Swift.max(2 * count, 1))
+        defer { SystemHeap.free(scratch) }
         return body(UnsafeMutableBufferPointer(start: scratch, count: count),
                     UnsafeMutableBufferPointer(start: scratch + count, count: count))
     }
