@@ -134,8 +134,8 @@ struct LiveSeriesAggregate {
     mutating func addCategory(_ category: UInt16) {
         let slot = Int(category & 63)
         let cached = Int(categoryPositions[slot])
-        if cached < base.categoryIDs.count && base.categoryIDs[cached] == category {
-            base.categoryCounts[cached] &+= 1
+        if cached < base.categoryEntries.count && base.categoryEntries[cached].id == category {
+            base.categoryEntries[cached].count &+= 1
             return
         }
         if let position = base.addCategory(category, count: 1) {
