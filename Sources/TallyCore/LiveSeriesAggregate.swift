@@ -9,12 +9,12 @@ import TallyWire
 /// **Phases.** A series starts *collecting*: values go to its digests, which hold their first
 /// four values without a buffer (``TDigest/holdsSmallValues``) and the next ones in their
 /// buffers, unmerged (series with a few frames, most of them, never pay for a histogram, and
-/// up to four frames not for a buffer either). At ``bucketingThreshold`` requests its table asks its memory budget for
-/// ``allowanceChunkBytes`` (``wantsAllowance``): granted, the series is *bucketing*; refused,
-/// it is *capped* and stays on its digests (correct, bounded, slower). A bucketing series
-/// whose histograms need more room asks again after the burst of frames that needed it;
-/// values that did not fit went to the digests meanwhile, so nothing is lost, and the
-/// histograms never hold more than was granted.
+/// up to four frames not for a buffer either). At ``bucketingThreshold`` requests its table
+/// asks its memory budget for ``allowanceChunkBytes`` (``wantsAllowance``): granted, the
+/// series is *bucketing*; refused, it is *capped* and stays on its digests (correct, bounded,
+/// slower). A bucketing series whose histograms need more room asks again after the burst of
+/// frames that needed it; values that did not fit went to the digests meanwhile, so nothing
+/// is lost, and the histograms never hold more than was granted.
 ///
 /// Owned through a pointer by one table entry, which calls ``release()`` before freeing it.
 @usableFromInline

@@ -7,7 +7,10 @@ extension TDigest {
     /// - Throws: ``SketchError/parameterMismatch(_:)`` when compressions or scales differ.
     public static func merged(_ digests: [TDigest]) throws(SketchError) -> TDigest {
         guard let first = digests.first else { return TDigest() }
-        var merge = Merge(like: first, expecting: digests.reduce(0) { $0 + $1.centroids.count + $1.buffer.count + ($1.holdsSmallValues ? Int($1.count) : 0) })
+        let inputs = digests.reduce(0) { total, digest in
+            total + digest.centroids.count + digest.buffer.count + (digest.holdsSmallValues ? Int(digest.count) : 0)
+        }
+        var merge = Merge(like: first, expecting: inputs)
         for digest in digests { try merge.add(digest) }
         return merge.result()
     }

@@ -202,7 +202,9 @@ public struct TDigest: Sendable {
     /// of the centroids that compresses first sees them; readers that read the buffer and
     /// centroids in place (merges, the compact form) read them through ``withSmallValues(_:)``.
     @inlinable
-    var holdsSmallValues: Bool { stats.count != 0 && stats.count <= UInt64(TDigest.smallCapacity) && buffer.isEmpty && centroids.isEmpty }
+    var holdsSmallValues: Bool {
+        stats.count != 0 && stats.count <= UInt64(TDigest.smallCapacity) && buffer.isEmpty && centroids.isEmpty
+    }
 
     /// Calls `body` with a small digest's values (``holdsSmallValues``) at the buffer's
     /// precision, in the order they came; an empty buffer for any other digest.
