@@ -59,18 +59,34 @@ struct PostgresScaleOutTests {
         let three = try merged("fleet"), one = try merged("single")
         #expect(three.count == one.count)
         #expect(!one.isEmpty)
-        var worstGap = 0.0
+        // p99 gaps, apart for small and busy series. A series with fewer than 64 requests in a
+        // window (LiveSeriesAggregate.bucketingThreshold) is held as single values by every
+        // collector, so the three parts' digests and the single collector's hold the same
+        // centroids and give the same p99. From 64 on, the single collector buckets the values
+        // and merges them into fewer centroids, while each of the three, with a third of them,
+        // may still hold them singly: near the top of ~100 values the p99 interpolates between
+        // the largest few, and the two paths can differ by a good part of their spacing (5.6 %
+        // seen once in CI, 1.4–1.8 % typically). The digests' 1 % bound is for series of
+        // ≥ 1,000 values, which this test does not reach.
+        var smallGap = 0.0, busyGap = 0.0, busyRows = 0
         for (a, b) in zip(three, one) {
             let x = a.split(separator: "|", omittingEmptySubsequences: false), y = b.split(separator: "|", omittingEmptySubsequences: false)
             #expect(x.dropLast() == y.dropLast(), "exact columns of \(y.prefix(5).joined(separator: "|"))")
-            let p = Double(x.last!)!, q = Double(y.last!)!
-            if q > 0 { worstGap = max(worstGap, abs(p - q) / q) }
+            let p = Double(x.last!)!, q = Double(y.last!)!, requests = Int(y[5])!
+            guard q > 0 else { continue }
+            if requests < 64 {
+                smallGap = max(smallGap, abs(p - q) / q)
+            } else {
+                busyGap = max(busyGap, abs(p - q) / q)
+                busyRows += 1
+            }
         }
         let requests = try cluster.psql("SELECT sum(requests) FROM fleet.series WHERE model <> 'probe'", database: "tally")
         #expect(requests == String(frames))
-        print("scale-out: \(one.count) window × series rows; every counter and HyperLogLog equal; worst p99 gap per series \(worstGap)")
-        // A single series (≤ a few hundred values) keeps them all as centroids: tiny gaps only.
-        #expect(worstGap <= 0.05)
+        print("scale-out: \(one.count) window × series rows; every counter and HyperLogLog equal; worst p99 gap per series "
+              + "\(smallGap) below 64 requests, \(busyGap) over \(busyRows) rows from 64 on")
+        #expect(smallGap <= 1e-9)
+        #expect(busyGap <= 0.10)
 
         // The fleet-wide index from the database: every collector's rows read back
         // (PostgresSnapshotReader) and merged per window, against the single collector's
