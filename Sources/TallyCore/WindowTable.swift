@@ -50,7 +50,8 @@ public final class WindowTable: @unchecked Sendable {
 
     /// One admitted series. A series that has seen one frame keeps just that
     /// record (168 bytes); its aggregate (a ``LiveSeriesAggregate``, 1,456 bytes plus
-    /// sketch storage) and its stash are allocated when the second frame arrives, and its
+    /// sketch storage) and its stash are taken in one block from the table's
+    /// ``PromotedBlockPool`` when the second frame arrives, and its
     /// histograms from its 64th request on, in allowances the table reserves
     /// (``settleAllowance(_:_:)``).
     ///
@@ -87,16 +88,17 @@ public final class WindowTable: @unchecked Sendable {
             return aggregate.unsafelyUnwrapped.pointee.wantsAllowance
         }
 
-        /// The series' second frame: allocates its aggregate (with the first frame and
-        /// this one in it) and its stash.
-        mutating func promote(_ record: FrameRecord, sketches: SketchParameters, summaries: SummarizedDigests) {
-            // From malloc, not `allocate` (posix_memalign, ~600 instructions a block: ``SystemHeap``).
-            let created = SystemHeap.allocate(LiveSeriesAggregate.self, capacity: 1)
-            created.initialize(to: LiveSeriesAggregate(sketches: sketches, cohort: first.key.isCohort, summaries: summaries))
-            created.pointee.add(first.values)
-            created.pointee.add(record.values)
-            aggregate = created
-            stash = SystemHeap.allocate(FrameValues.self, capacity: WindowTable.stashCapacity)
+        /// The series' second frame: takes a block from `pool` for its aggregate (with the
+        /// first frame and this one in it) and its stash.
+        mutating func promote(_ record: FrameRecord, pool: inout PromotedBlockPool, sketches: SketchParameters,
+                              summaries: SummarizedDigests) {
+            let block = pool.take()
+            block.aggregate.initialize(to: LiveSeriesAggregate(sketches: sketches, cohort: first.key.isCohort,
+                                                               summaries: summaries))
+            block.aggregate.pointee.add(first.values)
+            block.aggregate.pointee.add(record.values)
+            aggregate = block.aggregate
+            stash = block.stash
         }
 
         /// Folds the stashed frames into the aggregate.
@@ -117,14 +119,12 @@ public final class WindowTable: @unchecked Sendable {
             return single
         }
 
-        /// Frees the aggregate and the stash.
+        /// Frees what the aggregate's sketches hold and deinitializes it; its block goes
+        /// back with the table's ``PromotedBlockPool``.
         func release() {
-            if let aggregate {
-                aggregate.pointee.release()
-                aggregate.deinitialize(count: 1)
-                SystemHeap.free(aggregate)
-            }
-            if let stash { SystemHeap.free(stash) }
+            guard let aggregate else { return }
+            aggregate.pointee.release()
+            aggregate.deinitialize(count: 1)
         }
     }
 
@@ -145,6 +145,8 @@ public final class WindowTable: @unchecked Sendable {
         @usableFromInline var slotMask: Int
         @usableFromInline var count = 0
         @usableFromInline var pages: [UnsafeMutablePointer<Entry>] = []
+        /// The blocks of the series that have an aggregate.
+        @usableFromInline var blocks = PromotedBlockPool()
         @usableFromInline var overflowEntry: Int? = nil
         @usableFromInline var frames: UInt64 = 0
         @usableFromInline var foldedFrames: UInt64 = 0
@@ -212,6 +214,7 @@ public final class WindowTable: @unchecked Sendable {
             page.deinitialize(count: used)
             page.deallocate()
         }
+        state.pointee.blocks.free()
         s.slots.deallocate()
         s.admittedBy?.deallocate()
         memory?.release(s.reservedBytes, byProducer: s.reservedBy)
@@ -406,7 +409,7 @@ public final class WindowTable: @unchecked Sendable {
             if record.key.isCohort { state.pointee.cohortsRefused &+= 1 } else { fold(record, producer: producer, forMemory: true) }
             return
         }
-        entry.pointee.promote(record, sketches: sketches, summaries: cohortSummaries)
+        entry.pointee.promote(record, pool: &state.pointee.blocks, sketches: sketches, summaries: cohortSummaries)
     }
 
     /// A busy series' histograms ask for memory (``LiveSeriesAggregate``): reserves
@@ -461,7 +464,7 @@ public final class WindowTable: @unchecked Sendable {
         if entry.pointee.stash != nil {
             if entry.pointee.addToStash(record) { settleAllowance(entry, record) }
         } else {
-            entry.pointee.promote(record, sketches: sketches, summaries: cohortSummaries)
+            entry.pointee.promote(record, pool: &state.pointee.blocks, sketches: sketches, summaries: cohortSummaries)
         }
     }
 
