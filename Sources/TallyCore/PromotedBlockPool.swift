@@ -3,7 +3,7 @@ import TallySketches
 /// Where a table's busy series live: each series' ``LiveSeriesAggregate`` (1,456 bytes) and
 /// its stash (``WindowTable/stashCapacity`` × 64-byte ``FrameValues``, 512 bytes) in one
 /// 1,968-byte block, taken from chunks this pool allocates, 4 blocks at first and twice as
-/// many each time up to 64 (126 KiB). Blocks are never given back one by one: a table's
+/// many each time up to 64 (126 KB). Blocks are never given back one by one: a table's
 /// series live until the table is freed, and then ``free()`` gives back the chunks.
 ///
 /// Measured in `tally-kernels aggregate-70k`, where a fifth of the frames promote a series:
@@ -12,7 +12,7 @@ import TallySketches
 /// instead was worse (+100 Ir a frame: jemalloc's 2,048-byte class); from chunks, a block is
 /// a pointer bump (Benchmarks/README.md, "Busy series from chunks").
 ///
-/// Memory: at most one partly used chunk a table beyond its blocks (< 126 KiB, its untouched
+/// Memory: at most one partly used chunk a table beyond its blocks (< 126 KB, its untouched
 /// pages not resident); the blocks themselves cost what the two `malloc` blocks did (1,536
 /// and 512 bytes in jemalloc's classes, 2,048 together). Owned by one table's state: not
 /// thread-safe.
