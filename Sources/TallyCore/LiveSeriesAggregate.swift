@@ -16,7 +16,8 @@ import TallyWire
 /// frames that needed it; values that did not fit went to the digests meanwhile, so nothing
 /// is lost, and the histograms never hold more than was granted.
 ///
-/// Owned through a pointer by one table entry, which calls ``release()`` before freeing it.
+/// Owned through a pointer by one table entry, which calls ``release()`` before its table's
+/// ``PromotedBlockPool`` frees the block it sits in.
 @usableFromInline
 struct LiveSeriesAggregate {
     enum Phase: UInt8 { case collecting, bucketing, capped }

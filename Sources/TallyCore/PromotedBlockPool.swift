@@ -6,9 +6,9 @@ import TallySketches
 /// many each time up to 64 (126 KB). Blocks are never given back one by one: a table's
 /// series live until the table is freed, and then ``free()`` gives back the chunks.
 ///
-/// Measured in `tally-kernels aggregate-70k`, where a fifth of the frames promote a series:
-/// two `malloc`s a promotion cost ~830 instructions (the allocator refilled its bins as the
-/// table grew) and their two `free`s at teardown more. One 1,968-byte block from `malloc`
+/// Measured in `tally-kernels aggregate-70k`, where a sixth of the frames promote a series:
+/// two `malloc`s a promotion cost ~990 instructions (most of them in jemalloc's functions
+/// below `malloc`) and their two `free`s at teardown more. One 1,968-byte block from `malloc`
 /// instead was worse (+100 Ir a frame: jemalloc's 2,048-byte class); from chunks, a block is
 /// a pointer bump (Benchmarks/README.md, "Busy series from chunks").
 ///

@@ -12,10 +12,9 @@ import Darwin
 /// through the Swift runtime's aligned path, `posix_memalign`, which jemalloc (tallyd's
 /// allocator) serves without its thread cache: ~600 instructions a block in callgrind
 /// (Benchmarks/README.md, "Blocks from malloc"; `malloc` took the same kernel 34 Ir a frame
-/// lower). Used where blocks are
-/// taken per series or per digest: the chunks of busy series' aggregates and stashes
-/// (TallyCore's `PromotedBlockPool`), histogram blocks, HyperLogLog registers, merge
-/// scratch, bit streams.
+/// lower). Used where blocks are taken per series or per digest: the chunks of busy series'
+/// aggregates and stashes (TallyCore's `PromotedBlockPool`), histogram blocks, HyperLogLog
+/// registers, merge scratch, bit streams.
 ///
 /// `malloc` aligns every block for any type whose alignment is at most 16 (a block of a
 /// 16-aligned type is at least 16 bytes); wider types are refused. A block from here

@@ -72,7 +72,7 @@ struct PostgresScaleOutTests {
         for (a, b) in zip(three, one) {
             let x = a.split(separator: "|", omittingEmptySubsequences: false), y = b.split(separator: "|", omittingEmptySubsequences: false)
             #expect(x.dropLast() == y.dropLast(), "exact columns of \(y.prefix(5).joined(separator: "|"))")
-            let p = Double(x.last!)!, q = Double(y.last!)!, requests = Int(y[5])!
+            let p = Double(x.last!)!, q = Double(y.last!)!, requests = Int(y[5])!  // sum(requests), the query's sixth column
             guard q > 0 else { continue }
             if requests < 64 {
                 smallGap = max(smallGap, abs(p - q) / q)
