@@ -159,8 +159,8 @@ func aggregateKernel(_ count: Int, series: Int, tags: TagPolicy = .legacy, heavy
     var done = 0
     records.withUnsafeBufferPointer { records in
         while done < count {
-            for r in records where done < count {
-                table.add(r)
+            for r in records.baseAddress!..<records.baseAddress! + records.count where done < count {
+                table.add(at: r)  // in place, as the shard folds a record in its ring slot
                 done += 1
             }
         }

@@ -58,6 +58,7 @@ struct LiveSeriesAggregate {
     /// (``TDigest/insertSummarizing(_:)``), past the front ends. Empty for series.
     let summaries: SummarizedDigests
 
+    @inline(__always)
     init(sketches: SketchParameters, cohort: Bool = false, summaries: SummarizedDigests = []) {
         base = SeriesAggregate(sketches: sketches)
         self.cohort = cohort
@@ -195,8 +196,10 @@ struct LiveSeriesAggregate {
         return result
     }
 
-    /// Frees the histograms' blocks.
+    /// Frees the histograms' blocks. A collecting series never bucketed, so its histograms
+    /// hold none (most promoted series of a window: seven calls saved, ~90 instructions).
     mutating func release() {
+        if phase == .collecting { return }
         queueTime.release(); timeToFirstToken.release(); totalLatency.release(); timePerOutputToken.release()
         inputTokens.release(); outputTokens.release(); cost.release()
     }

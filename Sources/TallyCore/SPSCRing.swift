@@ -69,6 +69,28 @@ public final class SPSCRing<Element>: @unchecked Sendable {
         return element
     }
 
+    /// Consumer only. The oldest element where it sits in the ring, or nil when empty: the
+    /// consumer reads it in place and then calls ``dropFront()``. Until then the slot stays
+    /// the consumer's (the producer cannot reuse it), so the pointer is valid.
+    @inline(__always)
+    public func front() -> UnsafePointer<Element>? {
+        let h = head.load(ordering: .relaxed)
+        if h == cached[8] {
+            cached[8] = tail.load(ordering: .acquiring)
+            if h == cached[8] { return nil }
+        }
+        return UnsafePointer(slots + (h & mask))
+    }
+
+    /// Consumer only, after ``front()`` gave an element: removes it and hands its slot
+    /// back to the producer.
+    @inline(__always)
+    public func dropFront() {
+        let h = head.load(ordering: .relaxed)
+        (slots + (h & mask)).deinitialize(count: 1)
+        head.store(h &+ 1, ordering: .releasing)
+    }
+
     /// Elements pushed since the ring was made (wrapping); read from any thread.
     public var pushedCount: Int { tail.load(ordering: .acquiring) }
     /// Elements popped since the ring was made (wrapping); read from any thread.

@@ -116,6 +116,7 @@ public struct SeriesAggregate: Sendable {
         set { kindStore = newValue.allSatisfy { $0 == 0 } ? [] : newValue }
     }
 
+    @inline(__always)
     public init(sketches: SketchParameters = SketchParameters()) {
         func digest() -> TDigest {
             TDigest(compression: sketches.compression, scale: sketches.scale, bufferCapacity: sketches.digestBuffer)

@@ -80,8 +80,8 @@ public final class WindowTable: @unchecked Sendable {
         /// true when that folded the stash and the aggregate now asks for memory
         /// (``LiveSeriesAggregate/wantsAllowance``).
         @inlinable
-        mutating func addToStash(_ record: FrameRecord) -> Bool {
-            (stash.unsafelyUnwrapped + stashed).initialize(to: record.values)
+        mutating func addToStash(_ record: UnsafePointer<FrameRecord>) -> Bool {
+            (stash.unsafelyUnwrapped + stashed).initialize(to: record.pointee.values)
             stashed &+= 1
             guard stashed == WindowTable.stashCapacity else { return false }
             fold()
@@ -90,13 +90,13 @@ public final class WindowTable: @unchecked Sendable {
 
         /// The series' second frame: takes a block from `pool` for its aggregate (with the
         /// first frame and this one in it) and its stash.
-        mutating func promote(_ record: FrameRecord, pool: inout PromotedBlockPool, sketches: SketchParameters,
+        mutating func promote(_ record: UnsafePointer<FrameRecord>, pool: inout PromotedBlockPool, sketches: SketchParameters,
                               summaries: SummarizedDigests) {
             let block = pool.take()
             block.aggregate.initialize(to: LiveSeriesAggregate(sketches: sketches, cohort: first.key.isCohort,
                                                                summaries: summaries))
             block.aggregate.pointee.add(first.values)
-            block.aggregate.pointee.add(record.values)
+            block.aggregate.pointee.add(record.pointee.values)
             aggregate = block.aggregate
             stash = block.stash
         }
@@ -244,12 +244,19 @@ public final class WindowTable: @unchecked Sendable {
     /// Folds `record` into its series (or the overflow series), into the cohort
     /// aggregate of each of its breakdown tags (``SeriesKey/cohortKey(_:)``) and, when
     /// configured, into its slice's heavy hitters (``HeavyHitterTable``).
-    @inlinable
     public func add(_ record: FrameRecord) {
+        withUnsafePointer(to: record) { add(at: $0) }
+    }
+
+    /// ``add(_:)`` of the record at `record`, read where it is: the shard folds a record in
+    /// its ring slot (``SPSCRing/front()``). Copying the 168-byte record out of the ring
+    /// first cost ~38 instructions a frame (callgrind, `aggregate-70k-no-teardown`).
+    @inlinable
+    public func add(at record: UnsafePointer<FrameRecord>) {
         state.pointee.frames &+= 1
         place(record)
-        if record.key.breakdownCount != 0 { addToCohorts(record) }
-        if heavyHitters != nil && (record.values.userHash != 0 || record.key.heavyHitterValue != SymbolTable.none) {
+        if record.pointee.key.breakdownCount != 0 { addToCohorts(record) }
+        if heavyHitters != nil && (record.pointee.values.userHash != 0 || record.pointee.key.heavyHitterValue != SymbolTable.none) {
             addToHeavyHitters(record)
         }
     }
@@ -258,20 +265,20 @@ public final class WindowTable: @unchecked Sendable {
     /// slice's first such frame when the slice cap and ``EngineMemory`` allow; otherwise
     /// counts it refused.
     @usableFromInline @inline(never)
-    func addToHeavyHitters(_ record: FrameRecord) {
+    func addToHeavyHitters(_ record: UnsafePointer<FrameRecord>) {
         guard let hitters = heavyHitters else { return }
-        let slice = HeavyHitterTable.sliceKey(of: record.key)
+        let slice = HeavyHitterTable.sliceKey(of: record.pointee.key)
         let hash = slice.routingHash
-        let tenant = record.key.heavyHitterValue
+        let tenant = record.pointee.key.heavyHitterValue
         if let n = hitters.slot(of: slice, hash: hash) {
-            hitters.add(record.values, tenant: tenant, to: n)
+            hitters.add(record.pointee.values, tenant: tenant, to: n)
             return
         }
         guard hitters.hasRoom, reserve(hitters.bytesPerSlice, for: WindowTable.producerSlot(of: record)) else {
             hitters.refused &+= 1
             return
         }
-        hitters.add(record.values, tenant: tenant, to: hitters.append(slice, hash: hash))
+        hitters.add(record.pointee.values, tenant: tenant, to: hitters.append(slice, hash: hash))
     }
 
     /// Frames with a user or a tenant whose slice's heavy hitters were refused (slice cap or memory).
@@ -308,29 +315,29 @@ public final class WindowTable: @unchecked Sendable {
     /// cohort's key (sessions left out: cohort aggregates keep no session count; the
     /// category too unless ``cohortCategories``).
     @usableFromInline @inline(never)
-    func addToCohorts(_ record: FrameRecord) {
-        var cohort = record
+    func addToCohorts(_ record: UnsafePointer<FrameRecord>) {
+        var cohort = record.pointee
         cohort.values.sessionHash = 0
         if !cohortCategories { cohort.values.categoryID = WireLimits.noCategory }
-        for b in 0..<Int(record.key.breakdownCount) {
-            cohort.key = record.key.cohortKey(b)
+        for b in 0..<Int(record.pointee.key.breakdownCount) {
+            cohort.key = record.pointee.key.cohortKey(b)
             cohort.routingHash = cohort.key.routingHash
-            place(cohort)
+            withUnsafePointer(to: &cohort) { place($0) }
         }
     }
 
-    /// Adds `record` to the entry of its key, admitting the key if new.
-    @inlinable
-    func place(_ record: FrameRecord) {
+    /// Adds the record at `record` to the entry of its key, admitting the key if new.
+    @inlinable @inline(__always)
+    func place(_ record: UnsafePointer<FrameRecord>) {
         let s = state
-        let hash = record.routingHash
+        let hash = record.pointee.routingHash
         var i = WindowTable.home(hash) & s.pointee.slotMask
         while true {
             let slot = s.pointee.slots[i]
             if slot.entry == 0 { break }
             if slot.hash == hash {
                 let entry = entryPointer(Int(slot.entry) - 1)
-                if entry.pointee.key == record.key {
+                if entry.pointee.key == record.pointee.key {
                     if entry.pointee.stash != nil {
                         if entry.pointee.addToStash(record) { settleAllowance(entry, record) }
                     } else {
@@ -357,10 +364,10 @@ public final class WindowTable: @unchecked Sendable {
 
     /// A key not in the table: admit it at empty slot `slot`, or fold it.
     @usableFromInline
-    func addNew(_ record: FrameRecord, slot: Int) {
+    func addNew(_ record: UnsafePointer<FrameRecord>, slot: Int) {
         let s = state
         let producer = WindowTable.producerSlot(of: record)
-        if record.key.isCohort {
+        if record.pointee.key.isCohort {
             // A cohort aggregate past the cap or the budget: the frame is already in its
             // series (or the overflow series), so it is only counted, never folded again.
             let admitted = s.pointee.count - (s.pointee.overflowEntry == nil ? 0 : 1)
@@ -371,13 +378,13 @@ public final class WindowTable: @unchecked Sendable {
             }
             countAdmission(producer)
             let n = append(record)
-            s.pointee.slots[slot] = Slot(hash: record.routingHash, entry: UInt32(n + 1))
+            s.pointee.slots[slot] = Slot(hash: record.pointee.routingHash, entry: UInt32(n + 1))
             if 2 * s.pointee.count > s.pointee.slotMask + 1 { growIndex() }
             return
         }
         // A key that is itself the overflow key (its model symbol overflowed the symbol
         // table) goes to the overflow series, counted as folded for its producer.
-        if record.key == .overflow {
+        if record.pointee.key == .overflow {
             fold(record, producer: producer, forMemory: false)
             return
         }
@@ -392,7 +399,7 @@ public final class WindowTable: @unchecked Sendable {
         }
         countAdmission(producer)
         let n = append(record)
-        s.pointee.slots[slot] = Slot(hash: record.routingHash, entry: UInt32(n + 1))
+        s.pointee.slots[slot] = Slot(hash: record.pointee.routingHash, entry: UInt32(n + 1))
         if 2 * s.pointee.count > s.pointee.slotMask + 1 { growIndex() }
     }
 
@@ -402,11 +409,15 @@ public final class WindowTable: @unchecked Sendable {
     /// (``Entry/refusedStash`` in its unused stash count), so that its later frames fold
     /// without taking ``EngineMemory``'s lock each.
     @usableFromInline @inline(never)
-    func promote(_ entry: UnsafeMutablePointer<Entry>, _ record: FrameRecord) {
+    func promote(_ entry: UnsafeMutablePointer<Entry>, _ record: UnsafePointer<FrameRecord>) {
         let producer = WindowTable.producerSlot(of: record)
         guard entry.pointee.stashed != Entry.refusedStash, reserve(EngineMemory.busySeriesBytes, for: producer) else {
             entry.pointee.stashed = Entry.refusedStash
-            if record.key.isCohort { state.pointee.cohortsRefused &+= 1 } else { fold(record, producer: producer, forMemory: true) }
+            if record.pointee.key.isCohort {
+                state.pointee.cohortsRefused &+= 1
+            } else {
+                fold(record, producer: producer, forMemory: true)
+            }
             return
         }
         entry.pointee.promote(record, pool: &state.pointee.blocks, sketches: sketches, summaries: cohortSummaries)
@@ -417,7 +428,7 @@ public final class WindowTable: @unchecked Sendable {
     /// them, or caps the series for the rest of the window. Runs after a stash fold, at most
     /// a few times a series and window, never per frame.
     @usableFromInline @inline(never)
-    func settleAllowance(_ entry: UnsafeMutablePointer<Entry>, _ record: FrameRecord) {
+    func settleAllowance(_ entry: UnsafeMutablePointer<Entry>, _ record: UnsafePointer<FrameRecord>) {
         guard let aggregate = entry.pointee.aggregate else { return }
         let bytes = LiveSeriesAggregate.allowanceChunkBytes
         if reserve(bytes, for: WindowTable.producerSlot(of: record)) {
@@ -440,10 +451,10 @@ public final class WindowTable: @unchecked Sendable {
 
     /// Counts `record` as folded (by producer, and whether for memory) and adds it to the
     /// overflow series.
-    private func fold(_ record: FrameRecord, producer: Int, forMemory: Bool) {
+    private func fold(_ record: UnsafePointer<FrameRecord>, producer: Int, forMemory: Bool) {
         let s = state
         s.pointee.foldedFrames &+= 1
-        s.pointee.foldedKeys.insert(record.routingHash)
+        s.pointee.foldedKeys.insert(record.pointee.routingHash)
         s.pointee.foldedBy[UInt32(producer), default: 0] &+= 1
         if forMemory { s.pointee.foldedForMemory &+= 1 }
         addToOverflow(record)
@@ -452,12 +463,12 @@ public final class WindowTable: @unchecked Sendable {
     /// Adds `record` to the overflow series, admitted beyond the cap and outside the memory
     /// limit (at most one a table: ≤ 32 KiB a table past ``EngineMemory``'s limit), and found
     /// through `overflowEntry`, not the index.
-    private func addToOverflow(_ record: FrameRecord) {
+    private func addToOverflow(_ record: UnsafePointer<FrameRecord>) {
         let s = state
         guard let n = s.pointee.overflowEntry else {
-            var first = record
+            var first = record.pointee
             first.key = .overflow
-            s.pointee.overflowEntry = append(first)
+            s.pointee.overflowEntry = withUnsafePointer(to: &first) { append($0) }
             return
         }
         let entry = entryPointer(n)
@@ -470,8 +481,9 @@ public final class WindowTable: @unchecked Sendable {
 
     /// The producer number of `record` as this table counts it (numbers past
     /// ``maxProducerNumbers`` count as ``ProducerDirectory/unnumbered``).
-    private static func producerSlot(of record: FrameRecord) -> Int {
-        Int(record.producer) < maxProducerNumbers ? Int(record.producer) : Int(ProducerDirectory.unnumbered)
+    private static func producerSlot(of record: UnsafePointer<FrameRecord>) -> Int {
+        let producer = Int(record.pointee.producer)
+        return producer < maxProducerNumbers ? producer : Int(ProducerDirectory.unnumbered)
     }
 
     /// Keys `producer` has admitted in this table.
@@ -508,15 +520,15 @@ public final class WindowTable: @unchecked Sendable {
         counts[producer] &+= 1
     }
 
-    /// Appends an entry holding `first`; returns its number.
-    private func append(_ first: FrameRecord) -> Int {
+    /// Appends an entry holding the record at `first`; returns its number.
+    private func append(_ first: UnsafePointer<FrameRecord>) -> Int {
         let s = state
         let n = s.pointee.count
         if n % WindowTable.pageSize == 0 {
             s.pointee.pages.append(.allocate(capacity: WindowTable.pageSize))
         }
         (s.pointee.pages[n / WindowTable.pageSize] + n % WindowTable.pageSize)
-            .initialize(to: Entry(first: first))
+            .initialize(to: Entry(first: first.pointee))
         s.pointee.count = n + 1
         return n
     }

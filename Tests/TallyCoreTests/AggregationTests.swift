@@ -280,6 +280,30 @@ struct ReferenceSeries: Equatable {
         #expect(ring.pop() == nil)
     }
 
+    /// The shard's way of consuming: `front()` shows the oldest element in its slot without
+    /// removing it (the producer cannot reuse that slot), `dropFront()` removes it.
+    @Test func frontReadsInPlaceUntilDropped() {
+        let ring = SPSCRing<Int>(capacity: 4)
+        #expect(ring.front() == nil, "empty")
+        for i in 0..<4 { #expect(ring.push(i)) }
+        let first = ring.front()
+        #expect(first?.pointee == 0)
+        #expect(ring.front() == first, "front() removes nothing")
+        #expect(!ring.push(99), "the slot front() showed is still held")
+        #expect(ring.poppedCount == 0)
+        ring.dropFront()
+        #expect(ring.poppedCount == 1)
+        #expect(ring.push(4), "dropped: its slot is the producer's again")
+        var seen: [Int] = []
+        for _ in 0..<8 {  // bounded: a dropFront() that dropped nothing would loop forever
+            guard let p = ring.front() else { break }
+            seen.append(p.pointee)
+            ring.dropFront()
+        }
+        #expect(seen == [1, 2, 3, 4])
+        #expect(ring.pop() == nil && ring.count == 0)
+    }
+
     /// One producer and one consumer thread pass 10^6 values; none lost, none
     /// duplicated, order kept. Real threads (Dispatch), not tasks: both sides spin,
     /// which must not occupy Swift's cooperative pool; and each side on its own serial
@@ -288,7 +312,8 @@ struct ReferenceSeries: Equatable {
     /// the suites in parallel: 1,024 sent, then 1,024 received). Both loops yield when they
     /// cannot proceed and give up after 60 s, so a loaded machine slows the test
     /// down instead of failing it, and a broken ring cannot hang it.
-    @Test func twoThreadsTransferEverythingInOrder() {
+    /// The consumer takes values with `pop()`, or in place with `front()` and `dropFront()`.
+    @Test(arguments: [false, true]) func twoThreadsTransferEverythingInOrder(inPlace: Bool) {
         let ring = SPSCRing<UInt64>(capacity: 1_024)
         let total: UInt64 = 1_000_000
         let deadline = DispatchTime.now() + .seconds(60)
@@ -309,7 +334,14 @@ struct ReferenceSeries: Equatable {
         DispatchQueue(label: "tally.test.consumer").async(group: group) {
             var expected: UInt64 = 0, outOfOrder: UInt64 = 0
             while expected < total {
-                if let v = ring.pop() {
+                let taken: UInt64?
+                if inPlace {
+                    taken = ring.front()?.pointee
+                    if taken != nil { ring.dropFront() }
+                } else {
+                    taken = ring.pop()
+                }
+                if let v = taken {
                     if v != expected { outOfOrder += 1 }
                     expected += 1
                 } else {
