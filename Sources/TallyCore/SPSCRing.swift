@@ -2,8 +2,9 @@ import Synchronization
 
 /// A bounded, lock-free ring for exactly one producer thread and one consumer
 /// thread (Lamport's single-producer/single-consumer queue, with acquire/release
-/// indices). Elements are plain values copied in and out. `push` fails instead of
-/// blocking when the ring is full; `pop` returns nil when it is empty.
+/// indices). Elements are plain values copied in, and moved out (`pop`) or read where they
+/// sit (`front`, then `dropFront`). `push` fails instead of blocking when the ring is full;
+/// `pop` and `front` return nil when it is empty.
 ///
 /// The producer's and consumer's indices sit on separate cache lines, and each side
 /// keeps a private copy of the other's index, reading the shared one only when its
@@ -93,7 +94,8 @@ public final class SPSCRing<Element>: @unchecked Sendable {
 
     /// Elements pushed since the ring was made (wrapping); read from any thread.
     public var pushedCount: Int { tail.load(ordering: .acquiring) }
-    /// Elements popped since the ring was made (wrapping); read from any thread.
+    /// Elements popped or dropped (``dropFront()``) since the ring was made (wrapping);
+    /// read from any thread.
     public var poppedCount: Int { head.load(ordering: .acquiring) }
 
     /// Elements queued (exact only when both sides are quiet).
