@@ -43,6 +43,11 @@ struct PromotedBlockPool {
                 (raw + PromotedBlockPool.stashOffset).bindMemory(to: FrameValues.self, capacity: WindowTable.stashCapacity))
     }
 
+    /// The aggregate's place in the block whose stash is `stash` (from ``take()``).
+    static func aggregate(ofStash stash: UnsafeMutablePointer<FrameValues>) -> UnsafeMutablePointer<LiveSeriesAggregate> {
+        (UnsafeMutableRawPointer(stash) - PromotedBlockPool.stashOffset).assumingMemoryBound(to: LiveSeriesAggregate.self)
+    }
+
     private mutating func addChunk() {
         let blocks = nextChunkBlocks
         let chunk = SystemHeap.allocate(UInt8.self, capacity: blocks * PromotedBlockPool.blockBytes)

@@ -49,18 +49,21 @@ public final class WindowTable: @unchecked Sendable {
     @usableFromInline let heavyHitters: HeavyHitterTable?
 
     /// One admitted series. A series that has seen one frame keeps just that
-    /// record (168 bytes); its aggregate (a ``LiveSeriesAggregate``, 1,456 bytes plus
-    /// sketch storage) and its stash are taken in one block from the table's
-    /// ``PromotedBlockPool`` when the second frame arrives, and its
-    /// histograms from its 64th request on, in allowances the table reserves
-    /// (``settleAllowance(_:_:)``).
+    /// record (168 bytes). Its second frame takes a block from the table's
+    /// ``PromotedBlockPool``: a stash (``stashCapacity`` × 64-byte ``FrameValues``) and
+    /// room for its aggregate (a ``LiveSeriesAggregate``, 1,456 bytes plus sketch
+    /// storage). Frames from the second on go to the stash. The aggregate is built when the
+    /// stash first fills, at the series' ninth frame (``WindowTable/stashFilled(_:_:)``), and
+    /// its histograms come from its 64th request on, in allowances the table reserves
+    /// (``settleAllowance(_:_:)``). A series that ends its window with fewer frames (most
+    /// series) never builds one on the shard: its snapshot aggregate is built from its
+    /// frames when the window seals (``snapshot(sketches:)``, on the flusher's thread).
     ///
-    /// From then on frames go to the stash (``stashCapacity`` × 64-byte
-    /// ``FrameValues``), and a full stash is folded into the aggregate in one burst:
-    /// the aggregate's ~30 cache lines (counters, seven digests' buffers, two
-    /// HyperLogLogs, the category list) are fetched once per burst instead of once a
-    /// frame, which under load is where a shard's time went (perf, Benchmarks/README.md).
-    /// Readers see stashed frames: every read folds the stash first.
+    /// A full stash is folded into the aggregate in one burst: the aggregate's ~30 cache
+    /// lines (counters, seven digests' buffers, two HyperLogLogs, the category list) are
+    /// fetched once per burst instead of once a frame, which under load is where a shard's
+    /// time went (perf, Benchmarks/README.md). Readers see stashed frames: every read folds
+    /// the stash first, or builds from the first frame and the stash.
     @usableFromInline
     struct Entry {
         @usableFromInline var first: FrameRecord
@@ -76,29 +79,31 @@ public final class WindowTable: @unchecked Sendable {
         @usableFromInline
         init(first: FrameRecord) { self.first = first }
 
-        /// Parks a frame of a series that has its aggregate (``stash`` is not nil). Returns
-        /// true when that folded the stash and the aggregate now asks for memory
-        /// (``LiveSeriesAggregate/wantsAllowance``).
+        /// Parks a frame of a promoted series (``stash`` is not nil). Returns true when the
+        /// stash is now full (the table then calls ``WindowTable/stashFilled(_:_:)``).
         @inlinable
         mutating func addToStash(_ record: UnsafePointer<FrameRecord>) -> Bool {
             (stash.unsafelyUnwrapped + stashed).initialize(to: record.pointee.values)
             stashed &+= 1
-            guard stashed == WindowTable.stashCapacity else { return false }
-            fold()
-            return aggregate.unsafelyUnwrapped.pointee.wantsAllowance
+            return stashed == WindowTable.stashCapacity
         }
 
-        /// The series' second frame: takes a block from `pool` for its aggregate (with the
-        /// first frame and this one in it) and its stash.
-        mutating func promote(_ record: UnsafePointer<FrameRecord>, pool: inout PromotedBlockPool, sketches: SketchParameters,
-                              summaries: SummarizedDigests) {
+        /// The series' second frame: takes a block from `pool` and stashes the frame there.
+        /// The block's aggregate is left unbuilt (``build(sketches:summaries:)``).
+        mutating func promote(_ record: UnsafePointer<FrameRecord>, pool: inout PromotedBlockPool) {
             let block = pool.take()
-            block.aggregate.initialize(to: LiveSeriesAggregate(sketches: sketches, cohort: first.key.isCohort,
-                                                               summaries: summaries))
-            block.aggregate.pointee.add(first.values)
-            block.aggregate.pointee.add(record.pointee.values)
-            aggregate = block.aggregate
+            block.stash.initialize(to: record.pointee.values)
             stash = block.stash
+            stashed = 1
+        }
+
+        /// Builds the aggregate in the block that holds the stash, with the first frame in it
+        /// (the stashed frames are folded next). Once a series, at its first full stash.
+        mutating func build(sketches: SketchParameters, summaries: SummarizedDigests) {
+            let place = PromotedBlockPool.aggregate(ofStash: stash.unsafelyUnwrapped)
+            place.initialize(to: LiveSeriesAggregate(sketches: sketches, cohort: first.key.isCohort, summaries: summaries))
+            place.pointee.add(first.values)
+            aggregate = place
         }
 
         /// Folds the stashed frames into the aggregate.
@@ -110,13 +115,23 @@ public final class WindowTable: @unchecked Sendable {
             stashed = 0
         }
 
-        /// The aggregate so far (built from the first record when there is only one).
+        /// The aggregate so far. A series without a built aggregate (one frame, or a few in
+        /// its stash) gets it built here from its frames, in their order, as the shard would
+        /// have (a cohort's summaries are applied by the snapshot, as for every cohort).
         mutating func snapshot(sketches: SketchParameters) -> SeriesAggregate {
-            fold()
-            if let aggregate { return LiveSeriesAggregate.sealed(aggregate) }
-            var single = SeriesAggregate(sketches: sketches)
-            if first.key.isCohort { single.addCohort(first.values) } else { single.add(first) }
-            return single
+            if let aggregate {
+                fold()
+                return LiveSeriesAggregate.sealed(aggregate)
+            }
+            var built = SeriesAggregate(sketches: sketches)
+            let cohort = first.key.isCohort
+            if cohort { built.addCohort(first.values) } else { built.add(first.values) }
+            if let stash, stashed > 0 {
+                for i in 0..<stashed {
+                    if cohort { built.addCohort(stash[i]) } else { built.add(stash[i]) }
+                }
+            }
+            return built
         }
 
         /// Frees what the aggregate's sketches hold and deinitializes it; its block goes
@@ -339,7 +354,7 @@ public final class WindowTable: @unchecked Sendable {
                 let entry = entryPointer(Int(slot.entry) - 1)
                 if entry.pointee.key == record.pointee.key {
                     if entry.pointee.stash != nil {
-                        if entry.pointee.addToStash(record) { settleAllowance(entry, record) }
+                        if entry.pointee.addToStash(record) { stashFilled(entry, record) }
                     } else {
                         promote(entry, record)
                     }
@@ -420,14 +435,23 @@ public final class WindowTable: @unchecked Sendable {
             }
             return
         }
-        entry.pointee.promote(record, pool: &state.pointee.blocks, sketches: sketches, summaries: cohortSummaries)
+        entry.pointee.promote(record, pool: &state.pointee.blocks)
+    }
+
+    /// A promoted series' stash is full: builds its aggregate the first time, folds the
+    /// stash, and settles an allowance when the aggregate asks for one. Once every
+    /// ``stashCapacity`` frames of a series, never per frame.
+    @usableFromInline @inline(never)
+    func stashFilled(_ entry: UnsafeMutablePointer<Entry>, _ record: UnsafePointer<FrameRecord>) {
+        if entry.pointee.aggregate == nil { entry.pointee.build(sketches: sketches, summaries: cohortSummaries) }
+        entry.pointee.fold()
+        if entry.pointee.aggregate.unsafelyUnwrapped.pointee.wantsAllowance { settleAllowance(entry, record) }
     }
 
     /// A busy series' histograms ask for memory (``LiveSeriesAggregate``): reserves
     /// ``LiveSeriesAggregate/allowanceChunkBytes`` for the producer of `record` and grants
     /// them, or caps the series for the rest of the window. Runs after a stash fold, at most
     /// a few times a series and window, never per frame.
-    @usableFromInline @inline(never)
     func settleAllowance(_ entry: UnsafeMutablePointer<Entry>, _ record: UnsafePointer<FrameRecord>) {
         guard let aggregate = entry.pointee.aggregate else { return }
         let bytes = LiveSeriesAggregate.allowanceChunkBytes
@@ -473,9 +497,9 @@ public final class WindowTable: @unchecked Sendable {
         }
         let entry = entryPointer(n)
         if entry.pointee.stash != nil {
-            if entry.pointee.addToStash(record) { settleAllowance(entry, record) }
+            if entry.pointee.addToStash(record) { stashFilled(entry, record) }
         } else {
-            entry.pointee.promote(record, pool: &state.pointee.blocks, sketches: sketches, summaries: cohortSummaries)
+            entry.pointee.promote(record, pool: &state.pointee.blocks)
         }
     }
 
@@ -573,15 +597,21 @@ public final class WindowTable: @unchecked Sendable {
     public func collectSymbols(into used: inout SymbolSet) {
         for n in 0..<seriesCount {
             let entry = entryPointer(n)
-            entry.pointee.fold()  // the stashed frames' error classes into the aggregate
             let key = entry.pointee.key
             // One insert each: `formUnion` of an array literal allocated the array per series.
             used.insert(key.model); used.insert(key.modelVersion); used.insert(key.promptVersion); used.insert(key.route)
             for i in 0..<Int(key.tagCount) { let (k, v) = key.tag(i); used.insert(k); used.insert(v) }
             if let aggregate = entry.pointee.aggregate {
+                entry.pointee.fold()  // the stashed frames' error classes into the aggregate
                 for symbol in aggregate.pointee.base.errorClasses.keys { used.insert(symbol) }
-            } else if entry.pointee.first.values.errorClass != SymbolTable.none {
-                used.insert(entry.pointee.first.values.errorClass)
+                continue
+            }
+            // Not built: the first frame's error class and the stashed frames'.
+            if entry.pointee.first.values.errorClass != SymbolTable.none { used.insert(entry.pointee.first.values.errorClass) }
+            if let stash = entry.pointee.stash, entry.pointee.stashed > 0 {
+                for i in 0..<entry.pointee.stashed where stash[i].errorClass != SymbolTable.none {
+                    used.insert(stash[i].errorClass)
+                }
             }
         }
         for key in heavyHitterSliceKeys {
