@@ -28,7 +28,8 @@ import TallyWire
 /// Memory (see Benchmarks/README.md, "Memory"): series live in pages of
 /// ``pageSize`` entries (first record + aggregate pointer, no growth slack beyond
 /// one page); the index costs 16 bytes a slot at a load of at most ½, so 32–64
-/// bytes a series; a series' aggregate is allocated at its second frame.
+/// bytes a series; a series' block (stash and room for its aggregate) is taken at its
+/// second frame, and the aggregate built in it at its ninth.
 public final class WindowTable: @unchecked Sendable {
     public let startMicros: UInt64
     public let maxSeries: Int
@@ -67,13 +68,16 @@ public final class WindowTable: @unchecked Sendable {
     @usableFromInline
     struct Entry {
         @usableFromInline var first: FrameRecord
+        /// The built aggregate, in the stash's block; nil until the stash first fills.
         @usableFromInline var aggregate: UnsafeMutablePointer<LiveSeriesAggregate>?
+        /// The stash, from the second frame on; nil for a one-frame series.
         @usableFromInline var stash: UnsafeMutablePointer<FrameValues>?
+        /// Frames in the stash (or ``refusedStash``).
         @usableFromInline var stashed: Int = 0
 
         @usableFromInline var key: SeriesKey { first.key }
 
-        /// ``stashed`` of a series without a stash that ``EngineMemory`` refused an aggregate.
+        /// ``stashed`` of a series without a stash that ``EngineMemory`` refused a block.
         static let refusedStash = -1
 
         @usableFromInline
@@ -418,8 +422,9 @@ public final class WindowTable: @unchecked Sendable {
         if 2 * s.pointee.count > s.pointee.slotMask + 1 { growIndex() }
     }
 
-    /// The second frame of an admitted series: gives it its aggregate when ``EngineMemory``
-    /// has room for a busy series, else folds the frame (the series keeps its first frame).
+    /// The second frame of an admitted series: gives it its block (``Entry/promote(_:pool:)``)
+    /// when ``EngineMemory`` has room for a busy series, else folds the frame (the series
+    /// keeps its first frame).
     /// A series refused once stays at its first frame for the rest of this window
     /// (``Entry/refusedStash`` in its unused stash count), so that its later frames fold
     /// without taking ``EngineMemory``'s lock each.
