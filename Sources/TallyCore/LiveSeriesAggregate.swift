@@ -197,7 +197,7 @@ struct LiveSeriesAggregate {
     }
 
     /// Frees the histograms' blocks. A collecting series never bucketed, so its histograms
-    /// hold none (most promoted series of a window: seven calls saved, ~90 instructions).
+    /// hold none (every series below its 64th request: seven calls saved, ~90 instructions).
     mutating func release() {
         if phase == .collecting { return }
         queueTime.release(); timeToFirstToken.release(); totalLatency.release(); timePerOutputToken.release()
