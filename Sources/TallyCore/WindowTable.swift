@@ -110,11 +110,16 @@ public final class WindowTable: @unchecked Sendable {
             aggregate = place
         }
 
-        /// Folds the stashed frames into the aggregate.
+        /// The frames in the stash, in order (none without a stash or when refused one).
+        var stashedValues: UnsafeBufferPointer<FrameValues> {
+            UnsafeBufferPointer(start: stash, count: stash == nil ? 0 : Swift.max(stashed, 0))
+        }
+
+        /// Folds the stashed frames into the aggregate (nothing before it is built).
         @usableFromInline
         mutating func fold() {
             guard let aggregate, let stash, stashed > 0 else { return }
-            for i in 0..<stashed { aggregate.pointee.add(stash[i]) }
+            for values in stashedValues { aggregate.pointee.add(values) }
             stash.deinitialize(count: stashed)  // trivial values: nothing to release
             stashed = 0
         }
@@ -130,10 +135,8 @@ public final class WindowTable: @unchecked Sendable {
             var built = SeriesAggregate(sketches: sketches)
             let cohort = first.key.isCohort
             if cohort { built.addCohort(first.values) } else { built.add(first.values) }
-            if let stash, stashed > 0 {
-                for i in 0..<stashed {
-                    if cohort { built.addCohort(stash[i]) } else { built.add(stash[i]) }
-                }
+            for values in stashedValues {
+                if cohort { built.addCohort(values) } else { built.add(values) }
             }
             return built
         }
@@ -450,15 +453,15 @@ public final class WindowTable: @unchecked Sendable {
     func stashFilled(_ entry: UnsafeMutablePointer<Entry>, _ record: UnsafePointer<FrameRecord>) {
         if entry.pointee.aggregate == nil { entry.pointee.build(sketches: sketches, summaries: cohortSummaries) }
         entry.pointee.fold()
-        if entry.pointee.aggregate.unsafelyUnwrapped.pointee.wantsAllowance { settleAllowance(entry, record) }
+        let aggregate = entry.pointee.aggregate.unsafelyUnwrapped
+        if aggregate.pointee.wantsAllowance { settleAllowance(aggregate, record) }
     }
 
     /// A busy series' histograms ask for memory (``LiveSeriesAggregate``): reserves
     /// ``LiveSeriesAggregate/allowanceChunkBytes`` for the producer of `record` and grants
     /// them, or caps the series for the rest of the window. Runs after a stash fold, at most
     /// a few times a series and window, never per frame.
-    func settleAllowance(_ entry: UnsafeMutablePointer<Entry>, _ record: UnsafePointer<FrameRecord>) {
-        guard let aggregate = entry.pointee.aggregate else { return }
+    func settleAllowance(_ aggregate: UnsafeMutablePointer<LiveSeriesAggregate>, _ record: UnsafePointer<FrameRecord>) {
         let bytes = LiveSeriesAggregate.allowanceChunkBytes
         if reserve(bytes, for: WindowTable.producerSlot(of: record)) {
             aggregate.pointee.grant(bytes)
@@ -613,10 +616,8 @@ public final class WindowTable: @unchecked Sendable {
             }
             // Not built: the first frame's error class and the stashed frames'.
             if entry.pointee.first.values.errorClass != SymbolTable.none { used.insert(entry.pointee.first.values.errorClass) }
-            if let stash = entry.pointee.stash, entry.pointee.stashed > 0 {
-                for i in 0..<entry.pointee.stashed where stash[i].errorClass != SymbolTable.none {
-                    used.insert(stash[i].errorClass)
-                }
+            for values in entry.pointee.stashedValues where values.errorClass != SymbolTable.none {
+                used.insert(values.errorClass)
             }
         }
         for key in heavyHitterSliceKeys {
