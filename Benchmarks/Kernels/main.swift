@@ -124,10 +124,12 @@ nonisolated(unsafe) var tablesKeptUntilExit: [WindowTable] = []
 /// the shard's per-frame path without the ring. `series` > 0 remaps the records'
 /// keys onto that many series (the fleet's own tag cross-product gives ~70,000
 /// series per 100,000 frames). `keepTable` keeps the table alive past the kernel
-/// (``tablesKeptUntilExit``).
+/// (``tablesKeptUntilExit``). `seal` builds the window's snapshot from the table at the
+/// end, as tallyd's flusher does when the window seals: the count then holds the work
+/// the shard leaves to the seal (series built there, digests compressed) as well.
 func aggregateKernel(_ count: Int, series: Int, tags: TagPolicy = .legacy, heavyHitters: Int = 0,
                      cohortSummaries: SummarizedDigests = .cohortDefault, cohortCategories: Bool = false,
-                     keepTable: Bool = false) -> UInt64 {
+                     keepTable: Bool = false, seal: Bool = false) -> UInt64 {
     let symbols = SymbolTable()
     var prices = PriceTable()
     prices.prices["llama-3.1-70b-instruct"] = ModelPrice(input: 0.9, cachedInput: 0.45, output: 0.9)
@@ -166,6 +168,12 @@ func aggregateKernel(_ count: Int, series: Int, tags: TagPolicy = .legacy, heavy
         }
     }
     if keepTable { tablesKeptUntilExit.append(table) }
+    if seal {
+        let window = SealedWindow(startMicros: 0, intervalMicros: 10_000_000, tables: [table])
+        let snapshot = try! Snapshot.build(window, collectorID: "kernel", sequence: 0, symbols: symbols,
+                                           sketches: SketchParameters(), counters: [:])
+        return UInt64(snapshot.series.count)
+    }
     return table.frames
 }
 
@@ -392,10 +400,12 @@ let kernels: [String: (Int) -> UInt64] = [
     "index-10k": { indexKernel($0) },  // COUNT = windows evaluated after a 31-window warm-up
     "index-1k": { indexKernel($0, series: 1_000, frames: 20_000) },  // the same at 1,000 series (IndexBenchmarks' size)
     "memory-one-frame": { seriesMemory($0, framesPerSeries: 1) },  // COUNT = series; prints bytes a series
+    "memory-24": { seriesMemory($0, framesPerSeries: 24) },  // COUNT = series of 24 frames (stashed, not built)
     "memory-busy": { seriesMemory($0, framesPerSeries: 300) },  // 3 M frames/s × 10 s over 100,000 series
     "memory-saturated": { seriesMemory($0, framesPerSeries: 10_000) },  // every sketch at its largest
     "memory-flush-one-frame": { flushMemory($0, framesPerSeries: 1) },  // COUNT = series; prints the build's resident bytes
     "memory-flush-few": { flushMemory($0, framesPerSeries: 4) },  // COUNT = series of 4 frames each (the demo's typical series)
+    "memory-flush-24": { flushMemory($0, framesPerSeries: 24) },  // COUNT = series of 24 frames each (built at the seal)
     "memory-flush-saturated": { flushMemory($0, framesPerSeries: 10_000) },  // COUNT = series at their largest
     "memory-flush-busy": { flushMemory($0, framesPerSeries: 100) },  // COUNT = series of 100 frames each
     "memory-demo": demoMemory,  // COUNT = demo-fleet frames in one 10-s window (40,000,000: 4 M frames/s); DemoMemory.swift
@@ -407,6 +417,9 @@ let kernels: [String: (Int) -> UInt64] = [
     // The same without the table's teardown at exit: the shard's own share. tallyd frees a
     // sealed window's table on the flusher's thread; `aggregate-70k` counts that too.
     "aggregate-70k-no-teardown": { aggregateKernel($0, series: 0, keepTable: true) },
+    // The same with the window's snapshot built at the end (the seal's share: series built
+    // there from their stash, digests compressed), then the table freed: shard and flusher.
+    "aggregate-70k-sealed": { aggregateKernel($0, series: 0, seal: true) },
     // The demo profile (Tools/demo.toml): region, lang and tier as breakdown keys, tenant dropped:
     // ~180 slice series, each frame also feeds three cohort aggregates (queue time and tokens
     // as summaries and no categories: tallyd's default cohort_distributions and cohort_categories).

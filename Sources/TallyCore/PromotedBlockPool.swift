@@ -3,7 +3,9 @@ import TallySketches
 /// Where a table's busy series live: each series' ``LiveSeriesAggregate`` (1,456 bytes) and
 /// its stash (``WindowTable/stashCapacity`` × 64-byte ``FrameValues``, 512 bytes) in one
 /// 1,968-byte block, taken from chunks this pool allocates, 4 blocks at first and twice as
-/// many each time up to 64 (126 KB). Blocks are never given back one by one: a table's
+/// many each time up to 64 (126 KB). Until its aggregate is built the whole block is the
+/// series' stash (``openStash(of:)``: ``WindowTable/openStashCapacity`` frames, the
+/// aggregate's room included). Blocks are never given back one by one: a table's
 /// series live until the table is freed, and then ``free()`` gives back the chunks.
 ///
 /// Measured in `tally-kernels aggregate-70k`, where a sixth of the frames promote a series:
@@ -33,19 +35,31 @@ struct PromotedBlockPool {
 
     init() {}
 
-    /// An uninitialized aggregate and stash in a new block.
-    mutating func take() -> (aggregate: UnsafeMutablePointer<LiveSeriesAggregate>, stash: UnsafeMutablePointer<FrameValues>) {
+    /// A new block, uninitialized: its open stash (``openStash(of:)``) until the aggregate
+    /// is built, then the aggregate (``aggregate(of:)``) and the stash after it
+    /// (``stash(of:)``).
+    mutating func take() -> UnsafeMutableRawPointer {
         if left == 0 { addChunk() }
-        let raw = next.unsafelyUnwrapped
-        next = raw + PromotedBlockPool.blockBytes
+        let block = next.unsafelyUnwrapped
+        next = block + PromotedBlockPool.blockBytes
         left &-= 1
-        return (raw.bindMemory(to: LiveSeriesAggregate.self, capacity: 1),
-                (raw + PromotedBlockPool.stashOffset).bindMemory(to: FrameValues.self, capacity: WindowTable.stashCapacity))
+        return block
     }
 
-    /// The aggregate's place in the block whose stash is `stash` (from ``take()``).
-    static func aggregate(ofStash stash: UnsafeMutablePointer<FrameValues>) -> UnsafeMutablePointer<LiveSeriesAggregate> {
-        (UnsafeMutableRawPointer(stash) - PromotedBlockPool.stashOffset).assumingMemoryBound(to: LiveSeriesAggregate.self)
+    /// The stash of a series whose aggregate is not built yet: the whole block, room of the
+    /// aggregate included (``WindowTable/openStashCapacity`` frames).
+    static func openStash(of block: UnsafeMutableRawPointer) -> UnsafeMutablePointer<FrameValues> {
+        block.bindMemory(to: FrameValues.self, capacity: WindowTable.openStashCapacity)
+    }
+
+    /// The aggregate's place at the start of `block` (its open stash moved out first).
+    static func aggregate(of block: UnsafeMutableRawPointer) -> UnsafeMutablePointer<LiveSeriesAggregate> {
+        block.bindMemory(to: LiveSeriesAggregate.self, capacity: 1)
+    }
+
+    /// The stash of a built series: ``WindowTable/stashCapacity`` frames after its aggregate.
+    static func stash(of block: UnsafeMutableRawPointer) -> UnsafeMutablePointer<FrameValues> {
+        (block + PromotedBlockPool.stashOffset).bindMemory(to: FrameValues.self, capacity: WindowTable.stashCapacity)
     }
 
     private mutating func addChunk() {

@@ -29,7 +29,7 @@ import TallyWire
 /// ``pageSize`` entries (first record + aggregate pointer, no growth slack beyond
 /// one page); the index costs 16 bytes a slot at a load of at most ½, so 32–64
 /// bytes a series; a series' block (stash and room for its aggregate) is taken at its
-/// second frame, and the aggregate built in it at its ninth.
+/// second frame, and the aggregate built in it at its 32nd.
 public final class WindowTable: @unchecked Sendable {
     public let startMicros: UInt64
     public let maxSeries: Int
@@ -51,14 +51,16 @@ public final class WindowTable: @unchecked Sendable {
 
     /// One admitted series. A series that has seen one frame keeps just that
     /// record (168 bytes). Its second frame takes a block from the table's
-    /// ``PromotedBlockPool``: a stash (``stashCapacity`` × 64-byte ``FrameValues``) and
-    /// room for its aggregate (a ``LiveSeriesAggregate``, 1,456 bytes plus sketch
-    /// storage). Frames from the second on go to the stash. The aggregate is built when the
-    /// stash first fills, at the series' ninth frame (``WindowTable/stashFilled(_:_:)``), and
-    /// its histograms come from its 64th request on, in allowances the table reserves
-    /// (``settleAllowance(_:_:)``). A series that ends its window with fewer frames (most
-    /// series) never builds one on the shard: its snapshot aggregate is built from its
-    /// frames when the window seals (``snapshot(sketches:)``, on the flusher's thread).
+    /// ``PromotedBlockPool``: room for its aggregate (a ``LiveSeriesAggregate``, 1,456 bytes
+    /// plus sketch storage) and a stash (``stashCapacity`` × 64-byte ``FrameValues``).
+    /// Frames from the second on go to the stash, which until the aggregate is built is the
+    /// whole block (``openStashCapacity`` frames, the aggregate's room included). The
+    /// aggregate is built when that open stash fills, at the series' 32nd frame
+    /// (``WindowTable/stashFilled(_:_:)``), and its histograms come from its 64th request on,
+    /// in allowances the table reserves (``settleAllowance(_:_:)``). A series that ends its
+    /// window with fewer frames (most series) never builds one on the shard: its snapshot
+    /// aggregate is built from its frames when the window seals (``snapshot(sketches:)``,
+    /// on the flusher's thread).
     ///
     /// A full stash is folded into the aggregate in one burst: the aggregate's ~30 cache
     /// lines (counters, seven digests' buffers, two HyperLogLogs, the category list) are
@@ -68,51 +70,66 @@ public final class WindowTable: @unchecked Sendable {
     @usableFromInline
     struct Entry {
         @usableFromInline var first: FrameRecord
-        /// The built aggregate, in the stash's block; nil until the stash first fills.
+        /// The built aggregate, at the start of the series' block; nil until the open stash fills.
         @usableFromInline var aggregate: UnsafeMutablePointer<LiveSeriesAggregate>?
-        /// The stash, from the second frame on; nil for a one-frame series.
+        /// The stash, from the second frame on: the open stash (the block's start) until the
+        /// aggregate is built, then the one after it; nil for a one-frame series.
         @usableFromInline var stash: UnsafeMutablePointer<FrameValues>?
         /// Frames in the stash (or ``refusedStash``).
-        @usableFromInline var stashed: Int = 0
+        @usableFromInline var stashed: Int32 = 0
+        /// Frames the stash holds: ``WindowTable/openStashCapacity`` until the aggregate is
+        /// built, then ``WindowTable/stashCapacity`` (stored, so a frame compares one field).
+        @usableFromInline var stashLimit: Int32 = 0
 
         @usableFromInline var key: SeriesKey { first.key }
 
         /// ``stashed`` of a series without a stash that ``EngineMemory`` refused a block.
-        static let refusedStash = -1
+        static let refusedStash: Int32 = -1
 
         @usableFromInline
         init(first: FrameRecord) { self.first = first }
 
         /// Parks a frame of a promoted series (``stash`` is not nil). Returns true when the
-        /// stash is now full (the table then calls ``WindowTable/stashFilled(_:_:)``).
+        /// stash is now full (the table then calls ``WindowTable/stashFilled(_:_:)``): the
+        /// open stash at ``WindowTable/openStashCapacity`` frames, a built series' at
+        /// ``WindowTable/stashCapacity``.
         @inlinable
         mutating func addToStash(_ record: UnsafePointer<FrameRecord>) -> Bool {
-            (stash.unsafelyUnwrapped + stashed).initialize(to: record.pointee.values)
+            (stash.unsafelyUnwrapped + Int(stashed)).initialize(to: record.pointee.values)
             stashed &+= 1
-            return stashed == WindowTable.stashCapacity
+            return stashed == stashLimit
         }
 
-        /// The series' second frame: takes a block from `pool` and stashes the frame there.
-        /// The block's aggregate is left unbuilt (``build(sketches:summaries:)``).
+        /// The series' second frame: takes a block from `pool` and stashes the frame at its
+        /// start, in the open stash. The aggregate is left unbuilt (``build(sketches:summaries:)``).
         mutating func promote(_ record: UnsafePointer<FrameRecord>, pool: inout PromotedBlockPool) {
-            let block = pool.take()
-            block.stash.initialize(to: record.pointee.values)
-            stash = block.stash
+            let open = PromotedBlockPool.openStash(of: pool.take())
+            open.initialize(to: record.pointee.values)
+            stash = open
             stashed = 1
+            stashLimit = Int32(WindowTable.openStashCapacity)
         }
 
-        /// Builds the aggregate in the block that holds the stash, with the first frame in it
-        /// (the stashed frames are folded next). Once a series, at its first full stash.
+        /// Builds the aggregate from the first frame and the full open stash, in the order
+        /// they came, and moves it to the block's start, where the open stash was (read out
+        /// before the move); the stash after it, empty, takes the next frames. Once a series.
         mutating func build(sketches: SketchParameters, summaries: SummarizedDigests) {
-            let place = PromotedBlockPool.aggregate(ofStash: stash.unsafelyUnwrapped)
-            place.initialize(to: LiveSeriesAggregate(sketches: sketches, cohort: first.key.isCohort, summaries: summaries))
-            place.pointee.add(first.values)
+            let block = UnsafeMutableRawPointer(stash.unsafelyUnwrapped)
+            var built = LiveSeriesAggregate(sketches: sketches, cohort: first.key.isCohort, summaries: summaries)
+            built.add(first.values)
+            for values in stashedValues { built.add(values) }
+            stash.unsafelyUnwrapped.deinitialize(count: Int(stashed))  // trivial values: nothing to release
+            let place = PromotedBlockPool.aggregate(of: block)
+            place.initialize(to: consume built)
             aggregate = place
+            stash = PromotedBlockPool.stash(of: block)
+            stashed = 0
+            stashLimit = Int32(WindowTable.stashCapacity)
         }
 
         /// The frames in the stash, in order (none without a stash or when refused one).
         var stashedValues: UnsafeBufferPointer<FrameValues> {
-            UnsafeBufferPointer(start: stash, count: stash == nil ? 0 : Swift.max(stashed, 0))
+            UnsafeBufferPointer(start: stash, count: stash == nil ? 0 : Int(Swift.max(stashed, 0)))
         }
 
         /// Folds the stashed frames into the aggregate (nothing before it is built).
@@ -120,7 +137,7 @@ public final class WindowTable: @unchecked Sendable {
         mutating func fold() {
             guard let aggregate, let stash, stashed > 0 else { return }
             for values in stashedValues { aggregate.pointee.add(values) }
-            stash.deinitialize(count: stashed)  // trivial values: nothing to release
+            stash.deinitialize(count: Int(stashed))  // trivial values: nothing to release
             stashed = 0
         }
 
@@ -153,6 +170,10 @@ public final class WindowTable: @unchecked Sendable {
     /// Frames a busy series stashes before folding them into its aggregate: 8 × 64 B
     /// = 512 B a series, one allocator size class.
     public static let stashCapacity = 8
+
+    /// Frames a series stashes before its aggregate is built (its second to 31st frames):
+    /// its whole block, 30 × 64 B of its 1,968 (``PromotedBlockPool``).
+    public static let openStashCapacity = PromotedBlockPool.blockBytes / MemoryLayout<FrameValues>.stride
 
     /// Index slot: the key's routing hash and its entry number + 1 (0: empty).
     @usableFromInline
@@ -446,13 +467,16 @@ public final class WindowTable: @unchecked Sendable {
         entry.pointee.promote(record, pool: &state.pointee.blocks)
     }
 
-    /// A promoted series' stash is full: builds its aggregate the first time, folds the
-    /// stash, and settles an allowance when the aggregate asks for one. Once every
-    /// ``stashCapacity`` frames of a series, never per frame.
+    /// A promoted series' stash is full: builds its aggregate from the open stash the first
+    /// time, later folds the stash, and settles an allowance when the aggregate asks for
+    /// one. Once every ``stashCapacity`` frames of a series, never per frame.
     @usableFromInline @inline(never)
     func stashFilled(_ entry: UnsafeMutablePointer<Entry>, _ record: UnsafePointer<FrameRecord>) {
-        if entry.pointee.aggregate == nil { entry.pointee.build(sketches: sketches, summaries: cohortSummaries) }
-        entry.pointee.fold()
+        if entry.pointee.aggregate == nil {
+            entry.pointee.build(sketches: sketches, summaries: cohortSummaries)
+        } else {
+            entry.pointee.fold()
+        }
         let aggregate = entry.pointee.aggregate.unsafelyUnwrapped
         if aggregate.pointee.wantsAllowance { settleAllowance(aggregate, record) }
     }

@@ -12,32 +12,42 @@ import TallyWire
     }
 
     /// Blocks from the pool's chunks (4, 8, 16, 32, then 64 blocks): every aggregate and stash
-    /// 16-aligned, each stash inside its own block after its aggregate, and no two blocks
-    /// overlapping, over 300 blocks (six chunks). Each aggregate is written and read back
-    /// whole, so an overlap would also show as a wrong count.
+    /// 16-aligned, each stash inside its own block after its aggregate, the open stash
+    /// filling the block from its start, and no two blocks overlapping, over 300 blocks (six
+    /// chunks). Each block's open stash is filled and read back, then its aggregate and stash
+    /// written and read back whole, so an overlap would also show as a wrong count.
     @Test func blocksAreAlignedAndApart() {
         var pool = PromotedBlockPool()
         #expect(PromotedBlockPool.blockBytes % 16 == 0)
         #expect(PromotedBlockPool.stashOffset >= MemoryLayout<LiveSeriesAggregate>.stride)
         #expect(PromotedBlockPool.blockBytes <= 2_048, "Benchmarks/README.md's memory formula")
-        var taken: [(aggregate: UnsafeMutablePointer<LiveSeriesAggregate>, stash: UnsafeMutablePointer<FrameValues>)] = []
+        #expect(WindowTable.openStashCapacity == 30)
+        #expect(WindowTable.openStashCapacity * MemoryLayout<FrameValues>.stride <= PromotedBlockPool.blockBytes)
+        var taken: [UnsafeMutableRawPointer] = []
         for n in 0..<300 {
             let block = pool.take()
-            #expect(UInt(bitPattern: block.aggregate) % 16 == 0)
-            #expect(UnsafeRawPointer(block.stash) - UnsafeRawPointer(block.aggregate) == PromotedBlockPool.stashOffset)
-            block.aggregate.initialize(to: LiveSeriesAggregate(sketches: SketchParameters()))
-            for _ in 0...n % 3 { block.aggregate.pointee.add(values(UInt32(n))) }
-            block.stash.initialize(repeating: values(UInt32(n)), count: WindowTable.stashCapacity)
+            #expect(UInt(bitPattern: block) % 16 == 0)
+            let open = PromotedBlockPool.openStash(of: block)
+            #expect(UnsafeMutableRawPointer(open) == block)
+            open.initialize(repeating: values(UInt32(n)), count: WindowTable.openStashCapacity)
+            #expect(open[WindowTable.openStashCapacity - 1].totalLatencyMicros == UInt32(n))
+            open.deinitialize(count: WindowTable.openStashCapacity)
+            let aggregate = PromotedBlockPool.aggregate(of: block), stash = PromotedBlockPool.stash(of: block)
+            #expect(UnsafeRawPointer(stash) - UnsafeRawPointer(aggregate) == PromotedBlockPool.stashOffset)
+            aggregate.initialize(to: LiveSeriesAggregate(sketches: SketchParameters()))
+            for _ in 0...n % 3 { aggregate.pointee.add(values(UInt32(n))) }
+            stash.initialize(repeating: values(UInt32(n)), count: WindowTable.stashCapacity)
             taken.append(block)
         }
-        let starts = taken.map { UInt(bitPattern: $0.aggregate) }.sorted()
+        let starts = taken.map { UInt(bitPattern: $0) }.sorted()
         for (a, b) in zip(starts, starts.dropFirst()) { #expect(b - a >= UInt(PromotedBlockPool.blockBytes)) }
         for (n, block) in taken.enumerated() {
-            #expect(block.aggregate.pointee.base.requests == UInt64(n % 3 + 1))
-            #expect(block.aggregate.pointee.base.totalLatency.max == Double(n))
-            #expect(block.stash[WindowTable.stashCapacity - 1].totalLatencyMicros == UInt32(n))
-            block.aggregate.pointee.release()
-            block.aggregate.deinitialize(count: 1)
+            let aggregate = PromotedBlockPool.aggregate(of: block)
+            #expect(aggregate.pointee.base.requests == UInt64(n % 3 + 1))
+            #expect(aggregate.pointee.base.totalLatency.max == Double(n))
+            #expect(PromotedBlockPool.stash(of: block)[WindowTable.stashCapacity - 1].totalLatencyMicros == UInt32(n))
+            aggregate.pointee.release()
+            aggregate.deinitialize(count: 1)
         }
         pool.free()
     }
