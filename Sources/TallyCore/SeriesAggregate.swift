@@ -127,6 +127,31 @@ public struct SeriesAggregate: Sendable {
         sessions = HyperLogLog(precision: sketches.hllPrecision)
     }
 
+    /// Sizes an empty aggregate's storage for the requests `first` and `rest` before they are added
+    /// (``add(_:)`` or, for a cohort, ``addCohort(_:)``): each digest's buffer for the values
+    /// it will take and each distinct-count set for up to one key a request, in one
+    /// allocation each, where adding them one by one grows each a few times (a series
+    /// built when its window seals; Benchmarks/README.md, "The seal's build sized to its
+    /// frames"). Changes no count.
+    public mutating func reserve(for first: FrameValues, _ rest: UnsafeBufferPointer<FrameValues>, cohort: Bool) {
+        // Up to four values a digest keeps inline and an exact set fits in its first 8 slots.
+        guard rest.count >= TDigest.smallCapacity else { return }
+        var ttft = 0, tpot = 0, priced = 0
+        func count(_ v: FrameValues) {
+            if v.timeToFirstTokenMicros != WireLimits.absent32 { ttft &+= 1 }
+            if !cohort && v.timePerOutputTokenMicros != nil { tpot &+= 1 }
+            if !v.cost.isNaN { priced &+= 1 }
+        }
+        count(first)
+        for v in rest { count(v) }
+        let n = 1 + rest.count
+        queueTime.reserveValues(n); totalLatency.reserveValues(n)
+        inputTokens.reserveValues(n); outputTokens.reserveValues(n)
+        timeToFirstToken.reserveValues(ttft); timePerOutputToken.reserveValues(tpot); cost.reserveValues(priced)
+        users.reserveExact(n)
+        if !cohort { sessions.reserveExact(n) }
+    }
+
     /// Folds one request in.
     public mutating func add(_ r: FrameRecord) { add(r.values) }
 

@@ -151,6 +151,7 @@ public final class WindowTable: @unchecked Sendable {
             }
             var built = SeriesAggregate(sketches: sketches)
             let cohort = first.key.isCohort
+            if stashed >= TDigest.smallCapacity { built.reserve(for: first.values, stashedValues, cohort: cohort) }
             if cohort { built.addCohort(first.values) } else { built.add(first.values) }
             for values in stashedValues {
                 if cohort { built.addCohort(values) } else { built.add(values) }

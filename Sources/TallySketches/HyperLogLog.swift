@@ -93,6 +93,15 @@ public struct HyperLogLog: Sendable {
         if r > old { raise(index, from: old, to: r) }
     }
 
+    /// Room for up to `n` distinct values in exact mode in one allocation, for an empty
+    /// sketch about to take `n` values (a series built when its window seals), instead of
+    /// growing its exact set as they come; at most ``exactLimit`` keys' worth. Changes no
+    /// estimate; nothing for a sketch that holds values.
+    public mutating func reserveExact(_ n: Int) {
+        guard registers.isEmpty, exact.count == 0 else { return }
+        exact.reserve(Swift.min(n, exactLimit))
+    }
+
     /// A register grows: the martingale adds 1 / P(change) before the change.
     @usableFromInline
     mutating func raise(_ index: Int, from old: UInt8, to r: UInt8) {

@@ -60,6 +60,17 @@ struct HyperLogLogExactSet: Sendable, Equatable {
         }
     }
 
+    /// Slots for `n` keys in one allocation (a power of two ≥ 2n), for an empty set about to
+    /// take up to `n` keys: ``insert(_:isEscape:growingUpTo:)`` then never grows for them.
+    /// Nothing for a set that holds keys or slots, or for n ≤ 4 (a first key needs no slots,
+    /// and a second makes the 8 that four keys fit in).
+    mutating func reserve(_ n: Int) {
+        guard slots.isEmpty, count == 0, n > 4 else { return }
+        var size = 16
+        while size < 2 * n { size &*= 2 }
+        slots.append(contentsOf: repeatElement(0, count: size))  // specialized, as in ``grow()``
+    }
+
     /// Adds `key` (its low 28 bits; `key >> 32` is the register value of an escape).
     /// Returns whether the 28-bit key was new. For a key already present, an escape
     /// keeps the larger register value. The slots grow only while the set holds at

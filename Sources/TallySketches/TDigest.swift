@@ -195,6 +195,16 @@ public struct TDigest: Sendable {
         if small { withSmallValues { buffer.append(contentsOf: $0) } }
     }
 
+    /// Room for `n` values in one allocation, for an empty digest about to take a known
+    /// number of them (a series built when its window seals): its buffer gets `n` slots (at
+    /// most ``bufferCapacity``) instead of growing to ``initialBufferCapacity`` and then to
+    /// ``bufferCapacity`` (2 KB at δ = 100) as they come. Nothing for a digest that holds
+    /// values, or for n ≤ ``smallCapacity`` (those need no buffer). Changes no value.
+    public mutating func reserveValues(_ n: Int) {
+        guard stats.count == 0, buffer.capacity == 0, centroids.isEmpty, n > TDigest.smallCapacity else { return }
+        buffer.reserveCapacity(Swift.min(n, bufferCapacity))
+    }
+
     /// Whether the digest's values are held without a buffer or centroids: one value in
     /// ``stats`` alone (its ``min``, ``max`` and ``sum``), or 2 … ``smallCapacity`` of them
     /// in ``smallValues`` — the state of a digest after its first few values
