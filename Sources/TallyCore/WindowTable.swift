@@ -141,9 +141,10 @@ public final class WindowTable: @unchecked Sendable {
             stashed = 0
         }
 
-        /// The aggregate so far. A series without a built aggregate (one frame, or a few in
-        /// its stash) gets it built here from its frames, in their order, as the shard would
-        /// have (a cohort's summaries are applied by the snapshot, as for every cohort).
+        /// The aggregate so far. A series without a built aggregate (one frame, or up to 30
+        /// more in its open stash) gets it built here from its frames, in their order, as the
+        /// shard would have, its sketches sized once for them (``SeriesAggregate/reserve(for:_:cohort:)``;
+        /// a cohort's summaries are applied by the snapshot, as for every cohort).
         mutating func snapshot(sketches: SketchParameters) -> SeriesAggregate {
             if let aggregate {
                 fold()
