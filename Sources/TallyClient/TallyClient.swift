@@ -96,7 +96,7 @@ public final class TallyClient: @unchecked Sendable {
 
     /// Records one request of a known label set: the cheaper path for a server that keeps
     /// a ``FrameLabels`` per deployment (and tenant, …): the labels' strings are encoded
-    /// once per batch, so a request costs its numbers (Benchmarks/README.md,
+    /// once, and carried from each full batch into the next, so a request costs its numbers (Benchmarks/README.md,
     /// `client-record-labels`). `errorClass` (e.g. `"oom"`) goes with a failed request. Never
     /// blocks on I/O and never throws, as ``record(_:)``.
     public func record(_ labels: FrameLabels, _ measures: FrameMeasures, errorClass: String? = nil) {
@@ -143,9 +143,11 @@ public final class TallyClient: @unchecked Sendable {
         return true
     }
 
-    /// The lane's batch is full: hands it to the sender and starts the next.
+    /// The lane's batch is full: hands it to the sender and starts the next with its
+    /// strings (``BatchEncoder/carryStrings(from:)``: a full batch's label sets are likely
+    /// the next one's).
     private func reopen(_ lane: Lane) {
-        seal(lane)
+        seal(lane, carryingStrings: true)
         lane.firstFrameNanos = monotonicNanos()
     }
 
@@ -172,16 +174,21 @@ public final class TallyClient: @unchecked Sendable {
 
     /// Hands the lane's batch to the sender (lane lock held). When every spare buffer
     /// is waiting to be sent, the batch is dropped as ``ClientDropReason/queueFull``.
-    private func seal(_ lane: Lane) {
+    /// `carryingStrings`: the next batch starts with this one's strings. Only a full batch
+    /// carries them: one sealed by age or flush may be a few frames long, and carried
+    /// strings would cost more bytes than they save.
+    private func seal(_ lane: Lane, carryingStrings: Bool = false) {
         guard !lane.encoder.isEmpty else { return }
         queue.lock.lock()
         if let spare = queue.spares.popLast() {
+            // Under the queue lock, before the sender can see the full batch.
+            if carryingStrings { spare.carryStrings(from: lane.encoder) }
             queue.ready.append(lane.encoder)
             lane.encoder = spare
             queue.condition.broadcast()
         } else {
             lane.queueFull &+= UInt64(lane.encoder.frameCount)
-            lane.encoder.reset()
+            if carryingStrings { lane.encoder.resetKeepingStrings() } else { lane.encoder.reset() }
         }
         queue.lock.unlock()
     }

@@ -68,6 +68,8 @@ public final class BatchEncoder {
     ///
     /// - Returns: `false`, with the batch unchanged, when the frame does not fit in
     ///   the remaining space or frame/string limits; finish and reset, then append again.
+    ///   (A batch with no frame but carried strings, ``carryStrings(from:)``, drops them
+    ///   instead and returns `false`: append again.)
     /// - Throws: ``WireError`` when the frame itself breaks the format's rules
     ///   (empty or over-long string, more than 8 tags, duplicate tag keys, a value out
     ///   of range), or is too large for even an empty batch. The batch is unchanged.
@@ -120,7 +122,8 @@ public final class BatchEncoder {
     /// labels' strings are interned once per batch (a cached reference list per
     /// ``FrameLabels``), so a frame costs its numbers.
     ///
-    /// - Returns: `false`, with the batch unchanged, when the frame does not fit.
+    /// - Returns: `false`, with the batch unchanged, when the frame does not fit (as
+    ///   ``append(_:)``, carried strings dropped).
     /// - Throws: ``WireError`` when the measures break the format's rules (a value out of
     ///   range, an over-long error class); the labels were checked when they were made.
     public func append(_ labels: FrameLabels, _ measures: FrameMeasures, errorClass: String? = nil) throws(WireError) -> Bool {
@@ -258,6 +261,41 @@ public final class BatchEncoder {
         return batch
     }
 
+    /// The most string-table bytes ``carryStrings(from:)`` carries into a batch: 1/16 of its
+    /// capacity (4 KiB of a 64 KiB batch), so a carried table never crowds out frames.
+    public var carriedStringBytesLimit: Int { capacity / 16 }
+
+    /// Starts this empty batch with the string table of `previous` (a batch that filled up)
+    /// and with its label sets' cached references (``append(_:_:errorClass:)``), so that the
+    /// label sets of the last batch are not interned again in this one: with a stable set of
+    /// labels, a producer interns them once instead of once a batch (Benchmarks/README.md,
+    /// `client-record-labels`).
+    ///
+    /// The batch may then hold strings that none of its frames refers to (FORMAT.md allows
+    /// it): at most the previous batch's table, and nothing when that table is over
+    /// ``carriedStringBytesLimit``; a frame that would fit an empty batch but not beside the
+    /// carried strings makes ``append(_:)`` drop them (the batch is then empty, and the
+    /// append returns `false`: append again). Returns whether anything was carried.
+    /// - Precondition: this batch is empty and not finished; both have the same capacity.
+    @discardableResult
+    public func carryStrings(from previous: BatchEncoder) -> Bool {
+        precondition(frameCount == 0 && strings.count == 0 && !progress.pointee.finished, "carry into a batch in use")
+        precondition(previous.capacity == capacity, "carry between batches of different capacities")
+        guard previous.strings.count > 0, previous.strings.byteCount <= carriedStringBytesLimit else { return false }
+        strings.copy(from: previous.strings)
+        labelRefs.copyValid(from: previous.labelRefs, generation: previous.recent.generation.pointee,
+                            as: recent.generation.pointee)
+        return true
+    }
+
+    /// Empties the batch of its frames but keeps its strings and cached label references
+    /// when the table is within ``carriedStringBytesLimit`` (as ``carryStrings(from:)``
+    /// would carry them into another batch); otherwise the same as ``reset()``.
+    public func resetKeepingStrings() {
+        guard strings.byteCount <= carriedStringBytesLimit else { return reset() }
+        progress.pointee = Progress()
+    }
+
     /// Empties the batch for reuse.
     public func reset() {
         strings.reset()
@@ -267,11 +305,18 @@ public final class BatchEncoder {
 
     // MARK: Helpers
 
-    /// Backs out of a frame that does not fit; an empty batch that cannot take it never will.
+    /// Backs out of a frame that does not fit; an empty batch that cannot take it never will
+    /// (one that holds only carried strings drops them and returns `false`).
     @usableFromInline
     func full(_ mark: (count: Int, byteCount: Int)) throws(WireError) -> Bool {
         rollBack(to: mark)
         if frameCount == 0 {
+            // Strings carried from the last batch (``carryStrings(from:)``) took the room:
+            // drop them; the empty batch takes the frame on the next append.
+            if strings.count > 0 {
+                reset()
+                return false
+            }
             throw WireError(.overLimit, frame: 0, field: "frame", value: UInt64(capacity))
         }
         return false

@@ -76,6 +76,26 @@ struct BatchStringTable {
 
     @inlinable var mark: (count: Int, byteCount: Int) { (count, byteCount) }
 
+    /// Makes this empty table a copy of `other` (same references, same bytes): the
+    /// strings, their offsets, and their index entries at the same slots (so every probe
+    /// chain is the same), restamped with this table's generation. O(strings), not
+    /// O(slots). `other` must fit this table's capacity.
+    func copy(from other: BatchStringTable) {
+        precondition(count == 0, "copy into a table that holds strings")
+        let strings = other.count, bytesUsed = other.byteCount
+        precondition(bytesUsed <= capacity, "string table larger than this one's capacity")
+        bytes.copyMemory(from: other.bytes, byteCount: bytesUsed)
+        offsets.update(from: other.offsets, count: strings)
+        slotOf.update(from: other.slotOf, count: strings)
+        let generation = state.pointee.generation << 48
+        for reference in 0..<strings {
+            let slot = Int(other.slotOf[reference])
+            slots[slot] = generation | other.slots[slot] & 0xFFFF_FFFF_FFFF
+        }
+        state.pointee.count = strings
+        state.pointee.byteCount = bytesUsed
+    }
+
     /// Removes the strings added since `mark`.
     @inlinable func rollBack(to mark: (count: Int, byteCount: Int)) {
         while state.pointee.count > mark.count {

@@ -4,7 +4,8 @@ import Synchronization
 /// checked once and reused for every request that carries them (an inference server has
 /// few label sets: one per deployment and tenant, say). With
 /// ``BatchEncoder/append(_:_:)`` a frame then costs the encoder its numbers only: the
-/// labels' strings are interned once per batch, not per frame.
+/// labels' strings are interned once per batch, not per frame (and not even that when the
+/// batch starts with the last one's strings, ``BatchEncoder/carryStrings(from:)``).
 ///
 /// Immutable and thread-safe; keep one per label set (e.g. in a dictionary or on the
 /// deployment's handler) rather than making one per request.

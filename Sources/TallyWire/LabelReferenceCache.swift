@@ -47,6 +47,17 @@ struct LabelReferenceCache {
         return references + slot * Self.width
     }
 
+    /// Copies the entries of `other` valid in `otherGeneration` into this cache, valid here in
+    /// `generation` (``BatchEncoder/carryStrings(from:)``: the references stay right because
+    /// the string table they point into was copied too); the other entries are left alone.
+    func copyValid(from other: LabelReferenceCache, generation otherGeneration: UInt64, as generation: UInt64) {
+        for slot in 0..<Self.size where other.ids[slot] != 0 && other.stamps[slot] == otherGeneration {
+            ids[slot] = other.ids[slot]
+            stamps[slot] = generation
+            (references + slot * Self.width).update(from: other.references + slot * Self.width, count: Self.width)
+        }
+    }
+
     /// Makes the entry ``claim(_:)`` gave out for `id` valid in `generation`.
     func commit(_ id: UInt64, generation: UInt64) {
         let slot = Int(truncatingIfNeeded: id) & (Self.size - 1)

@@ -18,6 +18,9 @@ final class Collector {
     var batches = 0
     var sequences: [UInt64] = []
     var eventTimes: [UInt64] = []
+    /// With `keepsFrames`, every frame received, whole (strings resolved).
+    var keepsFrames = false
+    var received: [TraceFrame] = []
 
     init(_ address: String = "tcp://127.0.0.1:*") throws {
         context = try ZMQContext()
@@ -44,6 +47,7 @@ final class Collector {
     private func record(_ view: BatchView) {
         sequences.append(view.sequence)
         for frame in view.frames { eventTimes.append(frame.eventTimeMicros) }
+        if keepsFrames { received += view.frames.map { view.traceFrame($0) } }
         frames += view.frameCount
         batches += 1
     }
@@ -67,6 +71,27 @@ func connectedClient(_ configuration: TallyClientConfiguration, _ collector: Col
 }
 
 let probeFrames: UInt64 = 1
+
+/// 21 label sets: three models, seven tenants.
+func labelSets() throws -> [FrameLabels] {
+    try (0..<21).map { i in try FrameLabels(model: "model-\(i % 3)", route: "chat", tags: [CohortTag("tenant", "t\(i % 7)")]) }
+}
+
+/// Records `perThread` requests from each of `threads` threads at once: request `i` of
+/// `thread` has event time `thread << 32 | i` and label set `labels[pick(thread, i)]`, and
+/// every 50th fails with error class "oom".
+func recordLabeled(_ client: TallyClient, _ labels: [FrameLabels], threads: Int, perThread: Int,
+                   pick: @Sendable (Int, Int) -> Int) {
+    DispatchQueue.concurrentPerform(iterations: threads) { thread in
+        for i in 0..<perThread {
+            let failed = i % 50 == 0
+            client.record(labels[pick(thread, i)],
+                          FrameMeasures(eventTimeMicros: UInt64(thread) << 32 | UInt64(i), totalLatencyMicros: 1_000,
+                                        inputTokens: 10, outputTokens: 5, status: failed ? .error : .ok),
+                          errorClass: failed ? "oom" : nil)
+        }
+    }
+}
 
 func frame(_ i: Int, thread: Int = 0) -> TraceFrame {
     TraceFrame(eventTimeMicros: UInt64(thread) << 32 | UInt64(i), model: "model-\(i % 3)", route: "chat",
@@ -97,18 +122,9 @@ func frame(_ i: Int, thread: Int = 0) -> TraceFrame {
     @Test func labeledRecordsArriveAsFrames() throws {
         let collector = try Collector()
         let client = try connectedClient(TallyClientConfiguration(endpoints: [collector.endpoint]), collector)
-        let labels = try (0..<21).map { i in
-            try FrameLabels(model: "model-\(i % 3)", route: "chat", tags: [CohortTag("tenant", "t\(i % 7)")])
-        }
+        let labels = try labelSets()
         let threads = 4, perThread = 2_500
-        DispatchQueue.concurrentPerform(iterations: threads) { thread in
-            for i in 0..<perThread {
-                let failed = i % 50 == 0
-                client.record(labels[i % 21], FrameMeasures(eventTimeMicros: UInt64(thread) << 32 | UInt64(i), totalLatencyMicros: 1_000,
-                                                            inputTokens: 10, outputTokens: 5, status: failed ? .error : .ok),
-                              errorClass: failed ? "oom" : nil)
-            }
-        }
+        recordLabeled(client, labels, threads: threads, perThread: perThread) { _, i in i % 21 }
         client.record(labels[0], FrameMeasures(eventTimeMicros: 1, timeToFirstTokenMicros: 2_000, totalLatencyMicros: 1_000))
         let counters = client.close(timeoutMillis: 10_000)
         try collector.receive(expected: threads * perThread)
@@ -118,6 +134,38 @@ func frame(_ i: Int, thread: Int = 0) -> TraceFrame {
         var expected = Set<UInt64>()
         for thread in 0..<threads { for i in 0..<perThread { expected.insert(UInt64(thread) << 32 | UInt64(i)) } }
         #expect(Set(collector.eventTimes) == expected)
+    }
+
+    /// Small batches, so that most start with the strings of the one before
+    /// (`BatchEncoder.carryStrings(from:)`): every frame arrives with its own labels and
+    /// error class, from two threads at once.
+    @Test func labelsArriveRightAcrossBatchesThatCarryStrings() throws {
+        let collector = try Collector()
+        var configuration = TallyClientConfiguration(endpoints: [collector.endpoint])
+        configuration.batchBytes = 2_048
+        configuration.queueDepth = 512  // room for every batch: nothing dropped as queue_full
+        configuration.sendWaitMillis = 5_000  // wait for the collector rather than drop
+        let client = try connectedClient(configuration, collector)
+        collector.keepsFrames = true  // after the probe
+        let labels = try labelSets()
+        let threads = 2, perThread = 3_000
+        recordLabeled(client, labels, threads: threads, perThread: perThread) { thread, i in (i + thread) % 21 }
+        let counters = client.close(timeoutMillis: 10_000)
+        try collector.receive(expected: threads * perThread)
+        #expect(counters.framesSent == UInt64(threads * perThread) + probeFrames)
+        #expect(collector.received.count == threads * perThread)
+        #expect(collector.batches >= threads * perThread / 30, "small batches: \(collector.batches)")
+        var wrong = 0
+        for frame in collector.received {
+            let thread = Int(frame.eventTimeMicros >> 32), i = Int(frame.eventTimeMicros & 0xFFFF_FFFF)
+            let expected = labels[(i + thread) % 21]
+            if frame.model != expected.model || frame.route != expected.route || frame.tags != expected.tags
+                || frame.errorClass != (i % 50 == 0 ? "oom" : nil) {
+                if wrong < 5 { Issue.record("frame \(thread)/\(i): \(frame.model) \(String(describing: frame.route)) \(frame.tags) \(String(describing: frame.errorClass)); expected \(expected.model) \(expected.tags)") }
+                wrong += 1
+            }
+        }
+        #expect(wrong == 0)
     }
 
     @Test func ageSendsPartialBatches() throws {
