@@ -78,8 +78,8 @@ extension HyperLogLog {
         let lastHigh = n == 0 ? 0 : Int((keys[n - 1] & HyperLogLog.keyMask) >> UInt64(l))
         var escapes = 0
         for key in keys where key >> 32 != 0 { escapes += 1 }
-        let capacity = 2 + 3 + (n * l + lastHigh + n + 6 * escapes + 7) / 8  // count < 2^21: ≤ 3 varint bytes
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { out in
+        let bound = 2 + 3 + (n * l + lastHigh + n + 6 * escapes + 7) / 8  // count < 2^21: ≤ 3 varint bytes
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bound + StackByteSink.slack) { out in
             var sink = StackByteSink(out.baseAddress!)
             sink.byte(HyperLogLog.formatVersion << 4 | 1)
             sink.byte(UInt8(precision))
@@ -98,7 +98,7 @@ extension HyperLogLog {
             }
             for key in keys where key >> 32 != 0 { sink.bits(key >> 32, count: 6) }
             let written = sink.finish() - out.baseAddress!
-            precondition(written <= capacity, "exact HyperLogLog overran its bound")
+            precondition(written <= bound, "exact HyperLogLog overran its bound")
             bytes.append(contentsOf: UnsafeBufferPointer(start: out.baseAddress!, count: written))
         }
     }

@@ -1,7 +1,12 @@
 /// Bytes and most-significant-first bits written through a pointer into memory the caller
-/// sized (no bounds checks: the caller computes the exact size first).
+/// sized (no bounds checks: the caller computes the exact size first, and adds
+/// ``slack`` bytes: each bit write stores a whole word). Bytes (``byte(_:)``,
+/// ``varint(_:)``, ``number(_:)``) come before the bits, never between them.
 struct StackByteSink {
+    /// Bytes past the exact size that a bit write may store into (and leave past the end).
+    static let slack = 8
     private var next: UnsafeMutablePointer<UInt8>
+    /// The bits not yet in a whole byte (``filled`` of them, 0 … 7), at the top of the word.
     private var current: UInt64 = 0
     private var filled = 0
 
@@ -36,23 +41,26 @@ struct StackByteSink {
         }
     }
 
-    /// The low `count` (0 … 57) bits of `value`, after the bits written so far.
+    /// The low `count` (0 … 56) bits of `value`, after the bits written so far. Stores the
+    /// 8 bytes from the write position at once (those past the whole bytes written are
+    /// written again by the next write, or left past the end): no loop over the bytes.
     @inline(__always)
     mutating func bits(_ value: UInt64, count: Int) {
-        guard count > 0 else { return }
-        current = current << UInt64(count) | (value & ((1 << UInt64(count)) - 1))
-        filled += count
-        while filled >= 8 {
-            filled -= 8
-            byte(UInt8(truncatingIfNeeded: current >> UInt64(filled)))
-        }
-        current &= (1 << UInt64(filled)) - 1
+        let masked = value & ((1 &<< UInt64(count)) &- 1)
+        // filled + count ≤ 63; a shift of 64 (nothing pending, count 0) wraps to 0 with a 0 value.
+        current |= masked &<< UInt64(64 &- filled &- count)
+        filled &+= count
+        UnsafeMutableRawPointer(next).storeBytes(of: current.bigEndian, as: UInt64.self)
+        let whole = filled &>> 3
+        next += whole
+        current = current &<< UInt64(whole &<< 3)
+        filled &= 7
     }
 
     /// Writes the partial byte (zero-padded) and returns the end of what was written.
     @inline(__always)
     mutating func finish() -> UnsafeMutablePointer<UInt8> {
-        if filled > 0 { byte(UInt8(truncatingIfNeeded: current << UInt64(8 - filled))) }
+        if filled > 0 { byte(UInt8(truncatingIfNeeded: current &>> 56)) }
         filled = 0
         return next
     }

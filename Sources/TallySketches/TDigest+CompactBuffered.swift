@@ -45,8 +45,8 @@ extension TDigest {
                 // one bit a weight (every weight is 1: Elias-gamma of zigzag(0) + 1).
                 var streamBits = bits + n
                 for i in 1..<n { streamBits += Int((keys[i] - keys[i - 1]) >> UInt64(b)) + 1 + b }
-                let capacity = 58 + (streamBits + 7) / 8
-                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { out in
+                let bound = 58 + (streamBits + 7) / 8
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bound + StackByteSink.slack) { out in
                     var sink = StackByteSink(out.baseAddress!)
                     sink.varint(stats.count)
                     sink.varint(stats.rejected)
@@ -64,9 +64,15 @@ extension TDigest {
                             sink.bits(0xFFFF_FFFF, count: 32)
                             quotient -= 32
                         }
-                        // `quotient` ones, a zero, the low b bits (≤ 31 + 1 + 28 bits: two writes).
-                        sink.bits(((UInt64(1) << UInt64(quotient)) - 1) << 1, count: quotient + 1)
-                        sink.bits(gap & low, count: b)
+                        // `quotient` ones, a zero, the low b bits: one write up to 56 bits
+                        // (≤ 31 + 1 + 28 in all), else two.
+                        let unary = ((UInt64(1) << UInt64(quotient)) - 1) << 1
+                        if quotient + 1 + b <= 56 {
+                            sink.bits(unary << UInt64(b) | gap & low, count: quotient + 1 + b)
+                        } else {
+                            sink.bits(unary, count: quotient + 1)
+                            sink.bits(gap & low, count: b)
+                        }
                     }
                     var weights = n
                     while weights >= 32 {
@@ -75,7 +81,7 @@ extension TDigest {
                     }
                     sink.bits((UInt64(1) << UInt64(weights)) - 1, count: weights)
                     let written = sink.finish() - out.baseAddress!
-                    precondition(written <= capacity, "compact digest overran its bound")
+                    precondition(written <= bound, "compact digest overran its bound")
                     bytes.append(contentsOf: UnsafeBufferPointer(start: out.baseAddress!, count: written))
                 }
             }
