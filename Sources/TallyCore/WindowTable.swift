@@ -143,8 +143,9 @@ public final class WindowTable: @unchecked Sendable {
 
         /// The aggregate so far. A series without a built aggregate (one frame, or up to 30
         /// more in its open stash) gets it built here from its frames, in their order, as the
-        /// shard would have, its sketches sized once for them (``SeriesAggregate/reserve(for:_:cohort:)``;
-        /// a cohort's summaries are applied by the snapshot, as for every cohort).
+        /// shard would have; from five frames on all at once, its sketches sized once for them
+        /// (``SeriesAggregate/addAll(_:_:cohort:)``; a cohort's summaries are applied by the
+        /// snapshot, as for every cohort).
         mutating func snapshot(sketches: SketchParameters) -> SeriesAggregate {
             if let aggregate {
                 fold()
@@ -152,7 +153,10 @@ public final class WindowTable: @unchecked Sendable {
             }
             var built = SeriesAggregate(sketches: sketches)
             let cohort = first.key.isCohort
-            if stashed >= TDigest.smallCapacity { built.reserve(for: first.values, stashedValues, cohort: cohort) }
+            if stashed >= TDigest.smallCapacity {
+                built.addAll(first.values, stashedValues, cohort: cohort)
+                return built
+            }
             if cohort { built.addCohort(first.values) } else { built.add(first.values) }
             for values in stashedValues {
                 if cohort { built.addCohort(values) } else { built.add(values) }
