@@ -46,6 +46,7 @@ struct StackByteSink {
     /// written again by the next write, or left past the end): no loop over the bytes.
     @inline(__always)
     mutating func bits(_ value: UInt64, count: Int) {
+        assert(count >= 0 && count <= 56, "a bit write of \(count) bits")
         let masked = value & ((1 &<< UInt64(count)) &- 1)
         // filled + count ≤ 63; a shift of 64 (nothing pending, count 0) wraps to 0 with a 0 value.
         current |= masked &<< UInt64(64 &- filled &- count)
