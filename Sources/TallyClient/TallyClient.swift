@@ -96,9 +96,9 @@ public final class TallyClient: @unchecked Sendable {
 
     /// Records one request of a known label set: the cheaper path for a server that keeps
     /// a ``FrameLabels`` per deployment (and tenant, …): the labels' strings are encoded
-    /// once, and carried from each full batch into the next, so a request costs its numbers (Benchmarks/README.md,
-    /// `client-record-labels`). `errorClass` (e.g. `"oom"`) goes with a failed request. Never
-    /// blocks on I/O and never throws, as ``record(_:)``.
+    /// once, and carried from each full batch into the next, so a request costs its numbers
+    /// (Benchmarks/README.md, `client-record-labels`). `errorClass` (e.g. `"oom"`) goes with a
+    /// failed request. Never blocks on I/O and never throws, as ``record(_:)``.
     public func record(_ labels: FrameLabels, _ measures: FrameMeasures, errorClass: String? = nil) {
         acquireLane()._withUnsafeGuaranteedRef { lane in
             defer { lane.lock.unlock() }

@@ -8,39 +8,36 @@ extension TDigest {
     /// ``bufferCapacity`` values (no merge on the way) gets them in one pass and one copy
     /// into its buffer (sized to them unless it has room); any other is added to value by value.
     public mutating func insert(integers values: UnsafeBufferPointer<UInt32>) {
-        let n = values.count
-        guard takesAtOnce(n) else {
+        guard takesAtOnce(values.count) else {
             for value in values { insert(integer: value) }
             return
         }
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { narrow in
-            var sum = 0.0, low = Double.infinity, high = -Double.infinity
-            for i in 0..<n {
-                let value = Double(values[i])
-                sum += value
-                if value < low { low = value }
-                if value > high { high = value }
-                narrow[i] = Float(values[i])
-            }
-            takeBuffered(UnsafeBufferPointer(narrow), sum: sum, min: low, max: high)
-        }
+        // An integer is exact in a Double, and its Float is finite: `buffered` of it is `Float(value)`.
+        insertAtOnce(values) { Double($0) }
     }
 
     /// Adds `values` in order: the same digest, bit for bit, as ``insert(_:)`` of each in
     /// turn (the same rule as ``insert(integers:)`` for when it is one pass; values that are
     /// not all finite are added one by one, each NaN or ±∞ counted in ``rejected``).
     public mutating func insert(contentsOf values: UnsafeBufferPointer<Double>) {
-        let n = values.count
-        guard takesAtOnce(n), values.allSatisfy(\.isFinite) else {
+        guard takesAtOnce(values.count), values.allSatisfy(\.isFinite) else {
             for value in values { insert(value) }
             return
         }
+        insertAtOnce(values) { $0 }
+    }
+
+    /// The one pass: the statistics in one loop, each value at the buffer's precision into
+    /// stack memory, then into the buffer in one copy.
+    @inline(__always)
+    private mutating func insertAtOnce<T>(_ values: UnsafeBufferPointer<T>, _ exact: (T) -> Double) {
+        let n = values.count
         withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { narrow in
             // Strict comparisons, the first value first, as one insert after another: of
             // equal extremes (+0 and −0) the first is kept.
             var sum = 0.0, low = Double.infinity, high = -Double.infinity
             for i in 0..<n {
-                let value = values[i]
+                let value = exact(values[i])
                 sum += value
                 if value < low { low = value }
                 if value > high { high = value }
