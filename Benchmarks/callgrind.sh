@@ -13,7 +13,7 @@ cp .build/release/tally-kernels "$binary"
 strip -g "$binary"
 chmod +x "$binary"
 kernels=("$@")
-[ ${#kernels[@]} -gt 0 ] || kernels=(encode decode client-record client-record-labels tdigest-insert hll-insert aggregate-100 aggregate-70k)
+[ ${#kernels[@]} -gt 0 ] || kernels=(encode decode ingest client-record client-record-labels tdigest-insert hll-insert aggregate-100 aggregate-70k)
 n=200000
 ir() {
     valgrind --tool=callgrind --callgrind-out-file=/dev/null "$binary" "$1" "$2" 2>&1 \

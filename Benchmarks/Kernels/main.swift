@@ -73,6 +73,41 @@ func decodeKernel(_ count: Int) -> UInt64 {
     return checksum
 }
 
+/// The ingest thread's work on a frame before its shard's ring: decode and validate the
+/// batch, then resolve each frame to its record (symbols, series key, routing hash, cost),
+/// as `IngestPort.ingest` does. The fleet's frames, in 64 KiB batches, breakdown keys as
+/// the demo configures them; `count` frames in all.
+func ingestKernel(_ count: Int, tags: TagPolicy) -> UInt64 {
+    var prices = PriceTable()
+    prices.prices["llama-3.1-70b-instruct"] = ModelPrice(input: 0.9, cachedInput: 0.45, output: 0.9)
+    prices.prices["mistral-large"] = ModelPrice(input: 2, cachedInput: 1, output: 6)
+    let resolver = BatchResolver(symbols: SymbolTable(), prices: prices, tagPolicy: tags)
+    var rng = SplitMix64(seed: 2026)
+    let fleet = SyntheticFleet(tenants: 20, users: 5_000)
+    let batches: [[UInt8]] = (0..<8).map { _ in
+        let encoder = BatchEncoder(capacity: 65_536, producerID: 1)
+        while try! encoder.append(fleet.frame(eventTimeMicros: 1_763_700_000_000_000, &rng)) {}
+        return Array(encoder.finish(sequence: 0))
+    }
+    let decoder = BatchDecoder()
+    var checksum: UInt64 = 0
+    var done = 0
+    while done < count {
+        for bytes in batches where done < count {
+            bytes.withUnsafeBytes { bytes in
+                let view = try! decoder.decode(bytes)
+                resolver.begin(view)
+                for frame in view.frames {
+                    let record = resolver.record(frame)
+                    checksum &+= record.routingHash ^ record.values.userHash ^ UInt64(record.values.totalLatencyMicros)
+                }
+                done += view.frameCount
+            }
+        }
+    }
+    return checksum
+}
+
 /// A fold of every field of `frame`, so that the decode kernel pays for reading each one
 /// (a consumer that read only some would let the compiler skip the others).
 @inline(__always)
@@ -438,6 +473,8 @@ let kernels: [String: (Int) -> UInt64] = [
     "client-record": clientRecordKernel,  // COUNT = frames recorded through TallyClient (no collector)
     "client-record-labels": clientRecordLabelsKernel,  // COUNT = frames recorded with prebuilt FrameLabels
     "decode": decodeKernel,  // COUNT = frames decoded
+    "ingest": { ingestKernel($0, tags: .legacy) },  // COUNT = frames decoded and resolved (every tag a dimension)
+    "ingest-cohorts": { ingestKernel($0, tags: TagPolicy(seriesKeys: [], breakdownKeys: ["region", "lang", "tier"])) },  // the same, breakdown keys
     "tdigest-insert": tdigestInsertKernel,  // COUNT = values inserted
     "hll-insert": hllInsertKernel,  // COUNT = values inserted (includes one SplitMix64 draw each)
 ]

@@ -145,9 +145,11 @@ public final class BatchResolver {
                             ring: frame.ring)
         var tenant = SymbolTable.none
         if tagPolicy.isLegacy {
-            for i in 0..<Int(frame.tagCount) {
-                let (k, v) = frame.tag(i)
-                key.insertTag(key: symbol(k, symbolOf), value: symbol(v, symbolOf))
+            withUnsafeBytes(of: frame.tags) { tags in
+                for i in 0..<Int(frame.tagCount) {
+                    let (k, v) = BatchResolver.tag(tags, i)
+                    key.insertTag(key: symbol(k, symbolOf), value: symbol(v, symbolOf))
+                }
             }
             if tagPolicy.heavyHitterKey != nil && frame.tagCount > 0 { tenant = heavyHitterValue(frame, symbolOf) }
         } else if frame.tagCount > 0 {
@@ -175,6 +177,15 @@ public final class BatchResolver {
             producer: tables.pointee.producer)
     }
 
+    /// Tag `index` (below the frame's tag count) of a frame's tags seen as bytes
+    /// (`withUnsafeBytes(of: frame.tags)`, once for all of them: ``WireFrame/tag(_:)``
+    /// copies the eight slots at every call) as (key, value) string references.
+    @inline(__always)
+    private static func tag(_ tags: UnsafeRawBufferPointer, _ index: Int) -> (key: UInt16, value: UInt16) {
+        let packed = tags.load(fromByteOffset: index &* 4, as: UInt32.self)
+        return (UInt16(truncatingIfNeeded: packed >> 16), UInt16(truncatingIfNeeded: packed))
+    }
+
     /// The symbol of `frame`'s value of the heavy-hitter key (``SymbolTable/none`` without
     /// one), for a legacy policy, whose tags are all dimensions.
     @inline(never)
@@ -197,21 +208,23 @@ public final class BatchResolver {
         var breakdowns: UInt32 = 0  // bit i: tag i is a breakdown tag
         var dropped: UInt64 = 0
         var tenant = SymbolTable.none
-        for i in 0..<Int(frame.tagCount) {
-            let (k, v) = frame.tag(i)
-            let role = role(k, roleOf)
-            if role & BatchResolver.heavyHitterBit != 0 { tenant = symbol(v, symbolOf) }
-            switch role & BatchResolver.roleMask {
-            case 0: key.insertTag(key: symbol(k, symbolOf), value: symbol(v, symbolOf))
-            case 1: breakdowns |= 1 << UInt32(i)
-            default: if role & BatchResolver.heavyHitterBit == 0 { dropped &+= 1 }
+        withUnsafeBytes(of: frame.tags) { tags in
+            for i in 0..<Int(frame.tagCount) {
+                let (k, v) = BatchResolver.tag(tags, i)
+                let role = role(k, roleOf)
+                if role & BatchResolver.heavyHitterBit != 0 { tenant = symbol(v, symbolOf) }
+                switch role & BatchResolver.roleMask {
+                case 0: key.insertTag(key: symbol(k, symbolOf), value: symbol(v, symbolOf))
+                case 1: breakdowns |= 1 << UInt32(i)
+                default: if role & BatchResolver.heavyHitterBit == 0 { dropped &+= 1 }
+                }
             }
-        }
-        while breakdowns != 0 {
-            let i = breakdowns.trailingZeroBitCount
-            breakdowns &= breakdowns &- 1
-            let (k, v) = frame.tag(i)
-            key.appendBreakdown(key: symbol(k, symbolOf), value: symbol(v, symbolOf))
+            while breakdowns != 0 {
+                let i = breakdowns.trailingZeroBitCount
+                breakdowns &= breakdowns &- 1
+                let (k, v) = BatchResolver.tag(tags, i)
+                key.appendBreakdown(key: symbol(k, symbolOf), value: symbol(v, symbolOf))
+            }
         }
         tables.pointee.droppedTags &+= dropped
         return tenant

@@ -93,24 +93,40 @@ public struct SeriesKey: Sendable, Hashable {
         return cohort
     }
 
-    /// A 64-bit hash of the key (multiply-xorshift over its words); the shard of a
-    /// series is the high word of `routingHash × shardCount`.
-    @inlinable
+    /// A 64-bit hash of the key's identity (model, versions, route, ring, whether it is a
+    /// cohort's, and its dimension tags); the shard of a series is the high word of
+    /// `routingHash × shardCount`, its index slot comes from the low bits.
+    ///
+    /// Two words at a time through a 64 × 64 → 128-bit multiply whose halves are XORed
+    /// (the "mum" mix of Wang Yi's wyhash, with its published constants): a word pair costs
+    /// one multiply, where mixing word by word cost one each plus shifts (~116 instructions
+    /// a 4-tag key, ~45 now; Benchmarks/README.md, "The ingest path"). A product is 0
+    /// only if a factor is, and a factor is a word XOR a constant: symbols are below 2³²
+    /// and each half of every constant has high bits set, so no key's word equals one.
+    @inlinable @inline(__always)
     public var routingHash: UInt64 {
-        @inline(__always) func mix(_ h: UInt64, _ v: UInt64) -> UInt64 {
-            var z = (h ^ v) &* 0x9E37_79B9_7F4A_7C15
-            z ^= z >> 32
-            return z
+        @inline(__always) func mum(_ a: UInt64, _ b: UInt64) -> UInt64 {
+            let product = a.multipliedFullWidth(by: b)
+            return product.high ^ product.low
         }
-        var h = mix(UInt64(model) << 32 | UInt64(modelVersion), UInt64(promptVersion) << 32 | UInt64(route))
-        h = mix(h, UInt64(isCohort ? 1 : 0) << 16 | UInt64(ring.rawValue) << 8 | UInt64(tagCount))
-        for i in 0..<Int(tagCount) {
-            let (key, value) = tag(i)
-            h = mix(h, UInt64(key) << 32 | UInt64(value))
+        let k0: UInt64 = 0xA076_1D64_78BD_642F, k1: UInt64 = 0xE703_7ED1_A0B4_28DB
+        let k2: UInt64 = 0x8EBC_6AF0_9C88_C6E3, k3: UInt64 = 0x5899_65CC_7537_4CC3
+        let count = Int(tagCount)
+        var h = mum((UInt64(model) << 32 | UInt64(modelVersion)) ^ k0, (UInt64(promptVersion) << 32 | UInt64(route)) ^ k1)
+        let flags = UInt64(isCohort ? 1 : 0) << 16 | UInt64(ring.rawValue) << 8 | UInt64(count)
+        h = mum(h ^ flags ^ k2, (count > 0 ? tags.0 : 0) ^ k3)
+        withUnsafeBytes(of: tags) { words in
+            // The rest of the dimension tags in pairs; slots past `count` (breakdown tags)
+            // are not part of the identity, so an odd last pair takes 0 for its second.
+            var i = 1
+            while i < count {
+                let first = words.load(fromByteOffset: i &* 8, as: UInt64.self)
+                let second = i &+ 1 < count ? words.load(fromByteOffset: (i &+ 1) &* 8, as: UInt64.self) : 0
+                h = mum(h ^ first ^ k0, second ^ k1)
+                i &+= 2
+            }
         }
-        h ^= h >> 29
-        h &*= 0xBF58_476D_1CE4_E5B9
-        return h ^ (h >> 32)
+        return mum(h ^ k2, UInt64(count) ^ k3)
     }
 
     /// Compares the dimension tag slots as words (the per-frame path compares every

@@ -1,0 +1,122 @@
+import Testing
+import TallyWire
+@testable import TallyCore
+
+/// ``SeriesKey/routingHash`` picks a series' shard (its high bits) and its index slot (its
+/// low bits), and counts folded keys in a HyperLogLog: it must follow the key's identity
+/// exactly and spread keys evenly.
+@Suite struct RoutingHashTests {
+    /// Keys of `models` × `routes` × up to three dimension tags with `values` values each.
+    static func keys(models: UInt32 = 8, routes: UInt32 = 10, values: UInt32 = 12) -> [SeriesKey] {
+        var keys: [SeriesKey] = []
+        for model in 1...models {
+            for route in 1...routes {
+                for a in 0...values {
+                    for b in 0...values {
+                        var key = SeriesKey(model: model, modelVersion: 3, promptVersion: 4, route: route,
+                                            ring: route % 2 == 0 ? .canary : .stable)
+                        if a > 0 { key.insertTag(key: 100, value: 200 + a) }
+                        if b > 0 { key.insertTag(key: 101, value: 300 + b) }
+                        if a > 0 && b > 0 { key.insertTag(key: 102, value: 400 + (a ^ b)) }
+                        keys.append(key)
+                    }
+                }
+            }
+        }
+        return keys
+    }
+
+    @Test func followsTheIdentityNotTheExtras() {
+        for count in 0...WireLimits.maxTags {
+            var key = SeriesKey(model: 7, modelVersion: 1, promptVersion: 2, route: 3)
+            for i in 0..<count { key.insertTag(key: UInt32(10 + i), value: UInt32(50 + i)) }
+            let plain = key.routingHash
+            // Breakdown tags sit in the slots after the dimension tags; the heavy-hitter value
+            // in what was padding. Neither is part of the identity.
+            var extras = key
+            extras.appendBreakdown(key: 90, value: 91)
+            extras.appendBreakdown(key: 92, value: 93)
+            extras.heavyHitterValue = 77
+            #expect(extras == key)
+            #expect(extras.routingHash == plain, "\(count) dimension tags")
+            // The same tags inserted in reverse order make the same key.
+            var reversed = SeriesKey(model: 7, modelVersion: 1, promptVersion: 2, route: 3)
+            for i in (0..<count).reversed() { reversed.insertTag(key: UInt32(10 + i), value: UInt32(50 + i)) }
+            #expect(reversed.routingHash == plain)
+            // One more tag, a cohort's mark or another ring is another key.
+            if count < WireLimits.maxTags {
+                var more = key
+                more.insertTag(key: 99, value: 0)
+                #expect(more.routingHash != plain)
+            }
+            var cohort = key
+            cohort.isCohort = true
+            #expect(cohort.routingHash != plain)
+            var canary = key
+            canary.ring = .canary
+            #expect(canary.routingHash != plain)
+        }
+    }
+
+    @Test func distinctKeysHashApart() {
+        let keys = Self.keys()
+        #expect(keys.count == 8 * 10 * 13 * 13)
+        #expect(Set(keys).count == keys.count)
+        #expect(Set(keys.map(\.routingHash)).count == keys.count)
+        // Every field, and each tag's key and value, changes the hash.
+        let base = SeriesKey(model: 5, modelVersion: 6, promptVersion: 7, route: 8, tags: [(9, 10), (11, 12), (13, 14)])
+        var changed: [SeriesKey] = []
+        var k = base; k.model = 500; changed.append(k)
+        k = base; k.modelVersion = 600; changed.append(k)
+        k = base; k.promptVersion = 700; changed.append(k)
+        k = base; k.route = 800; changed.append(k)
+        for slot in 0..<3 {
+            let (tagKey, value) = base.tag(slot)
+            for replacement in [(tagKey, value + 1000), (tagKey + 1000, value)] {
+                var tags = (0..<3).map { base.tag($0) }
+                tags[slot] = replacement
+                changed.append(SeriesKey(model: 5, modelVersion: 6, promptVersion: 7, route: 8, tags: tags))
+            }
+        }
+        #expect(Set(changed.map(\.routingHash) + [base.routingHash]).count == changed.count + 1)
+    }
+
+    /// 16,900 keys over 2, 3 and 4 shards (the high word of hash × shards) and over 1,024
+    /// index slots (the low 10 bits): every shard within 3 % of its share, and the slots'
+    /// counts no more spread than a uniform draw's (chi-square below its 99.9 % point).
+    @Test func spreadsOverShardsAndSlots() {
+        let hashes = Self.keys(models: 10).map(\.routingHash)
+        for shards in 2...4 {
+            var counts = [Int](repeating: 0, count: shards)
+            for h in hashes { counts[Int(h.multipliedFullWidth(by: UInt64(shards)).high)] += 1 }
+            let share = Double(hashes.count) / Double(shards)
+            for count in counts { #expect(abs(Double(count) - share) / share < 0.03, "\(shards) shards: \(counts)") }
+        }
+        var slots = [Int](repeating: 0, count: 1_024)
+        for h in hashes { slots[Int(h & 1_023)] += 1 }
+        let expected = Double(hashes.count) / 1_024
+        let chiSquare = slots.reduce(0.0) { $0 + (Double($1) - expected) * (Double($1) - expected) / expected }
+        // 1,023 degrees of freedom: the 99.9 % point is ~1,168.
+        #expect(chiSquare < 1_168, "chi-square \(chiSquare)")
+    }
+
+    /// A one-bit change of any input word flips about half of the 64 output bits.
+    @Test func oneBitChangesFlipHalfTheBits() {
+        let base = SeriesKey(model: 1_234, modelVersion: 56, promptVersion: 78, route: 90, tags: [(11, 22), (33, 44)])
+        var flips: [Int] = []
+        for bit in 0..<20 {
+            let delta = UInt32(1) << UInt32(bit)
+            var variants: [SeriesKey] = []
+            var k = base; k.model ^= delta; variants.append(k)
+            k = base; k.route ^= delta; variants.append(k)
+            variants.append(SeriesKey(model: 1_234, modelVersion: 56, promptVersion: 78, route: 90,
+                                      tags: [(11, 22 ^ delta), (33, 44)]))
+            variants.append(SeriesKey(model: 1_234, modelVersion: 56, promptVersion: 78, route: 90,
+                                      tags: [(11, 22), (33, 44 ^ delta)]))
+            for v in variants { flips.append((v.routingHash ^ base.routingHash).nonzeroBitCount) }
+        }
+        let mean = Double(flips.reduce(0, +)) / Double(flips.count)
+        #expect(mean > 28 && mean < 36, "mean bits flipped \(mean)")
+        #expect(flips.min()! >= 12, "fewest bits flipped \(flips.min()!)")
+    }
+}
