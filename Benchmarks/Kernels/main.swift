@@ -206,7 +206,7 @@ func aggregateKernel(_ count: Int, series: Int, tags: TagPolicy = .legacy, heavy
     if seal {
         let window = SealedWindow(startMicros: 0, intervalMicros: 10_000_000, tables: [table])
         let snapshot = try! Snapshot.build(window, collectorID: "kernel", sequence: 0, symbols: symbols,
-                                           sketches: SketchParameters(), counters: [:])
+                                           sketches: SketchParameters(), counters: [:], cohortSummaries: cohortSummaries)
         return UInt64(snapshot.series.count)
     }
     return table.frames
@@ -459,6 +459,9 @@ let kernels: [String: (Int) -> UInt64] = [
     // ~180 slice series, each frame also feeds three cohort aggregates (queue time and tokens
     // as summaries and no categories: tallyd's default cohort_distributions and cohort_categories).
     "aggregate-cohorts": { aggregateKernel($0, series: 0, tags: TagPolicy(seriesKeys: [], breakdownKeys: ["region", "lang", "tier"])) },
+    // The same, and the window's snapshot built at the end: the seal's share (series and
+    // cohorts built, cohorts' summaries settled) included.
+    "aggregate-cohorts-sealed": { aggregateKernel($0, series: 0, tags: TagPolicy(seriesKeys: [], breakdownKeys: ["region", "lang", "tier"]), seal: true) },
     // The same with every cohort distribution a full digest and categories counted
     // (cohort_distributions = all six, cohort_categories = true).
     "aggregate-cohorts-full": { aggregateKernel($0, series: 0, tags: TagPolicy(seriesKeys: [], breakdownKeys: ["region", "lang", "tier"]),

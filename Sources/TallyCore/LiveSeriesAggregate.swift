@@ -54,8 +54,9 @@ struct LiveSeriesAggregate {
     /// sessions (``SeriesAggregate/addCohort(_:)``).
     let cohort: Bool
     /// A cohort aggregate's distributions kept as summaries (``SummarizedDigests``): their
-    /// values go straight into their digests' exact statistics and one centroid
-    /// (``TDigest/insertSummarizing(_:)``), past the front ends. Empty for series.
+    /// values go straight into their digests' exact statistics
+    /// (``TDigest/insertIntoStatistics(_:)``), past the front ends, and ``sealed(_:)`` places
+    /// each summary's centroid once. Empty for series.
     let summaries: SummarizedDigests
 
     @inline(__always)
@@ -95,36 +96,36 @@ struct LiveSeriesAggregate {
         base.addCounting(r, categories: false)
         if r.categoryID != WireLimits.noCategory { addCategory(r.categoryID) }
         if summaries.contains(.queueTime) {
-            base.queueTime.insertSummarizing(Double(r.queueTimeMicros))
+            base.queueTime.insertIntoStatistics(Double(r.queueTimeMicros))
         } else {
             queueTime.insert(integer: r.queueTimeMicros, digest: &base.queueTime, allowance: &allowance)
         }
         if r.timeToFirstTokenMicros != WireLimits.absent32 {
             if summaries.contains(.timeToFirstToken) {
-                base.timeToFirstToken.insertSummarizing(Double(r.timeToFirstTokenMicros))
+                base.timeToFirstToken.insertIntoStatistics(Double(r.timeToFirstTokenMicros))
             } else {
                 timeToFirstToken.insert(integer: r.timeToFirstTokenMicros, digest: &base.timeToFirstToken,
                                         allowance: &allowance)
             }
         }
         if summaries.contains(.totalLatency) {
-            base.totalLatency.insertSummarizing(Double(r.totalLatencyMicros))
+            base.totalLatency.insertIntoStatistics(Double(r.totalLatencyMicros))
         } else {
             totalLatency.insert(integer: r.totalLatencyMicros, digest: &base.totalLatency, allowance: &allowance)
         }
         if summaries.contains(.inputTokens) {
-            base.inputTokens.insertSummarizing(Double(r.inputTokens))
+            base.inputTokens.insertIntoStatistics(Double(r.inputTokens))
         } else {
             inputTokens.insert(integer: r.inputTokens, digest: &base.inputTokens, allowance: &allowance)
         }
         if summaries.contains(.outputTokens) {
-            base.outputTokens.insertSummarizing(Double(r.outputTokens))
+            base.outputTokens.insertIntoStatistics(Double(r.outputTokens))
         } else {
             outputTokens.insert(integer: r.outputTokens, digest: &base.outputTokens, allowance: &allowance)
         }
         if !r.cost.isNaN {
             if summaries.contains(.cost) {
-                base.cost.insertSummarizing(r.cost)
+                base.cost.insertIntoStatistics(r.cost)
             } else {
                 cost.insert(r.cost, digest: &base.cost, allowance: &allowance)
             }
@@ -178,13 +179,20 @@ struct LiveSeriesAggregate {
         allowance.wanted = false
     }
 
-    /// The aggregate a snapshot carries: each digest with its front end's values merged in.
-    /// Read through the pointer its table entry holds: a method called on `pointee` copied
-    /// the whole live aggregate first (~900 instructions a series).
+    /// The aggregate a snapshot carries: each digest with its front end's values merged in,
+    /// each of a cohort's ``summaries`` settled (``TDigest/summarized()``: until now they held
+    /// their statistics alone). Read through the pointer its table entry holds: a method
+    /// called on `pointee` copied the whole live aggregate first (~900 instructions a series).
     static func sealed(_ live: UnsafePointer<LiveSeriesAggregate>) -> SeriesAggregate {
+        let summaries = live.pointee.summaries
         // A collecting series never bucketed: its digests hold everything (most series of
         // a window). Replacing each digest by itself cost a retain and a release apiece.
-        if live.pointee.phase == .collecting { return live.pointee.base }
+        if live.pointee.phase == .collecting {
+            if summaries.isEmpty { return live.pointee.base }
+            var result = live.pointee.base
+            summaries.apply(to: &result)
+            return result
+        }
         var result = live.pointee.base
         result.queueTime = live.pointee.queueTime.sealed(result.queueTime)
         result.timeToFirstToken = live.pointee.timeToFirstToken.sealed(result.timeToFirstToken)
@@ -193,6 +201,7 @@ struct LiveSeriesAggregate {
         result.inputTokens = live.pointee.inputTokens.sealed(result.inputTokens)
         result.outputTokens = live.pointee.outputTokens.sealed(result.outputTokens)
         result.cost = live.pointee.cost.sealed(result.cost)
+        if !summaries.isEmpty { summaries.apply(to: &result) }
         return result
     }
 

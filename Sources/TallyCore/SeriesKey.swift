@@ -95,7 +95,8 @@ public struct SeriesKey: Sendable, Hashable {
 
     /// A 64-bit hash of the key's identity (model, versions, route, ring, whether it is a
     /// cohort's, and its dimension tags); the shard of a series is the high word of
-    /// `routingHash × shardCount`, its index slot comes from the low bits.
+    /// `routingHash × shardCount`, its first index slot comes from bits 29 and up
+    /// (``WindowTable/home(_:)``).
     ///
     /// Two words at a time through a 64 × 64 → 128-bit multiply whose halves are XORed
     /// (the "mum" mix of Wang Yi's wyhash, with its published constants): a word pair costs

@@ -9,6 +9,10 @@ extension TDigest {
     /// few bytes in any digest encoding. An empty or one-value digest is returned as is.
     public func summarized() -> TDigest {
         guard stats.count > 1 else { return self }
+        // Already its own summary (kept by ``insertSummarizing(_:)``, or settled once): the
+        // same digest without a new centroid array (a snapshot summarizes every cohort's
+        // summaries again when it is built).
+        if isSummaryOfItsStatistics { return self }
         var result = TDigest(compression: compression, scale: scale, bufferCapacity: bufferCapacity)
         result.stats = stats
         let mean = Swift.min(Swift.max(stats.sum / Double(stats.count), stats.min), stats.max)
@@ -47,6 +51,36 @@ extension TDigest {
             only[0].mean = TDigest.buffered(mean)
             only[0].weight = UInt32(truncatingIfNeeded: stats.count)
         }
+    }
+
+    /// Whether ``summarized()`` would give this digest back: no buffer, no merge pass, one
+    /// centroid at the clamped mean holding every value (at most 2³² − 1 of them).
+    @usableFromInline
+    var isSummaryOfItsStatistics: Bool {
+        guard buffer.isEmpty, passes == 0, centroids.count == 1, stats.count > 1,
+              stats.count <= UInt64(UInt32.max) else { return false }
+        let mean = Swift.min(Swift.max(stats.sum / Double(stats.count), stats.min), stats.max)
+        return centroids[0] == Centroid(mean: mean, weight: Double(stats.count))
+    }
+
+    /// Adds `value` to the exact statistics alone (count, sum, min and max; NaN and ±∞ to
+    /// ``rejected``) and leaves the centroids, buffer and small values as they were: a
+    /// summary in waiting. Its count, sum, min, max and mean are exact at once, but nothing
+    /// may read it as a digest (serialize, merge or query it) before it is settled by
+    /// ``summarized()``, which places the centroid from the statistics alone. For an
+    /// aggregate that settles its summaries once, when its window seals (a live cohort
+    /// aggregate's): ``insertSummarizing(_:)`` places the centroid at every value, a
+    /// division and the centroid array's uniqueness check each time.
+    @inlinable @inline(__always)
+    public mutating func insertIntoStatistics(_ value: Double) {
+        guard value.isFinite else {
+            stats.rejected &+= 1
+            return
+        }
+        stats.count &+= 1
+        stats.sum += value
+        if value < stats.min { stats.min = value }
+        if value > stats.max { stats.max = value }
     }
 
     /// ``insertSummarizing(_:)``'s other cases, after the statistics took the value: the

@@ -2,9 +2,9 @@ import Testing
 import TallyWire
 @testable import TallyCore
 
-/// ``SeriesKey/routingHash`` picks a series' shard (its high bits) and its index slot (its
-/// low bits), and counts folded keys in a HyperLogLog: it must follow the key's identity
-/// exactly and spread keys evenly.
+/// ``SeriesKey/routingHash`` picks a series' shard (its high bits) and its first index slot
+/// (bits 29 and up, ``WindowTable/home(_:)``), and counts folded keys in a HyperLogLog: it
+/// must follow the key's identity exactly and spread keys evenly.
 @Suite struct RoutingHashTests {
     /// Keys of `models` × `routes` × up to three dimension tags with `values` values each.
     static func keys(models: UInt32 = 8, routes: UInt32 = 10, values: UInt32 = 12) -> [SeriesKey] {
@@ -81,9 +81,11 @@ import TallyWire
         #expect(Set(changed.map(\.routingHash) + [base.routingHash]).count == changed.count + 1)
     }
 
-    /// 16,900 keys over 2, 3 and 4 shards (the high word of hash × shards) and over 1,024
-    /// index slots (the low 10 bits): every shard within 3 % of its share, and the slots'
-    /// counts no more spread than a uniform draw's (chi-square below its 99.9 % point).
+    /// 16,900 keys over 2, 3 and 4 shards (the high word of hash × shards) and over the first
+    /// slots of a 1,024-slot index (``WindowTable/home(_:)``'s bits 29–38), and over its low
+    /// 10 bits (as a plain mask would take them): every shard within 3 % of its share, and
+    /// the slots' counts no more spread than a uniform draw's (chi-square below its 99.9 %
+    /// point).
     @Test func spreadsOverShardsAndSlots() {
         let hashes = Self.keys(models: 10).map(\.routingHash)
         for shards in 2...4 {
@@ -92,12 +94,15 @@ import TallyWire
             let share = Double(hashes.count) / Double(shards)
             for count in counts { #expect(abs(Double(count) - share) / share < 0.03, "\(shards) shards: \(counts)") }
         }
-        var slots = [Int](repeating: 0, count: 1_024)
-        for h in hashes { slots[Int(h & 1_023)] += 1 }
-        let expected = Double(hashes.count) / 1_024
-        let chiSquare = slots.reduce(0.0) { $0 + (Double($1) - expected) * (Double($1) - expected) / expected }
-        // 1,023 degrees of freedom: the 99.9 % point is ~1,168.
-        #expect(chiSquare < 1_168, "chi-square \(chiSquare)")
+        for (name, slot) in [("index home", { (h: UInt64) in WindowTable.home(h) & 1_023 }),
+                             ("low bits", { (h: UInt64) in Int(h & 1_023) })] {
+            var slots = [Int](repeating: 0, count: 1_024)
+            for h in hashes { slots[slot(h)] += 1 }
+            let expected = Double(hashes.count) / 1_024
+            let chiSquare = slots.reduce(0.0) { $0 + (Double($1) - expected) * (Double($1) - expected) / expected }
+            // 1,023 degrees of freedom: the 99.9 % point is ~1,168.
+            #expect(chiSquare < 1_168, "\(name): chi-square \(chiSquare)")
+        }
     }
 
     /// A one-bit change of any input word flips about half of the 64 output bits.

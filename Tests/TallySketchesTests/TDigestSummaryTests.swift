@@ -68,6 +68,71 @@ import TallySynthetic
         #expect(usual.centroidList.count == 1 && usual.count == 601)
     }
 
+    /// Values taken by the statistics alone, then settled by ``TDigest/summarized()``, give the
+    /// summary that ``TDigest/insertSummarizing(_:)`` keeps, byte for byte, at every count;
+    /// whatever the digest held before (small values, a buffer, centroids) is replaced.
+    @Test func statisticsAloneSettleToTheSameSummary() throws {
+        var rng = SplitMix64(seed: 21)
+        var kept = TDigest(compression: 100, scale: .k2tRelative, bufferCapacity: 248)
+        var waiting = kept
+        for n in 1...300 {
+            let value = Double(rng.next() % 1_000_000) / 8
+            kept.insertSummarizing(value)
+            waiting.insertIntoStatistics(value)
+            #expect(waiting.count == kept.count && waiting.sum == kept.sum && waiting.min == kept.min
+                    && waiting.max == kept.max, "after \(n) values")
+            #expect(waiting.summarized().compactSerialized() == kept.compactSerialized(), "after \(n) values")
+        }
+        waiting.insertIntoStatistics(.nan)
+        waiting.insertIntoStatistics(-.infinity)
+        #expect(waiting.rejected == 2 && waiting.count == 300)
+        // A digest with its own values (three small ones, then a buffer and centroids) that
+        // takes more into its statistics settles to the summary of all of them.
+        for held in [3, 400] {
+            var usual = TDigest(compression: 100, scale: .k2tRelative, bufferCapacity: 248)
+            var mixed = usual
+            for i in 0..<held {
+                usual.insert(Double(i) * 3)
+                mixed.insert(Double(i) * 3)
+            }
+            for i in 0..<5 {
+                usual.insert(Double(i) + 0.5)
+                mixed.insertIntoStatistics(Double(i) + 0.5)
+            }
+            #expect(mixed.summarized().compactSerialized() == usual.summarized().compactSerialized(), "\(held) held")
+            #expect(mixed.summarized().centroidList.count == 1)
+        }
+    }
+
+    /// A digest that already is its own summary comes back as it is (the same centroid
+    /// storage, no new array); one that is not (a merge pass made it, or a buffered value)
+    /// is rebuilt.
+    @Test func aSummaryIsItsOwnSummary() {
+        var summary = TDigest(compression: 100, scale: .k2tRelative, bufferCapacity: 248)
+        for value in [5.0, 9, 1, 7] { summary.insertSummarizing(value) }
+        #expect(summary.isSummaryOfItsStatistics)
+        func storage(_ d: TDigest) -> UnsafeRawPointer? {
+            d.centroids.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+        }
+        let again = summary.summarized()
+        #expect(storage(again) == storage(summary) && again.compactSerialized() == summary.compactSerialized())
+        // The same centroid after a merge pass: the pass count (which picks the next pass's
+        // direction) differs from a summary's, so it is rebuilt.
+        var passed = summary
+        passed.passes = 1
+        #expect(!passed.isSummaryOfItsStatistics)
+        #expect(storage(passed.summarized()) != storage(passed) && passed.summarized().passes == 0)
+        // A buffered value beside the centroid.
+        var buffered = summary
+        buffered.buffer = [3]
+        #expect(!buffered.isSummaryOfItsStatistics)
+        // A stale centroid (statistics taken alone) is not a summary of the statistics.
+        var stale = summary
+        stale.insertIntoStatistics(100)
+        #expect(!stale.isSummaryOfItsStatistics && stale.summarized().isSummaryOfItsStatistics)
+        #expect(stale.summarized().centroidList.first?.mean == Double(Float(122.0 / 5)))
+    }
+
     /// The lean compact form (SNAPSHOT.md, lean summaries): count, rejected and the value or
     /// min, max and sum, ≥ 5 bytes less than the full form of a one-centroid summary; read back
     /// as the same summary, split past 2³² − 1 values as ``summarized()`` splits; bad bytes
