@@ -15,7 +15,7 @@ extension TDigest {
         if isSummaryOfItsStatistics { return self }
         var result = TDigest(compression: compression, scale: scale, bufferCapacity: bufferCapacity)
         result.stats = stats
-        let mean = Swift.min(Swift.max(stats.sum / Double(stats.count), stats.min), stats.max)
+        let mean = stats.summaryMean
         let parts = (stats.count + UInt64(UInt32.max) - 1) / UInt64(UInt32.max)
         var left = stats.count
         result.centroids.reserveCapacity(Int(parts))
@@ -34,19 +34,13 @@ extension TDigest {
     /// a summary: one that holds other centroids or buffered values becomes a summary here.
     @inlinable @inline(__always)
     public mutating func insertSummarizing(_ value: Double) {
-        guard value.isFinite else {
-            stats.rejected &+= 1
-            return
-        }
-        stats.count &+= 1
-        stats.sum += value
-        if value < stats.min { stats.min = value }
-        if value > stats.max { stats.max = value }
+        insertIntoStatistics(value)
+        guard value.isFinite else { return }  // counted in rejected
         guard centroids.count == 1, buffer.isEmpty, stats.count <= UInt64(UInt32.max) else {
             settleSummary()
             return
         }
-        let mean = Swift.min(Swift.max(stats.sum / Double(stats.count), stats.min), stats.max)
+        let mean = stats.summaryMean
         centroids.withUnsafeMutableBufferPointer { only in
             only[0].mean = TDigest.buffered(mean)
             only[0].weight = UInt32(truncatingIfNeeded: stats.count)
@@ -59,7 +53,7 @@ extension TDigest {
     var isSummaryOfItsStatistics: Bool {
         guard buffer.isEmpty, passes == 0, centroids.count == 1, stats.count > 1,
               stats.count <= UInt64(UInt32.max) else { return false }
-        let mean = Swift.min(Swift.max(stats.sum / Double(stats.count), stats.min), stats.max)
+        let mean = stats.summaryMean
         return centroids[0] == Centroid(mean: mean, weight: Double(stats.count))
     }
 
@@ -133,4 +127,11 @@ extension TDigest {
         }
         self = try result.get()
     }
+}
+
+extension TDigest.Stats {
+    /// Where a summary's centroid sits: sum / count, clamped to [min, max] (the rounding of
+    /// the sum can put it just outside). For a count of at least one.
+    @inlinable
+    var summaryMean: Double { Swift.min(Swift.max(sum / Double(count), min), max) }
 }

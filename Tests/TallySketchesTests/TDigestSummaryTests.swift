@@ -49,45 +49,36 @@ import TallySynthetic
     }
 
     /// Values inserted one by one as a summary give the summary of the same values inserted
-    /// as usual, byte for byte, at every count.
+    /// as usual, byte for byte, at every count; so do values taken by the statistics alone
+    /// (``TDigest/insertIntoStatistics(_:)``) once settled by ``TDigest/summarized()``.
     @Test func insertingIntoASummaryKeepsItOne() throws {
         var rng = SplitMix64(seed: 9)
         var usual = TDigest(compression: 100, scale: .k2tRelative, bufferCapacity: 248)
-        var summary = usual
+        var summary = usual, waiting = usual
         for n in 1...600 {
             let value = Double(rng.next() % 1_000_000) / 8
             usual.insert(value)
             summary.insertSummarizing(value)
+            waiting.insertIntoStatistics(value)
             #expect(summary.compactSerialized() == usual.summarized().compactSerialized(), "after \(n) values")
             #expect(summary.centroidCount == (n == 1 ? 0 : 1))
+            #expect(waiting.count == usual.count && waiting.sum == usual.sum && waiting.min == usual.min
+                    && waiting.max == usual.max, "after \(n) values")
+            #expect(waiting.summarized().compactSerialized() == summary.compactSerialized(), "after \(n) values")
         }
         summary.insertSummarizing(.infinity)
         #expect(summary.rejected == 1 && summary.count == 600)
+        waiting.insertIntoStatistics(.nan)
+        waiting.insertIntoStatistics(-.infinity)
+        #expect(waiting.rejected == 2 && waiting.count == 600)
         // A digest with centroids of its own becomes a summary at its next value.
         usual.insertSummarizing(1)
         #expect(usual.centroidList.count == 1 && usual.count == 601)
     }
 
-    /// Values taken by the statistics alone, then settled by ``TDigest/summarized()``, give the
-    /// summary that ``TDigest/insertSummarizing(_:)`` keeps, byte for byte, at every count;
-    /// whatever the digest held before (small values, a buffer, centroids) is replaced.
-    @Test func statisticsAloneSettleToTheSameSummary() throws {
-        var rng = SplitMix64(seed: 21)
-        var kept = TDigest(compression: 100, scale: .k2tRelative, bufferCapacity: 248)
-        var waiting = kept
-        for n in 1...300 {
-            let value = Double(rng.next() % 1_000_000) / 8
-            kept.insertSummarizing(value)
-            waiting.insertIntoStatistics(value)
-            #expect(waiting.count == kept.count && waiting.sum == kept.sum && waiting.min == kept.min
-                    && waiting.max == kept.max, "after \(n) values")
-            #expect(waiting.summarized().compactSerialized() == kept.compactSerialized(), "after \(n) values")
-        }
-        waiting.insertIntoStatistics(.nan)
-        waiting.insertIntoStatistics(-.infinity)
-        #expect(waiting.rejected == 2 && waiting.count == 300)
-        // A digest with its own values (three small ones, then a buffer and centroids) that
-        // takes more into its statistics settles to the summary of all of them.
+    /// A digest with its own values (three small ones, then a buffer and centroids) that
+    /// takes more into its statistics alone settles to the summary of all of them.
+    @Test func statisticsAloneSettleOverWhatTheDigestHeld() throws {
         for held in [3, 400] {
             var usual = TDigest(compression: 100, scale: .k2tRelative, bufferCapacity: 248)
             var mixed = usual
