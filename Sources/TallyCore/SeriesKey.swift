@@ -100,10 +100,11 @@ public struct SeriesKey: Sendable, Hashable {
     ///
     /// Two words at a time through a 64 × 64 → 128-bit multiply whose halves are XORed
     /// (the "mum" mix of Wang Yi's wyhash, with its published constants): a word pair costs
-    /// one multiply, where mixing word by word cost one each plus shifts (~116 instructions
-    /// a 4-tag key, ~45 now; Benchmarks/README.md, "The ingest path"). A product is 0
-    /// only if a factor is, and a factor is a word XOR a constant: symbols are below 2³²
-    /// and each half of every constant has high bits set, so no key's word equals one.
+    /// one multiply, where mixing word by word cost one each plus shifts (resolving a 4-tag
+    /// frame, hash included, 455 → 400 instructions; Benchmarks/README.md, "The ingest
+    /// path"). A factor of 0 would zero the product whatever the other word: each factor is
+    /// either a key word (two symbols) XOR a constant both of whose halves exceed 2³⁰, so
+    /// never 0 for symbols below that, or carries the running hash (0 by a 2⁻⁶⁴ chance).
     @inlinable @inline(__always)
     public var routingHash: UInt64 {
         @inline(__always) func mum(_ a: UInt64, _ b: UInt64) -> UInt64 {
