@@ -75,8 +75,9 @@ func decodeKernel(_ count: Int) -> UInt64 {
 
 /// The ingest thread's work on a frame before its shard's ring: decode and validate the
 /// batch, then resolve each frame to its record (symbols, series key, routing hash, cost),
-/// as `IngestPort.ingest` does. The fleet's frames, in 64 KiB batches, breakdown keys as
-/// the demo configures them; `count` frames in all.
+/// as `IngestPort.ingest` does, under `tags` (which tag keys are series dimensions and
+/// which breakdown keys). The fleet's frames, four tags each, in eight 64 KiB batches
+/// decoded in turn; `count` frames in all.
 func ingestKernel(_ count: Int, tags: TagPolicy) -> UInt64 {
     var prices = PriceTable()
     prices.prices["llama-3.1-70b-instruct"] = ModelPrice(input: 0.9, cachedInput: 0.45, output: 0.9)

@@ -147,7 +147,7 @@ public final class BatchResolver {
         if tagPolicy.isLegacy {
             withUnsafeBytes(of: frame.tags) { tags in
                 for i in 0..<Int(frame.tagCount) {
-                    let (k, v) = BatchResolver.tag(tags, i)
+                    let (k, v) = WireFrame.tag(i, in: tags)
                     key.insertTag(key: symbol(k, symbolOf), value: symbol(v, symbolOf))
                 }
             }
@@ -177,15 +177,6 @@ public final class BatchResolver {
             producer: tables.pointee.producer)
     }
 
-    /// Tag `index` (below the frame's tag count) of a frame's tags seen as bytes
-    /// (`withUnsafeBytes(of: frame.tags)`, once for all of them: ``WireFrame/tag(_:)``
-    /// copies the eight slots at every call) as (key, value) string references.
-    @inline(__always)
-    private static func tag(_ tags: UnsafeRawBufferPointer, _ index: Int) -> (key: UInt16, value: UInt16) {
-        let packed = tags.load(fromByteOffset: index &* 4, as: UInt32.self)
-        return (UInt16(truncatingIfNeeded: packed >> 16), UInt16(truncatingIfNeeded: packed))
-    }
-
     /// The symbol of `frame`'s value of the heavy-hitter key (``SymbolTable/none`` without
     /// one), for a legacy policy, whose tags are all dimensions.
     @inline(never)
@@ -210,7 +201,7 @@ public final class BatchResolver {
         var tenant = SymbolTable.none
         withUnsafeBytes(of: frame.tags) { tags in
             for i in 0..<Int(frame.tagCount) {
-                let (k, v) = BatchResolver.tag(tags, i)
+                let (k, v) = WireFrame.tag(i, in: tags)
                 let role = role(k, roleOf)
                 if role & BatchResolver.heavyHitterBit != 0 { tenant = symbol(v, symbolOf) }
                 switch role & BatchResolver.roleMask {
@@ -222,7 +213,7 @@ public final class BatchResolver {
             while breakdowns != 0 {
                 let i = breakdowns.trailingZeroBitCount
                 breakdowns &= breakdowns &- 1
-                let (k, v) = BatchResolver.tag(tags, i)
+                let (k, v) = WireFrame.tag(i, in: tags)
                 key.appendBreakdown(key: symbol(k, symbolOf), value: symbol(v, symbolOf))
             }
         }

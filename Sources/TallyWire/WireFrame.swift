@@ -50,11 +50,20 @@ public struct WireFrame: Sendable, Equatable {
         tagCount = 0; tags = (0, 0, 0, 0, 0, 0, 0, 0)
     }
 
-    /// Tag `index` (0 ..< ``tagCount``) as (key, value) string references.
+    /// Tag `index` (0 ..< ``tagCount``) as (key, value) string references. Each call views
+    /// a copy of all eight slots: a loop over every tag reads them through one view with
+    /// ``tag(_:in:)`` instead.
     @inlinable
     public func tag(_ index: Int) -> (key: UInt16, value: UInt16) {
         precondition(index >= 0 && index < Int(tagCount), "tag index out of range")
-        let packed = withUnsafeBytes(of: tags) { $0.load(fromByteOffset: index &* 4, as: UInt32.self) }
+        return withUnsafeBytes(of: tags) { WireFrame.tag(index, in: $0) }
+    }
+
+    /// Tag `index` (below the frame's ``tagCount``, unchecked) of a frame's ``tags`` seen as
+    /// bytes (`withUnsafeBytes(of: frame.tags)`), as (key, value) string references.
+    @inlinable @inline(__always)
+    public static func tag(_ index: Int, in tags: UnsafeRawBufferPointer) -> (key: UInt16, value: UInt16) {
+        let packed = tags.load(fromByteOffset: index &* 4, as: UInt32.self)
         return (UInt16(truncatingIfNeeded: packed >> 16), UInt16(truncatingIfNeeded: packed))
     }
 
