@@ -1,5 +1,5 @@
 /// Bytes and most-significant-first bits written through a pointer into memory the caller
-/// sized (no bounds checks: the caller computes the exact size first, and adds
+/// sized (no bounds checks: the caller computes the size or a bound on it first, and adds
 /// ``slack`` bytes: each bit write stores a whole word). Bytes (``byte(_:)``,
 /// ``varint(_:)``, ``number(_:)``) come before the bits, never between them.
 struct StackByteSink {
@@ -46,10 +46,16 @@ struct StackByteSink {
     /// written again by the next write, or left past the end): no loop over the bytes.
     @inline(__always)
     mutating func bits(_ value: UInt64, count: Int) {
+        fittingBits(value & ((1 &<< UInt64(count)) &- 1), count: count)
+    }
+
+    /// ``bits(_:count:)`` of a `value` below 2^`count`, which needs no mask.
+    @inline(__always)
+    mutating func fittingBits(_ value: UInt64, count: Int) {
         assert(count >= 0 && count <= 56, "a bit write of \(count) bits")
-        let masked = value & ((1 &<< UInt64(count)) &- 1)
+        assert(value >> UInt64(count) == 0, "\(value) has more than \(count) bits")
         // filled + count ≤ 63; a shift of 64 (nothing pending, count 0) wraps to 0 with a 0 value.
-        current |= masked &<< UInt64(64 &- filled &- count)
+        current |= value &<< UInt64(64 &- filled &- count)
         filled &+= count
         UnsafeMutableRawPointer(next).storeBytes(of: current.bigEndian, as: UInt64.self)
         let whole = filled &>> 3

@@ -40,11 +40,13 @@ extension TDigest {
                 // the running maximum.
                 let b = TDigest.riceParameter(span: Swift.max(lastBeforeMaximum, keys[0]) - keys[0], gaps: n - 1,
                                               limit: bits)
-                // Exact size: the header's varints and numbers (≤ 58 bytes), then the stream:
-                // the first key, each gap's quotient in unary, its stop bit and b low bits, and
-                // one bit a weight (every weight is 1: Elias-gamma of zigzag(0) + 1).
-                var streamBits = bits + n
-                for i in 1..<n { streamBits += Int((keys[i] - keys[i - 1]) >> UInt64(b)) + 1 + b }
+                // A bound on the size: the header's varints and numbers (≤ 58 bytes), then the
+                // stream: the first key, each gap's quotient in unary, its stop bit and b low
+                // bits, and one bit a weight (every weight is 1: Elias-gamma of zigzag(0) + 1).
+                // The quotients add up to at most the whole span's (Σ⌊gᵢ/2ᵇ⌋ ≤ ⌊Σgᵢ/2ᵇ⌋), so
+                // no pass over the gaps is needed; past the exact size by less than n bits.
+                let spanQuotient = Int((keys[n - 1] - keys[0]) >> UInt64(b))
+                let streamBits = bits + n + (n - 1) * (1 + b) + spanQuotient
                 let bound = 58 + (streamBits + 7) / 8
                 withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bound + StackByteSink.slack) { out in
                     var sink = StackByteSink(out.baseAddress!)
@@ -56,24 +58,7 @@ extension TDigest {
                     sink.varint(UInt64(n))
                     sink.byte(UInt8(b))
                     sink.bits(keys[0], count: bits)
-                    let low = (UInt64(1) << UInt64(b)) - 1
-                    for i in 1..<n {
-                        let gap = keys[i] - keys[i - 1]
-                        var quotient = Int(gap >> UInt64(b))
-                        while quotient >= 32 {
-                            sink.bits(0xFFFF_FFFF, count: 32)
-                            quotient -= 32
-                        }
-                        // `quotient` ones, a zero, the low b bits: one write up to 56 bits
-                        // (≤ 31 + 1 + 28 in all), else two.
-                        let unary = ((UInt64(1) << UInt64(quotient)) - 1) << 1
-                        if quotient + 1 + b <= 56 {
-                            sink.bits(unary << UInt64(b) | gap & low, count: quotient + 1 + b)
-                        } else {
-                            sink.bits(unary, count: quotient + 1)
-                            sink.bits(gap & low, count: b)
-                        }
-                    }
+                    TDigest.writeGaps(of: UnsafeBufferPointer(keys), riceParameter: b, to: &sink)
                     var weights = n
                     while weights >= 32 {
                         sink.bits(0xFFFF_FFFF, count: 32)

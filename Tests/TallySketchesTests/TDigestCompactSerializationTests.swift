@@ -97,6 +97,28 @@ import TallySynthetic
         }
     }
 
+    /// Weights up to 2³² − 1 next to weights of 1: their differences' Elias-gamma codes take
+    /// up to 67 bits, past one 56-bit write of the writer, and come back exact.
+    @Test func weightsUpToTheirLimitRoundTrip() throws {
+        var rng = SplitMix64(seed: 32)
+        for bits in [12, 21, 28] {
+            var d = TDigest(compression: 100, scale: .k2tRelative)
+            var total: UInt64 = 0
+            for i in 0..<40 {
+                let weight = i % 2 == 0 ? 1 : UInt32.max - UInt32(truncatingIfNeeded: rng.next() % 1_000)
+                d.centroids.append(TDigest.Centroid(mean: Double(1_000 + 10 * i), weight: Double(weight)))
+                total += UInt64(weight)
+            }
+            d.stats.count = total
+            (d.stats.min, d.stats.max, d.stats.sum) = (1_000, 1_390, 1e12)
+            let bytes = d.compactSerialized(meanKeyBits: bits)
+            let back = try Self.read(bytes, bits: bits)
+            #expect(back.count == total, "B = \(bits)")
+            #expect(back.centroidList.map(\.weight) == d.centroidList.map(\.weight), "B = \(bits)")
+            #expect(back.compactSerialized(meanKeyBits: bits) == bytes, "B = \(bits): re-encoding is byte exact")
+        }
+    }
+
     @Test func malformedBytesAreRefusedWithoutTrapping() throws {
         let bytes = Self.digest(Self.lognormal(300, seed: 3)).compactSerialized()
         for length in 0..<bytes.count { #expect(throws: SketchError.self) { try Self.read(Array(bytes.prefix(length))) } }
