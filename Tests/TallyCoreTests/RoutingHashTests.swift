@@ -58,6 +58,25 @@ import TallyWire
         }
     }
 
+    /// `==` compares every dimension slot, each by its own index, and none past them.
+    @Test func equalityComparesEachDimensionSlotAndNoOther() {
+        for count in 0...WireLimits.maxTags {
+            var key = SeriesKey(model: 7, modelVersion: 1, promptVersion: 2, route: 3)
+            for i in 0..<count { key.insertTag(key: UInt32(10 + i), value: UInt32(50 + i)) }
+            for slot in 0..<WireLimits.maxTags {
+                var other = key
+                withUnsafeMutableBytes(of: &other.tags) { raw in
+                    raw.storeBytes(of: raw.load(fromByteOffset: slot * 8, as: UInt64.self) ^ 1, toByteOffset: slot * 8,
+                                   as: UInt64.self)
+                }
+                #expect((other == key) == (slot >= count), "\(count) dimension tags, slot \(slot) changed")
+            }
+            var fewer = key
+            fewer.tagCount = UInt8(max(count - 1, 0))
+            #expect((fewer == key) == (count == 0))
+        }
+    }
+
     @Test func distinctKeysHashApart() {
         let keys = Self.keys()
         #expect(keys.count == 8 * 10 * 13 * 13)
