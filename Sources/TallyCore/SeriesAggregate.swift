@@ -217,7 +217,7 @@ public struct SeriesAggregate: Sendable {
     }
 
     /// Counts one request of error class `symbol`. Out of line: the dictionary's defaulted
-    /// subscript left its closure to be released on every request, errors or not (~6
+    /// subscript left its closure to be released on every request, errors or not (~9
     /// instructions a frame in `aggregate-100`, Benchmarks/README.md).
     @inline(never)
     mutating func countError(_ symbol: UInt32) {

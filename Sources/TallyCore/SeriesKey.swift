@@ -133,7 +133,8 @@ public struct SeriesKey: Sendable, Hashable {
 
     /// Compares the dimension tag slots as words (the per-frame path compares every
     /// record's key with its series' key once), each slot by its constant index: viewed as
-    /// bytes, both 64-byte tuples were first copied to the stack (~30 instructions a frame).
+    /// bytes, both 64-byte tuples were first copied to the stack (~47 instructions a frame
+    /// in `aggregate-100`, Benchmarks/README.md).
     @inlinable
     public static func == (a: SeriesKey, b: SeriesKey) -> Bool {
         guard a.model == b.model, a.modelVersion == b.modelVersion, a.promptVersion == b.promptVersion,

@@ -237,8 +237,7 @@ extension TDigest {
         /// shift and the half step precomputed and the shifts unchecked (`drop` < 64).
         @inline(__always)
         func nearestKey(_ mean: Double) -> UInt64 {
-            let pattern = mean.bitPattern
-            let ordered = pattern >> 63 == 1 ? ~pattern : pattern | (1 << 63)
+            let ordered = TDigest.orderedImage(mean)
             let (rounded, overflow) = ordered.addingReportingOverflow(half)
             return (overflow ? ordered : rounded) &>> drop
         }

@@ -165,8 +165,7 @@ extension TDigest {
     /// `mean`'s order-preserving image rounded to its top `keyBits` bits (12 … 28): to the
     /// nearest key, or to the key at or above (`up`) or at or below (`down`) it.
     static func meanKey(_ mean: Double, bits keyBits: Int = meanKeyBits, rounding: KeyRounding = .nearest) -> UInt64 {
-        let bits = mean.bitPattern
-        let ordered = bits >> 63 == 1 ? ~bits : bits | (1 << 63)
+        let ordered = orderedImage(mean)
         let drop = UInt64(64 - keyBits)
         let add: UInt64 = switch rounding {
         case .nearest: 1 << (drop - 1)
@@ -175,6 +174,14 @@ extension TDigest {
         }
         let (rounded, overflow) = ordered.addingReportingOverflow(add)
         return (overflow ? ordered : rounded) >> drop
+    }
+
+    /// `mean`'s bit pattern mapped so that unsigned order is numeric order (sign bit flipped
+    /// for non-negative values, every bit for negative ones).
+    @inline(__always)
+    static func orderedImage(_ mean: Double) -> UInt64 {
+        let bits = mean.bitPattern
+        return bits >> 63 == 1 ? ~bits : bits | (1 << 63)
     }
 
     /// The value of a `keyBits`-bit key (``meanKey(_:bits:)`` reversed).
