@@ -59,14 +59,6 @@ struct BitWriter: ~Copyable {
         capacity *= 2
     }
 
-    /// `count` one bits then a zero: unary `count`.
-    mutating func unary(_ count: Int) {
-        var left = count
-        while left >= 32 { write(0xFFFF_FFFF, bits: 32); left -= 32 }
-        write((1 << UInt64(left)) - 1, bits: left)
-        write(0, bits: 1)
-    }
-
     /// Appends the bytes written, the last partial byte zero-padded, to `target`; the
     /// writer is then empty.
     mutating func finish(appendingTo target: inout [UInt8]) {
