@@ -3,35 +3,35 @@
 /// exponent byte often are). Allocates nothing: the histograms live on the stack and
 /// the caller lends the temporary buffer. With 64-bit keys it cut the t-digest's
 /// insert cost from about 470 to 310 instructions a value; 32-bit keys halve the
-/// passes again (Benchmarks/README.md).
+/// passes again (Benchmarks/README.md). Short buffers take cheaper paths: eight values or
+/// fewer by insertion, up to ``mergeSortUpTo`` by a merge sort of the same images
+/// (RadixSort+ParityMerge.swift).
 enum RadixSort {
-    /// Buffers shorter than this are sorted by the standard library's sort.
-    static let comparisonSortBelow = 32
     /// Buffers this short or shorter are sorted by insertion in place: a few instructions a
     /// value, where a call into the standard sort cost ~100 for 4 values (a window's typical
     /// digest, sorted when its snapshot is written).
     static let insertionSortUpTo = 8
 
     /// Sorts `values` ascending (callers never pass NaN), using `temporary` (at least as
-    /// long) as scratch. The radix passes put −0 before +0; buffers shorter than
-    /// ``comparisonSortBelow``, sorted by comparison, keep the order of equal values, ±0 among them.
+    /// long) as scratch. Buffers of more than ``insertionSortUpTo`` values are sorted by
+    /// their ordered images, so −0 comes before +0 there; shorter ones, sorted by insertion,
+    /// keep the order of equal values, ±0 among them.
     static func sort(_ values: UnsafeMutableBufferPointer<Float>, temporary: UnsafeMutableBufferPointer<Float>) {
         guard values.count > 1 else { return }
         if values.count <= RadixSort.insertionSortUpTo { return insertionSort(values) }
-        // Each pass costs two walks over 256 counters whatever n is, so tiny buffers go to
-        // the standard sort. It is not cheap either: on 64-value buffers it cost more
-        // than the radix passes (Benchmarks/README.md, aggregation core), hence the low cut.
-        if values.count < RadixSort.comparisonSortBelow {
-            var values = values  // the buffer pointer itself is a value; the memory is shared
-            values.sort()
-            return
-        }
         precondition(values.count <= Int(UInt32.max), "radix sort of over 4 G values")
         precondition(temporary.count >= values.count, "radix sort scratch too small")
-        // 256 × 4 bytes = 1 KiB: within the standard library's always-on-the-stack limit.
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 256) { counts in
-            values.withMemoryRebound(to: UInt32.self) { keys in
-                temporary.withMemoryRebound(to: UInt32.self) { spare in
+        values.withMemoryRebound(to: UInt32.self) { keys in
+            temporary.withMemoryRebound(to: UInt32.self) { spare in
+                let n = keys.count
+                if n <= RadixSort.mergeSortUpTo {
+                    for i in 0..<n { keys[i] = orderedKey(keys[i]) }
+                    mergeSort(keys.baseAddress!, spare: spare.baseAddress!, count: n)
+                    for i in 0..<n { keys[i] = floatBits(keys[i]) }
+                    return
+                }
+                // 256 × 4 bytes = 1 KiB: within the standard library's always-on-the-stack limit.
+                withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 256) { counts in
                     sortKeys(keys, spare: spare, counts: counts, floats: true)
                 }
             }
@@ -42,12 +42,10 @@ enum RadixSort {
     static func sort(_ keys: UnsafeMutableBufferPointer<UInt32>, temporary: UnsafeMutableBufferPointer<UInt32>) {
         guard keys.count > 1 else { return }
         if keys.count <= RadixSort.insertionSortUpTo { return insertionSort(keys) }
-        if keys.count < RadixSort.comparisonSortBelow {
-            var keys = keys
-            keys.sort()
-            return
-        }
         precondition(temporary.count >= keys.count, "radix sort scratch too small")
+        if keys.count <= RadixSort.mergeSortUpTo {
+            return mergeSort(keys.baseAddress!, spare: temporary.baseAddress!, count: keys.count)
+        }
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 256) { counts in
             sortKeys(keys, spare: temporary, counts: counts, floats: false)
         }
