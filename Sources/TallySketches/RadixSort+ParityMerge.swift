@@ -63,11 +63,7 @@ extension RadixSort {
         var left = 0, right = width, out = 0
         var leftTail = width &- 1, rightTail = 2 &* width &- 1, outTail = 2 &* width &- 1
         for _ in 0..<width {
-            let a = source[left], b = source[right]
-            let takeRight = b < a
-            destination[out] = takeRight ? b : a
-            left &+= takeRight ? 0 : 1
-            right &+= takeRight ? 1 : 0
+            takeSmaller(source, &left, &right, into: destination + out)
             out &+= 1
             let c = source[leftTail], d = source[rightTail]
             let takeLeft = d < c
@@ -85,15 +81,23 @@ extension RadixSort {
                       into destination: UnsafeMutablePointer<UInt32>) {
         var i = low, j = middle, k = low
         while i < middle && j < high {
-            let a = source[i], b = source[j]
-            let takeRight = b < a
-            destination[k] = takeRight ? b : a
-            i &+= takeRight ? 0 : 1
-            j &+= takeRight ? 1 : 0
+            takeSmaller(source, &i, &j, into: destination + k)
             k &+= 1
         }
         if i < middle { (destination + k).update(from: source + i, count: middle &- i) }
         if j < high { (destination + k).update(from: source + j, count: high &- j) }
+    }
+
+    /// Writes the smaller of `source[i]` and `source[j]` (`source[i]` when equal) to `out`
+    /// and steps past it, without a branch.
+    @inline(__always)
+    static func takeSmaller(_ source: UnsafeMutablePointer<UInt32>, _ i: inout Int, _ j: inout Int,
+                            into out: UnsafeMutablePointer<UInt32>) {
+        let a = source[i], b = source[j]
+        let takeRight = b < a
+        out.pointee = takeRight ? b : a
+        i &+= takeRight ? 0 : 1
+        j &+= takeRight ? 1 : 0
     }
 
     /// Sorts the eight keys at `p` with a 19-comparator, depth-6 network (Knuth, *The Art
