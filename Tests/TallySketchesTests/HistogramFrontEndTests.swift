@@ -88,6 +88,54 @@ import TallySynthetic
         }
     }
 
+    /// A bucket's bits against a model of what it holds: its count, and whether its values
+    /// were all equal (then it answers the first one); a bucket at its count limit refuses
+    /// further values and leaves its bits as they were.
+    @Test func bucketsCountAndTellTiesFromMixedValues() {
+        var rng = SplitMix64(seed: 16)
+        for _ in 0..<300 {
+            var histogram = LogLinearHistogram(mapping: .integer)
+            var allowance = HistogramAllowance(bytes: 1 << 20)
+            // Values in four buckets of the octave from 2¹⁹ (4,096 apart, each value its own
+            // 12-bit position): each bucket fed one value or a mix.
+            var model: [Int: (first: UInt32, count: UInt32, tied: Bool)] = [:]
+            for _ in 0..<Int(1 + rng.next() % 40) {
+                let index = Int(rng.next() % 4)
+                // Mixed values: anywhere in the bucket, or one bit (the lowest or highest of
+                // the 12-bit position) away from the usual 1,100.
+                let position = [1_100, 1_100, 1_100, 1_100 ^ 1, 1_100 ^ 2_048, Int(rng.next() % 4_096)][Int(rng.next() % 6)]
+                let v = UInt32((1 << 19) + index * 4_096 + position)
+                #expect(histogram.insert(integer: v, allowance: &allowance))
+                let old = model[index]
+                model[index] = (old?.first ?? v, (old?.count ?? 0) + 1, (old?.tied ?? true) && (old?.first ?? v) == v)
+            }
+            var seen: [(mean: Double, n: UInt32, tied: Bool)] = []
+            histogram.forEachBucket { mean, n, tied in seen.append((mean, n, tied)) }
+            let expected = model.keys.sorted().map { model[$0]! }
+            #expect(seen.map(\.n) == expected.map(\.count))
+            #expect(seen.map(\.tied) == expected.map(\.tied))
+            for (bucket, want) in zip(seen, expected) where want.tied {
+                #expect(bucket.mean == Double(want.first), "a tied bucket answers its value")
+            }
+            histogram.release()
+        }
+        // A bucket at its count limit (the full slot's literal is that count's bits).
+        #expect(LogLinearHistogram.fullSlot == UInt32(LogLinearHistogram.maxBucketCount) << LogLinearHistogram.countShift)
+        var histogram = LogLinearHistogram(mapping: .integer)
+        var allowance = HistogramAllowance(bytes: 1 << 20)
+        var taken = 0
+        while taken <= LogLinearHistogram.maxBucketCount && histogram.insert(integer: 300, allowance: &allowance) { taken += 1 }
+        #expect(taken == LogLinearHistogram.maxBucketCount)
+        #expect(!histogram.insert(integer: 300, allowance: &allowance) && !histogram.insert(integer: 301, allowance: &allowance))
+        #expect(histogram.insert(integer: 302, allowance: &allowance))
+        var buckets: [(Double, UInt32, Bool)] = []
+        histogram.forEachBucket { buckets.append(($0, $1, $2)) }
+        #expect(buckets.count == 2 && buckets[0] == (300, UInt32(LogLinearHistogram.maxBucketCount), true)
+            && buckets[1] == (302, 1, true))
+        #expect(histogram.count == UInt64(LogLinearHistogram.maxBucketCount) + 1)
+        histogram.release()
+    }
+
     @Test func fractionsComeBackFromTheirBucketsWithin2ToMinus19() {
         var x = 1e-6
         while x < 1e9 {
