@@ -132,7 +132,7 @@ public struct LogLinearHistogram {
         }
         if slot >= LogLinearHistogram.fullSlot { return false }
         // Otherwise one more, and a position other than the first value's marks it mixed:
-        // ~8 instructions, where selecting the parts for both cases at once took ~21.
+        // ~9 instructions, where computing both cases' parts and selecting took ~15.
         let differs = (slot ^ offset) & LogLinearHistogram.offsetMask != 0 ? LogLinearHistogram.mixedBit : 0
         bucket.pointee = (slot &+ LogLinearHistogram.countOne) | differs
         return true
