@@ -349,7 +349,7 @@ public final class BatchEncoder {
     }
 
     /// ``WireLimits/noString`` for `nil`; otherwise as ``intern(_:_:)``.
-    @usableFromInline
+    @usableFromInline @inline(__always)
     func intern(optional string: String?, _ field: StaticString) throws(WireError) -> UInt16? {
         guard let string else { return WireLimits.noString }
         return try intern(string, field)

@@ -1,4 +1,4 @@
-/// A direct-mapped cache in front of ``BatchStringTable``: it maps a `String`
+/// A two-way set-associative cache in front of ``BatchStringTable``: it maps a `String`
 /// *value* (its 16 raw bytes) to its reference in the current batch.
 ///
 /// Producers pass the same `String` values again and again (model names, tag keys,
@@ -9,10 +9,18 @@
 /// cache keeps each cached string alive, so a storage address cannot be reused by a
 /// different string while its entry is valid. ``invalidate()`` drops every entry in
 /// O(1) by starting a new generation.
+///
+/// 256 sets of two entries, the set chosen by the top 8 bits of a multiplicative hash
+/// of both words. (Taken from bits 40 … 48 of the product, as before, the set ignored
+/// the raw string's highest byte: "tenant-1" … "tenant-9" all shared one slot, and the
+/// fleet's typical frames missed ~1.1 lookups a frame, each ~330 instructions on the
+/// byte path. Benchmarks/README.md, "The encoder's string cache".)
 @usableFromInline
 struct StringIdentityCache {
-    @usableFromInline static let size = 512
-    /// Raw bytes of each cached string, two words per entry.
+    /// Entries: ``sets`` × 2.
+    @usableFromInline static var size: Int { 512 }
+    /// Raw bytes of each cached string, two words per entry; a set's two entries are
+    /// adjacent (entry `2·set` is the one most recently stored).
     @usableFromInline let bits: UnsafeMutablePointer<UInt64>
     /// `generation << 16 | reference` per entry.
     @usableFromInline let stamps: UnsafeMutablePointer<UInt64>
@@ -45,30 +53,44 @@ struct StringIdentityCache {
         unsafeBitCast(string, to: (UInt64, UInt64).self)
     }
 
+    /// The first entry of the set that `raw` belongs to (even, 0 … 510): the top 8 bits
+    /// of the product, which every input bit reaches.
     @inlinable @inline(__always)
-    static func slot(_ raw: (UInt64, UInt64)) -> Int {
+    static func firstEntry(_ raw: (UInt64, UInt64)) -> Int {
         let mixed = (raw.0 ^ (raw.1 &* 0x9E37_79B9_7F4A_7C15)) &* 0xD6E8_FEB8_6659_FD93
-        return Int(truncatingIfNeeded: mixed >> 40) & (size - 1)
+        return Int(truncatingIfNeeded: mixed &>> 56) &<< 1
     }
 
     /// The cached reference of `string` in the current generation, if any.
     @inlinable @inline(__always)
     func lookup(_ string: String) -> UInt16? {
         let raw = Self.rawBits(string)
-        let slot = Self.slot(raw)
-        let stamp = stamps[slot]
-        guard stamp >> 16 == generation.pointee, bits[2 &* slot] == raw.0, bits[2 &* slot &+ 1] == raw.1 else { return nil }
-        return UInt16(truncatingIfNeeded: stamp)
+        let first = Self.firstEntry(raw)
+        let generation = generation.pointee
+        for entry in first..<first &+ 2 {
+            let stamp = stamps[entry]
+            if stamp >> 16 == generation, bits[2 &* entry] == raw.0, bits[2 &* entry &+ 1] == raw.1 {
+                return UInt16(truncatingIfNeeded: stamp)
+            }
+        }
+        return nil
     }
 
+    /// Caches `string` as `reference` in the first entry of its set; that entry moves to
+    /// the second (whose string is dropped). Called on misses only.
     @inlinable
     func store(_ string: String, _ reference: UInt16) {
         let raw = Self.rawBits(string)
-        let slot = Self.slot(raw)
-        holders[slot] = string
-        bits[2 &* slot] = raw.0
-        bits[2 &* slot &+ 1] = raw.1
-        stamps[slot] = generation.pointee << 16 | UInt64(reference)
+        let first = Self.firstEntry(raw)
+        let second = first &+ 1
+        holders[second] = holders[first]
+        bits[2 &* second] = bits[2 &* first]
+        bits[2 &* second &+ 1] = bits[2 &* first &+ 1]
+        stamps[second] = stamps[first]
+        holders[first] = string
+        bits[2 &* first] = raw.0
+        bits[2 &* first &+ 1] = raw.1
+        stamps[first] = generation.pointee << 16 | UInt64(reference)
     }
 
     /// Forgets every entry (a new batch, or references rolled back).
