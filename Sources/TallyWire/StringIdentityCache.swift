@@ -11,13 +11,13 @@
 /// O(1) by starting a new generation.
 ///
 /// 256 sets of two entries, the set chosen by the top 8 bits of a multiplicative hash
-/// of both words. (Taken from bits 40 … 48 of the product, as before, the set ignored
-/// the raw string's highest byte: "tenant-1" … "tenant-9" all shared one slot, and the
-/// fleet's typical frames missed ~1.1 lookups a frame, each ~330 instructions on the
+/// of both words. (The slot used to be bits 40 … 48 of that product, which the first
+/// word's highest byte never reaches: "tenant-1" … "tenant-9" all shared one slot, and
+/// the fleet's typical frames missed ~1.1 lookups a frame, each ~330 instructions on the
 /// byte path. Benchmarks/README.md, "The encoder's string cache".)
 @usableFromInline
 struct StringIdentityCache {
-    /// Entries: ``sets`` × 2.
+    /// Entries: 256 sets of two.
     @usableFromInline static var size: Int { 512 }
     /// Raw bytes of each cached string, two words per entry; a set's two entries are
     /// adjacent (entry `2·set` is the one most recently stored).
