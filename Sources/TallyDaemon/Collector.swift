@@ -43,6 +43,10 @@ public final class Collector: @unchecked Sendable {
 
     /// The file sink (the source of truth; the journal waits for it).
     let fileSink: FileSink
+    /// How long the flusher waits for room in the file sink's queue before it drops a
+    /// snapshot (seconds). A burst of windows (the final flush seals every open one at
+    /// once) then waits for a sink that keeps up instead of losing windows to it.
+    public static let fileSinkAdmitWaitSeconds = 5.0
     /// The ingest journal's writers (one per source; empty with `journal = false`), this
     /// run's name in it, and the runs that died before storing their windows.
     let journalWriters: [JournalWriter]
@@ -89,7 +93,11 @@ public final class Collector: @unchecked Sendable {
         outlets += extraSinks
         // The sinks' share of the budget, split equally, so a stuck sink cannot take another's.
         let queueBytes = configuration.memoryShares.sinkQueueBytes / outlets.count
-        sinks = outlets.map { SinkWorker(sink: $0, capacity: configuration.sinkQueue, maxQueuedBytes: queueBytes) }
+        // The file sink's (the first's) drops lose data: the flusher waits for room in its queue.
+        sinks = outlets.enumerated().map { i, sink in
+            SinkWorker(sink: sink, capacity: configuration.sinkQueue, maxQueuedBytes: queueBytes,
+                       admitWaitSeconds: i == 0 ? Collector.fileSinkAdmitWaitSeconds : 0)
+        }
         // Only the newest file with an intact record is read here (one record in memory at a
         // time); the index replays its windows from the directory when the flusher starts.
         let stored = SnapshotLog.newestSequence(directory: configuration.dataDirectory)
@@ -196,6 +204,13 @@ public final class Collector: @unchecked Sendable {
         for sink in sinks where !sink.close(timeoutSeconds: timeoutSeconds) {
             logger.error("sink \(sink.sink.name) did not finish within \(timeoutSeconds) s; its queued snapshots are counted as dropped")
             clean = false
+        }
+        // The last snapshot's counters were taken before the final flush: drops since then
+        // are only seen here.
+        for sink in sinks {
+            let dropped = sink.counters.dropped.filter { $0.value > 0 }
+            guard !dropped.isEmpty else { continue }
+            logger.warning("sink \(sink.sink.name) dropped snapshots since start: \(dropped.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue)=\($0.value)" }.joined(separator: " "))")
         }
         // Every window is sealed and, when the file sink finished, written: the journal has
         // nothing left to protect. Otherwise it stays for the next start.

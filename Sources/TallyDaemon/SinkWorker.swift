@@ -31,7 +31,8 @@ public struct SinkCounters: Sendable, Equatable {
 
 /// Runs one sink on its own thread behind a queue bounded in snapshots (``capacity``) and
 /// in bytes (``maxQueuedBytes``), so that a slow or failing sink never stalls the flusher
-/// or the other sinks, nor holds more than its share of memory. A failed delivery is
+/// (beyond ``admitWaitSeconds`` a snapshot) or the other sinks, nor holds more than its
+/// share of memory. A failed delivery is
 /// retried with exponential backoff (``retryDelays``); after ``breakerThreshold``
 /// snapshots in a row fail, the breaker opens for ``breakerOpenSeconds`` and
 /// snapshots are dropped (counted) without trying.
@@ -42,6 +43,10 @@ public final class SinkWorker: @unchecked Sendable {
     /// admits one snapshot of any size, so a window bigger than this still flows to a sink
     /// that keeps up (at worst: the one being delivered and one queued).
     public let maxQueuedBytes: Int
+    /// How long ``enqueue(_:)`` waits for room in a full queue before it drops the
+    /// snapshot (seconds; 0: never waits). The file sink's worker waits (its drops lose
+    /// data, and the flusher is off the ingest path), the others do not.
+    public let admitWaitSeconds: Double
     public static let retryDelays: [Double] = [0.05, 0.2, 0.8]
     public static let breakerThreshold = 3
     public static let breakerOpenSeconds = 10.0
@@ -52,6 +57,8 @@ public final class SinkWorker: @unchecked Sendable {
         /// The snapshot the sink is working on.
         var deliveringBytes = 0
         var closing = false
+        /// Callers of ``enqueue(_:)`` waiting for room.
+        var waiting = 0
         var counters = SinkCounters()
         var consecutiveFailures = 0
         var openUntil = 0.0
@@ -59,36 +66,60 @@ public final class SinkWorker: @unchecked Sendable {
     private let state = Mutex(State())
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
+    /// Signalled when the sink takes a snapshot off the queue or finishes one, while a
+    /// caller waits for room.
+    private let roomMade = DispatchSemaphore(value: 0)
 
-    public init(sink: any SnapshotSink, capacity: Int, maxQueuedBytes: Int = .max) {
+    public init(sink: any SnapshotSink, capacity: Int, maxQueuedBytes: Int = .max, admitWaitSeconds: Double = 0) {
         self.sink = sink
         self.capacity = max(1, capacity)
         self.maxQueuedBytes = max(0, maxQueuedBytes)
+        self.admitWaitSeconds = max(0, admitWaitSeconds)
         let thread = Thread { [self] in run() }
         thread.name = "tally.sink.\(sink.name)"
         thread.start()
     }
 
-    /// Queues a snapshot; never blocks. Returns false when it was dropped (counted).
+    /// Queues a snapshot. When the queue is full (``capacity`` snapshots, or past
+    /// ``maxQueuedBytes`` with one queued), waits up to ``admitWaitSeconds`` for the sink
+    /// to make room, then drops it (counted `queue_full` or `queue_bytes`); a closing
+    /// worker drops at once (`close_timeout`). Returns false when it was dropped.
     @discardableResult
     public func enqueue(_ snapshot: EncodedSnapshot) -> Bool {
         let bytes = snapshot.residentBytes
-        let queued = state.withLock { s -> Bool in
-            let reason: SinkDropReason? =
-                s.closing ? .closeTimeout
-                : s.queue.count >= capacity ? .queueFull
-                : !s.queue.isEmpty && s.deliveringBytes + s.queuedBytes + bytes > maxQueuedBytes ? .queueBytes
-                : nil
-            if let reason {
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(admitWaitSeconds * 1e9)
+        var waited = false
+        while true {
+            // nil: queued; else whether to wait for room (false: dropped and counted).
+            let wait = state.withLock { s -> Bool? in
+                if waited { s.waiting -= 1 }
+                let reason: SinkDropReason? =
+                    s.closing ? .closeTimeout
+                    : s.queue.count >= capacity ? .queueFull
+                    : !s.queue.isEmpty && s.deliveringBytes + s.queuedBytes + bytes > maxQueuedBytes ? .queueBytes
+                    : nil
+                guard let reason else {
+                    s.queue.append(snapshot)
+                    s.queuedBytes += bytes
+                    return nil
+                }
+                if reason != .closeTimeout && DispatchTime.now().uptimeNanoseconds < deadline {
+                    s.waiting += 1
+                    return true
+                }
                 s.counters.dropped[reason, default: 0] += 1
                 return false
             }
-            s.queue.append(snapshot)
-            s.queuedBytes += bytes
-            return true
+            guard let wait else {
+                wake.signal()
+                return true
+            }
+            guard wait else { return false }
+            // Woken when the sink makes room; at most 50 ms between checks in any case.
+            let left = deadline &- DispatchTime.now().uptimeNanoseconds
+            _ = roomMade.wait(timeout: .now() + .nanoseconds(Int(min(left, 50_000_000))))
+            waited = true
         }
-        if queued { wake.signal() }
-        return queued
     }
 
     public var counters: SinkCounters {
@@ -126,10 +157,14 @@ public final class SinkWorker: @unchecked Sendable {
                 let next = s.queue.removeFirst()
                 s.queuedBytes -= next.residentBytes
                 s.deliveringBytes = next.residentBytes
+                if s.waiting > 0 { roomMade.signal() }
                 return next
             }) {
                 deliver(next)
-                state.withLock { $0.deliveringBytes = 0 }
+                state.withLock { s in
+                    s.deliveringBytes = 0
+                    if s.waiting > 0 { roomMade.signal() }
+                }
             }
             if state.withLock({ $0.closing && $0.queue.isEmpty }) { break }
         }

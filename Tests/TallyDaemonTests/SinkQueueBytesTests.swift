@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 import Testing
 import TallyCore
 @testable import TallyDaemon
@@ -77,6 +78,82 @@ import TallyCore
         #expect(sink.delivered == [0, 1])
     }
 
+    /// A sink that takes 100 ms a snapshot: it keeps up with one window a second, not with
+    /// the final flush's burst of every open window at once.
+    final class SlowSink: SnapshotSink, @unchecked Sendable {
+        let name = "slow"
+        private let lock = NSLock()
+        private var got: [UInt64] = []
+        var delivered: [UInt64] { lock.withLock { got } }
+        func deliver(_ snapshot: EncodedSnapshot) throws(SinkError) {
+            Thread.sleep(forTimeInterval: 0.1)
+            lock.withLock { got.append(snapshot.sequence) }
+        }
+        func close() {}
+    }
+
+    /// Five windows, each past the queue's share, handed at once (as the final flush does).
+    static func burst(into worker: SinkWorker) -> [Bool] {
+        (0..<5 as Range<UInt64>).map { worker.enqueue(Self.snapshot(sequence: $0, series: 2, bytes: 4_000)) }
+    }
+
+    @Test func aBurstWaitsForASinkThatKeepsUpWhenTheWorkerWaits() throws {
+        let sink = SlowSink()
+        let worker = SinkWorker(sink: sink, capacity: 64, maxQueuedBytes: 1_000, admitWaitSeconds: 10)
+        #expect(Self.burst(into: worker) == [true, true, true, true, true])
+        #expect(worker.close(timeoutSeconds: 10))
+        #expect(sink.delivered == [0, 1, 2, 3, 4], "every window reached the sink, in order")
+        #expect(worker.counters.dropped.isEmpty)
+    }
+
+    @Test func aBurstLosesWindowsWhenTheWorkerDoesNotWait() throws {
+        let sink = SlowSink()
+        let worker = SinkWorker(sink: sink, capacity: 64, maxQueuedBytes: 1_000)
+        let queued = Self.burst(into: worker)
+        #expect(worker.close(timeoutSeconds: 10))
+        // Past its share with one queued, the queue refuses the rest of the burst at once.
+        #expect(queued.filter { !$0 }.count >= 2)
+        #expect(worker.counters.dropped[.queueBytes] == UInt64(queued.filter { !$0 }.count))
+        #expect(sink.delivered.count == queued.filter { $0 }.count)
+    }
+
+    @Test func aWaitingWorkerDropsOnceItsWaitIsOver() throws {
+        let sink = HeldSink()
+        let worker = SinkWorker(sink: sink, capacity: 64, maxQueuedBytes: 1_000, admitWaitSeconds: 0.3)
+        #expect(worker.enqueue(Self.snapshot(sequence: 0, series: 1, bytes: 2_000)))
+        #expect(sink.started.wait(timeout: .now() + 10) == .success, "the first is being delivered")
+        #expect(worker.enqueue(Self.snapshot(sequence: 1, series: 1, bytes: 2_000)), "the queue is empty")
+        let started = Date()
+        #expect(!worker.enqueue(Self.snapshot(sequence: 2, series: 1, bytes: 2_000)), "the sink is stuck")
+        #expect(Date().timeIntervalSince(started) >= 0.3, "it waited its 0.3 s first")
+        #expect(worker.counters.dropped == [.queueBytes: 1])
+        for _ in 0..<2 { sink.release.signal() }
+        #expect(worker.close(timeoutSeconds: 10))
+        #expect(sink.delivered == [0, 1])
+    }
+
+    @Test func aWaitingEnqueueReturnsOnceTheSinkMakesRoom() throws {
+        let sink = HeldSink()
+        let worker = SinkWorker(sink: sink, capacity: 64, maxQueuedBytes: 1_000, admitWaitSeconds: 30)
+        #expect(worker.enqueue(Self.snapshot(sequence: 0, series: 1, bytes: 2_000)))
+        #expect(sink.started.wait(timeout: .now() + 10) == .success)
+        #expect(worker.enqueue(Self.snapshot(sequence: 1, series: 1, bytes: 2_000)))
+        let returned = DispatchSemaphore(value: 0)
+        let result = Mutex<Bool?>(nil)
+        Thread {
+            result.withLock { $0 = worker.enqueue(Self.snapshot(sequence: 2, series: 1, bytes: 2_000)) }
+            returned.signal()
+        }.start()
+        #expect(returned.wait(timeout: .now() + 0.3) == .timedOut, "no room while the sink holds 0 and 1 is queued")
+        sink.release.signal()  // 0 done: the sink takes 1, and the queue has room
+        #expect(returned.wait(timeout: .now() + 10) == .success)
+        #expect(result.withLock { $0 } == true)
+        for _ in 0..<2 { sink.release.signal() }
+        #expect(worker.close(timeoutSeconds: 10))
+        #expect(sink.delivered == [0, 1, 2])
+        #expect(worker.counters.dropped.isEmpty)
+    }
+
     @Test func theDefaultBudgetSplitsAsTheReadmeSays() throws {
         let shares = DaemonConfiguration().memoryShares
         #expect(shares.budgetBytes == 1 << 30)
@@ -121,6 +198,8 @@ import TallyCore
         defer { collector.stop(timeoutSeconds: 1) }
         #expect(collector.sinks.count == 3)
         for sink in collector.sinks { #expect(sink.maxQueuedBytes == (32 << 20) / 3) }
+        #expect(collector.sinks.map(\.admitWaitSeconds) == [Collector.fileSinkAdmitWaitSeconds, 0, 0],
+                "only the file sink, the source of truth, makes the flusher wait")
         #expect(collector.counters()["sink.null.queue_max_bytes"] == UInt64((32 << 20) / 3))
     }
 }
