@@ -20,11 +20,15 @@ extension SeriesAggregate {
         // The requests are read in place, `first` then `rest`: a copy of them all (64 B each)
         // would take the heap past 16 of them.
         let requests = Requests(first: first, rest: rest)
+        // Users and sessions go in all at once (below): one probe a key when their sets
+        // have room reserved for them all (``reserve(for:_:cohort:)``), else one by one.
         requests.forEach { r in
             var counted = r
-            if cohort { counted.sessionHash = 0 }
+            counted.userHash = 0
+            counted.sessionHash = 0
             addCounting(counted, categories: false)
         }
+        addDistinctCounts(of: requests, cohort: cohort)
         addCategories(of: requests)
         addIntegers(of: requests)
         addFractions(of: requests, cohort: cohort)
@@ -53,6 +57,15 @@ extension SeriesAggregate {
                 }
             }
             return UnsafeBufferPointer(rebasing: buffer[0..<k])
+        }
+    }
+
+    /// The known (non-zero) users and, but for a cohort, sessions of `requests`, in request
+    /// order, into the distinct counts at once (``HyperLogLog/insert(contentsOf:)``).
+    private mutating func addDistinctCounts(of requests: Requests, cohort: Bool) {
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: requests.count) { buffer in
+            users.insert(contentsOf: requests.gather(into: buffer) { $0.userHash == 0 ? nil : $0.userHash })
+            if !cohort { sessions.insert(contentsOf: requests.gather(into: buffer) { $0.sessionHash == 0 ? nil : $0.sessionHash }) }
         }
     }
 

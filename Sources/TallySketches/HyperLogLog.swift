@@ -93,6 +93,26 @@ public struct HyperLogLog: Sendable {
         if r > old { raise(index, from: old, to: r) }
     }
 
+    /// Inserts `values` in order: the same sketch as ``insert(_:)`` of each. In exact mode
+    /// with room for them all (``reserveExact(_:)``, and within the exact limit), one probe a
+    /// value; otherwise one by one.
+    public mutating func insert(contentsOf values: UnsafeBufferPointer<UInt64>) {
+        guard registers.isEmpty, exact.hasRoom(for: values.count, limit: exactLimit) else {
+            for value in values { insert(value) }
+            return
+        }
+        // ``exactKey(_:)`` and ``rho(_:)`` from locals: the closure runs while `exact` is
+        // being changed, so it may not read `self`.
+        let p = UInt64(truncatingIfNeeded: precision), top = maxRegister
+        exact.insertAllWithRoom(count: values.count) { i in
+            let h = HyperLogLog.mix(values[i])
+            let key = h & HyperLogLog.keyMask
+            guard key &>> p == 0 else { return key }
+            let w = h &>> p
+            return key | UInt64(w == 0 ? top : UInt8(truncatingIfNeeded: w.trailingZeroBitCount &+ 1)) << 32
+        }
+    }
+
     /// Room for up to `n` distinct values in exact mode in one allocation, for an empty
     /// sketch about to take `n` values (a series built when its window seals), instead of
     /// growing its exact set as they come; at most ``exactLimit`` keys' worth. Changes no
