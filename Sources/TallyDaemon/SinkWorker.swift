@@ -44,8 +44,8 @@ public final class SinkWorker: @unchecked Sendable {
     /// that keeps up (at worst: the one being delivered and one queued).
     public let maxQueuedBytes: Int
     /// How long ``enqueue(_:)`` waits for room in a full queue before it drops the
-    /// snapshot (seconds; 0: never waits). The file sink's worker waits (its drops lose
-    /// data, and the flusher is off the ingest path), the others do not.
+    /// snapshot (seconds, 0 … 86,400; 0: never waits). The file sink's worker waits (its
+    /// drops lose data, and the flusher is off the ingest path), the others do not.
     public let admitWaitSeconds: Double
     public static let retryDelays: [Double] = [0.05, 0.2, 0.8]
     public static let breakerThreshold = 3
@@ -74,7 +74,7 @@ public final class SinkWorker: @unchecked Sendable {
         self.sink = sink
         self.capacity = max(1, capacity)
         self.maxQueuedBytes = max(0, maxQueuedBytes)
-        self.admitWaitSeconds = max(0, admitWaitSeconds)
+        self.admitWaitSeconds = min(max(0, admitWaitSeconds), 86_400)
         let thread = Thread { [self] in run() }
         thread.name = "tally.sink.\(sink.name)"
         thread.start()
