@@ -142,6 +142,12 @@ public final class AggregationEngine: @unchecked Sendable {
             for (number, frames) in shard.foldedByProducer.withLock({ $0 }) {
                 c.foldedByProducer[producers.producerID(of: number), default: 0] &+= frames
             }
+            for (number, frames) in shard.lateByProducer.withLock({ $0 }) {
+                c.lateByProducer[producers.producerID(of: number), default: 0] &+= frames
+            }
+            for (number, frames) in shard.futureByProducer.withLock({ $0 }) {
+                c.futureByProducer[producers.producerID(of: number), default: 0] &+= frames
+            }
         }
         c.sealedTables = shards.reduce(0) { $0 + $1.sealedTables.load(ordering: .acquiring) }
         c.symbolsInterned = UInt64(symbols.count)

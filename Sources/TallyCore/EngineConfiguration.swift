@@ -118,6 +118,10 @@ public struct EngineCounters: Sendable, Equatable {
     /// Folded frames by the batch header's producer id (0: id 0, or past the
     /// ``ProducerDirectory``'s capacity). Reported by tallyd as `producer.<id>.folded`.
     public var foldedByProducer: [UInt64: UInt64] = [:]
+    /// Late and future frames (`dropped.late`, `dropped.future`) by the same producer ids.
+    /// Reported by tallyd as `producer.<id>.late` and `producer.<id>.future`.
+    public var lateByProducer: [UInt64: UInt64] = [:]
+    public var futureByProducer: [UInt64: UInt64] = [:]
     /// Windows sealed (counted per shard table).
     public var sealedTables: UInt64 = 0
     /// Distinct strings in the symbol table now (a gauge; bounded by ``SymbolTable/maxSymbols``).

@@ -40,6 +40,11 @@ final class Shard: @unchecked Sendable {
     let heavyHittersRefused = Atomic<UInt64>(0)
     /// The same by producer number (``ProducerDirectory``), merged once per sealed window.
     let foldedByProducer = Mutex<[UInt32: UInt64]>([:])
+    /// ``late`` and ``future`` by producer number, merged once per pass that had any (the
+    /// shard thread counts them in its own dictionaries, touched only on those rare paths;
+    /// at most one entry a producer number, so bounded by the ``ProducerDirectory``).
+    let lateByProducer = Mutex<[UInt32: UInt64]>([:])
+    let futureByProducer = Mutex<[UInt32: UInt64]>([:])
     let sealedTables = Atomic<UInt64>(0)
     /// Passes of the shard's loop completed (each drains its rings once and places what it
     /// popped); ``SymbolReclaimer`` waits for one to know popped records are in tables.
@@ -74,6 +79,7 @@ final class Shard: @unchecked Sendable {
         let policy = configuration.window
         var rings: [SPSCRing<FrameRecord>] = []
         var idleMicros = Shard.minIdleMicros
+        var lateBy: [UInt32: UInt64] = [:], futureBy: [UInt32: UInt64] = [:]
         while true {
             rings = portsLock.withLock { $0 }
             var now = clock()
@@ -98,8 +104,10 @@ final class Shard: @unchecked Sendable {
                     switch policy.place(eventTimeMicros: record.pointee.eventTimeMicros, nowMicros: now) {
                     case .future:
                         futureHere &+= 1
+                        futureBy[record.pointee.producer, default: 0] &+= 1
                     case .late:
                         lateHere &+= 1
+                        lateBy[record.pointee.producer, default: 0] &+= 1
                     case .window(let start):
                         if start == currentStart, let table = current {
                             table._withUnsafeGuaranteedRef { $0.add(at: record) }  // the common case: no lookup
@@ -108,6 +116,7 @@ final class Shard: @unchecked Sendable {
                         }
                         if let sealed = sealedThrough, start <= sealed {
                             lateHere &+= 1
+                            lateBy[record.pointee.producer, default: 0] &+= 1
                             continue
                         }
                         let table = open[start] ?? WindowTable(startMicros: start,
@@ -131,6 +140,18 @@ final class Shard: @unchecked Sendable {
             aggregated.add(aggregatedHere, ordering: .relaxed)
             late.add(lateHere, ordering: .relaxed)
             future.add(futureHere, ordering: .relaxed)
+            if lateHere > 0 {
+                lateByProducer.withLock { byProducer in
+                    for (producer, frames) in lateBy { byProducer[producer, default: 0] &+= frames }
+                }
+                lateBy.removeAll(keepingCapacity: true)
+            }
+            if futureHere > 0 {
+                futureByProducer.withLock { byProducer in
+                    for (producer, frames) in futureBy { byProducer[producer, default: 0] &+= frames }
+                }
+                futureBy.removeAll(keepingCapacity: true)
+            }
 
             let stop = stopping.load(ordering: .acquiring)
             let drained = taken == 0 && rings.allSatisfy { $0.count == 0 }

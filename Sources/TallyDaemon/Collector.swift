@@ -231,7 +231,7 @@ public final class Collector: @unchecked Sendable {
     /// the flusher (`flush.micros`, `snapshot.bytes`, `snapshots`), the index
     /// (`index.windows` evaluated, `index.refused` windows not after the last one), the
     /// replay endpoint (`replay.snapshots_served`) and each producer
-    /// (`producer.<id>.frames|ingest_dropped|batches|folded`, ``ProducerLedger``).
+    /// (`producer.<id>.frames|ingest_dropped|batches|folded|late|future`, ``ProducerLedger``).
     public func counters() -> [String: UInt64] {
         let engineCounters = engine.counters
         var c = engineCounters.named
@@ -271,13 +271,17 @@ public final class Collector: @unchecked Sendable {
             c[ProducerLedger.counterName(producer: producer, field: "frames")] = entry.frames
             c[ProducerLedger.counterName(producer: producer, field: "ingest_dropped")] = entry.ingestDropped
             c[ProducerLedger.counterName(producer: producer, field: "batches")] = entry.batches
-            c[ProducerLedger.counterName(producer: producer, field: "folded")] = 0
+            for field in ["folded", "late", "future"] { c[ProducerLedger.counterName(producer: producer, field: field)] = 0 }
         }
-        // Folds by producer (the series cap's fair shares, WindowTable); a producer the
-        // ledger does not list (past its capacity) counts under `producer.other`.
-        for (producer, frames) in engineCounters.foldedByProducer {
-            let listed = ledger[producer] != nil ? producer : ProducerLedger.otherProducers
-            c[ProducerLedger.counterName(producer: listed, field: "folded"), default: 0] &+= frames
+        // Folds (the series cap's fair shares, WindowTable), late and future frames by
+        // producer; a producer the ledger does not list (past its capacity) counts under
+        // `producer.other`.
+        for (field, byProducer) in [("folded", engineCounters.foldedByProducer), ("late", engineCounters.lateByProducer),
+                                    ("future", engineCounters.futureByProducer)] {
+            for (producer, frames) in byProducer {
+                let listed = ledger[producer] != nil ? producer : ProducerLedger.otherProducers
+                c[ProducerLedger.counterName(producer: listed, field: field), default: 0] &+= frames
+            }
         }
         return c
     }

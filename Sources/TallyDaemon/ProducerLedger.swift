@@ -40,7 +40,7 @@ public final class ProducerLedger: Sendable {
 
     public var snapshot: [UInt64: Entry] { entries.withLock { $0 } }
 
-    /// Counter names in snapshots: `producer.<16 hex digits>.frames|ingest_dropped|batches`
+    /// Counter names in snapshots: `producer.<16 hex digits>.frames|ingest_dropped|batches|folded|late|future`
     /// (`producer.other.…` for producers past the capacity).
     public static func counterName(producer: UInt64, field: String) -> String {
         "producer.\(label(producer)).\(field)"

@@ -40,7 +40,15 @@ final class AttackRun: @unchecked Sendable {
         var goodArrived: UInt64
         var goodInWindows: UInt64
         /// Good frames folded into an overflow series (counted per producer).
-        var goodFolded: UInt64 { counters[ProducerLedger.counterName(producer: AttackRun.goodProducer, field: "folded")] ?? 0 }
+        var goodFolded: UInt64 { good("folded") }
+        /// Good frames dropped as late or future, or at ingest (ring full, stopping).
+        var goodLate: UInt64 { good("late") }
+        var goodFuture: UInt64 { good("future") }
+        var goodIngestDropped: UInt64 { good("ingest_dropped") }
+        /// The good producer's counter `field` (`producer.<id>.<field>`; 0 when absent).
+        func good(_ field: String) -> UInt64 {
+            counters[ProducerLedger.counterName(producer: AttackRun.goodProducer, field: field)] ?? 0
+        }
         var droppedTotal: UInt64
         /// Requests per model name over every stored snapshot.
         var requestsByModel: [String: UInt64]
@@ -127,6 +135,22 @@ final class AttackRun: @unchecked Sendable {
             goodDone.signal()
         }
         thread.start()
+    }
+
+    /// Waits (≤ `timeoutSeconds`) until a snapshot counts frames of the good producer: its
+    /// connection has been admitted. An attack on connections that starts before that races
+    /// the good producer's own handshake, and may have it refused like any newcomer.
+    func waitUntilGoodProducerArrives(timeoutSeconds: Double = 20) -> Bool {
+        let name = ProducerLedger.counterName(producer: Self.goodProducer, field: "frames")
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
+        while Date() < deadline {
+            if let newest = SnapshotLog.read(directory: dir + "/data").records.max(by: { $0.sequence < $1.sequence }),
+               let snapshot = try? SnapshotCodec.decode(newest.payload), snapshot.counters[name, default: 0] > 0 {
+                return true
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return false
     }
 
     /// Stops the good producer, sends SIGTERM, waits for the exit (≤ 60 s), reads the data.

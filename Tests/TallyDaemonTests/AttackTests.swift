@@ -18,8 +18,11 @@ final class FloodState: Sendable {
 }
 
 @Suite(.serialized, .timeLimit(.minutes(15))) struct AttackTests {
-    static func check(_ name: String, _ outcome: AttackRun.Outcome, extra: String = "") {
-        print("| \(name) | \(String(format: "%.0f", outcome.peakMiB)) MiB | \(outcome.counted) \(extra) (largest snapshot: \(outcome.maxSeries) series, \(outcome.maxSnapshotBytes) B) |")
+    /// - Parameter goodHeldBack: the good producer was kept from sending for a while (refused
+    ///   at the connection limit): frames recorded then waited in its client, and those that
+    ///   reached tallyd after their window sealed are late, as they should be.
+    static func check(_ name: String, _ outcome: AttackRun.Outcome, extra: String = "", goodHeldBack: Bool = false) {
+        print("| \(name) | \(String(format: "%.0f", outcome.peakMiB)) MiB | \(outcome.counted) \(extra) (largest snapshot: \(outcome.maxSeries) series, \(outcome.maxSnapshotBytes) B; good frames: \(outcome.goodArrived) arrived, \(outcome.goodInWindows) in windows, \(outcome.goodLate) late, \(outcome.goodFolded) folded) |")
         #expect(outcome.aliveAtEnd, "\(name): tallyd alive after the attack")
         #expect(outcome.goodSent > 0)
         #expect(outcome.goodArrived == outcome.goodSent, "\(name): every good frame sent arrived")
@@ -27,8 +30,15 @@ final class FloodState: Sendable {
         guard !AttackRun.isBaseline else { return }
         #expect(outcome.exitStatus == 0, "\(name): graceful exit")
         #expect(outcome.peakMiB < Double(AttackRun.budgetMiB), "\(name): resident memory under the budget")
-        withKnownIssue("good frames can turn late (queued in the good client behind a refusal or a flood for longer than the 2-s lateness) or fold when the window tables reach their memory share", isIntermittent: true) {
-            #expect(outcome.goodInWindows == outcome.goodArrived, "\(name): no good frame lost (late or dropped)")
+        // Exactly, by the good producer's own counters: nothing is lost uncounted.
+        #expect(outcome.goodInWindows + outcome.goodFolded + outcome.goodLate + outcome.goodFuture + outcome.goodIngestDropped
+                == outcome.goodArrived,
+                "\(name): every good frame that arrived is in its series, or counted against the good producer as folded, late, future or dropped at ingest")
+        #expect(outcome.goodFuture == 0, "\(name): the good producer's frames are stamped now")
+        guard !goodHeldBack else { return }
+        withKnownIssue("good frames can turn late on a loaded machine (a 2-s lateness; seen under the full parallel test run) or fold when the window tables reach their memory share", isIntermittent: true) {
+            #expect(outcome.goodInWindows == outcome.goodArrived,
+                    "\(name): no good frame late (\(outcome.goodLate)), folded (\(outcome.goodFolded)) or dropped at ingest (\(outcome.goodIngestDropped))")
         }
     }
 
@@ -143,6 +153,10 @@ final class FloodState: Sendable {
         try #require(FileManager.default.isExecutableFile(atPath: IndexScenarioTests.tallydPath), "build tallyd first")
         let run = try AttackRun()
         try run.startGoodProducer()
+        // The storm is against a fleet that is connected already: a producer whose handshake
+        // is still under way when 100 others connect competes with them for the free slots;
+        // refused, its frames wait in its client (and turn late) until it gets in.
+        try #require(run.waitUntilGoodProducerArrives(), "the good producer is admitted before the storm")
         let context = try ZMQContext()
         let encoder = BatchEncoder(capacity: 4_096, producerID: 900)
         var rng = SplitMix64(seed: 9)
@@ -173,6 +187,45 @@ final class FloodState: Sendable {
             #expect(outcome.counters["ingest.connections.accepted", default: 0] >= 500)
             #expect(outcome.counters["ingest.refused.connection_limit", default: 0] > 0, "100 at once is over the cap of 32")
             #expect(openFiles < 100, "no connection or file leaks")
+        }
+    }
+
+    /// A burst of newcomers (a fleet reconnecting at once) gets the free slots: the limit
+    /// counts admitted connections, not those still in their handshake, so the first
+    /// answered are let in up to the limit and only the rest are refused. (When the limit
+    /// counted every open TCP connection, this burst filled 11 and 12 of the 31 free slots in
+    /// two runs, and 100 connecting at once were all refused.)
+    @Test func aBurstOfNewcomersFillsTheFreeSlots() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: IndexScenarioTests.tallydPath), "build tallyd first")
+        let run = try AttackRun()
+        try run.startGoodProducer()
+        try #require(run.waitUntilGoodProducerArrives(), "the good producer is admitted first")
+        let context = try ZMQContext()
+        let newcomers = AttackRun.maxConnections + 8
+        let fleet = SyntheticFleet(tenants: 1, users: 10)
+        var rng = SplitMix64(seed: 11)
+        var sockets: [ZMQSocket] = []
+        for i in 0..<newcomers {
+            let encoder = BatchEncoder(capacity: 4_096, producerID: UInt64(5_000 + i))
+            for _ in 0..<10 { _ = try encoder.append(fleet.frame(eventTimeMicros: UInt64(Date().timeIntervalSince1970 * 1e6), &rng)) }
+            let push = try ZMQSocket(context: context, type: .push)
+            try push.setLinger(milliseconds: 0)
+            try push.connect(run.endpoint)
+            try push.send(Array(encoder.finish(sequence: 0)))
+            sockets.append(push)
+        }
+        // Less than the 5-s handshake interval: a refused newcomer has not retried yet.
+        Thread.sleep(forTimeInterval: 3)
+        for socket in sockets { socket.close() }
+        let outcome = try run.finish()
+        let delivered = (0..<newcomers).filter {
+            outcome.counters[ProducerLedger.counterName(producer: UInt64(5_000 + $0), field: "frames"), default: 0] > 0
+        }.count
+        Self.check("a burst of \(newcomers) newcomers with 1 slot taken", outcome,
+                   extra: "newcomers that got in: \(delivered)")
+        if !AttackRun.isBaseline {
+            #expect(delivered == AttackRun.maxConnections - 1, "every free slot taken, and no more")
+            #expect(outcome.counters["ingest.refused.connection_limit", default: 0] >= UInt64(newcomers - delivered))
         }
     }
 
@@ -207,7 +260,7 @@ final class FloodState: Sendable {
         for holder in holders { holder.close() }
         Thread.sleep(forTimeInterval: 3)    // … and gets a slot once they are gone
         let outcome = try run.finish()
-        Self.check("good producer refused at the limit, then admitted", outcome)
+        Self.check("good producer refused at the limit, then admitted", outcome, goodHeldBack: true)
         if !AttackRun.isBaseline {
             #expect(outcome.counters["ingest.refused.connection_limit", default: 0] > 0, "the good producer was refused at first")
             #expect(outcome.goodArrived > 0, "and got in once the holders left")

@@ -7,7 +7,9 @@ import TallyDaemon
 ///
 /// Two balances, both from the newest snapshot of the running tallyd:
 /// 1. per producer: frames the collector received from that producer id
-///    (`producer.<id>.frames`) = frames its client sent (nothing lost in transport);
+///    (`producer.<id>.frames`) = frames its client sent (nothing lost in transport); of
+///    those, the ones it dropped as late or future, folded, or dropped at ingest are
+///    reported (`producer.<id>.late|future|folded|ingest_dropped`);
 /// 2. collector-wide: frames accepted (`frames.accepted`) = frames in the windows of
 ///    every snapshot this tallyd process wrote + frames it counted as dropped
 ///    (`dropped.<reason>`: late, ring full, …) (nothing lost inside).
@@ -66,8 +68,16 @@ struct Verification {
             let ok = received == sent
             passed = passed && ok
             let id = ProducerLedger.label(producer)
-            lines.append("producer \(id): sent \(sent), collector received \(received) \(ok ? "ok" : "MISMATCH")")
-            producerJSON.append("{\"producer\":\"\(id)\",\"sent\":\(sent),\"received\":\(received)}")
+            // Of what it received, what tallyd could not put in the producer's own series
+            // (its share of the collector-wide drops; informational, not part of the balance).
+            let lost = ["late", "future", "folded", "ingest_dropped"].map {
+                ($0, counters[ProducerLedger.counterName(producer: producer, field: $0)] ?? 0)
+            }
+            let lostText = lost.filter { $0.1 > 0 }.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
+            lines.append("producer \(id): sent \(sent), collector received \(received) \(ok ? "ok" : "MISMATCH")"
+                         + (lostText.isEmpty ? "" : " (of those: \(lostText))"))
+            producerJSON.append("{\"producer\":\"\(id)\",\"sent\":\(sent),\"received\":\(received),"
+                                + lost.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}")
         }
         let balanced = accepted == inWindows &+ dropped
         passed = passed && balanced

@@ -9,16 +9,28 @@ import ZeroMQ
 /// libzmq asks the handler bound at `inproc://zeromq.zap.01` about every new connection
 /// of a socket that has a ZAP domain (all of tallyd's do) before any of the
 /// connection's messages is delivered. For the ingest domain (``ingestDomain``) the gate
-/// answers 200 only when the connection is within ``IngestBudget/maxConnections`` open
+/// answers 200 only when the connection is within ``IngestBudget/maxConnections`` admitted
 /// ingest connections and, with CURVE, when the client's public key is in the
 /// ``ProducerAllowlist``. Otherwise it answers 300 ("temporary"): libzmq closes the
 /// connection when the handshake interval ends, without a ZMTP ERROR, and the producer
 /// reconnects later by itself. Other domains (PUB, replay) are answered 200: CURVE's
 /// handshake has already proven that the client holds the server's public key.
 ///
-/// The open-connection count comes from socket monitors on the ingest sockets
-/// (accepted − disconnected), checked against the open descriptors before anyone is
-/// refused. Failed handshakes seen there are counted by ``IngestRefusalReason``.
+/// Admitted connections are counted from socket monitors on the ingest sockets, which
+/// tell when each connection (by descriptor) was accepted and when it closed, but not
+/// which one a ZAP answer or a handshake result was for (libzmq 4.3's monitor events name
+/// the bound endpoint, not the peer). So a slot is taken by each open connection accepted
+/// more than ``settledNanos`` ago (libzmq has closed every one whose handshake did not
+/// finish by then, refused ones included: what is left was admitted), and by each 200
+/// answer of the last ``settledNanos`` (a connection admitted recently), at most as many
+/// as the open connections accepted since (an admitted connection that closed frees its
+/// slot when it closes). Open connections are checked against the open descriptors before anyone is refused.
+/// A connection still in its handshake, or refused and held by libzmq until the handshake
+/// interval ends, takes no slot: a burst of newcomers (a fleet reconnecting at once after a
+/// restart, or a storm of connects) admits the first ones answered up to the limit. When the
+/// limit counted every open TCP connection, a burst accepted by TCP before the first answer
+/// was refused whole, and again at each retry in step. Failed handshakes are counted by
+/// ``IngestRefusalReason``.
 public final class IngestGate: @unchecked Sendable {
     /// The ZAP domain of the ingest sockets.
     public static let ingestDomain = "tally.ingest"
@@ -34,8 +46,15 @@ public final class IngestGate: @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private var started = false
-    /// Open connections per monitored socket, by file descriptor. Gate thread only.
-    private var open: [Set<Int32>] = []
+    /// Open connections per monitored socket: file descriptor → when it was accepted
+    /// (monotonic ns). Gate thread only.
+    private var open: [[Int32: UInt64]] = []
+    /// When (monotonic ns) each 200 answer of the last ``settledNanos`` was given, oldest
+    /// first. Gate thread only.
+    private var grants: [UInt64] = []
+    /// The ingest sockets' handshake interval (``IngestSocketSettings/handshakeMillis``,
+    /// 5 s) plus 1 s: a connection open longer than this finished its handshake.
+    static let settledNanos: UInt64 = 6_000_000_000
     private let state = Mutex(Counts())
 
     struct Counts {
@@ -63,7 +82,7 @@ public final class IngestGate: @unchecked Sendable {
         let pair = try ZMQSocket(context: context, type: .pair)
         try pair.connect(endpoint)
         monitors.append(pair)
-        open.append([])
+        open.append([:])
     }
 
     public func start() {
@@ -116,10 +135,10 @@ public final class IngestGate: @unchecked Sendable {
     private func apply(_ event: ZMQMonitorEvent, socket: Int) {
         switch event.event {
         case ZMQMonitorEvent.accepted:
-            open[socket].insert(event.value)
+            open[socket][event.value] = DispatchTime.now().uptimeNanoseconds
             state.withLock { $0.accepted += 1 }
         case ZMQMonitorEvent.disconnected:
-            open[socket].remove(event.value)
+            open[socket][event.value] = nil
         case ZMQMonitorEvent.handshakeFailedProtocol:
             let reason: IngestRefusalReason = switch event.value {
             case ZMQMonitorEvent.protocolErrorMechanismMismatch: .noKey
@@ -143,10 +162,28 @@ public final class IngestGate: @unchecked Sendable {
     /// libzmq emits the old connection's DISCONNECTED before it closes the descriptor.
     private func pruneClosedConnections() {
         for index in open.indices {
-            open[index] = open[index].filter { fd in fcntl(fd, F_GETFD) != -1 || errno != EBADF }
+            open[index] = open[index].filter { fd, _ in fcntl(fd, F_GETFD) != -1 || errno != EBADF }
         }
         let total = open.reduce(0) { $0 + $1.count }
         state.withLock { $0.open = total }
+    }
+
+    /// Slots taken: open connections accepted more than ``settledNanos`` ago, plus the 200
+    /// answers of the last ``settledNanos`` up to the open connections accepted since.
+    /// Never fewer than the admitted connections open: each admitted young one is open,
+    /// young and answered after its accept, so it is among both the grants and the young
+    /// ones. It may be more (a settled connection whose answer is still live, or young
+    /// refused ones standing in for closed admitted ones): the count errs toward refusing.
+    private func slotsTaken() -> Int {
+        let now = DispatchTime.now().uptimeNanoseconds
+        while let first = grants.first, now &- first > IngestGate.settledNanos { grants.removeFirst() }
+        var settled = 0, young = 0
+        for connections in open {
+            for accepted in connections.values {
+                if now &- accepted > IngestGate.settledNanos { settled += 1 } else { young += 1 }
+            }
+        }
+        return settled + min(grants.count, young)
     }
 
     /// Answers one ZAP request (RFC 27: version, request id, domain, address, identity,
@@ -169,10 +206,11 @@ public final class IngestGate: @unchecked Sendable {
             } else if allowlist != nil {
                 refusal = .noKey
             }
-            if refusal == nil && state.withLock({ $0.open }) > maxConnections {
+            if refusal == nil && slotsTaken() >= maxConnections {
                 pruneClosedConnections()
-                if state.withLock({ $0.open }) > maxConnections { refusal = .connectionLimit }
+                if slotsTaken() >= maxConnections { refusal = .connectionLimit }
             }
+            if refusal == nil { grants.append(DispatchTime.now().uptimeNanoseconds) }
         }
         if let refusal { state.withLock { $0.refused[refusal, default: 0] += 1 } }
         // Every refusal is 300 (temporary): libzmq then sends no ZMTP ERROR and closes the
