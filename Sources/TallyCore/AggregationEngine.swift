@@ -138,6 +138,9 @@ public final class AggregationEngine: @unchecked Sendable {
         c.heavyHittersRefused = shards.reduce(0) { $0 + $1.heavyHittersRefused.load(ordering: .acquiring) }
         c.memoryBytes = UInt64(max(0, memory.usedBytes))
         c.memoryLimitBytes = memory.limitBytes == .max ? 0 : UInt64(memory.limitBytes)
+        for (number, bytes) in memory.bytesByProducer {
+            c.memoryBytesByProducer[producers.producerID(of: UInt32(number)), default: 0] &+= UInt64(bytes)
+        }
         for shard in shards {
             for (number, frames) in shard.foldedByProducer.withLock({ $0 }) {
                 c.foldedByProducer[producers.producerID(of: number), default: 0] &+= frames

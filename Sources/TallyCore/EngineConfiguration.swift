@@ -122,6 +122,9 @@ public struct EngineCounters: Sendable, Equatable {
     /// Reported by tallyd as `producer.<id>.late` and `producer.<id>.future`.
     public var lateByProducer: [UInt64: UInt64] = [:]
     public var futureByProducer: [UInt64: UInt64] = [:]
+    /// Bytes of ``memoryBytes`` each producer id holds now (a gauge; producers holding none
+    /// are absent; empty when there is no limit). Reported by tallyd as `producer.<id>.memory_bytes`.
+    public var memoryBytesByProducer: [UInt64: UInt64] = [:]
     /// Windows sealed (counted per shard table).
     public var sealedTables: UInt64 = 0
     /// Distinct strings in the symbol table now (a gauge; bounded by ``SymbolTable/maxSymbols``).

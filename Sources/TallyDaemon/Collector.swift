@@ -271,13 +271,16 @@ public final class Collector: @unchecked Sendable {
             c[ProducerLedger.counterName(producer: producer, field: "frames")] = entry.frames
             c[ProducerLedger.counterName(producer: producer, field: "ingest_dropped")] = entry.ingestDropped
             c[ProducerLedger.counterName(producer: producer, field: "batches")] = entry.batches
-            for field in ["folded", "late", "future"] { c[ProducerLedger.counterName(producer: producer, field: field)] = 0 }
+            for field in ["folded", "late", "future", "memory_bytes"] {
+                c[ProducerLedger.counterName(producer: producer, field: field)] = 0
+            }
         }
         // Folds (the series cap's fair shares, WindowTable), late and future frames by
-        // producer; a producer the ledger does not list (past its capacity) counts under
-        // `producer.other`.
+        // producer, and the window tables' bytes each holds (a gauge, EngineMemory); a
+        // producer the ledger does not list (past its capacity) counts under `producer.other`.
         for (field, byProducer) in [("folded", engineCounters.foldedByProducer), ("late", engineCounters.lateByProducer),
-                                    ("future", engineCounters.futureByProducer)] {
+                                    ("future", engineCounters.futureByProducer),
+                                    ("memory_bytes", engineCounters.memoryBytesByProducer)] {
             for (producer, frames) in byProducer {
                 let listed = ledger[producer] != nil ? producer : ProducerLedger.otherProducers
                 c[ProducerLedger.counterName(producer: listed, field: field), default: 0] &+= frames

@@ -120,9 +120,10 @@ import TallyWire
         #expect(held <= 2 * 2_000 * UInt64(EngineMemory.busySeriesBytes), "held \(held) B")
     }
 
-    /// A producer whose new keys fill the tables is stopped at ¾ of the limit; a producer
-    /// below its share (the limit ÷ the producers known) still gets its series.
-    @Test func theLastQuarterIsKeptForProducersBelowTheirShare() throws {
+    /// A producer whose new keys fill the tables is stopped at ½ of the limit, or at its
+    /// share if that is more; a producer below its share (the limit ÷ the producers known)
+    /// still gets its series. The engine reports what each producer holds.
+    @Test func theSecondHalfIsKeptForProducersBelowTheirShare() throws {
         let (engine, port) = Self.startedEngine(memoryLimit: 400 * EngineMemory.oneFrameSeriesBytes)
         let flooder: UInt64 = 0xF100D, polite: UInt64 = 0xB0B
         try ingest(port, try batches([TraceFrame(eventTimeMicros: start, model: "chat-0", totalLatencyMicros: 5)], producer: polite))
@@ -137,8 +138,12 @@ import TallyWire
             #expect(table.aggregate(SeriesKey(model: engine.symbols.intern("chat-\(i)")))?.requests == 1, "chat-\(i)")
         }
         let floodSeries = table.keys.filter { engine.symbols.string($0.model).hasPrefix("flood-") }.count
-        #expect(floodSeries == 299, "the flood stops at ¾ of the limit (300 series, one of them the polite producer's)")
+        // ½ of the limit is 200 series, one of them the polite producer's; the flooder's
+        // 200th is within its share (400 ÷ 2 producers), its 201st is not.
+        #expect(floodSeries == 200, "the flood stops at its share, half the limit")
         let counters = engine.counters
+        #expect(counters.memoryBytesByProducer == [flooder: UInt64(200 * EngineMemory.oneFrameSeriesBytes),
+                                                   polite: UInt64(21 * EngineMemory.oneFrameSeriesBytes)])
         #expect(counters.foldedByProducer == [flooder: UInt64(1_000 - floodSeries)])
         #expect(counters.foldedForMemory == UInt64(1_000 - floodSeries))
     }

@@ -54,6 +54,10 @@ final class AttackRun: @unchecked Sendable {
         var requestsByModel: [String: UInt64]
         /// The most series in one snapshot, and the largest snapshot (bytes).
         var maxSeries = 0, maxSnapshotBytes = 0
+        /// The most any snapshot's counters gave for the window tables' bytes
+        /// (`engine.memory_bytes`) and for the good producer's share of them
+        /// (`producer.<id>.memory_bytes`): sampled at each flush, not the true peaks.
+        var tablesPeakBytes: UInt64 = 0, goodPeakBytes: UInt64 = 0
         /// Counters worth a line in the table: non-zero refusals, rejections and drops.
         var counted: String {
             counters.filter { ($0.key.hasPrefix("ingest.refused.") || $0.key.hasPrefix("ingest.rejected.")
@@ -176,7 +180,11 @@ final class AttackRun: @unchecked Sendable {
                        goodArrived: counters[ProducerLedger.counterName(producer: Self.goodProducer, field: "frames")] ?? 0, goodInWindows: good,
                        droppedTotal: counters.filter { $0.key.hasPrefix("dropped.") }.values.reduce(0, +),
                        requestsByModel: requestsByModel, maxSeries: snapshots.map(\.series.count).max() ?? 0,
-                       maxSnapshotBytes: records.map(\.payload.count).max() ?? 0)
+                       maxSnapshotBytes: records.map(\.payload.count).max() ?? 0,
+                       tablesPeakBytes: snapshots.map { $0.counters["engine.memory_bytes"] ?? 0 }.max() ?? 0,
+                       goodPeakBytes: snapshots.map {
+                           $0.counters[ProducerLedger.counterName(producer: Self.goodProducer, field: "memory_bytes")] ?? 0
+                       }.max() ?? 0)
     }
 
     /// A valid batch of no frames whose string table holds `strings` (each 1…255 bytes,

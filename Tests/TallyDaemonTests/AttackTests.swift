@@ -22,7 +22,7 @@ final class FloodState: Sendable {
     ///   at the connection limit): frames recorded then waited in its client, and those that
     ///   reached tallyd after their window sealed are late, as they should be.
     static func check(_ name: String, _ outcome: AttackRun.Outcome, extra: String = "", goodHeldBack: Bool = false) {
-        print("| \(name) | \(String(format: "%.0f", outcome.peakMiB)) MiB | \(outcome.counted) \(extra) (largest snapshot: \(outcome.maxSeries) series, \(outcome.maxSnapshotBytes) B; good frames: \(outcome.goodArrived) arrived, \(outcome.goodInWindows) in windows, \(outcome.goodLate) late, \(outcome.goodFolded) folded) |")
+        print("| \(name) | \(String(format: "%.0f", outcome.peakMiB)) MiB | \(outcome.counted) \(extra) (largest snapshot: \(outcome.maxSeries) series, \(outcome.maxSnapshotBytes) B; good frames: \(outcome.goodArrived) arrived, \(outcome.goodInWindows) in windows, \(outcome.goodLate) late, \(outcome.goodFolded) folded; tables ≤ \(outcome.tablesPeakBytes >> 20) MiB, the good producer's ≤ \(outcome.goodPeakBytes >> 20) MiB at flushes) |")
         #expect(outcome.aliveAtEnd, "\(name): tallyd alive after the attack")
         #expect(outcome.goodSent > 0)
         #expect(outcome.goodArrived == outcome.goodSent, "\(name): every good frame sent arrived")
@@ -35,16 +35,16 @@ final class FloodState: Sendable {
                 == outcome.goodArrived,
                 "\(name): every good frame that arrived is in its series, or counted against the good producer as folded, late, future or dropped at ingest")
         #expect(outcome.goodFuture == 0, "\(name): the good producer's frames are stamped now")
+        #expect(outcome.goodPeakBytes > 0, "\(name): what the good producer's series hold is reported")
         guard !goodHeldBack else { return }
-        // Ideally the attack costs the connected good producer nothing. A flood can fill the
-        // window tables' memory share, and then new keys fold, the good producer's too (445
-        // of 19,300 in one CI run, counted as `producer.<id>.folded`). The lateness this
-        // known issue once recorded in every CI run was the test's: the connection storm
-        // raced the good producer's own handshake (the storm now waits for it).
-        withKnownIssue("a flood that fills the window tables' memory share folds new keys, the good producer's too", isIntermittent: true) {
-            #expect(outcome.goodInWindows == outcome.goodArrived,
-                    "\(name): no good frame late (\(outcome.goodLate)), folded (\(outcome.goodFolded)) or dropped at ingest (\(outcome.goodIngestDropped))")
-        }
+        // The attack costs the connected good producer nothing. Once a known issue, twice
+        // traced: the connection storm raced the good producer's own handshake (the storm
+        // now waits for it), and a flood of 1 MiB batches took ¾ of the window tables'
+        // memory first come while the good producer's open windows needed more than the
+        // last ¼ (17–18 MiB of 64 MiB at flushes; 445 of 19,300 good frames folded in one CI
+        // run, 102 in 1 of 5 local runs). The memory's first-come part is ½ since.
+        #expect(outcome.goodInWindows == outcome.goodArrived,
+                "\(name): no good frame late (\(outcome.goodLate)), folded (\(outcome.goodFolded)) or dropped at ingest (\(outcome.goodIngestDropped))")
     }
 
     /// Stops an attack early when the (pre-hardening) tallyd grows past 4 GiB: the

@@ -77,7 +77,8 @@ import TallySketches
                      "producer.other.ingest_dropped", "producer.other.batches", "ingest.dropped.shutdown_frames", "ingest.dropped.shutdown_batches",
                      "ingest.connections.accepted", "ingest.connections.open", "ingest.refused.connection_limit",
                      "ingest.max_connections", "ingest.receive_queue_batches", "symbols.interned", "symbols.overflowed",
-                     "producer.other.folded", "producer.00000000000000ff.folded"]
+                     "producer.other.folded", "producer.00000000000000ff.folded", "producer.00000000000000ff.late",
+                     "producer.other.future", "producer.00000000000000ff.memory_bytes", "producer.other.memory_bytes"]
         for name in names { #expect(DaemonMetrics.match(name) != nil, "\(name)") }
         // Every counter the engine names, whatever is added to it.
         var engine = EngineCounters()
