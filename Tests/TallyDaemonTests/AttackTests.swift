@@ -41,7 +41,7 @@ final class FloodState: Sendable {
         // traced: the connection storm raced the good producer's own handshake (the storm
         // now waits for it), and a flood of 1 MiB batches took ¾ of the window tables'
         // memory first come while the good producer's open windows needed more than the
-        // last ¼ (17–18 MiB of 64 MiB at flushes; 445 of 19,300 good frames folded in one CI
+        // last ¼ (17–19 MiB of 64 MiB at flushes; 445 of 19,300 good frames folded in one CI
         // run, 102 in 1 of 5 local runs). The memory's first-come part is ½ since.
         #expect(outcome.goodInWindows == outcome.goodArrived,
                 "\(name): no good frame late (\(outcome.goodLate)), folded (\(outcome.goodFolded)) or dropped at ingest (\(outcome.goodIngestDropped))")
