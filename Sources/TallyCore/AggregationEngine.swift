@@ -19,8 +19,10 @@ import Darwin
 public final class AggregationEngine: @unchecked Sendable {
     public let configuration: EngineConfiguration
     public let symbols: SymbolTable
-    /// The producers heard from, numbered for the series cap's fair shares.
-    public let producers = ProducerDirectory()
+    /// The producers heard from, numbered for the fair shares, and which of them are active.
+    public let producers: ProducerDirectory
+    /// The collector's clock (µs since the Unix epoch).
+    let clock: @Sendable () -> UInt64
     /// What the window tables hold, against ``EngineConfiguration/memoryLimitBytes``.
     public let memory: EngineMemory
     let shards: [Shard]
@@ -39,7 +41,9 @@ public final class AggregationEngine: @unchecked Sendable {
         self.configuration = configuration
         let symbols = symbols ?? SymbolTable(maxSymbols: configuration.maxSymbols)
         self.symbols = symbols
-        let producers = self.producers
+        self.clock = clock
+        let producers = ProducerDirectory(activeHorizonMicros: ProducerDirectory.activeHorizon(for: configuration.window))
+        self.producers = producers
         let memory = EngineMemory(limitBytes: configuration.memoryLimitBytes, producers: producers)
         self.memory = memory
         let shards = (0..<max(1, configuration.shards)).map {
@@ -100,6 +104,7 @@ public final class AggregationEngine: @unchecked Sendable {
     /// returned by an earlier call hold their symbols until they are freed.
     public func collectSealedWindows() -> [SealedWindow] {
         reclaimer.step(ports: ports.withLock { $0 })
+        producers.retireIdle(nowMicros: clock())
         let through = shards.map { $0.sealedClock.load(ordering: .acquiring) }.min() ?? 0
         var byStart: [UInt64: [WindowTable]] = [:]
         for shard in shards {
@@ -136,6 +141,7 @@ public final class AggregationEngine: @unchecked Sendable {
         c.histogramsRefused = shards.reduce(0) { $0 + $1.histogramsRefused.load(ordering: .acquiring) }
         c.cohortsRefused = shards.reduce(0) { $0 + $1.cohortsRefused.load(ordering: .acquiring) }
         c.heavyHittersRefused = shards.reduce(0) { $0 + $1.heavyHittersRefused.load(ordering: .acquiring) }
+        c.producersActive = UInt64(producers.active)
         c.memoryBytes = UInt64(max(0, memory.usedBytes))
         c.memoryLimitBytes = memory.limitBytes == .max ? 0 : UInt64(memory.limitBytes)
         for (number, bytes) in memory.bytesByProducer {
@@ -191,6 +197,9 @@ public final class IngestPort: @unchecked Sendable {
     /// The last batch's producer id and its ``ProducerDirectory`` number (a connection
     /// usually carries one producer: the directory's lock is taken when it changes).
     private var lastProducer: (id: UInt64, number: UInt32) = (0, ProducerDirectory.unnumbered)
+    /// When this port last told the directory its producer was active (collector clock, µs;
+    /// `.max`: not yet for this producer).
+    private var lastTouchMicros: UInt64 = .max
     /// Batches begun plus batches finished: odd while a batch is being resolved
     /// (``SymbolReclaimer`` waits for the batch in progress when a generation ends).
     private let batchesBegunAndEnded = Atomic<UInt64>(0)
@@ -226,8 +235,14 @@ public final class IngestPort: @unchecked Sendable {
             }
             return UInt64(batch.frameCount)
         }
+        let now = engine.clock()
         if batch.producerID != lastProducer.id {
-            lastProducer = (batch.producerID, engine.producers.number(of: batch.producerID))
+            lastProducer = (batch.producerID, engine.producers.number(of: batch.producerID, nowMicros: now))
+            lastTouchMicros = .max
+        }
+        if now < lastTouchMicros || now - lastTouchMicros >= 1_000_000 {
+            engine.producers.touch(lastProducer.number, nowMicros: now)
+            lastTouchMicros = now
         }
         // One writer (this thread): a load and a store, no read-modify-write.
         batchesBegunAndEnded.store(batchesBegunAndEnded.load(ordering: .relaxed) &+ 1, ordering: .relaxed)

@@ -125,6 +125,9 @@ public struct EngineCounters: Sendable, Equatable {
     /// Bytes of ``memoryBytes`` each producer id holds now (a gauge; producers holding none
     /// are absent; empty when there is no limit). Reported by tallyd as `producer.<id>.memory_bytes`.
     public var memoryBytesByProducer: [UInt64: UInt64] = [:]
+    /// Producers active now (a gauge, ``ProducerDirectory/active``): the divisor of the
+    /// fair shares of the series cap, the memory limit and the symbol table.
+    public var producersActive: UInt64 = 0
     /// Windows sealed (counted per shard table).
     public var sealedTables: UInt64 = 0
     /// Distinct strings in the symbol table now (a gauge; bounded by ``SymbolTable/maxSymbols``).
@@ -146,7 +149,8 @@ extension EngineCounters {
     /// `frames.aggregated`, `frames.folded`, `dropped.<reason>`, `shard.<i>.frames`,
     /// `windows.sealed_tables`, `symbols.overflowed`, `symbols.released`, `frames.folded_memory`, `series.histograms_refused`,
     /// `tags.dropped`, `cohorts.refused`, `heavy_hitters.refused`: cumulative since
-    /// the engine started; `symbols.interned`, `engine.memory_bytes`, `engine.memory_limit_bytes`: gauges.
+    /// the engine started; `symbols.interned`, `engine.memory_bytes`, `engine.memory_limit_bytes`,
+    /// `producers.active`: gauges.
     public var named: [String: UInt64] {
         var result: [String: UInt64] = [
             "frames.accepted": accepted, "frames.aggregated": aggregated, "frames.folded": folded,
@@ -154,6 +158,7 @@ extension EngineCounters {
             "tags.dropped": tagsDropped, "cohorts.refused": cohortsRefused,
             "heavy_hitters.refused": heavyHittersRefused,
             "engine.memory_bytes": memoryBytes, "engine.memory_limit_bytes": memoryLimitBytes,
+            "producers.active": producersActive,
             "windows.sealed_tables": sealedTables,
             "symbols.interned": symbolsInterned, "symbols.overflowed": symbolsOverflowed,
             "symbols.released": symbolsReleased,

@@ -17,7 +17,7 @@ import Synchronization
 ///
 /// Shared fairly between producers, like a window's series cap: the first ½ of the limit
 /// first come, first served; the second ½ only for a producer holding less than its share,
-/// the limit divided by the producers the engine knows. A producer whose traffic fills the
+/// the limit divided by the producers active now (``ProducerDirectory/active``). A producer whose traffic fills the
 /// tables is stopped at ½ (or at its share, if that is more) and the others keep room to
 /// grow; with two producers each is sure of its half. (¾ until December 2026: under a
 /// flood of 1 MiB batches, a well-behaved producer whose open windows needed more than the
@@ -35,7 +35,7 @@ public final class EngineMemory: Sendable {
 
     /// The limit (bytes); `Int.max`: unlimited.
     public let limitBytes: Int
-    /// Producers the engine knows (the fair share's divisor; nil: one).
+    /// The engine's producers; those active now are the fair share's divisor (nil: one).
     let producers: ProducerDirectory?
     private let used = Atomic<Int>(0)
     /// Bytes reserved per producer number (``ProducerDirectory``).
@@ -55,7 +55,7 @@ public final class EngineMemory: Sendable {
         }
         let total = usedBytes + bytes
         if total > limitBytes { return false }
-        let share = limitBytes / max(1, producers?.count ?? 1)
+        let share = limitBytes / max(1, producers?.active ?? 1)
         let firstCome = total <= limitBytes - limitBytes / 2
         let granted = byProducer.withLock { held -> Bool in
             if producer >= held.count { held += [Int](repeating: 0, count: producer + 1 - held.count) }

@@ -25,7 +25,7 @@ import Synchronization
 /// (``WindowTable``): a symbol belongs to the producer whose batch added it; the first
 /// half of ``maxSymbols`` is first come, first served, the second half only for a
 /// producer holding fewer symbols than its fair share (``maxSymbols`` ÷ the producers
-/// holding symbols, or ÷ the producers known, if more). So a producer flooding new names
+/// holding symbols, or ÷ the producers active, if more: ``ProducerDirectory/active``). So a producer flooding new names
 /// fills at most half the table, and the others' new names keep their own symbols.
 /// Strings already in the table are found whoever asks.
 public final class SymbolTable: Sendable {
@@ -65,7 +65,7 @@ public final class SymbolTable: Sendable {
     }
 
     /// The symbol of `string`, adding it when new and within `producer`'s share (see
-    /// "Shares"; `producersKnown`: the producers the engine knows); stamps it with the
+    /// "Shares"; `producersKnown`: the producers active now); stamps it with the
     /// current generation. ``overflow`` when it is new and there is no room for it.
     public func intern(_ string: String, producer: UInt32 = ProducerDirectory.unnumbered,
                        producersKnown: Int = 0) -> UInt32 {

@@ -11,7 +11,8 @@ import TallyWire
 /// ``sharedSeries`` keys (½ of the cap) are admitted first come, first served; the second
 /// half only to a producer that has admitted fewer keys than its fair share: the cap
 /// divided by the producers that admitted keys in this table or, if more, the producers
-/// the engine knows (``ProducerDirectory/count``). A producer flooding new keys passes its
+/// active now (``ProducerDirectory/active``: a batch within the last minute, or two
+/// windows and their lateness if longer). A producer flooding new keys passes its
 /// share while filling the first half, so its later keys fold, while a producer with fewer
 /// keys than its share still gets its own series until the cap itself is reached; a lone
 /// producer may fill the whole cap. With two producers each is sure of its half; with
@@ -554,12 +555,11 @@ public final class WindowTable: @unchecked Sendable {
     }
 
     /// Whether `producer` is below its fair share: ``maxSeries`` divided by the producers
-    /// that admitted keys (itself included) or by the producers the engine knows, whichever
-    /// is more.
+    /// that admitted keys (itself included) or by the producers active now, whichever is more.
     private func isWithinShare(_ producer: Int) -> Bool {
         let mine = admitted(by: producer)
         let admitting = state.pointee.producersAdmitting + (mine == 0 ? 1 : 0)
-        return mine < max(1, maxSeries / max(admitting, producers?.count ?? 0))
+        return mine < max(1, maxSeries / max(admitting, producers?.active ?? 0))
     }
 
     /// Counts one key admitted for `producer`, growing the per-producer counts when needed.

@@ -126,22 +126,12 @@ import TallyWire
     @Test func theSecondHalfIsKeptForProducersBelowTheirShare() throws {
         let (engine, port) = Self.startedEngine(memoryLimit: 400 * EngineMemory.oneFrameSeriesBytes)
         let flooder: UInt64 = 0xF100D, polite: UInt64 = 0xB0B
-        try ingest(port, try batches([TraceFrame(eventTimeMicros: start, model: "chat-0", totalLatencyMicros: 5)], producer: polite))
-        let flood = (0..<1_000).map { TraceFrame(eventTimeMicros: start + UInt64($0), model: "flood-\($0)", totalLatencyMicros: 5) }
-        try ingest(port, try batches(flood, producer: flooder))
-        let later = (1..<21).map { TraceFrame(eventTimeMicros: start + 5_000, model: "chat-\($0)", totalLatencyMicros: 5) }
-        try ingest(port, try batches(later, producer: polite))
-        #expect(engine.stop())
-        let windows = engine.collectSealedWindows()
-        let table = try #require(windows.first?.tables.first)
-        for i in 0..<21 {
-            #expect(table.aggregate(SeriesKey(model: engine.symbols.intern("chat-\(i)")))?.requests == 1, "chat-\(i)")
-        }
-        let floodSeries = table.keys.filter { engine.symbols.string($0.model).hasPrefix("flood-") }.count
+        let (table, floodSeries) = try floodThenPolite(engine, port, base: start, flooder: flooder, polite: polite,
+                                                   floodKeys: 1_000, politeKeys: 21)
         // ½ of the limit is 200 series, one of them the polite producer's; the flooder's
         // 200th is within its share (400 ÷ 2 producers), its 201st is not.
         #expect(floodSeries == 200, "the flood stops at its share, half the limit")
-        let counters = engine.counters
+        let counters = withExtendedLifetime(table) { engine.counters }  // read before the table gives its bytes back
         #expect(counters.memoryBytesByProducer == [flooder: UInt64(200 * EngineMemory.oneFrameSeriesBytes),
                                                    polite: UInt64(21 * EngineMemory.oneFrameSeriesBytes)])
         #expect(counters.foldedByProducer == [flooder: UInt64(1_000 - floodSeries)])

@@ -31,18 +31,38 @@ func batches(_ frames: [TraceFrame], capacity: Int = 16_384, producer: UInt64 = 
 }
 
 /// A started one-shard engine with 10-s windows (1 s of lateness and future tolerance),
-/// its clock 0.5 s into the window at `start`, shaped further by `configure`.
-func startedOneShardEngine(start: UInt64, _ configure: (inout EngineConfiguration) -> Void) -> (AggregationEngine, IngestPort) {
+/// its clock (`clock`, or a new one) 0.5 s into the window at `start`, shaped further by `configure`.
+func startedOneShardEngine(start: UInt64, clock: ManualClock? = nil,
+                           _ configure: (inout EngineConfiguration) -> Void) -> (AggregationEngine, IngestPort) {
     var configuration = EngineConfiguration()
     configuration.shards = 1
     configuration.window = WindowPolicy(intervalMicros: 10_000_000, allowedLatenessMicros: 1_000_000,
                                         futureToleranceMicros: 1_000_000)
     configure(&configuration)
-    let clock = ManualClock(start + 500_000)
+    let clock = clock ?? ManualClock(start + 500_000)
     let engine = AggregationEngine(configuration: configuration, clock: { clock.now })
     let port = engine.makeIngestPort()
     engine.start()
     return (engine, port)
+}
+
+/// The fair-share exchange: `polite` sends a frame of `chat-0` at `base`, `flooder` then
+/// `floodKeys` new keys (`flood-<i>`), and `polite` then `chat-1`…`chat-<politeKeys - 1>`;
+/// the engine is stopped and the window at `base` returned with how many flood keys
+/// became series.
+func floodThenPolite(_ engine: AggregationEngine, _ port: IngestPort, base: UInt64, flooder: UInt64, polite: UInt64,
+                     floodKeys: Int, politeKeys: Int) throws -> (table: WindowTable, floodSeries: Int) {
+    try ingest(port, try batches([TraceFrame(eventTimeMicros: base, model: "chat-0", totalLatencyMicros: 5)], producer: polite))
+    let flood = (0..<floodKeys).map { TraceFrame(eventTimeMicros: base + UInt64($0), model: "flood-\($0)", totalLatencyMicros: 5) }
+    try ingest(port, try batches(flood, producer: flooder))
+    let later = (1..<politeKeys).map { TraceFrame(eventTimeMicros: base + 5_000, model: "chat-\($0)", totalLatencyMicros: 5) }
+    try ingest(port, try batches(later, producer: polite))
+    #expect(engine.stop())
+    let table = try #require(engine.collectSealedWindows().first { $0.startMicros == base }?.tables.first)
+    for i in 0..<politeKeys {
+        #expect(table.aggregate(SeriesKey(model: engine.symbols.intern("chat-\(i)")))?.requests == 1, "chat-\(i)")
+    }
+    return (table, table.keys.filter { engine.symbols.string($0.model).hasPrefix("flood-") }.count)
 }
 
 func ingest(_ port: IngestPort, _ batchBytes: [[UInt8]]) throws {

@@ -88,6 +88,8 @@ public enum DaemonMetrics {
               "What the window tables hold, counted at each series' worst case.", unit: "bytes"),
         .init("engine.memory_limit_bytes", "tally_engine_memory_limit_bytes", .gauge,
               "The window tables' share of the memory budget (0: no limit).", unit: "bytes"),
+        .init("producers.active", "tally_producers_active", .gauge,
+              "Producers with a batch within the last minute (or two windows and their lateness): the fair shares' divisor."),
         .init("producer.*.folded", "tally_producer_folded", .counter,
               "Frames folded into a window's overflow series (the series cap or the producer's share of it, the memory limit, or a full symbol table), by producer id.",
               labels: ["producer"]),
