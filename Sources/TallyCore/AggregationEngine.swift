@@ -197,9 +197,8 @@ public final class IngestPort: @unchecked Sendable {
     /// The last batch's producer id and its ``ProducerDirectory`` number (a connection
     /// usually carries one producer: the directory's lock is taken when it changes).
     private var lastProducer: (id: UInt64, number: UInt32) = (0, ProducerDirectory.unnumbered)
-    /// When this port last told the directory its producer was active (collector clock, µs;
-    /// `.max`: not yet for this producer).
-    private var lastTouchMicros: UInt64 = .max
+    /// When this port last told the directory its producer was active (collector clock, µs).
+    private var lastTouchMicros: UInt64 = 0
     /// Batches begun plus batches finished: odd while a batch is being resolved
     /// (``SymbolReclaimer`` waits for the batch in progress when a generation ends).
     private let batchesBegunAndEnded = Atomic<UInt64>(0)
@@ -235,12 +234,12 @@ public final class IngestPort: @unchecked Sendable {
             }
             return UInt64(batch.frameCount)
         }
+        // The directory's lock: when the producer changes, and once a second (its activity).
         let now = engine.clock()
         if batch.producerID != lastProducer.id {
             lastProducer = (batch.producerID, engine.producers.number(of: batch.producerID, nowMicros: now))
-            lastTouchMicros = .max
-        }
-        if now < lastTouchMicros || now - lastTouchMicros >= 1_000_000 {
+            lastTouchMicros = now
+        } else if now < lastTouchMicros || now - lastTouchMicros >= 1_000_000 {
             engine.producers.touch(lastProducer.number, nowMicros: now)
             lastTouchMicros = now
         }

@@ -49,12 +49,16 @@ public final class ProducerDirectory: Sendable {
         self.activeHorizonMicros = activeHorizonMicros
     }
 
-    /// The number of `producer`, numbering it when new and there is room; a new producer
-    /// is active from now (`nowMicros`, the collector's clock).
+    /// The number of `producer`, whose batch came at `nowMicros` (the collector's clock),
+    /// numbering it when new and there is room; it is active from then (``touch(_:nowMicros:)``).
     public func number(of producer: UInt64, nowMicros: UInt64 = 0) -> UInt32 {
         if producer == 0 { return ProducerDirectory.unnumbered }
         return state.withLock { state in
-            if let n = state.numbers[producer] { return n }
+            if let n = state.numbers[producer] {
+                Self.seen(n, nowMicros, &state)
+                activeNow.store(state.active, ordering: .relaxed)
+                return n
+            }
             guard state.ids.count <= capacity else { return ProducerDirectory.unnumbered }
             let n = UInt32(state.ids.count)
             state.numbers[producer] = n
@@ -72,14 +76,18 @@ public final class ProducerDirectory: Sendable {
     public func touch(_ number: UInt32, nowMicros: UInt64) {
         if number == ProducerDirectory.unnumbered { return }
         state.withLock { state in
-            let n = Int(number)
-            guard n < state.ids.count else { return }
-            state.lastSeenMicros[n] = max(state.lastSeenMicros[n], nowMicros)
-            if !state.counted[n] {
-                state.counted[n] = true
-                state.active += 1
-                activeNow.store(state.active, ordering: .relaxed)
-            }
+            guard Int(number) < state.ids.count else { return }
+            Self.seen(number, nowMicros, &state)
+            activeNow.store(state.active, ordering: .relaxed)
+        }
+    }
+
+    private static func seen(_ number: UInt32, _ nowMicros: UInt64, _ state: inout State) {
+        let n = Int(number)
+        state.lastSeenMicros[n] = max(state.lastSeenMicros[n], nowMicros)
+        if !state.counted[n] {
+            state.counted[n] = true
+            state.active += 1
         }
     }
 

@@ -23,8 +23,8 @@ import TallyWire
         #expect(directory.active == 2, "a counts again, once")
         directory.retireIdle(nowMicros: 122_600_000)  // a idle 60.1 s, b 120.6 s
         #expect(directory.active == 0 && directory.count == 2, "numbers are kept")
-        #expect(directory.number(of: 0xB, nowMicros: 130_000_000) == b && directory.active == 0,
-                "looking a number up is not a batch: the port touches it")
+        #expect(directory.number(of: 0xB, nowMicros: 130_000_000) == b && directory.active == 1,
+                "a batch of b: active again, under its old number")
         #expect(directory.producerID(of: a) == 0xA)
         #expect(ProducerDirectory.activeHorizon(for: WindowPolicy(intervalMicros: 60_000_000, allowedLatenessMicros: 5_000_000,
                                                                   futureToleranceMicros: 1_000_000)) == 130_000_000)
