@@ -103,7 +103,7 @@ public final class BatchResolver {
     @inline(never)
     private func intern(_ reference: UInt16, _ symbolOf: UnsafeMutablePointer<UInt32>) -> UInt32 {
         let symbol = symbols.intern(tables.pointee.batch?.string(reference) ?? "", producer: tables.pointee.producer,
-                                    producersKnown: producers?.active ?? 0)
+                                    producersActive: producers?.active ?? 0)
         symbolOf[Int(reference)] = symbol
         return symbol
     }

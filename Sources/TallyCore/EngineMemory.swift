@@ -17,13 +17,13 @@ import Synchronization
 ///
 /// Shared fairly between producers, like a window's series cap: the first ½ of the limit
 /// first come, first served; the second ½ only for a producer holding less than its share,
-/// the limit divided by the producers active now (``ProducerDirectory/active``). A producer whose traffic fills the
-/// tables is stopped at ½ (or at its share, if that is more) and the others keep room to
-/// grow; with two producers each is sure of its half. (¾ until December 2026: under a
-/// flood of 1 MiB batches, a well-behaved producer whose open windows needed more than the
-/// last quarter folded some of its frames, 445 of 19,300 in one CI run of the attack
-/// tests.) One lock per reservation (a new series, or a series' second frame), never per
-/// frame.
+/// the limit divided by the producers active now (``ProducerDirectory/fairShare(of:holders:active:)``).
+/// A producer whose traffic fills the tables is stopped at ½ (or at its share, if that is
+/// more) and the others keep room to grow; with two producers each is sure of its half.
+/// (¾ until December 2026: under a flood of 1 MiB batches, a well-behaved producer whose
+/// open windows needed more than the last quarter folded some of its frames, 445 of 19,300
+/// in one CI run of the attack tests.) One lock per reservation (a new series, or a
+/// series' second frame), never per frame.
 public final class EngineMemory: Sendable {
     /// Bytes a series with one frame holds: its entry (the first record, pointers) and its
     /// index slots (Benchmarks/README.md, "Memory": 255 B measured).
@@ -55,7 +55,7 @@ public final class EngineMemory: Sendable {
         }
         let total = usedBytes + bytes
         if total > limitBytes { return false }
-        let share = limitBytes / max(1, producers?.active ?? 1)
+        let share = ProducerDirectory.fairShare(of: limitBytes, holders: 1, active: producers?.active ?? 1)
         let firstCome = total <= limitBytes - limitBytes / 2
         let granted = byProducer.withLock { held -> Bool in
             if producer >= held.count { held += [Int](repeating: 0, count: producer + 1 - held.count) }

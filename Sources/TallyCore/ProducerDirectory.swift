@@ -119,4 +119,11 @@ public final class ProducerDirectory: Sendable {
 
     /// Producers active now (see the type's comment): the fair shares' divisor.
     public var active: Int { activeNow.load(ordering: .relaxed) }
+
+    /// One producer's fair share of `bound` (series, bytes or symbols), as every shared bound
+    /// computes it: the bound ÷ the producers holding part of it (`holders`, the asking one
+    /// included) or ÷ the producers ``active`` now, whichever is more; at least 1.
+    public static func fairShare(of bound: Int, holders: Int, active: Int) -> Int {
+        max(1, bound / max(1, holders, active))
+    }
 }

@@ -65,17 +65,17 @@ public final class SymbolTable: Sendable {
     }
 
     /// The symbol of `string`, adding it when new and within `producer`'s share (see
-    /// "Shares"; `producersKnown`: the producers active now); stamps it with the
+    /// "Shares"; `producersActive`: the producers active now); stamps it with the
     /// current generation. ``overflow`` when it is new and there is no room for it.
     public func intern(_ string: String, producer: UInt32 = ProducerDirectory.unnumbered,
-                       producersKnown: Int = 0) -> UInt32 {
+                       producersActive: Int = 0) -> UInt32 {
         state.withLock { state in
             if let id = state.ids[string] {
                 state.stamps[Int(id)] = state.generation
                 return id
             }
             let live = state.strings.count - state.free.count
-            guard live < maxSymbols && (live < maxSymbols / 2 || Self.isWithinShare(producer, producersKnown, state, maxSymbols))
+            guard live < maxSymbols && (live < maxSymbols / 2 || Self.isWithinShare(producer, producersActive, state, maxSymbols))
             else {
                 state.overflowed += 1
                 return SymbolTable.overflow
@@ -99,10 +99,10 @@ public final class SymbolTable: Sendable {
     }
 
     /// Whether `producer` holds fewer symbols than its fair share.
-    private static func isWithinShare(_ producer: UInt32, _ producersKnown: Int, _ state: State, _ maxSymbols: Int) -> Bool {
+    private static func isWithinShare(_ producer: UInt32, _ producersActive: Int, _ state: State, _ maxSymbols: Int) -> Bool {
         let mine = state.held[producer] ?? 0
         let holding = state.held.count + (mine == 0 ? 1 : 0)
-        return mine < max(1, maxSymbols / max(holding, producersKnown))
+        return mine < ProducerDirectory.fairShare(of: maxSymbols, holders: holding, active: producersActive)
     }
 
     /// Live symbols added by `producer`.

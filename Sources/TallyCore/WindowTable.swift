@@ -559,7 +559,7 @@ public final class WindowTable: @unchecked Sendable {
     private func isWithinShare(_ producer: Int) -> Bool {
         let mine = admitted(by: producer)
         let admitting = state.pointee.producersAdmitting + (mine == 0 ? 1 : 0)
-        return mine < max(1, maxSeries / max(admitting, producers?.active ?? 0))
+        return mine < ProducerDirectory.fairShare(of: maxSeries, holders: admitting, active: producers?.active ?? 0)
     }
 
     /// Counts one key admitted for `producer`, growing the per-producer counts when needed.

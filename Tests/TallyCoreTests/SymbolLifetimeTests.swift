@@ -35,12 +35,12 @@ import TallyWire
     /// goes back with the released symbols.
     @Test func aProducerFloodingNamesTakesNoMoreThanItsShareOfTheTable() {
         let symbols = SymbolTable(maxSymbols: 100)  // "" and ~overflow~ take 2 of them
-        let flood = (0..<200).map { symbols.intern("flood-\($0)", producer: 1, producersKnown: 2) }
+        let flood = (0..<200).map { symbols.intern("flood-\($0)", producer: 1, producersActive: 2) }
         #expect(flood.filter { $0 != SymbolTable.overflow }.count == 50, "the first half, then its share of 100 ÷ 2")
         #expect(symbols.held(by: 1) == 50 && symbols.overflowed == 150)
-        let polite = (0..<40).map { symbols.intern("polite-\($0)", producer: 2, producersKnown: 2) }
+        let polite = (0..<40).map { symbols.intern("polite-\($0)", producer: 2, producersActive: 2) }
         #expect(!polite.contains(SymbolTable.overflow), "the other producer's new names get symbols")
-        #expect(symbols.intern("flood-0", producer: 2, producersKnown: 2) == flood[0], "a string in the table is found whoever asks")
+        #expect(symbols.intern("flood-0", producer: 2, producersActive: 2) == flood[0], "a string in the table is found whoever asks")
         #expect(symbols.held(by: 2) == 40)
         // A lone producer may fill the whole table.
         let alone = SymbolTable(maxSymbols: 100)
@@ -48,7 +48,7 @@ import TallyWire
         let ended = symbols.advanceGeneration()
         #expect(symbols.release(stampedThrough: ended) == 90)
         #expect(symbols.held(by: 1) == 0 && symbols.held(by: 2) == 0)
-        #expect(symbols.intern("flood-new", producer: 1, producersKnown: 2) != SymbolTable.overflow, "room again")
+        #expect(symbols.intern("flood-new", producer: 1, producersActive: 2) != SymbolTable.overflow, "room again")
     }
 
     @Test func leasesSayWhichGenerationsTablesStillHold() throws {
