@@ -32,6 +32,9 @@ public final class AggregationEngine: @unchecked Sendable {
     private let reclaimer: SymbolReclaimer
     private let started = Atomic<Bool>(false)
     private let stopped = Atomic<Bool>(false)
+    /// Producer ids released from ``producers`` and not yet taken by ``takeReleasedProducers()``
+    /// (at most the directory's capacity; the oldest go first).
+    private let releasedProducers = Mutex<[UInt64]>([])
 
     /// - Parameter clock: the collector's clock, µs since the Unix epoch (injectable for tests).
     /// - Parameter symbols: the table to intern into (nil: a new one of
@@ -42,7 +45,8 @@ public final class AggregationEngine: @unchecked Sendable {
         let symbols = symbols ?? SymbolTable(maxSymbols: configuration.maxSymbols)
         self.symbols = symbols
         self.clock = clock
-        let producers = ProducerDirectory(activeHorizonMicros: ProducerDirectory.activeHorizon(for: configuration.window))
+        let producers = ProducerDirectory(activeHorizonMicros: ProducerDirectory.activeHorizon(for: configuration.window),
+                                          releaseAfterMicros: ProducerDirectory.releaseAfter(for: configuration.window))
         self.producers = producers
         let memory = EngineMemory(limitBytes: configuration.memoryLimitBytes, producers: producers)
         self.memory = memory
@@ -104,8 +108,13 @@ public final class AggregationEngine: @unchecked Sendable {
     /// returned by an earlier call hold their symbols until they are freed.
     public func collectSealedWindows() -> [SealedWindow] {
         reclaimer.step(ports: ports.withLock { $0 })
-        producers.retireIdle(nowMicros: clock())
+        let now = clock()
+        producers.retireIdle(nowMicros: now)
         let through = shards.map { $0.sealedClock.load(ordering: .acquiring) }.min() ?? 0
+        // Against the time every shard has sealed through, not the clock: a shard merges a
+        // sealed window's folds by producer number before it publishes that time. Never past
+        // the clock: a stopping shard seals through the end of time.
+        releaseIdleProducers(nowMicros: min(through, now))
         var byStart: [UInt64: [WindowTable]] = [:]
         for shard in shards {
             shard.mailbox.withLock { tables in
@@ -122,6 +131,38 @@ public final class AggregationEngine: @unchecked Sendable {
         }
         return byStart.keys.sorted().map { SealedWindow(startMicros: $0, intervalMicros: configuration.window.intervalMicros,
                                                         tables: byStart[$0]!) }
+    }
+
+    /// Releases the producers idle past the directory's release delay
+    /// (``ProducerDirectory/releaseIdle(nowMicros:keeping:)``) and recycles their numbers
+    /// once what the engine kept under them is moved to ``ProducerDirectory/unnumbered``: the
+    /// shards' folded, late and future counts (reported from then on under producer id 0,
+    /// the snapshots' `producer.other`) and their symbols' ownership. A producer whose
+    /// number still holds window-table bytes (a sealed window not yet flushed) waits for a
+    /// later pass, so no table gives back bytes under a number someone else holds.
+    func releaseIdleProducers(nowMicros: UInt64) {
+        let holding = Set(memory.bytesByProducer.keys.map { UInt32(truncatingIfNeeded: $0) })
+        let released = producers.releaseIdle(nowMicros: nowMicros, keeping: holding)
+        guard !released.isEmpty else { return }
+        let numbers = Set(released.map(\.number))
+        for shard in shards { shard.moveProducerCounts(of: numbers, to: ProducerDirectory.unnumbered) }
+        symbols.disown(numbers)
+        producers.recycle(released.map(\.number))
+        let bound = producers.capacity
+        releasedProducers.withLock { ids in
+            ids.append(contentsOf: released.map(\.producer))
+            if ids.count > bound { ids.removeFirst(ids.count - bound) }
+        }
+    }
+
+    /// The producer ids released since the last call (oldest first; at most the
+    /// directory's capacity): their per-producer counts are now under producer id 0, and a
+    /// batch of one of them starts it afresh. The collector drops them from its ledger.
+    public func takeReleasedProducers() -> [UInt64] {
+        releasedProducers.withLock { ids in
+            defer { ids.removeAll() }
+            return ids
+        }
     }
 
     /// The engine's counters, summed over ports and shards.
@@ -240,7 +281,10 @@ public final class IngestPort: @unchecked Sendable {
             lastProducer = (batch.producerID, engine.producers.number(of: batch.producerID, nowMicros: now))
             lastTouchMicros = now
         } else if now < lastTouchMicros || now - lastTouchMicros >= 1_000_000 {
-            engine.producers.touch(lastProducer.number, nowMicros: now)
+            if !engine.producers.touch(lastProducer.number, of: batch.producerID, nowMicros: now) {
+                // Released while idle (or room for an unnumbered one): a new number.
+                lastProducer.number = engine.producers.number(of: batch.producerID, nowMicros: now)
+            }
             lastTouchMicros = now
         }
         // One writer (this thread): a load and a store, no read-modify-write.

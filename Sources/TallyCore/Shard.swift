@@ -62,6 +62,21 @@ final class Shard: @unchecked Sendable {
         self.clock = clock
     }
 
+    /// Moves the folded, late and future counts of producer `numbers` (released from the
+    /// ``ProducerDirectory``) to number `other`, so that each released number starts from 0.
+    func moveProducerCounts(of numbers: Set<UInt32>, to other: UInt32) {
+        func move(_ counts: borrowing Mutex<[UInt32: UInt64]>) {
+            counts.withLock { byProducer in
+                for number in numbers {
+                    if let frames = byProducer.removeValue(forKey: number) { byProducer[other, default: 0] &+= frames }
+                }
+            }
+        }
+        move(foldedByProducer)
+        move(lateByProducer)
+        move(futureByProducer)
+    }
+
     func addRing(_ ring: SPSCRing<FrameRecord>) {
         portsLock.withLock { $0.append(ring) }
     }

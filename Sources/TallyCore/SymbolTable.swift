@@ -98,10 +98,28 @@ public final class SymbolTable: Sendable {
         }
     }
 
+    /// The owner of the symbols of released producers (``disown(_:)``): counted in no share.
+    public static let releasedOwner = UInt32.max
+
+    /// Hands the symbols added by producer `numbers` (released from the
+    /// ``ProducerDirectory``, whose numbers go to new producers) to ``releasedOwner``: a new
+    /// producer under a recycled number starts holding none. O(symbols) under the lock.
+    public func disown(_ numbers: Set<UInt32>) {
+        state.withLock { state in
+            var moved = 0
+            for number in numbers { moved += state.held.removeValue(forKey: number) ?? 0 }
+            guard moved > 0 else { return }
+            state.held[SymbolTable.releasedOwner, default: 0] += moved
+            for id in 2..<state.owners.count where numbers.contains(state.owners[id]) {
+                state.owners[id] = SymbolTable.releasedOwner
+            }
+        }
+    }
+
     /// Whether `producer` holds fewer symbols than its fair share.
     private static func isWithinShare(_ producer: UInt32, _ producersActive: Int, _ state: State, _ maxSymbols: Int) -> Bool {
         let mine = state.held[producer] ?? 0
-        let holding = state.held.count + (mine == 0 ? 1 : 0)
+        let holding = state.held.count - (state.held[releasedOwner] == nil ? 0 : 1) + (mine == 0 ? 1 : 0)
         return mine < ProducerDirectory.fairShare(of: maxSymbols, holders: holding, active: producersActive)
     }
 

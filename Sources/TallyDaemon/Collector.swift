@@ -322,7 +322,11 @@ public final class Collector: @unchecked Sendable {
     func flush() {
         let sealedThrough = engine.sealedThroughMicros
         defer { releaseJournal(sealedThroughMicros: sealedThrough) }
-        for window in engine.collectSealedWindows() {
+        let windows = engine.collectSealedWindows()
+        // Producers the engine released (idle for minutes): their counts join `producer.other`
+        // before these windows' snapshots take the counters.
+        producers.retire(engine.takeReleasedProducers())
+        for window in windows {
             let started = DispatchTime.now().uptimeNanoseconds
             guard let (sequence, snapshot) = numberedSnapshot(window, symbols: engine.symbols) else { continue }
             var encoded = EncodedSnapshot(sequence: sequence, snapshot: snapshot, bytes: SnapshotCodec.encode(snapshot))

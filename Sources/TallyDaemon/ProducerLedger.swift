@@ -3,7 +3,9 @@ import Synchronization
 /// Frames received per producer (the `producer_id` of each batch header), so a load
 /// tester can check, producer by producer, that what it sent arrived. Updated once
 /// per batch, never per frame. Holds at most ``capacity`` producers; batches of
-/// producers beyond that are counted under ``ProducerLedger/otherProducers``.
+/// producers beyond that are counted under ``ProducerLedger/otherProducers``. A producer
+/// the engine released (idle for minutes, `ProducerDirectory`) is retired: its counts
+/// join ``otherProducers``, its own disappear, and a batch of it later starts it from 0.
 public final class ProducerLedger: Sendable {
     /// What one producer's valid batches brought.
     public struct Entry: Sendable, Equatable {
@@ -29,12 +31,29 @@ public final class ProducerLedger: Sendable {
     public func record(producer: UInt64, frames: UInt64, dropped: UInt64) {
         entries.withLock { entries in
             var key = producer
-            if entries[key] == nil && entries.count >= capacity { key = ProducerLedger.otherProducers }
+            let listed = entries.count - (entries[ProducerLedger.otherProducers] == nil ? 0 : 1)
+            if entries[key] == nil && listed >= capacity { key = ProducerLedger.otherProducers }
             var entry = entries[key] ?? Entry()
             entry.frames &+= frames
             entry.ingestDropped &+= dropped
             entry.batches &+= 1
             entries[key] = entry
+        }
+    }
+
+    /// Retires `producers`: each one's counts are added to ``otherProducers``' and its entry
+    /// removed, making room for another producer. Unknown ids are ignored.
+    public func retire(_ producers: [UInt64]) {
+        guard !producers.isEmpty else { return }
+        entries.withLock { entries in
+            for producer in producers where producer != ProducerLedger.otherProducers {
+                guard let entry = entries.removeValue(forKey: producer) else { continue }
+                var other = entries[ProducerLedger.otherProducers] ?? Entry()
+                other.frames &+= entry.frames
+                other.ingestDropped &+= entry.ingestDropped
+                other.batches &+= entry.batches
+                entries[ProducerLedger.otherProducers] = other
+            }
         }
     }
 

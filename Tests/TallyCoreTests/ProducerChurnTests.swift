@@ -14,12 +14,12 @@ import TallyWire
         let a = directory.number(of: 0xA, nowMicros: 1_000_000)
         let b = directory.number(of: 0xB, nowMicros: 2_000_000)
         #expect(directory.number(of: 0, nowMicros: 2_000_000) == ProducerDirectory.unnumbered)
-        directory.touch(ProducerDirectory.unnumbered, nowMicros: 2_000_000)
+        directory.touch(ProducerDirectory.unnumbered, of: 0, nowMicros: 2_000_000)
         #expect(directory.active == 2 && directory.count == 2, "id 0 is not counted")
         directory.retireIdle(nowMicros: 61_500_000)  // a idle 60.5 s, b 59.5 s
         #expect(directory.active == 1)
-        directory.touch(a, nowMicros: 62_000_000)
-        directory.touch(a, nowMicros: 62_500_000)
+        directory.touch(a, of: 0xA, nowMicros: 62_000_000)
+        directory.touch(a, of: 0xA, nowMicros: 62_500_000)
         #expect(directory.active == 2, "a counts again, once")
         directory.retireIdle(nowMicros: 122_600_000)  // a idle 60.1 s, b 120.6 s
         #expect(directory.active == 0 && directory.count == 2, "numbers are kept")
