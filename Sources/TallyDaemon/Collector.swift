@@ -43,6 +43,8 @@ public final class Collector: @unchecked Sendable {
 
     /// The file sink (the source of truth; the journal waits for it).
     let fileSink: FileSink
+    /// Windows the file sink dropped: their journal segments stay for the next start.
+    let droppedWindows = DroppedWindows()
     /// How long the flusher waits for room in the file sink's queue before it drops a
     /// snapshot (seconds). A burst of windows (the final flush seals every open one at
     /// once) then waits for a sink that keeps up instead of losing windows to it.
@@ -93,10 +95,21 @@ public final class Collector: @unchecked Sendable {
         outlets += extraSinks
         // The sinks' share of the budget, split equally, so a stuck sink cannot take another's.
         let queueBytes = configuration.memoryShares.sinkQueueBytes / outlets.count
-        // The file sink's (the first's) drops lose data: the flusher waits for room in its queue.
+        // The file sink's (the first's) drops lose data: the flusher waits for room in its
+        // queue, and a window it drops anyway keeps its journal segments for the next start.
+        let droppedWindows = self.droppedWindows
+        let journaled = configuration.journal
+        let onFileSinkDrop: @Sendable (EncodedSnapshot) -> Void = { dropped in
+            guard droppedWindows.note(startMicros: dropped.snapshot.windowStartMicros) else { return }
+            logger.error("""
+                the file sink dropped window \(dropped.snapshot.windowStartMicros) µs (sequence \(dropped.sequence)); \
+                \(journaled ? "its ingest journal segments are kept: the next start recovers it" : "journal = false: its frames are lost")
+                """)
+        }
         sinks = outlets.enumerated().map { i, sink in
             SinkWorker(sink: sink, capacity: configuration.sinkQueue, maxQueuedBytes: queueBytes,
-                       admitWaitSeconds: i == 0 ? Collector.fileSinkAdmitWaitSeconds : 0)
+                       admitWaitSeconds: i == 0 ? Collector.fileSinkAdmitWaitSeconds : 0,
+                       onDrop: i == 0 ? onFileSinkDrop : nil)
         }
         // Only the newest file with an intact record is read here (one record in memory at a
         // time); the index replays its windows from the directory when the flusher starts.

@@ -47,6 +47,10 @@ public final class SinkWorker: @unchecked Sendable {
     /// snapshot (seconds, 0 … 86,400; 0: never waits). The file sink's worker waits (its
     /// drops lose data, and the flusher is off the ingest path), the others do not.
     public let admitWaitSeconds: Double
+    /// Called with each snapshot this worker drops, whatever the reason, on the thread that
+    /// drops it (the flusher's, or the worker's own): the file sink's drops pin the
+    /// window's journal segments (``Collector``).
+    let onDrop: (@Sendable (EncodedSnapshot) -> Void)?
     public static let retryDelays: [Double] = [0.05, 0.2, 0.8]
     public static let breakerThreshold = 3
     public static let breakerOpenSeconds = 10.0
@@ -70,8 +74,10 @@ public final class SinkWorker: @unchecked Sendable {
     /// caller waits for room.
     private let roomMade = DispatchSemaphore(value: 0)
 
-    public init(sink: any SnapshotSink, capacity: Int, maxQueuedBytes: Int = .max, admitWaitSeconds: Double = 0) {
+    public init(sink: any SnapshotSink, capacity: Int, maxQueuedBytes: Int = .max, admitWaitSeconds: Double = 0,
+                onDrop: (@Sendable (EncodedSnapshot) -> Void)? = nil) {
         self.sink = sink
+        self.onDrop = onDrop
         self.capacity = max(1, capacity)
         self.maxQueuedBytes = max(0, maxQueuedBytes)
         self.admitWaitSeconds = min(max(0, admitWaitSeconds), 86_400)
@@ -114,7 +120,10 @@ public final class SinkWorker: @unchecked Sendable {
                 wake.signal()
                 return true
             }
-            guard wait else { return false }
+            guard wait else {
+                onDrop?(snapshot)
+                return false
+            }
             // Woken when the sink makes room; at most 50 ms between checks in any case.
             let left = deadline &- DispatchTime.now().uptimeNanoseconds
             _ = roomMade.wait(timeout: .now() + .nanoseconds(Int(min(left, 50_000_000))))
@@ -139,11 +148,15 @@ public final class SinkWorker: @unchecked Sendable {
         wake.signal()
         let done = finished.wait(timeout: .now() + timeoutSeconds) == .success
         if !done {
-            state.withLock { s in
+            let left = state.withLock { s -> [EncodedSnapshot] in
+                defer {
+                    s.queue.removeAll()
+                    s.queuedBytes = 0
+                }
                 s.counters.dropped[.closeTimeout, default: 0] += UInt64(s.queue.count)
-                s.queue.removeAll()
-                s.queuedBytes = 0
+                return s.queue
             }
+            for snapshot in left { onDrop?(snapshot) }
         }
         return done
     }
@@ -176,6 +189,7 @@ public final class SinkWorker: @unchecked Sendable {
         let now = Date().timeIntervalSince1970
         if state.withLock({ $0.openUntil > now }) {
             state.withLock { $0.counters.dropped[.circuitOpen, default: 0] += 1 }
+            onDrop?(snapshot)
             return
         }
         var attempt = 0
@@ -204,6 +218,7 @@ public final class SinkWorker: @unchecked Sendable {
                     }
                 }
                 FileHandle.standardError.write(Data("tallyd: sink \(sink.name): \(error)\n".utf8))
+                onDrop?(snapshot)
                 return
             }
         }

@@ -61,9 +61,17 @@ public final class FileSink: SnapshotSink, @unchecked Sendable {
     }
 
     public func deliver(_ snapshot: EncodedSnapshot) throws(SinkError) {
+        if failuresToInject.load(ordering: .relaxed) > 0 {
+            failuresToInject.subtract(1, ordering: .relaxed)
+            throw SinkError("file sink: injected write failure (a test's full disk)")
+        }
         try writer.append(sequence: snapshot.sequence, payload: snapshot.bytes)
         written.store(snapshot.sequence &+ 1, ordering: .releasing)
     }
+
+    /// Failure tests: the next `count` deliveries fail as on a full disk, writing nothing.
+    func injectFailures(_ count: Int) { failuresToInject.store(count, ordering: .relaxed) }
+    private let failuresToInject = Atomic<Int>(0)
 
     public func close() { writer.close() }
 

@@ -86,8 +86,9 @@ extension Collector {
                                        sealedThroughMicros: sealedThroughMicros)
             return s.journalWatermark.advance(written: written)
         }
+        let pinned = droppedWindows.receiveRanges(configuration.engine.window)
         for writer in journalWriters {
-            writer.release(durableMicros: durable)
+            writer.release(durableMicros: durable, pinned: pinned)
             if writer.hasFailed && writer.reportFailure() {
                 logger.error("""
                     ingest journal of \(configuration.endpoints[writer.source]) stopped after a failed write \
@@ -97,10 +98,11 @@ extension Collector {
         }
     }
 
-    /// True when this process handed no snapshot or the file sink wrote the last one.
+    /// True when this process handed no snapshot, or the file sink wrote the last one and
+    /// dropped none.
     var everythingHandedIsWritten: Bool {
         let next = flushLock.withLock { $0.nextSequence }
-        return next == journalRun.firstSequence || fileSink.writtenSequence == next - 1
+        return droppedWindows.count == 0 && (next == journalRun.firstSequence || fileSink.writtenSequence == next - 1)
     }
 
     /// `journal.*` counters (STORAGE.md, "The ingest journal").
@@ -111,6 +113,7 @@ extension Collector {
             "journal.write_errors": journalWriters.reduce(0) { $0 + $1.writeErrors.load(ordering: .relaxed) },
             "journal.segments_deleted": journalWriters.reduce(0) { $0 + $1.segmentsDeleted.load(ordering: .relaxed) },
             "journal.segments_evicted": journalWriters.reduce(0) { $0 + $1.segmentsEvicted.load(ordering: .relaxed) },
+            "journal.pinned_windows": UInt64(droppedWindows.count),
         ]
         let r = recovery.withLock { $0 }
         c["journal.recovered_runs"] = r.runs

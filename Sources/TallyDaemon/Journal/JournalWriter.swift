@@ -27,6 +27,14 @@ public final class JournalWriter: @unchecked Sendable {
         /// The collector-clock time (µs) at which the newest window its frames can fall in
         /// is sealed; 0 when it holds no frame.
         var sealMicros: UInt64
+        /// The receive times (µs, collector clock) of its first and last batch (0 … 0: none).
+        var firstReceivedMicros: UInt64 = 0
+        var lastReceivedMicros: UInt64 = 0
+
+        /// Whether it may hold frames received in `range`.
+        func mayHold(receivedIn range: ClosedRange<UInt64>) -> Bool {
+            lastReceivedMicros >= range.lowerBound && firstReceivedMicros <= range.upperBound
+        }
     }
 
     static let maxSegmentBytes = 64 << 20
@@ -89,6 +97,8 @@ public final class JournalWriter: @unchecked Sendable {
             }
         }
         guard written == header.count + batch.count else { return fail() }
+        if current?.firstReceivedMicros == 0 { current?.firstReceivedMicros = receivedMicros }
+        if let last = current?.lastReceivedMicros, receivedMicros > last { current?.lastReceivedMicros = receivedMicros }
         segmentBytes += written
         bytes.add(UInt64(written), ordering: .relaxed)
         records.add(1, ordering: .relaxed)
@@ -105,11 +115,16 @@ public final class JournalWriter: @unchecked Sendable {
     }
 
     /// Deletes the closed segments whose every window is sealed and stored: those whose
-    /// seal time is at most `durableMicros` (``JournalWatermark``). Flusher thread.
-    func release(durableMicros: UInt64) {
+    /// seal time is at most `durableMicros` (``JournalWatermark``), except those that may
+    /// hold frames received in one of `pinned` (a window the file sink dropped: its
+    /// segments stay for the next start to recover it). Flusher thread.
+    func release(durableMicros: UInt64, pinned: [ClosedRange<UInt64>] = []) {
         let due = closed.withLock { segments -> [Segment] in
-            let due = segments.filter { $0.sealMicros <= durableMicros }
-            segments.removeAll { $0.sealMicros <= durableMicros }
+            let isDue = { (segment: Segment) in
+                segment.sealMicros <= durableMicros && !pinned.contains { segment.mayHold(receivedIn: $0) }
+            }
+            let due = segments.filter(isDue)
+            segments.removeAll(where: isDue)
             return due
         }
         for segment in due { unlink(segment.path) }

@@ -126,6 +126,8 @@ public enum DaemonMetrics {
               "Journal segments deleted once their windows were stored."),
         .init("journal.segments_evicted", "tally_journal_segments_evicted", .counter,
               "Journal segments deleted before their windows were stored: the journal reached 4 GiB an ingest endpoint (the file sink stopped writing)."),
+        .init("journal.pinned_windows", "tally_journal_pinned_windows", .gauge,
+              "Windows the file sink dropped in this run: the journal keeps their segments and the next start recovers them."),
         .init("journal.recovered_runs", "tally_journal_recovered_runs", .counter,
               "Earlier runs that died with windows unstored, recovered from the journal at start."),
         .init("journal.recovered_frames", "tally_journal_recovered_frames", .counter,
