@@ -444,6 +444,7 @@ let kernels: [String: (Int) -> UInt64] = [
     "memory-flush-one-frame": { flushMemory($0, framesPerSeries: 1) },  // COUNT = series; prints the build's resident bytes
     "memory-flush-few": { flushMemory($0, framesPerSeries: 4) },  // COUNT = series of 4 frames each (the demo's typical series)
     "memory-flush-24": { flushMemory($0, framesPerSeries: 24) },  // COUNT = series of 24 frames each (built at the seal)
+    "memory-flush-30": { flushMemory($0, framesPerSeries: 30) },  // the most a series stashes unbuilt (EngineMemory.promotedSeriesBytes)
     "memory-flush-saturated": { flushMemory($0, framesPerSeries: 10_000) },  // COUNT = series at their largest
     "memory-flush-busy": { flushMemory($0, framesPerSeries: 100) },  // COUNT = series of 100 frames each
     "memory-demo": demoMemory,  // COUNT = demo-fleet frames in one 10-s window (40,000,000: 4 M frames/s); DemoMemory.swift

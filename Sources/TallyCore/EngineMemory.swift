@@ -1,17 +1,22 @@
 import Synchronization
 
 /// What the engine's window tables may hold, in bytes, estimated at each series' worst
-/// case: ``oneFrameSeriesBytes`` when a series is admitted, ``busySeriesBytes`` once it
-/// has a second frame (its aggregate, stash and sketches, every sketch at its largest), and
-/// 16 KiB each time a busy series' histogram front ends need room (``LiveSeriesAggregate``;
-/// refused, the series stays on its digests, counted as `series.histograms_refused`).
+/// case in steps, as it grows: ``oneFrameSeriesBytes`` when a series is admitted,
+/// ``promotedSeriesBytes`` more at its second frame (its block, which stashes its next 29
+/// frames, and its snapshot's extra at the flush), the rest of ``busySeriesBytes`` when its aggregate is built at its 31st frame
+/// (aggregate, stash and sketches, every sketch at its largest; refused, the series keeps
+/// its 30 frames and its later ones fold, `frames.folded_memory`), and 16 KiB each time a
+/// busy series' histogram front ends need room (``LiveSeriesAggregate``; refused, the
+/// series stays on its digests, counted as `series.histograms_refused`). (Until December
+/// 2026 the second frame reserved the whole busy series: a series of 2 to 30 frames, most
+/// series that are not one frame, counted 32 KiB where it holds 2.3 KB and its flush needs 3.5 KB more.)
 /// Tables reserve before they grow and release what they reserved when they are freed
 /// (after the flusher has built the window's snapshot), so open and sealed-but-unflushed
 /// windows both count.
 ///
 /// When a reservation does not fit, the frame folds into its table's overflow series
-/// (counted as `frames.folded` and `frames.folded_memory`): a new key is not admitted,
-/// and a one-frame series is not given an aggregate. The overflow series (one a table)
+/// (counted as `frames.folded` and `frames.folded_memory`): a new key is not admitted, a
+/// one-frame series is not given its block, a 30-frame series its aggregate. The overflow series (one a table)
 /// is outside the limit, so that folding never takes room from the series: the tables can
 /// hold up to ``busySeriesBytes`` each beyond it.
 ///
@@ -22,8 +27,8 @@ import Synchronization
 /// more) and the others keep room to grow; with two producers each is sure of its half.
 /// (¾ until December 2026: under a flood of 1 MiB batches, a well-behaved producer whose
 /// open windows needed more than the last quarter folded some of its frames, 445 of 19,300
-/// in one CI run of the attack tests.) One lock per reservation (a new series, or a
-/// series' second frame), never per frame.
+/// in one CI run of the attack tests.) One lock per reservation (a new series, a series'
+/// second frame, its 31st, a histogram allowance), never per frame.
 public final class EngineMemory: Sendable {
     /// Bytes a series with one frame holds: its entry (the first record, pointers) and its
     /// index slots (Benchmarks/README.md, "Memory": 255 B measured).
@@ -32,6 +37,14 @@ public final class EngineMemory: Sendable {
     /// two HyperLogLogs at their largest (Benchmarks/README.md, "Memory": 32,219 B measured
     /// for saturated sketches, ≤ 22 KB by formula plus allocator rounding).
     public static let busySeriesBytes = 32 << 10
+    /// Bytes a series' second frame reserves, of ``busySeriesBytes`` (the rest is reserved
+    /// when its aggregate is built). It holds its block (``PromotedBlockPool``, 1,968 B); the
+    /// reservation is over 4 × what building and encoding its snapshot costs beyond a
+    /// one-frame series' (3,460 B at most for 30 frames, `tally-kernels memory-flush-30`;
+    /// Benchmarks/README.md, "Memory"), the ratio a busy series' 32 KiB keeps to its ~8 KB,
+    /// so that the tables' quarter of the budget bounds the flush's extra bytes to a
+    /// sixteenth of it (`MemoryShares`) as before.
+    public static let promotedSeriesBytes = 16 << 10
 
     /// The limit (bytes); `Int.max`: unlimited.
     public let limitBytes: Int

@@ -30,7 +30,7 @@ import TallyWire
 /// ``pageSize`` entries (first record + aggregate pointer, no growth slack beyond
 /// one page); the index costs 16 bytes a slot at a load of at most ½, so 32–64
 /// bytes a series; a series' block (stash and room for its aggregate) is taken at its
-/// second frame, and the aggregate built in it at its 32nd.
+/// second frame, and the aggregate built in it at its 31st.
 public final class WindowTable: @unchecked Sendable {
     public let startMicros: UInt64
     public let maxSeries: Int
@@ -56,8 +56,8 @@ public final class WindowTable: @unchecked Sendable {
     /// plus sketch storage) and a stash (``stashCapacity`` × 64-byte ``FrameValues``).
     /// Frames from the second on go to the stash, which until the aggregate is built is the
     /// whole block (``openStashCapacity`` frames, the aggregate's room included). The
-    /// aggregate is built when that open stash fills, at the series' 32nd frame
-    /// (``WindowTable/stashFilled(_:_:)``), and its histograms come from its 64th request on,
+    /// aggregate is built when that open stash fills, at the series' 31st frame
+    /// (``WindowTable/stashFilled(_:_:)``, once ``EngineMemory`` has room for it), and its histograms come from its 64th request on,
     /// in allowances the table reserves (``settleAllowance(_:_:)``). A series that ends its
     /// window with fewer frames (most series) never builds one on the shard: its snapshot
     /// aggregate is built from its frames when the window seals (``snapshot(sketches:)``,
@@ -214,6 +214,9 @@ public final class WindowTable: @unchecked Sendable {
         @usableFromInline var histogramsRefused: UInt64 = 0
         /// Frames a cohort aggregate could not take (cap or memory).
         @usableFromInline var cohortsRefused: UInt64 = 0
+        /// Series refused the bytes to build their aggregate (by entry address): capped at
+        /// the frames they have for the rest of the window (``mayBuild(_:_:)``).
+        @usableFromInline var capped: Set<UInt> = []
         /// Bytes reserved from ``EngineMemory`` for this table's series, in all and per
         /// producer number, released at deinit.
         @usableFromInline var reservedBytes = 0
@@ -454,15 +457,15 @@ public final class WindowTable: @unchecked Sendable {
     }
 
     /// The second frame of an admitted series: gives it its block (``Entry/promote(_:pool:)``)
-    /// when ``EngineMemory`` has room for a busy series, else folds the frame (the series
-    /// keeps its first frame).
+    /// when ``EngineMemory`` has room for it (``EngineMemory/promotedSeriesBytes``), else
+    /// folds the frame (the series keeps its first frame).
     /// A series refused once stays at its first frame for the rest of this window
     /// (``Entry/refusedStash`` in its unused stash count), so that its later frames fold
     /// without taking ``EngineMemory``'s lock each.
     @usableFromInline @inline(never)
     func promote(_ entry: UnsafeMutablePointer<Entry>, _ record: UnsafePointer<FrameRecord>) {
         let producer = WindowTable.producerSlot(of: record)
-        guard entry.pointee.stashed != Entry.refusedStash, reserve(EngineMemory.busySeriesBytes, for: producer) else {
+        guard entry.pointee.stashed != Entry.refusedStash, reserve(EngineMemory.promotedSeriesBytes, for: producer) else {
             entry.pointee.stashed = Entry.refusedStash
             if record.pointee.key.isCohort {
                 state.pointee.cohortsRefused &+= 1
@@ -480,12 +483,38 @@ public final class WindowTable: @unchecked Sendable {
     @usableFromInline @inline(never)
     func stashFilled(_ entry: UnsafeMutablePointer<Entry>, _ record: UnsafePointer<FrameRecord>) {
         if entry.pointee.aggregate == nil {
+            guard mayBuild(entry, record) else { return }
             entry.pointee.build(sketches: sketches, summaries: cohortSummaries)
         } else {
             entry.pointee.fold()
         }
         let aggregate = entry.pointee.aggregate.unsafelyUnwrapped
         if aggregate.pointee.wantsAllowance { settleAllowance(aggregate, record) }
+    }
+
+    /// A series' open stash is full and its aggregate is to be built: it reserves the rest of
+    /// a busy series' bytes (``EngineMemory/busySeriesBytes`` less the
+    /// ``EngineMemory/promotedSeriesBytes`` its second frame reserved). Refused, the series is
+    /// **capped** for the rest of the window: it keeps the frames it has but the one that
+    /// filled its stash, which is taken back out and folded (`frames.folded_memory`; a
+    /// cohort's is counted as refused), and so is each later frame, written to the stash's
+    /// last slot and taken back out here, without the memory's lock (a set lookup). The
+    /// overflow series is outside the limit.
+    private func mayBuild(_ entry: UnsafeMutablePointer<Entry>, _ record: UnsafePointer<FrameRecord>) -> Bool {
+        guard memory != nil, state.pointee.overflowEntry.map({ entryPointer($0) }) != entry else { return true }
+        let address = UInt(bitPattern: entry)
+        let producer = WindowTable.producerSlot(of: record)
+        if state.pointee.capped.isEmpty || !state.pointee.capped.contains(address) {
+            if reserve(EngineMemory.busySeriesBytes - EngineMemory.promotedSeriesBytes, for: producer) { return true }
+            state.pointee.capped.insert(address)
+        }
+        entry.pointee.stashed &-= 1  // trivial values: nothing to release
+        if record.pointee.key.isCohort {
+            state.pointee.cohortsRefused &+= 1
+        } else {
+            fold(record, producer: producer, forMemory: true)
+        }
+        return false
     }
 
     /// A busy series' histograms ask for memory (``LiveSeriesAggregate``): reserves

@@ -521,8 +521,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     # Memory budget (MiB). Half of it bounds the ingest's receive queues: a message over
     # 1 MiB closes its connection, and receive queue = min(receive_queue,
     # budget / 2 / max_connections / 1 MiB - 1) batches per connection (≥ 1). A quarter
-    # bounds the windows' series, counted at their worst case (256 B a series with one
-    # frame, 32 KiB with more, 16 KiB more each time a busy series' histograms need room);
+    # bounds the windows' series, counted at their worst case as they grow (256 B at a
+    # series' first frame, 16 KiB more at its second, the rest of 32 KiB at its 31st, 16 KiB
+    # more each time a busy series' histograms need room);
     # past it new series fold into ~overflow~ (frames.folded_memory), and busy series refused
     # histogram room stay on their t-digests (series.histograms_refused).
     # An eighth bounds the flush of one window: series per window ≤ budget / 16 / 2,623 B

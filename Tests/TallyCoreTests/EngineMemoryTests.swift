@@ -17,9 +17,9 @@ import TallyWire
     }
 
     @Test func seriesThatDoNotFitFoldAndFreedTablesGiveTheirBytesBack() throws {
-        let one = EngineMemory.oneFrameSeriesBytes, busy = EngineMemory.busySeriesBytes
-        // Room for 100 one-frame series of which 10 become busy.
-        let memory = EngineMemory(limitBytes: 100 * one + 10 * busy)
+        let one = EngineMemory.oneFrameSeriesBytes, promoted = EngineMemory.promotedSeriesBytes
+        // Room for 100 one-frame series of which 10 get a second frame.
+        let memory = EngineMemory(limitBytes: 100 * one + 10 * promoted)
         var table: WindowTable? = WindowTable(startMicros: 0, maxSeries: 1_000, sketches: SketchParameters(), memory: memory)
         // Three passes over 100 keys: every key's first frame, then second and third frames.
         for n in 0..<3 {
@@ -28,19 +28,59 @@ import TallyWire
         do {
             let t = try #require(table)
             #expect(t.seriesCount == 101, "every key admitted, and the overflow series")
-            #expect(t.foldedForMemory == 180 && t.foldedFrames == 180, "90 series had no room for an aggregate")
+            #expect(t.foldedForMemory == 180 && t.foldedFrames == 180, "90 series had no room for a block")
             for k in 0..<100 {
                 #expect(t.aggregate(SeriesKey(model: UInt32(k + 10)))?.requests == (k < 10 ? 3 : 1))
             }
             #expect(t.aggregate(.overflow)?.requests == 180)
             #expect(t.frames == 300)
             // The overflow series is outside the limit (one a table).
-            #expect(memory.usedBytes == 100 * one + 10 * busy)
+            #expect(memory.usedBytes == 100 * one + 10 * promoted)
             #expect(!memory.reserve(one, producer: 0), "full: a new key folds")
         }
         table = nil
         #expect(memory.usedBytes == 0, "a freed table releases what it reserved")
         #expect(memory.reserve(one, producer: 0))
+    }
+
+    /// A series reserves its worst case in steps: a one-frame series' bytes, its block at its
+    /// second frame, the rest of a busy series when its aggregate is built at its 31st. Refused
+    /// then, it keeps its 30 frames for the rest of the window (even once room frees) and its
+    /// later frames fold, none lost.
+    @Test func aSeriesReservesInStepsAndIsCappedWhenItsAggregateDoesNotFit() throws {
+        let one = EngineMemory.oneFrameSeriesBytes, promoted = EngineMemory.promotedSeriesBytes
+        let busy = EngineMemory.busySeriesBytes
+        #expect(promoted >= PromotedBlockPool.blockBytes)
+        let memory = EngineMemory(limitBytes: 2 * one + 2 * busy)
+        let table = WindowTable(startMicros: 0, maxSeries: 10, sketches: SketchParameters(), memory: memory)
+        let a = SeriesKey(model: 10), b = SeriesKey(model: 11)
+        table.add(Self.record(a, 0))
+        #expect(memory.usedBytes == one)
+        table.add(Self.record(a, 1))
+        #expect(memory.usedBytes == one + promoted, "the second frame: the block only")
+        for n in 2..<30 { table.add(Self.record(a, n)) }
+        #expect(memory.usedBytes == one + promoted, "30 frames: still stashed")
+        table.add(Self.record(a, 30))
+        #expect(memory.usedBytes == one + busy, "the 31st: the aggregate")
+        #expect(table.aggregate(a)?.requests == 31 && table.foldedFrames == 0)
+
+        // b's aggregate finds no room (another holder took it): b is capped at 30 frames.
+        table.add(Self.record(b, 0))
+        #expect(memory.reserve(busy - promoted, producer: 1), "another holder takes the room left but b's block")
+        for n in 1..<40 { table.add(Self.record(b, n)) }
+        #expect(memory.usedBytes == 2 * one + 2 * busy, "full")
+        #expect(table.aggregate(b)?.requests == 30)
+        #expect(table.foldedForMemory == 10 && table.foldedFrames == 10, "its 31st to 40th frames folded")
+        memory.release(busy - promoted, byProducer: [1: busy - promoted])
+        for n in 40..<50 { table.add(Self.record(b, n)) }
+        #expect(table.aggregate(b)?.requests == 30, "capped for the window, though room freed")
+        #expect(table.foldedForMemory == 20 && memory.usedBytes == 2 * one + busy + promoted)
+        #expect(table.aggregate(.overflow)?.requests == 20)
+        #expect(table.frames == 31 + 50, "none lost")
+        #expect(memory.reserve(busy - promoted, producer: 1), "full again")
+        for n in 50..<70 { table.add(Self.record(b, n)) }
+        #expect(table.aggregate(.overflow)?.requests == 40, "the overflow series builds its aggregate outside the limit")
+        #expect(memory.usedBytes == 2 * one + 2 * busy)
     }
 
     /// A series refused its aggregate stays at its first frame for the rest of the window,

@@ -14,11 +14,13 @@ import TallyCore
 /// The flush's eighth: building a window's snapshot while its table is still held costs at
 /// most ``flushBytesPerSeries`` a series (a one-frame series at its peak, 2,456 B, plus its
 /// 167 encoded bytes), so the series of one window are capped at half the eighth ÷ that.
-/// The other half is for the encoded bytes of busy series (~8 KB each with every sketch at
-/// its largest), of which the tables' quarter admits at most quarter ÷ 32 KiB, i.e. at most
-/// quarter ÷ 4 = budget ÷ 16 of encoded bytes. Measured with
-/// `tally-kernels memory-flush-one-frame 75000` and `memory-flush-saturated 1000`
-/// (Benchmarks/README.md, "Memory").
+/// The other half is for what series of more than one frame cost beyond that: a busy
+/// series' encoded bytes (~8 KB each with every sketch at its largest), for which the tables
+/// reserve 32 KiB, and a series of 2 to 30 frames' (built at the seal: ≤ 3,460 B more), for
+/// which they reserve 16 KiB (``EngineMemory``): each at most a quarter of its reservation,
+/// so at most quarter ÷ 4 = budget ÷ 16 in all. Measured with
+/// `tally-kernels memory-flush-one-frame 75000`, `memory-flush-30 10000` and
+/// `memory-flush-saturated 1000` (Benchmarks/README.md, "Memory").
 public struct MemoryShares: Sendable, Equatable {
     /// Resident bytes building and encoding one series of a window costs at most.
     public static let flushBytesPerSeries = 2_623
