@@ -77,7 +77,7 @@ public final class ProducerDirectory: Sendable {
     }
 
     /// The number of `producer`, whose batch came at `nowMicros` (the collector's clock),
-    /// numbering it when new and there is room; it is active from then (``touch(_:nowMicros:)``).
+    /// numbering it when new and there is room; it is active from then (``touch(_:of:nowMicros:)``).
     public func number(of producer: UInt64, nowMicros: UInt64 = 0) -> UInt32 {
         if producer == 0 { return ProducerDirectory.unnumbered }
         return state.withLock { state in

@@ -65,6 +65,25 @@ func floodThenPolite(_ engine: AggregationEngine, _ port: IngestPort, base: UInt
     return (table, table.keys.filter { engine.symbols.string($0.model).hasPrefix("flood-") }.count)
 }
 
+/// Collects sealed windows until one is returned (the shard seals on its own thread).
+func collectSealed(_ engine: AggregationEngine) -> [SealedWindow] {
+    for _ in 0..<5_000 {
+        let windows = engine.collectSealedWindows()
+        if !windows.isEmpty { return windows }
+        usleep(1_000)
+    }
+    return []
+}
+
+/// Waits until the shards have placed `frames` frames (true) or 5 s passed (false).
+func waitUntilAggregated(_ engine: AggregationEngine, _ frames: UInt64) -> Bool {
+    for _ in 0..<5_000 {
+        if engine.counters.aggregatedPerShard.reduce(0, +) >= frames { return true }
+        usleep(1_000)
+    }
+    return false
+}
+
 func ingest(_ port: IngestPort, _ batchBytes: [[UInt8]]) throws {
     let decoder = BatchDecoder()
     for bytes in batchBytes {

@@ -46,25 +46,6 @@ import TallyWire
                                                                  futureToleranceMicros: 1_000_000)) == 72_000_000)
     }
 
-    /// Collects sealed windows until one is returned (the shard seals on its own thread).
-    func collectOne(_ engine: AggregationEngine) -> [SealedWindow] {
-        for _ in 0..<5_000 {
-            let windows = engine.collectSealedWindows()
-            if !windows.isEmpty { return windows }
-            usleep(1_000)
-        }
-        return []
-    }
-
-    /// Waits until the shards have placed `frames` frames (true) or 5 s passed (false).
-    func aggregated(_ engine: AggregationEngine, _ frames: UInt64) -> Bool {
-        for _ in 0..<5_000 {
-            if engine.counters.aggregatedPerShard.reduce(0, +) >= frames { return true }
-            usleep(1_000)
-        }
-        return false
-    }
-
     /// 30 frames of 30 new models from `producer` at `eventTime`: with a cap of 10 series a
     /// window, 20 fold.
     func thirtyModels(_ port: IngestPort, producer: UInt64, eventTime: UInt64, prefix: String) throws {
@@ -87,9 +68,9 @@ import TallyWire
         let a = engine.producers.number(of: 0xA, nowMicros: clock.now)
         #expect(engine.symbols.held(by: a) == 30)
 
-        #expect(aggregated(engine, 30))
+        #expect(waitUntilAggregated(engine, 30))
         clock.advance(80_000_000)
-        var window: [SealedWindow]? = collectOne(engine)
+        var window: [SealedWindow]? = collectSealed(engine)
         #expect(window?.first?.startMicros == start)
         #expect(engine.counters.foldedByProducer == [0xA: 20])
         _ = engine.collectSealedWindows()
@@ -111,14 +92,14 @@ import TallyWire
         #expect(engine.producers.producerID(of: a) == 0xA && engine.counters.producersActive == 1,
                 "the port looked a up again and got the recycled number")
         #expect(engine.symbols.held(by: a) == 30, "only the symbols it added since")
-        #expect(aggregated(engine, 60))  // before b is active: a's share is the whole cap
+        #expect(waitUntilAggregated(engine, 60))  // before b is active: a's share is the whole cap
         try thirtyModels(port, producer: 0xB, eventTime: back, prefix: "b")
         #expect(engine.producers.producerID(of: a) == 0xA && engine.counters.producersActive == 2,
                 "b has a number of its own")
 
-        #expect(aggregated(engine, 90))
+        #expect(waitUntilAggregated(engine, 90))
         clock.advance(20_000_000)
-        _ = collectOne(engine)
+        _ = collectSealed(engine)
         #expect(engine.counters.foldedByProducer == [0: 20, 0xA: 20, 0xB: 30], "a's 20 folds of the first window are not a's")
     }
 
