@@ -339,6 +339,10 @@ public final class Collector: @unchecked Sendable {
         // Producers the engine released (idle for minutes): their counts join `producer.other`
         // before these windows' snapshots take the counters.
         producers.retire(engine.takeReleasedProducers())
+        // And producers idle past twice that delay: those the engine never numbered (its
+        // directory was full) are never released there, and would hold the ledger's room.
+        let releaseAfter = engine.producers.releaseAfterMicros
+        producers.retireIdle(longerThanMicros: releaseAfter > UInt64.max / 2 ? .max : 2 * releaseAfter)
         for window in windows {
             let started = DispatchTime.now().uptimeNanoseconds
             guard let (sequence, snapshot) = numberedSnapshot(window, symbols: engine.symbols) else { continue }

@@ -1,4 +1,5 @@
 import Synchronization
+import TallyCore
 
 /// Frames received per producer (the `producer_id` of each batch header), so a load
 /// tester can check, producer by producer, that what it sent arrived. Updated once
@@ -6,6 +7,10 @@ import Synchronization
 /// producers beyond that are counted under ``ProducerLedger/otherProducers``. A producer
 /// the engine released (idle for minutes, `ProducerDirectory`) is retired: its counts
 /// join ``otherProducers``, its own disappear, and a batch of it later starts it from 0.
+/// A producer the engine never numbered (its directory was full) is never released there,
+/// so the ledger also retires, by its own clock, any producer idle past a longer delay
+/// (``retireIdle(longerThanMicros:)``); without that, such entries would hold the ledger's
+/// room for good.
 public final class ProducerLedger: Sendable {
     /// What one producer's valid batches brought.
     public struct Entry: Sendable, Equatable {
@@ -21,23 +26,33 @@ public final class ProducerLedger: Sendable {
     /// `BatchEncoder` writes when given none: such batches cannot be told apart anyway).
     public static let otherProducers: UInt64 = 0
     public let capacity: Int
-    private let entries = Mutex([UInt64: Entry]())
+    private struct State {
+        var entries: [UInt64: Entry] = [:]
+        /// By listed producer: when its last batch came (µs, ``clock``).
+        var lastBatchMicros: [UInt64: UInt64] = [:]
+    }
+    private let state = Mutex(State())
+    /// The collector's clock, µs since the Unix epoch (injectable for tests).
+    private let clock: @Sendable () -> UInt64
 
-    public init(capacity: Int = 1_024) {
+    public init(capacity: Int = 1_024, clock: @escaping @Sendable () -> UInt64 = AggregationEngine.wallClockMicros) {
         self.capacity = capacity
+        self.clock = clock
     }
 
     /// Counts one valid batch of `frames` frames from `producer`, `dropped` of them at ingest.
     public func record(producer: UInt64, frames: UInt64, dropped: UInt64) {
-        entries.withLock { entries in
+        let now = clock()
+        state.withLock { state in
             var key = producer
-            let listed = entries.count - (entries[ProducerLedger.otherProducers] == nil ? 0 : 1)
-            if entries[key] == nil && listed >= capacity { key = ProducerLedger.otherProducers }
-            var entry = entries[key] ?? Entry()
+            let listed = state.entries.count - (state.entries[ProducerLedger.otherProducers] == nil ? 0 : 1)
+            if state.entries[key] == nil && listed >= capacity { key = ProducerLedger.otherProducers }
+            var entry = state.entries[key] ?? Entry()
             entry.frames &+= frames
             entry.ingestDropped &+= dropped
             entry.batches &+= 1
-            entries[key] = entry
+            state.entries[key] = entry
+            if key != ProducerLedger.otherProducers { state.lastBatchMicros[key] = now }
         }
     }
 
@@ -45,19 +60,41 @@ public final class ProducerLedger: Sendable {
     /// removed, making room for another producer. Unknown ids are ignored.
     public func retire(_ producers: [UInt64]) {
         guard !producers.isEmpty else { return }
-        entries.withLock { entries in
-            for producer in producers where producer != ProducerLedger.otherProducers {
-                guard let entry = entries.removeValue(forKey: producer) else { continue }
-                var other = entries[ProducerLedger.otherProducers] ?? Entry()
-                other.frames &+= entry.frames
-                other.ingestDropped &+= entry.ingestDropped
-                other.batches &+= entry.batches
-                entries[ProducerLedger.otherProducers] = other
-            }
+        state.withLock { state in
+            for producer in producers { Self.retire(producer, in: &state) }
         }
     }
 
-    public var snapshot: [UInt64: Entry] { entries.withLock { $0 } }
+    /// Retires every listed producer whose last batch came more than `idleMicros` ago (on
+    /// ``clock``), as ``retire(_:)`` does, and returns their ids (ascending). The collector
+    /// passes twice the engine's release delay, so a producer the engine numbered is
+    /// released there first (``retire(_:)``) and this catches only those it never numbered.
+    /// `UInt64.max`: none.
+    @discardableResult
+    public func retireIdle(longerThanMicros idleMicros: UInt64) -> [UInt64] {
+        guard idleMicros != .max else { return [] }
+        let now = clock()
+        return state.withLock { state in
+            let idle = state.lastBatchMicros.filter { now > $0.value && now - $0.value > idleMicros }.keys.sorted()
+            for producer in idle { Self.retire(producer, in: &state) }
+            return idle
+        }
+    }
+
+    /// Moves `producer`'s counts to ``otherProducers`` and forgets it (nothing for an
+    /// unknown id or ``otherProducers`` itself).
+    private static func retire(_ producer: UInt64, in state: inout State) {
+        guard producer != ProducerLedger.otherProducers,
+              let entry = state.entries.removeValue(forKey: producer) else { return }
+        state.lastBatchMicros[producer] = nil
+        var other = state.entries[ProducerLedger.otherProducers] ?? Entry()
+        other.frames &+= entry.frames
+        other.ingestDropped &+= entry.ingestDropped
+        other.batches &+= entry.batches
+        state.entries[ProducerLedger.otherProducers] = other
+    }
+
+    public var snapshot: [UInt64: Entry] { state.withLock { $0.entries } }
 
     /// Counter names in snapshots: `producer.<16 hex digits>.frames|ingest_dropped|batches|folded|late|future`
     /// (`producer.other.…` for producers past the capacity).
