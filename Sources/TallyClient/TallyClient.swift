@@ -103,16 +103,14 @@ public final class TallyClient: @unchecked Sendable {
         acquireLane()._withUnsafeGuaranteedRef { lane in
             defer { lane.lock.unlock() }
             guard admit(lane) else { return }
-            do throws(WireError) {
-                if try lane.withEncoder({ (encoder) throws(WireError) in
-                    try encoder.append(labels, measures, errorClass: errorClass)
-                }) { return }
+            var placed = lane.withEncoder { $0.place(labels, measures, errorClass: errorClass) }
+            if placed == false {
                 reopen(lane)
-                if try lane.encoder.append(labels, measures, errorClass: errorClass) { return }
-                lane.invalid &+= 1  // cannot happen: an empty batch takes any valid frame
-            } catch {
-                refuse(error, in: lane)
+                placed = lane.withEncoder { $0.place(labels, measures, errorClass: errorClass) }
+                // Cannot happen: an empty batch takes any valid frame.
+                if placed == false { lane.invalid &+= 1 }
             }
+            if placed == nil { refuseLast(in: lane) }
         }
     }
 
@@ -149,6 +147,13 @@ public final class TallyClient: @unchecked Sendable {
     private func reopen(_ lane: Lane) {
         seal(lane, carryingStrings: true)
         lane.firstFrameNanos = monotonicNanos()
+    }
+
+    /// The request the lane's encoder just refused (``BatchEncoder/refusal``), as
+    /// ``refuse(_:in:)``. Out of line, so that its error's stack slot is not its caller's.
+    @inline(never)
+    private func refuseLast(in lane: Lane) {
+        if let refusal = lane.encoder.refusal { refuse(refusal, in: lane) }
     }
 
     /// A frame that breaks the wire rules: dropped and counted as `invalid_frame`.
@@ -409,6 +414,12 @@ private final class Lane: @unchecked Sendable {
 
     /// Runs `body` on the lane's encoder without retaining it (the client's `encoders`
     /// keep it alive, and the lane lock keeps it from being swapped meanwhile).
+    @inline(__always)
+    func withEncoder<Value>(_ body: (BatchEncoder) -> Value) -> Value {
+        encoderReference._withUnsafeGuaranteedRef(body)
+    }
+
+    /// ``withEncoder(_:)`` for a body that throws.
     @inline(__always)
     func withEncoder<Value>(_ body: (BatchEncoder) throws(WireError) -> Value) throws(WireError) -> Value {
         let outcome: Result<Value, WireError> = encoderReference._withUnsafeGuaranteedRef { encoder in

@@ -127,26 +127,45 @@ public final class BatchEncoder {
     /// - Throws: ``WireError`` when the measures break the format's rules (a value out of
     ///   range, an over-long error class); the labels were checked when they were made.
     public func append(_ labels: FrameLabels, _ measures: FrameMeasures, errorClass: String? = nil) throws(WireError) -> Bool {
+        try appendInPlace(labels, measures, errorClass: errorClass)
+    }
+
+    /// The error of the last request ``place(_:_:errorClass:)`` refused.
+    package private(set) var refusal: WireError?
+
+    /// ``append(_:_:errorClass:)`` without a thrown error: `true` appended, `false` full (the
+    /// batch unchanged), `nil` refused for breaking the format's rules (the error in
+    /// ``refusal``). `TallyClient`'s path: a typed error's indirect result buffer cost its
+    /// caller a stack protector's check and a frame's worth of register shuffling per request.
+    package func place(_ labels: FrameLabels, _ measures: FrameMeasures, errorClass: String?) -> Bool? {
+        do throws(WireError) {
+            return try appendInPlace(labels, measures, errorClass: errorClass)
+        } catch {
+            refusal = error
+            return nil
+        }
+    }
+
+    @inline(__always)
+    func appendInPlace(_ labels: FrameLabels, _ measures: FrameMeasures, errorClass: String?) throws(WireError) -> Bool {
         precondition(!progress.pointee.finished, "append after finish: call reset() first")
         guard frameCount < WireLimits.maxFrames else { return false }
-        let tagCount = labels.tagCount
-        let length = WireLimits.encodedFrameLength + tagCount * WireLimits.tagLength
-        try validate(measures)
+        let tagCount = labels.tagCount  // ≤ WireLimits.maxTags, checked when the labels were made
+        let length = WireLimits.encodedFrameLength &+ tagCount &* WireLimits.tagLength
+        if _slowPath(Self.breaksRulesApart(measures)) { try validateNamingTheRule(measures) }
         let mark = strings.mark
         guard let references = references(of: labels),
               // Inline test first: most requests succeed and carry no error class.
               let errorClass = errorClass == nil ? WireLimits.noString : try intern(optional: errorClass, "error_class")
         else { return try full(mark) }
-        if framesEnd + length + strings.byteCount > capacity { return try full(mark) }
+        // Each term is at most the capacity (a few MiB): the sums cannot overflow.
+        if framesEnd &+ length &+ strings.byteCount > capacity { return try full(mark) }
         let p = buffer + framesEnd
-        p.writeLE(references[0], FrameLayout.model)
-        p.writeLE(references[1], FrameLayout.modelVersion)
-        p.writeLE(references[2], FrameLayout.promptVersion)
-        p.writeLE(references[3], FrameLayout.route)
+        writeLabelReferences(references, at: p)
         writeTagReferences(references + 4, count: 2 * tagCount, at: p + WireLimits.encodedFrameLength)
         write(measures, errorClass: errorClass, ring: labels.ring, tagCount: tagCount, at: p)
-        progress.pointee.framesEnd += length
-        progress.pointee.frameCount += 1
+        progress.pointee.framesEnd &+= length
+        progress.pointee.frameCount &+= 1
         return true
     }
 
@@ -181,6 +200,24 @@ public final class BatchEncoder {
         guard complete else { return nil }
         labelRefs.commit(labels.id, generation: generation)
         return place
+    }
+
+    /// Writes the model, model version, prompt version and route references (the first four
+    /// of `references`) at frame `p`: on a little-endian machine in one 8-byte move, their
+    /// four fields being adjacent in the frame, in that order; else one at a time.
+    @usableFromInline @inline(__always)
+    func writeLabelReferences(_ references: UnsafePointer<UInt16>, at p: UnsafeMutableRawPointer) {
+        #if _endian(little)
+        if FrameLayout.modelVersion == FrameLayout.model + 2 && FrameLayout.promptVersion == FrameLayout.model + 4
+            && FrameLayout.route == FrameLayout.model + 6 {
+            (p + FrameLayout.model).copyMemory(from: references, byteCount: 4 * MemoryLayout<UInt16>.size)
+            return
+        }
+        #endif
+        p.writeLE(references[0], FrameLayout.model)
+        p.writeLE(references[1], FrameLayout.modelVersion)
+        p.writeLE(references[2], FrameLayout.promptVersion)
+        p.writeLE(references[3], FrameLayout.route)
     }
 
     /// Writes `count` (≤ 16) tag references from `references` at `tags`: on a little-endian
@@ -360,17 +397,35 @@ public final class BatchEncoder {
     /// that names it.
     @usableFromInline @inline(__always)
     func validate(_ m: FrameMeasures) throws(WireError) {
+        if _slowPath(Self.breaksRules(m)) { try validateNamingTheRule(m) }
+    }
+
+    /// Whether `m` breaks one of the rules ``validate(_:)`` checks (which one:
+    /// ``validateNamingTheRule(_:)``).
+    @usableFromInline @inline(__always)
+    static func breaksRules(_ m: borrowing FrameMeasures) -> Bool {
         @inline(__always) func bit(_ rule: Bool) -> UInt8 { rule ? 1 : 0 }
         let ttft = m.timeToFirstTokenMicros ?? 0
         let kinds = m.safetyKinds.rawValue
         var broken = bit(ttft == WireLimits.absent32) | bit(ttft > m.totalLatencyMicros)
         broken |= bit(m.queueTimeMicros > m.totalLatencyMicros)
         broken |= bit(UInt64(m.cachedInputTokens) &+ UInt64(m.cacheCreationInputTokens) > UInt64(m.inputTokens))
-        broken |= bit(m.reasoningOutputTokens > m.outputTokens) | bit(!m.outcome.isValid)
+        // `!m.outcome.isValid` without its branches: bit 3 of `outcome & outcome >> 1` is set
+        // when the task's two bits (3, 4) both are (the undefined value 3), bit 5 when the
+        // feedback's (5, 6) both are; bit 7 is reserved.
+        let outcome = m.outcome.rawValue
+        broken |= bit(m.reasoningOutputTokens > m.outputTokens) | bit((outcome & 0x80) | (outcome & (outcome &>> 1) & 0x28) != 0)
         broken |= bit(kinds & ~SafetyKinds.defined.rawValue != 0) | bit((m.safetySeverity == .none) != (kinds == 0))
         broken |= bit(m.categoryID == WireLimits.noCategory)
-        if _slowPath(broken != 0) { try validateNamingTheRule(m) }
+        return broken != 0
     }
+
+    /// ``breaksRules(_:)`` as a call of its own, a leaf: where the frame's numbers are
+    /// written after a call that may not be inlined (the label path's interning), the
+    /// checks' loads would otherwise stay live across it, spilled to the stack and read
+    /// back.
+    @usableFromInline @inline(never)
+    static func breaksRulesApart(_ m: borrowing FrameMeasures) -> Bool { breaksRules(m) }
 
     /// The rule `frame` breaks, as the error (``validate(_:)`` found one).
     @usableFromInline @inline(never)

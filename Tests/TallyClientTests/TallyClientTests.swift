@@ -126,6 +126,7 @@ func frame(_ i: Int, thread: Int = 0) -> TraceFrame {
         let threads = 4, perThread = 2_500
         recordLabeled(client, labels, threads: threads, perThread: perThread) { _, i in i % 21 }
         client.record(labels[0], FrameMeasures(eventTimeMicros: 1, timeToFirstTokenMicros: 2_000, totalLatencyMicros: 1_000))
+        #expect(client.lastInvalidFrameError?.field == "time_to_first_token")
         let counters = client.close(timeoutMillis: 10_000)
         try collector.receive(expected: threads * perThread)
         #expect(collector.frames == threads * perThread)

@@ -130,4 +130,34 @@ import TallySynthetic
         }
         #expect(encoder.byteCount == bytes && encoder.frameCount == 1)
     }
+
+    /// `place`, the client's path, says what `append` says without throwing: appended,
+    /// full (batch unchanged), or refused with the error kept in `refusal`.
+    @Test func placeReportsAppendedFullAndRefused() throws {
+        let encoder = BatchEncoder(capacity: 1_024)
+        let labels = try FrameLabels(model: "m", modelVersion: "v1", tags: [CohortTag("tenant", "acme")])
+        let good = FrameMeasures(eventTimeMicros: 1, totalLatencyMicros: 10)
+        #expect(encoder.place(labels, good, errorClass: nil) == true)
+        #expect(encoder.refusal == nil)
+
+        let bad = FrameMeasures(eventTimeMicros: 2, queueTimeMicros: 11, totalLatencyMicros: 10)
+        let bytes = encoder.byteCount
+        #expect(encoder.place(labels, bad, errorClass: nil) == nil)
+        #expect(encoder.refusal?.reason == .valueOutOfRange && encoder.refusal?.field == "queue_time")
+        #expect(encoder.place(labels, good, errorClass: String(repeating: "x", count: 300)) == nil)
+        #expect(encoder.refusal?.field == "error_class")
+        #expect(encoder.byteCount == bytes && encoder.frameCount == 1)
+
+        var placed = 1
+        while encoder.place(labels, good, errorClass: "oom") == true { placed += 1 }
+        #expect(placed > 1 && encoder.frameCount == placed, "filled until full, then false")
+        let full = encoder.byteCount
+        #expect(encoder.place(labels, good, errorClass: nil) == false)
+        #expect(encoder.byteCount == full)
+
+        // What was placed decodes as the frames appended.
+        let view = try BatchDecoder().decode(encoder.finish(sequence: 0))
+        #expect(view.frameCount == placed)
+        #expect(view.string(view.frames.first { $0.errorClass != WireLimits.noString }!.errorClass) == "oom")
+    }
 }

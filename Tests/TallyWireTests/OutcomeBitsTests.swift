@@ -26,6 +26,25 @@ import Testing
         }
     }
 
+    /// The encoder's branch-free check (`BatchEncoder.breaksRules`) agrees with `isValid`
+    /// on every byte, for whole frames and for kept labels.
+    @Test func theEncoderRefusesExactlyTheInvalidBytes() throws {
+        let labels = try FrameLabels(model: "m")
+        for byte in 0...255 {
+            let outcome = OutcomeBits(rawValue: UInt8(byte))
+            var frame = TraceFrame(eventTimeMicros: 1, model: "m", totalLatencyMicros: 10)
+            frame.outcome = outcome
+            let measures = FrameMeasures(eventTimeMicros: 1, totalLatencyMicros: 10, outcome: outcome)
+            #expect(BatchEncoder.breaksRules(measures) == !outcome.isValid, "byte \(byte)")
+            let encoder = BatchEncoder(capacity: 4_096)
+            let wholeFrame = Result { () throws(WireError) in try encoder.append(frame) }
+            let labeled = Result { () throws(WireError) in try encoder.append(labels, measures) }
+            #expect(((try? wholeFrame.get()) != nil) == outcome.isValid, "byte \(byte)")
+            #expect(((try? labeled.get()) != nil) == outcome.isValid, "byte \(byte)")
+            #expect(encoder.frameCount == (outcome.isValid ? 2 : 0))
+        }
+    }
+
     @Test func theInitialiserRoundTrips() {
         for task in [TaskOutcome.unknown, .success, .failure] {
             for feedback in [Feedback.none, .up, .down] {
