@@ -158,7 +158,8 @@ public final class BatchEncoder {
               // Inline test first: most requests succeed and carry no error class.
               let errorClass = errorClass == nil ? WireLimits.noString : try intern(optional: errorClass, "error_class")
         else { return try full(mark) }
-        // Each term is at most the capacity (a few MiB): the sums cannot overflow.
+        // Each term is at most the capacity (≤ WireLimits.maxBatchBytes, 1 MiB): the sums
+        // cannot overflow.
         if framesEnd &+ length &+ strings.byteCount > capacity { return try full(mark) }
         let p = buffer + framesEnd
         writeLabelReferences(references, at: p)
