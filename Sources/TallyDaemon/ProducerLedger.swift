@@ -26,12 +26,13 @@ public final class ProducerLedger: Sendable {
     /// `BatchEncoder` writes when given none: such batches cannot be told apart anyway).
     public static let otherProducers: UInt64 = 0
     public let capacity: Int
-    private struct State {
-        var entries: [UInt64: Entry] = [:]
-        /// By listed producer: when its last batch came (µs, ``clock``).
-        var lastBatchMicros: [UInt64: UInt64] = [:]
+    /// A producer's counts and when its last batch came (µs, ``clock``; not kept for
+    /// ``otherProducers``, which is never retired).
+    private struct Listed {
+        var entry = Entry()
+        var lastBatchMicros: UInt64 = 0
     }
-    private let state = Mutex(State())
+    private let entries = Mutex([UInt64: Listed]())
     /// The collector's clock, µs since the Unix epoch (injectable for tests).
     private let clock: @Sendable () -> UInt64
 
@@ -43,16 +44,18 @@ public final class ProducerLedger: Sendable {
     /// Counts one valid batch of `frames` frames from `producer`, `dropped` of them at ingest.
     public func record(producer: UInt64, frames: UInt64, dropped: UInt64) {
         let now = clock()
-        state.withLock { state in
+        entries.withLock { entries in
             var key = producer
-            let listed = state.entries.count - (state.entries[ProducerLedger.otherProducers] == nil ? 0 : 1)
-            if state.entries[key] == nil && listed >= capacity { key = ProducerLedger.otherProducers }
-            var entry = state.entries[key] ?? Entry()
-            entry.frames &+= frames
-            entry.ingestDropped &+= dropped
-            entry.batches &+= 1
-            state.entries[key] = entry
-            if key != ProducerLedger.otherProducers { state.lastBatchMicros[key] = now }
+            let listed = entries.count - (entries[ProducerLedger.otherProducers] == nil ? 0 : 1)
+            if entries[key] == nil && listed >= capacity { key = ProducerLedger.otherProducers }
+            let stamped = key != ProducerLedger.otherProducers
+            func add(_ counts: inout Listed) {
+                counts.entry.frames &+= frames
+                counts.entry.ingestDropped &+= dropped
+                counts.entry.batches &+= 1
+                if stamped { counts.lastBatchMicros = now }
+            }
+            add(&entries[key, default: Listed()])
         }
     }
 
@@ -60,8 +63,8 @@ public final class ProducerLedger: Sendable {
     /// removed, making room for another producer. Unknown ids are ignored.
     public func retire(_ producers: [UInt64]) {
         guard !producers.isEmpty else { return }
-        state.withLock { state in
-            for producer in producers { Self.retire(producer, in: &state) }
+        entries.withLock { entries in
+            for producer in producers { Self.retire(producer, in: &entries) }
         }
     }
 
@@ -74,27 +77,29 @@ public final class ProducerLedger: Sendable {
     public func retireIdle(longerThanMicros idleMicros: UInt64) -> [UInt64] {
         guard idleMicros != .max else { return [] }
         let now = clock()
-        return state.withLock { state in
-            let idle = state.lastBatchMicros.filter { now > $0.value && now - $0.value > idleMicros }.keys.sorted()
-            for producer in idle { Self.retire(producer, in: &state) }
+        return entries.withLock { entries in
+            let idle = entries.filter { producer, listed in
+                producer != ProducerLedger.otherProducers && now > listed.lastBatchMicros
+                    && now - listed.lastBatchMicros > idleMicros
+            }.keys.sorted()
+            for producer in idle { Self.retire(producer, in: &entries) }
             return idle
         }
     }
 
     /// Moves `producer`'s counts to ``otherProducers`` and forgets it (nothing for an
     /// unknown id or ``otherProducers`` itself).
-    private static func retire(_ producer: UInt64, in state: inout State) {
+    private static func retire(_ producer: UInt64, in entries: inout [UInt64: Listed]) {
         guard producer != ProducerLedger.otherProducers,
-              let entry = state.entries.removeValue(forKey: producer) else { return }
-        state.lastBatchMicros[producer] = nil
-        var other = state.entries[ProducerLedger.otherProducers] ?? Entry()
-        other.frames &+= entry.frames
-        other.ingestDropped &+= entry.ingestDropped
-        other.batches &+= entry.batches
-        state.entries[ProducerLedger.otherProducers] = other
+              let entry = entries.removeValue(forKey: producer)?.entry else { return }
+        var other = entries[ProducerLedger.otherProducers, default: Listed()]
+        other.entry.frames &+= entry.frames
+        other.entry.ingestDropped &+= entry.ingestDropped
+        other.entry.batches &+= entry.batches
+        entries[ProducerLedger.otherProducers] = other
     }
 
-    public var snapshot: [UInt64: Entry] { state.withLock { $0.entries } }
+    public var snapshot: [UInt64: Entry] { entries.withLock { $0.mapValues(\.entry) } }
 
     /// Counter names in snapshots: `producer.<16 hex digits>.frames|ingest_dropped|batches|folded|late|future`
     /// (`producer.other.…` for producers past the capacity).
