@@ -21,7 +21,7 @@ public final class Collector: @unchecked Sendable {
     /// The ingest's bounds, derived from the memory budget.
     public let budget: IngestBudget
     /// Frames received per producer id, over every source.
-    public let producers = ProducerLedger()
+    public let producers: ProducerLedger
     public let sinks: [SinkWorker]
     /// The index transform; nil when `index = false`.
     public let index: IndexStage?
@@ -59,15 +59,22 @@ public final class Collector: @unchecked Sendable {
     /// Binds every endpoint and opens every sink; throws before anything runs when
     /// one fails (a taken port, an unwritable data directory).
     /// - Parameter extraSinks: more sinks (each behind its own worker), e.g. from an embedding program.
+    /// - Parameter clock: the collector's clock, µs since the Unix epoch: the engine's (windows
+    ///   sealed, producers active and released) and the producer ledger's (idle producers
+    ///   retired). Injectable for tests, which run minutes of it in seconds. The ingest
+    ///   journal stamps batches by the wall clock whatever this is and drops segments by this
+    ///   clock's sealed windows: with another clock, run with `journal = false`.
     public init(configuration: DaemonConfiguration, logger: Logger = Logger(label: "tallyd"),
                 extraSinks: [any SnapshotSink] = [],
-                onSnapshot: (@Sendable (EncodedSnapshot) -> Void)? = nil) throws {
+                onSnapshot: (@Sendable (EncodedSnapshot) -> Void)? = nil,
+                clock: @escaping @Sendable () -> UInt64 = AggregationEngine.wallClockMicros) throws {
         try configuration.validate()
         self.configuration = configuration
         self.logger = logger
         self.onSnapshot = onSnapshot
         index = configuration.index ? try IndexStage(configuration: configuration, logger: logger) : nil
-        engine = AggregationEngine(configuration: configuration.engine)
+        engine = AggregationEngine(configuration: configuration.engine, clock: clock)
+        producers = ProducerLedger(clock: clock)
         context = try ZMQContext()
         budget = try configuration.ingestBudget
         var curveSecretKey: [UInt8]? = nil
