@@ -67,6 +67,40 @@ import TallySynthetic
         histogram.release()
     }
 
+    /// The integer buckets are the log-linear layout the type describes, index 128·s + (v >> s)
+    /// with s = max(0, ⌊log₂ v⌋ − 7), whatever arithmetic finds it (the binary64 bits from 256
+    /// on); and a bucket of different values answers the middle of its range.
+    @Test func integerBucketsAreTheLogLinearLayout() {
+        var values: [UInt32] = Array(0..<1_100) + [.max, .max - 1, 1 << 31, (1 << 31) - 1]
+        for e in 8..<32 {
+            let p = UInt32(1) << UInt32(e)
+            values += [p - 1, p, p + 1, p + p / 3, p | (p - 1) / 5]
+        }
+        var rng = SplitMix64(seed: 19)
+        for _ in 0..<20_000 { values.append(UInt32(truncatingIfNeeded: rng.next() >> UInt64(rng.next() % 33))) }
+        for v in values {
+            let s = UInt32(Swift.max(0, (31 - (v | 1).leadingZeroBitCount) - 7))
+            let want = Int(128 * s) + Int(v >> s)
+            var histogram = LogLinearHistogram(mapping: .integer)
+            var allowance = HistogramAllowance(bytes: 1 << 20)
+            #expect(histogram.insert(integer: v, allowance: &allowance))
+            let slots = UnsafeBufferPointer(start: histogram.buckets, count: histogram.width)
+            let found = slots.firstIndex { $0 != 0 }.map { histogram.low + $0 }
+            #expect(found == want, "\(v)")
+            histogram.release()
+            // Two values at the ends of the bucket's range: its middle.
+            guard s > 0 else { continue }
+            let start = (v >> s) << s, end = start + ((1 << s) - 1)
+            var mixed = LogLinearHistogram(mapping: .integer)
+            allowance = HistogramAllowance(bytes: 1 << 20)
+            #expect(mixed.insert(integer: start, allowance: &allowance) && mixed.insert(integer: end, allowance: &allowance))
+            var means: [Double] = []
+            mixed.forEachBucket { mean, n, tied in means.append(mean); #expect(n == 2 && !tied) }
+            #expect(means == [Double(start) + Double(UInt64(1) << UInt64(s)) / 2], "\(v)")
+            mixed.release()
+        }
+    }
+
     /// The scan at seal skips empty buckets eight at a time: sparse buckets anywhere in a
     /// group of eight (integers below 256 have a bucket each) all come back, with their counts.
     @Test func sparseBucketsAllComeBack() {
