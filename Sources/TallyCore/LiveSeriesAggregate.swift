@@ -69,24 +69,57 @@ struct LiveSeriesAggregate {
     /// Folds one request in.
     @inline(__always)
     mutating func add(_ r: FrameValues) {
-        if !summaries.isEmpty {
-            addSummarizing(r)
+        if summaries.isEmpty { addWithoutSummaries(r) } else { addSummarizing(r) }
+    }
+
+    /// Folds the frames of a stash in, in order: ``add(_:)`` of each, with whether the
+    /// aggregate has summaries asked once.
+    @inline(__always)
+    mutating func add(contentsOf frames: UnsafeBufferPointer<FrameValues>) {
+        if summaries.isEmpty {
+            for r in frames { addWithoutSummaries(r) }
+        } else {
+            for r in frames { addSummarizing(r) }
+        }
+    }
+
+    /// ``add(_:)`` for a series, or a cohort aggregate without summaries.
+    @inline(__always)
+    mutating func addWithoutSummaries(_ r: FrameValues) {
+        base.addCountingInline(r, categories: false)
+        if r.categoryID != WireLimits.noCategory { addCategory(r.categoryID) }
+        // Whether the front ends bucket, read once for the seven (each front end's own
+        // check reloaded it after every insert).
+        if !allowance.bucketing {
+            addToDigests(r)
             return
         }
-        base.addCounting(r, categories: false)
-        if r.categoryID != WireLimits.noCategory { addCategory(r.categoryID) }
-        queueTime.insert(integer: r.queueTimeMicros, digest: &base.queueTime, allowance: &allowance)
+        queueTime.insertBucketing(integer: r.queueTimeMicros, digest: &base.queueTime, allowance: &allowance)
         if r.timeToFirstTokenMicros != WireLimits.absent32 {
-            timeToFirstToken.insert(integer: r.timeToFirstTokenMicros, digest: &base.timeToFirstToken,
-                                    allowance: &allowance)
+            timeToFirstToken.insertBucketing(integer: r.timeToFirstTokenMicros, digest: &base.timeToFirstToken,
+                                             allowance: &allowance)
         }
-        totalLatency.insert(integer: r.totalLatencyMicros, digest: &base.totalLatency, allowance: &allowance)
+        totalLatency.insertBucketing(integer: r.totalLatencyMicros, digest: &base.totalLatency, allowance: &allowance)
         if !cohort, let tpot = r.timePerOutputTokenMicros {
-            timePerOutputToken.insert(tpot, digest: &base.timePerOutputToken, allowance: &allowance)
+            timePerOutputToken.insertBucketing(tpot, digest: &base.timePerOutputToken, allowance: &allowance)
         }
-        inputTokens.insert(integer: r.inputTokens, digest: &base.inputTokens, allowance: &allowance)
-        outputTokens.insert(integer: r.outputTokens, digest: &base.outputTokens, allowance: &allowance)
-        if !r.cost.isNaN { cost.insert(r.cost, digest: &base.cost, allowance: &allowance) }
+        inputTokens.insertBucketing(integer: r.inputTokens, digest: &base.inputTokens, allowance: &allowance)
+        outputTokens.insertBucketing(integer: r.outputTokens, digest: &base.outputTokens, allowance: &allowance)
+        if !r.cost.isNaN { cost.insertBucketing(r.cost, digest: &base.cost, allowance: &allowance) }
+    }
+
+    /// The seven distributions of ``add(_:)`` straight into the digests (not bucketing: a
+    /// series below its ``bucketingThreshold``th request, or capped). Out of line, so the
+    /// bucketing path's registers are not spent on it.
+    @inline(never)
+    mutating func addToDigests(_ r: FrameValues) {
+        base.queueTime.insert(integer: r.queueTimeMicros)
+        if r.timeToFirstTokenMicros != WireLimits.absent32 { base.timeToFirstToken.insert(integer: r.timeToFirstTokenMicros) }
+        base.totalLatency.insert(integer: r.totalLatencyMicros)
+        if !cohort, let tpot = r.timePerOutputTokenMicros { base.timePerOutputToken.insert(tpot) }
+        base.inputTokens.insert(integer: r.inputTokens)
+        base.outputTokens.insert(integer: r.outputTokens)
+        if !r.cost.isNaN { base.cost.insert(r.cost) }
     }
 
     /// ``add(_:)`` for a cohort aggregate with summaries: each distribution in
@@ -137,10 +170,14 @@ struct LiveSeriesAggregate {
     mutating func addCategory(_ category: UInt16) {
         let slot = Int(category & 63)
         let cached = Int(categoryPositions[slot])
-        if cached < base.categoryEntries.count && base.categoryEntries[cached].id == category {
-            base.categoryEntries[cached].count &+= 1
-            return
+        // One uniqueness check and one bounds check for the hit (a read, then a subscript
+        // write, took two of each).
+        let counted = base.categoryEntries.withUnsafeMutableBufferPointer { entries in
+            guard cached < entries.count && entries[cached].id == category else { return false }
+            entries[cached].count &+= 1
+            return true
         }
+        if counted { return }
         if let position = base.addCategory(category, count: 1) {
             categoryPositions[slot] = UInt8(truncatingIfNeeded: position)
         }

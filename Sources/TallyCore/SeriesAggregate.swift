@@ -187,6 +187,14 @@ public struct SeriesAggregate: Sendable {
     /// `categories` false leaves the category to the caller (``LiveSeriesAggregate`` finds
     /// it through a cache first).
     public mutating func addCounting(_ r: FrameValues, categories: Bool = true) {
+        addCountingInline(r, categories: categories)
+    }
+
+    /// ``addCounting(_:categories:)`` inlined into its caller: a busy series' fold
+    /// (``LiveSeriesAggregate/add(_:)``) then reads the request where it is, where the call
+    /// took a copy of it on the stack.
+    @inline(__always)
+    mutating func addCountingInline(_ r: FrameValues, categories: Bool) {
         requests &+= 1
         statusStore[Int(r.status.rawValue)] &+= 1
         if r.errorClass != SymbolTable.none { countError(r.errorClass) }

@@ -137,7 +137,7 @@ public final class WindowTable: @unchecked Sendable {
         @usableFromInline
         mutating func fold() {
             guard let aggregate, let stash, stashed > 0 else { return }
-            for values in stashedValues { aggregate.pointee.add(values) }
+            aggregate.pointee.add(contentsOf: stashedValues)
             stash.deinitialize(count: Int(stashed))  // trivial values: nothing to release
             stashed = 0
         }

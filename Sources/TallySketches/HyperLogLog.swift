@@ -84,7 +84,10 @@ public struct HyperLogLog: Sendable {
             // A key held already changes nothing, unless it is an escape (bits p … 27 all
             // zero), whose register value may grow: that one takes the full path.
             let key = h & HyperLogLog.keyMask
-            if key >> UInt64(precision) != 0 && exact.contains(UInt32(truncatingIfNeeded: key)) { return }
+            // The precision is 4 … 18 (``init(precision:)``): an unchecked shift.
+            if key &>> UInt64(truncatingIfNeeded: precision) != 0 && exact.contains(UInt32(truncatingIfNeeded: key)) {
+                return
+            }
             return insertExact(h)
         }
         let index = Int(truncatingIfNeeded: h) & (registerCount - 1)
