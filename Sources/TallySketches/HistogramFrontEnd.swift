@@ -78,7 +78,7 @@ public struct HistogramFrontEnd {
 
     /// `digest` with the histogram's values merged in.
     public func sealed(_ digest: TDigest) -> TDigest {
-        histogram.count == 0 ? digest : TDigest(histogram: histogram, plus: digest)
+        histogram.isEmpty ? digest : TDigest(histogram: histogram, plus: digest)
     }
 
     /// Frees the histogram's block.

@@ -58,18 +58,28 @@ public struct LogLinearHistogram {
     /// Values equal to zero (float index space; the integer one buckets 0 like any value).
     @usableFromInline var zeros: UInt64 = 0
 
-    /// Exact count, sum, min and max of the values held.
+    /// Exact sum, min and max of the values held. (Their count is the buckets' and
+    /// ``zeros``': ``count``.)
     @usableFromInline
     struct Exact {
-        @usableFromInline var count: UInt64 = 0
         @usableFromInline var sum: Double = 0
         @usableFromInline var min: Double = .infinity
         @usableFromInline var max: Double = -.infinity
         @usableFromInline init() {}
     }
     @usableFromInline var stats = Exact()
-    /// Values held.
-    @inlinable public var count: UInt64 { stats.count }
+    /// Buckets holding values: a bound on those ``forEachBucket(_:)`` calls back with
+    /// (one more at a bucket's first value; no count a value).
+    @usableFromInline var occupied: Int32 = 0
+    /// Values held: the buckets' counts and ``zeros``, added up (O(width): for a seal or a
+    /// test, not a value's path).
+    public var count: UInt64 {
+        var total = zeros
+        for i in 0..<width { total &+= UInt64(buckets.unsafelyUnwrapped[i] >> LogLinearHistogram.countShift) }
+        return total
+    }
+    /// Whether the histogram holds no value.
+    @inlinable public var isEmpty: Bool { occupied == 0 && zeros == 0 }
     /// Their exact sum, min and max (±∞ while empty).
     @inlinable public var sum: Double { stats.sum }
     @inlinable public var min: Double { stats.min }
@@ -133,6 +143,7 @@ public struct LogLinearHistogram {
         // one (count at its 19-bit maximum) refuses it.
         if slot == 0 {
             bucket.pointee = LogLinearHistogram.countOne | offset
+            occupied &+= 1
             return true
         }
         if slot >= LogLinearHistogram.fullSlot { return false }
@@ -149,7 +160,6 @@ public struct LogLinearHistogram {
     /// Counts `exact` in the exact statistics.
     @inlinable @inline(__always)
     mutating func record(_ exact: Double) {
-        stats.count &+= 1
         stats.sum += exact
         if exact < stats.min { stats.min = exact }
         if exact > stats.max { stats.max = exact }
@@ -193,6 +203,7 @@ public struct LogLinearHistogram {
         blockWidth = 0
         lowIndex = 0
         zeros = 0
+        occupied = 0
         stats = Exact()
     }
 

@@ -14,8 +14,7 @@ extension TDigest {
         var rest = rest
         rest.compress()  // nothing to do unless the histogram refused values since bucketing began
         self.init(compression: rest.compression, scale: rest.scale, bufferCapacity: rest.bufferCapacity)
-        stats = rest.stats
-        stats.count &+= histogram.count
+        stats = rest.stats  // its count; the histogram's is added from its buckets below
         stats.sum = histogram.sum + rest.stats.sum
         stats.min = Swift.min(stats.min, histogram.min)
         stats.max = Swift.max(stats.max, histogram.max)
@@ -25,8 +24,9 @@ extension TDigest {
         // series' 100 values so need ~6 KB of scratch, not the ~60 KB of a full-width block,
         // which the allocator's large-size path served at ~3,800 instructions a digest.
         let zeroParts = Int((histogram.zeros + UInt64(Int32.max) - 1) / UInt64(Int32.max))
-        let buckets = Swift.min(histogram.width, Int(clamping: histogram.count - histogram.zeros)) + zeroParts
+        let buckets = Swift.min(histogram.width, Int(histogram.occupied)) + zeroParts
         let capacity = 3 * buckets + rest.centroids.count
+        var held: UInt64 = 0
         TDigest.withScratch(capacity) { means, weights in
             var total = 0
             rest.centroids.withUnsafeBufferPointer { sorted in
@@ -41,6 +41,7 @@ extension TDigest {
                     }
                 }
                 histogram.forEachBucket { wide, n, tied in
+                    held &+= UInt64(n)
                     let mean = TDigest.buffered(wide)
                     centroids(before: mean)
                     let m = Double(mean)
@@ -54,6 +55,7 @@ extension TDigest {
                     put(Double(sorted[next].mean), Double(sorted[next].weight)); next += 1
                 }
             }
+            stats.count &+= held
             guard total > 0 else { return }
             mergePass(means: UnsafeMutableBufferPointer(rebasing: means[0..<total]),
                       weights: UnsafeMutableBufferPointer(rebasing: weights[0..<total]), forward: true, span: 1)

@@ -118,7 +118,12 @@ import TallySynthetic
             histogram.forEachBucket { mean, n, _ in seen.append((mean, n)) }
             #expect(seen.map(\.0) == model.keys.sorted().map(Double.init))
             #expect(seen.map(\.1) == model.keys.sorted().map { model[$0]! })
+            // The count is the buckets' (no count a value); the occupied buckets bound the
+            // seal's scratch (`TDigest(histogram:plus:)`).
+            #expect(histogram.count == UInt64(model.values.reduce(0, +)))
+            #expect(Int(histogram.occupied) == model.count && histogram.isEmpty == model.isEmpty)
             histogram.release()
+            #expect(histogram.isEmpty && histogram.count == 0 && histogram.occupied == 0)
         }
     }
 
