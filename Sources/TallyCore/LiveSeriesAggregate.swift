@@ -3,7 +3,7 @@ import TallyWire
 
 /// A series' aggregate while its window is open, in a ``WindowTable``: a ``SeriesAggregate``
 /// whose seven value distributions have a ``HistogramFrontEnd`` each, through which a busy
-/// series feeds them (~65 instructions a value) instead of its t-digests' buffers and merge
+/// series feeds them (~40 instructions a value, December 7) instead of its t-digests' buffers and merge
 /// passes (~200). ``sealed(_:)`` turns it into the ``SeriesAggregate`` a snapshot carries.
 ///
 /// **Phases.** A series starts *collecting*: values go to its digests, which hold their first

@@ -3,8 +3,8 @@
 ///
 /// A digest buffers its values unsorted (a few instructions each) and merges them when its
 /// buffer fills, a pass that costs ~200 instructions a value; a histogram insert is an index
-/// from the value's bits, one bucket update and the exact statistics (~65 a value measured in
-/// `aggregate-100`, with the fold loop; Benchmarks/README.md). So a distribution starts as its digest
+/// from the value's bits, one bucket update and the exact statistics (~40 a value in
+/// `aggregate-100`'s fold, read per instruction on December 7; Benchmarks/README.md). So a distribution starts as its digest
 /// alone, which answers small series exactly and costs nothing to set up, and once its owner
 /// sets ``HistogramAllowance/bucketing`` (a busy series, with memory granted) values go to
 /// the histogram. Values the histogram refuses (outside its width bound or past its allowance;

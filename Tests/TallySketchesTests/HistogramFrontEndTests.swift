@@ -77,7 +77,8 @@ import TallySynthetic
             values += [p - 1, p, p + 1, p + p / 3, p | (p - 1) / 5]
         }
         var rng = SplitMix64(seed: 19)
-        for _ in 0..<20_000 { values.append(UInt32(truncatingIfNeeded: rng.next() >> UInt64(rng.next() % 33))) }
+        // Random values of every magnitude: 32 random bits shifted right by 0 … 31.
+        for _ in 0..<20_000 { values.append(UInt32(truncatingIfNeeded: rng.next()) >> UInt32(rng.next() % 32)) }
         for v in values {
             let s = UInt32(Swift.max(0, (31 - (v | 1).leadingZeroBitCount) - 7))
             let want = Int(128 * s) + Int(v >> s)
