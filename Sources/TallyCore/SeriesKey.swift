@@ -86,8 +86,14 @@ public struct SeriesKey: Sendable, Hashable {
     @inlinable
     public func cohortKey(_ index: Int) -> SeriesKey {
         let (key, value) = breakdownTag(index)
+        return cohortKey(packedTag: UInt64(key) << 32 | UInt64(value))
+    }
+
+    /// ``cohortKey(_:)`` of a breakdown tag given as `key << 32 | value` (as ``tags`` holds it).
+    @inlinable @inline(__always)
+    public func cohortKey(packedTag: UInt64) -> SeriesKey {
         var cohort = SeriesKey(model: model, modelVersion: modelVersion, promptVersion: promptVersion, route: route, ring: ring)
-        cohort.tags.0 = UInt64(key) << 32 | UInt64(value)
+        cohort.tags.0 = packedTag
         cohort.tagCount = 1
         cohort.isCohort = true
         return cohort
@@ -106,17 +112,24 @@ public struct SeriesKey: Sendable, Hashable {
     /// either a key word (two symbols) XOR a constant both of whose halves exceed 2³⁰, so
     /// never 0 for symbols below that, or carries the running hash (0 by a 2⁻⁶⁴ chance).
     @inlinable @inline(__always)
-    public var routingHash: UInt64 {
-        @inline(__always) func mum(_ a: UInt64, _ b: UInt64) -> UInt64 {
-            let product = a.multipliedFullWidth(by: b)
-            return product.high ^ product.low
-        }
-        let k0: UInt64 = 0xA076_1D64_78BD_642F, k1: UInt64 = 0xE703_7ED1_A0B4_28DB
-        let k2: UInt64 = 0x8EBC_6AF0_9C88_C6E3, k3: UInt64 = 0x5899_65CC_7537_4CC3
+    public var routingHash: UInt64 { routingHash(afterSlice: sliceHash) }
+
+    /// The first step of ``routingHash``: model, versions and route, the words every cohort
+    /// key of a frame shares with it (``cohortKey(_:)``), so a frame's cohort keys hash them once.
+    @inlinable @inline(__always)
+    public var sliceHash: UInt64 {
+        SeriesKey.mum((UInt64(model) << 32 | UInt64(modelVersion)) ^ SeriesKey.k0,
+                      (UInt64(promptVersion) << 32 | UInt64(route)) ^ SeriesKey.k1)
+    }
+
+    /// ``routingHash`` from `h`, this key's ``sliceHash``: the ring, the cohort flag and the
+    /// dimension tags.
+    @inlinable @inline(__always)
+    public func routingHash(afterSlice h: UInt64) -> UInt64 {
+        let (k0, k1, k2, k3) = (SeriesKey.k0, SeriesKey.k1, SeriesKey.k2, SeriesKey.k3)
         let count = Int(tagCount)
-        var h = mum((UInt64(model) << 32 | UInt64(modelVersion)) ^ k0, (UInt64(promptVersion) << 32 | UInt64(route)) ^ k1)
         let flags = UInt64(isCohort ? 1 : 0) << 16 | UInt64(ring.rawValue) << 8 | UInt64(count)
-        h = mum(h ^ flags ^ k2, (count > 0 ? tags.0 : 0) ^ k3)
+        var h = SeriesKey.mum(h ^ flags ^ k2, (count > 0 ? tags.0 : 0) ^ k3)
         withUnsafeBytes(of: tags) { words in
             // The rest of the dimension tags in pairs; slots past `count` (breakdown tags)
             // are not part of the identity, so an odd last pair takes 0 for its second.
@@ -124,12 +137,24 @@ public struct SeriesKey: Sendable, Hashable {
             while i < count {
                 let first = words.load(fromByteOffset: i &* 8, as: UInt64.self)
                 let second = i &+ 1 < count ? words.load(fromByteOffset: (i &+ 1) &* 8, as: UInt64.self) : 0
-                h = mum(h ^ first ^ k0, second ^ k1)
+                h = SeriesKey.mum(h ^ first ^ k0, second ^ k1)
                 i &+= 2
             }
         }
-        return mum(h ^ k2, UInt64(count) ^ k3)
+        return SeriesKey.mum(h ^ k2, UInt64(count) ^ k3)
     }
+
+    /// wyhash's "mum": the 128-bit product's halves XORed.
+    @inlinable @inline(__always)
+    public static func mum(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let product = a.multipliedFullWidth(by: b)
+        return product.high ^ product.low
+    }
+
+    @usableFromInline static let k0: UInt64 = 0xA076_1D64_78BD_642F
+    @usableFromInline static let k1: UInt64 = 0xE703_7ED1_A0B4_28DB
+    @usableFromInline static let k2: UInt64 = 0x8EBC_6AF0_9C88_C6E3
+    @usableFromInline static let k3: UInt64 = 0x5899_65CC_7537_4CC3
 
     /// Compares the dimension tag slots as words (the per-frame path compares every
     /// record's key with its series' key once), each slot by its constant index: viewed as

@@ -372,9 +372,15 @@ public final class WindowTable: @unchecked Sendable {
         var cohort = record.pointee
         cohort.values.sessionHash = 0
         if !cohortCategories { cohort.values.categoryID = WireLimits.noCategory }
+        // Every cohort key of the frame has its slice: the slice's share of the hash once.
+        let sliceHash = record.pointee.key.sliceHash
+        // The breakdown tags read where they are (`SeriesKey.tag(_:)` copied the 64-byte
+        // tuple to the stack for each).
+        let tags = UnsafeRawPointer(record) + MemoryLayout<FrameRecord>.offset(of: \FrameRecord.key.tags)!
+        let first = Int(record.pointee.key.tagCount)
         for b in 0..<Int(record.pointee.key.breakdownCount) {
-            cohort.key = record.pointee.key.cohortKey(b)
-            cohort.routingHash = cohort.key.routingHash
+            cohort.key = record.pointee.key.cohortKey(packedTag: tags.load(fromByteOffset: (first &+ b) &* 8, as: UInt64.self))
+            cohort.routingHash = cohort.key.routingHash(afterSlice: sliceHash)
             withUnsafePointer(to: &cohort) { place($0) }
         }
     }

@@ -58,6 +58,47 @@ import TallyWire
         }
     }
 
+    /// A frame's cohort keys are built from its breakdown tags as packed words and hashed
+    /// from the frame key's slice hash (``WindowTable``'s cohort path): the same keys and
+    /// hashes as ``SeriesKey/cohortKey(_:)`` and ``SeriesKey/routingHash`` give.
+    @Test func cohortKeysHashFromTheFramesSlice() {
+        for dimensions in 0...4 {
+            for breakdowns in 1...(WireLimits.maxTags - dimensions) {
+                var key = SeriesKey(model: 7 + UInt32(dimensions), modelVersion: 1, promptVersion: 2,
+                                    route: 3 + UInt32(breakdowns), ring: dimensions % 2 == 0 ? .stable : .canary)
+                for i in 0..<dimensions { key.insertTag(key: UInt32(10 + i), value: UInt32(50 + i)) }
+                for b in 0..<breakdowns { key.appendBreakdown(key: UInt32(30 + b), value: UInt32(70 + 3 * b)) }
+                for b in 0..<breakdowns {
+                    let (tagKey, value) = key.breakdownTag(b)
+                    let cohort = key.cohortKey(packedTag: UInt64(tagKey) << 32 | UInt64(value))
+                    #expect(cohort == key.cohortKey(b) && cohort.isCohort && cohort.tagCount == 1)
+                    #expect(cohort.routingHash(afterSlice: key.sliceHash) == cohort.routingHash,
+                            "\(dimensions) dimension tags, breakdown \(b)")
+                }
+            }
+        }
+    }
+
+    /// Each cohort aggregate a table makes is found by its key's own routing hash
+    /// (``WindowTable/aggregate(_:)``), holding the frames of its breakdown value.
+    @Test func aTablesCohortAggregatesAreFoundByTheirKeys() {
+        let table = WindowTable(startMicros: 0, maxSeries: 1_000, sketches: SketchParameters())
+        var expected: [SeriesKey: UInt64] = [:]
+        for i in 0..<60 {
+            var key = SeriesKey(model: 1 + UInt32(i % 2), route: 5, tags: [(key: 10, value: UInt32(20 + i % 3))])
+            key.appendBreakdown(key: 40, value: UInt32(100 + i % 4))
+            key.appendBreakdown(key: 41, value: UInt32(200 + i % 5))
+            table.add(FrameRecord(key: key, routingHash: key.routingHash, eventTimeMicros: 0, values: FrameValues(
+                userHash: UInt64(i + 1), sessionHash: 1, cost: 0.5, queueTimeMicros: 3, timeToFirstTokenMicros: 10,
+                totalLatencyMicros: 100, inputTokens: 5, outputTokens: 3, cachedInputTokens: 0, errorClass: 0,
+                categoryID: 2, safetyKinds: [], status: .ok, outcome: OutcomeBits(task: .success), safetySeverity: .none)))
+            for b in 0..<2 { expected[key.cohortKey(b), default: 0] += 1 }
+        }
+        let cohorts = table.keys.filter(\.isCohort)
+        #expect(Set(cohorts) == Set(expected.keys))
+        for key in cohorts { #expect(table.aggregate(key)?.requests == expected[key], "\(key)") }
+    }
+
     /// `==` compares every dimension slot, each by its own index, and none past them.
     @Test func equalityComparesEachDimensionSlotAndNoOther() {
         for count in 0...WireLimits.maxTags {
