@@ -33,12 +33,13 @@ public final class EngineMemory: Sendable {
     /// Bytes a series with one frame holds: its entry (the first record, pointers) and its
     /// index slots (Benchmarks/README.md, "Memory": 255 B measured).
     public static let oneFrameSeriesBytes = 256
-    /// Bytes a series with an aggregate holds at most: aggregate, stash, seven digests and
-    /// two HyperLogLogs at their largest (Benchmarks/README.md, "Memory": 32,219 B measured
-    /// for saturated sketches, ≤ 22 KB by formula plus allocator rounding).
-    public static let busySeriesBytes = 32 << 10
+    /// Bytes a series with an aggregate holds at most beyond its histograms (which take
+    /// allowances of their own): block, stash, seven digests and two HyperLogLogs at their
+    /// largest (Benchmarks/README.md, "Memory": 32,219 B measured for saturated sketches with
+    /// an 8-frame stash in the block; the 32-frame stash of its own adds 2,048 B).
+    public static let busySeriesBytes = 35 << 10
     /// Bytes a series' second frame reserves, of ``busySeriesBytes`` (the rest is reserved
-    /// when its aggregate is built). It holds its block (``PromotedBlockPool``, 1,968 B); the
+    /// when its aggregate is built). It holds its block (``PromotedBlockPool``, 1,920 B); the
     /// reservation is over 4 × what building and encoding its snapshot costs beyond a
     /// one-frame series' (3,460 B at most for 30 frames, `tally-kernels memory-flush-30`;
     /// Benchmarks/README.md, "Memory"), the ratio a busy series' 32 KiB keeps to its ~8 KB,
