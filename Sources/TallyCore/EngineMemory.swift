@@ -42,7 +42,7 @@ public final class EngineMemory: Sendable {
     /// when its aggregate is built). It holds its block (``PromotedBlockPool``, 1,920 B); the
     /// reservation is over 4 × what building and encoding its snapshot costs beyond a
     /// one-frame series' (3,460 B at most for 30 frames, `tally-kernels memory-flush-30`;
-    /// Benchmarks/README.md, "Memory"), the ratio a busy series' 32 KiB keeps to its ~8 KB,
+    /// Benchmarks/README.md, "Memory"), the ratio a busy series' 32 KiB (35 since December 7, evening) kept to its ~8 KB,
     /// so that the tables' quarter of the budget bounds the flush's extra bytes to a
     /// sixteenth of it (`MemoryShares`) as before.
     public static let promotedSeriesBytes = 16 << 10

@@ -9,7 +9,8 @@ import TallyWire
 /// **Phases.** A series starts *collecting*: values go to its digests, which hold their first
 /// four values without a buffer (``TDigest/holdsSmallValues``) and the next ones in their
 /// buffers, unmerged (series with a few frames, most of them, never pay for a histogram, and
-/// up to four frames not for a buffer either). At ``bucketingThreshold`` requests its table
+/// up to four frames not for a buffer either). At ``bucketingThreshold`` requests (checked when a
+/// stash is folded, so from the 95th frame with ``WindowTable/stashCapacity`` = 32) its table
 /// asks its memory budget for ``allowanceChunkBytes`` (``wantsAllowance``): granted, the
 /// series is *bucketing*; refused, it is *capped* and stays on its digests (correct, bounded,
 /// slower). A bucketing series whose histograms need more room asks again after the burst of
@@ -243,7 +244,7 @@ struct LiveSeriesAggregate {
     }
 
     /// Frees the histograms' blocks. A collecting series never bucketed, so its histograms
-    /// hold none (every series below its 64th request: seven calls saved, ~90 instructions).
+    /// hold none (every series before it buckets: seven calls saved, ~90 instructions).
     mutating func release() {
         if phase == .collecting { return }
         queueTime.release(); timeToFirstToken.release(); totalLatency.release(); timePerOutputToken.release()

@@ -57,7 +57,8 @@ public final class WindowTable: @unchecked Sendable {
     /// aggregate is built is the whole block (``openStashCapacity`` frames), and then a
     /// stash of ``stashCapacity`` frames from the table's second pool. The
     /// aggregate is built when that open stash fills, at the series' 31st frame
-    /// (``WindowTable/stashFilled(_:_:)``, once ``EngineMemory`` has room for it), and its histograms come from its 64th request on,
+    /// (``WindowTable/stashFilled(_:_:)``, once ``EngineMemory`` has room for it), and its histograms from its first stash fold
+    /// past its 64th request on (its 95th frame),
     /// in allowances the table reserves (``settleAllowance(_:_:)``). A series that ends its
     /// window with fewer frames (most series) never builds one on the shard: its snapshot
     /// aggregate is built from its frames when the window seals (``snapshot(sketches:)``,
@@ -568,7 +569,7 @@ public final class WindowTable: @unchecked Sendable {
     }
 
     /// Adds `record` to the overflow series, admitted beyond the cap and outside the memory
-    /// limit (at most one a table: ≤ 32 KiB a table past ``EngineMemory``'s limit), and found
+    /// limit (at most one a table: ≤ 35 KiB a table past ``EngineMemory``'s limit), and found
     /// through `overflowEntry`, not the index.
     private func addToOverflow(_ record: UnsafePointer<FrameRecord>) {
         let s = state

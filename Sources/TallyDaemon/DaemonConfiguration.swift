@@ -522,7 +522,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     # 1 MiB closes its connection, and receive queue = min(receive_queue,
     # budget / 2 / max_connections / 1 MiB - 1) batches per connection (≥ 1). A quarter
     # bounds the windows' series, counted at their worst case as they grow (256 B at a
-    # series' first frame, 16 KiB more at its second, the rest of 32 KiB at its 31st, 16 KiB
+    # series' first frame, 16 KiB more at its second, the rest of 35 KiB at its 31st, 16 KiB
     # more each time a busy series' histograms need room);
     # past it new series fold into ~overflow~ (frames.folded_memory), and busy series refused
     # histogram room stay on their t-digests (series.histograms_refused).
