@@ -57,8 +57,8 @@ public final class WindowTable: @unchecked Sendable {
     /// aggregate is built is the whole block (``openStashCapacity`` frames), and then a
     /// stash of ``stashCapacity`` frames from the table's second pool. The
     /// aggregate is built when that open stash fills, at the series' 31st frame
-    /// (``WindowTable/stashFilled(_:_:)``, once ``EngineMemory`` has room for it), and its histograms from its first stash fold
-    /// past its 64th request on (its 95th frame),
+    /// (``WindowTable/stashFilled(_:_:)``, once ``EngineMemory`` has room for it), and its histograms come from its first
+    /// stash fold past its 64th request on (its 95th frame),
     /// in allowances the table reserves (``settleAllowance(_:_:)``). A series that ends its
     /// window with fewer frames (most series) never builds one on the shard: its snapshot
     /// aggregate is built from its frames when the window seals (``snapshot(sketches:)``,
