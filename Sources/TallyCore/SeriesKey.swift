@@ -91,7 +91,7 @@ public struct SeriesKey: Sendable, Hashable {
 
     /// ``cohortKey(_:)`` of a breakdown tag given as `key << 32 | value` (as ``tags`` holds it).
     @inlinable @inline(__always)
-    public func cohortKey(packedTag: UInt64) -> SeriesKey {
+    func cohortKey(packedTag: UInt64) -> SeriesKey {
         var cohort = SeriesKey(model: model, modelVersion: modelVersion, promptVersion: promptVersion, route: route, ring: ring)
         cohort.tags.0 = packedTag
         cohort.tagCount = 1
@@ -117,7 +117,7 @@ public struct SeriesKey: Sendable, Hashable {
     /// The first step of ``routingHash``: model, versions and route, the words every cohort
     /// key of a frame shares with it (``cohortKey(_:)``), so a frame's cohort keys hash them once.
     @inlinable @inline(__always)
-    public var sliceHash: UInt64 {
+    var sliceHash: UInt64 {
         SeriesKey.mum((UInt64(model) << 32 | UInt64(modelVersion)) ^ SeriesKey.k0,
                       (UInt64(promptVersion) << 32 | UInt64(route)) ^ SeriesKey.k1)
     }
@@ -125,7 +125,7 @@ public struct SeriesKey: Sendable, Hashable {
     /// ``routingHash`` from `h`, this key's ``sliceHash``: the ring, the cohort flag and the
     /// dimension tags.
     @inlinable @inline(__always)
-    public func routingHash(afterSlice h: UInt64) -> UInt64 {
+    func routingHash(afterSlice h: UInt64) -> UInt64 {
         let (k0, k1, k2, k3) = (SeriesKey.k0, SeriesKey.k1, SeriesKey.k2, SeriesKey.k3)
         let count = Int(tagCount)
         let flags = UInt64(isCohort ? 1 : 0) << 16 | UInt64(ring.rawValue) << 8 | UInt64(count)
@@ -146,7 +146,7 @@ public struct SeriesKey: Sendable, Hashable {
 
     /// wyhash's "mum": the 128-bit product's halves XORed.
     @inlinable @inline(__always)
-    public static func mum(_ a: UInt64, _ b: UInt64) -> UInt64 {
+    static func mum(_ a: UInt64, _ b: UInt64) -> UInt64 {
         let product = a.multipliedFullWidth(by: b)
         return product.high ^ product.low
     }
