@@ -81,9 +81,21 @@ struct BitWriter: ~Copyable {
 }
 
 /// Reads bits most-significant first from a byte range, with bounds checks.
+///
+/// Reads go through a window of up to 56 bits (``peek()``): the eight bytes from the read
+/// position, loaded as one big-endian word (or the bytes left, zero-padded, near the end)
+/// and shifted past the bits already read. A read of up to 56 bits is then one load and a
+/// shift, and a unary or Elias-gamma run is counted by one `leadingZeroBitCount` a window.
+/// With reads byte by byte and runs bit by bit, a compact digest took ~390 instructions a
+/// centroid to read back, ~330 with the window and the centroids written in place
+/// (Benchmarks/README.md, "Snapshot reads a word at a time").
+/// Bad input: a read past the end throws ``SketchError/truncated(field:)``; nothing is read
+/// outside `bytes`.
 struct BitReader {
     let bytes: UnsafeRawBufferPointer
+    /// Bits in `bytes`.
     let end: Int
+    /// Bits read so far, from the start of `bytes`.
     var bitOffset: Int
 
     init(_ bytes: UnsafeRawBufferPointer, from start: Int) {
@@ -92,44 +104,101 @@ struct BitReader {
         bitOffset = start * 8
     }
 
+    /// The next bits, left-aligned: at least the next `min(56, end − bitOffset)` are the stream's,
+    /// the bits after the stream's end are zero. Call only while `bitOffset < end`.
+    @inline(__always)
+    func peek() -> UInt64 {
+        let byte = bitOffset &>> 3
+        let count = bytes.count
+        if byte &+ 8 <= count {
+            return load(at: byte) &<< UInt64(bitOffset & 7)
+        }
+        if count >= 8 {
+            // The last eight bytes, moved up past those already behind the read position.
+            return load(at: count &- 8) &<< UInt64((byte &- (count &- 8)) &* 8 &+ (bitOffset & 7))
+        }
+        return peekShort()
+    }
+
+    /// Eight bytes at `byte` as a big-endian word (`byte + 8 ≤ bytes.count`).
+    @inline(__always)
+    private func load(at byte: Int) -> UInt64 {
+        UInt64(bigEndian: bytes.baseAddress.unsafelyUnwrapped.loadUnaligned(fromByteOffset: byte, as: UInt64.self))
+    }
+
+    /// ``peek()`` in a range of fewer than eight bytes, a byte at a time.
+    @inline(never)
+    private func peekShort() -> UInt64 {
+        let byte = bitOffset >> 3
+        var word: UInt64 = 0
+        for i in 0..<8 { word = word << 8 | (byte + i < bytes.count ? UInt64(bytes[byte + i]) : 0) }
+        return word << UInt64(bitOffset & 7)
+    }
+
+    /// The next bit.
+    @inline(__always)
     mutating func bit() throws(SketchError) -> UInt64 {
         guard bitOffset < end else { throw .truncated(field: "bit stream") }
-        let byte = bytes[bitOffset >> 3]
-        let value = UInt64(byte >> UInt8(7 - (bitOffset & 7))) & 1
-        bitOffset += 1
+        let value = peek() &>> 63
+        bitOffset &+= 1
         return value
     }
 
-    /// The next `count` bits (0 … 64) as an unsigned number, the first bit most significant;
-    /// a byte's worth at a time.
+    /// The next `count` bits (0 … 64) as an unsigned number, the first bit most significant.
+    @inline(__always)
     mutating func read(bits count: Int) throws(SketchError) -> UInt64 {
-        guard count <= end - bitOffset else { throw .truncated(field: "bit stream") }
-        var value: UInt64 = 0
-        var left = count
-        while left > 0 {
-            let used = bitOffset & 7
-            let take = Swift.min(8 - used, left)
-            let byte = UInt64(bytes[bitOffset >> 3])
-            value = value << UInt64(take) | (byte >> UInt64(8 - used - take)) & ((1 << UInt64(take)) - 1)
-            left -= take
-            bitOffset += take
+        guard count <= end &- bitOffset else { throw .truncated(field: "bit stream") }
+        guard count > 0 else { return 0 }
+        if count > 56 {
+            // Two windows: all but the last 32 bits, then those.
+            let high = peek() &>> UInt64(96 &- count)
+            bitOffset &+= count &- 32
+            let low = peek() &>> 32
+            bitOffset &+= 32
+            return high &<< 32 | low
         }
+        let value = peek() &>> UInt64(64 &- count)
+        bitOffset &+= count
         return value
     }
 
-    /// Unary: ones until a zero; at most `limit` ones.
+    /// Unary: ones until a zero (consumed); at most `limit` ones. More throws
+    /// ``SketchError/invalidField(field:detail:)``; the stream ending first, truncated.
+    @inline(__always)
     mutating func unary(limit: Int) throws(SketchError) -> Int {
         var count = 0
-        // Whole bytes of ones at a time.
-        while bitOffset & 7 == 0, end - bitOffset > 8, bytes[bitOffset >> 3] == 0xFF, count + 8 <= limit {
-            count += 8
-            bitOffset += 8
-        }
-        while try bit() == 1 {
-            count += 1
+        while true {
+            let available = Swift.min(56, end &- bitOffset)
+            guard available > 0 else { throw .truncated(field: "bit stream") }
+            let ones = Swift.min((~peek()).leadingZeroBitCount, available)
+            count &+= ones
             guard count <= limit else { throw .invalidField(field: "bit stream", detail: "unary run over \(limit)") }
+            if ones < available {
+                bitOffset &+= ones &+ 1
+                return count
+            }
+            bitOffset &+= available
         }
-        return count
+    }
+
+    /// Zeros until a one (consumed): the length prefix of an Elias-gamma code. Nil, having
+    /// read past the `limit` zeros, when there are more than `limit` (the caller names the
+    /// field); the stream ending first throws truncated.
+    @inline(__always)
+    mutating func zerosBeforeOne(limit: Int) throws(SketchError) -> Int? {
+        var count = 0
+        while true {
+            let available = Swift.min(56, end &- bitOffset)
+            guard available > 0 else { throw .truncated(field: "bit stream") }
+            let zeros = Swift.min(peek().leadingZeroBitCount, available)
+            count &+= zeros
+            if count > limit { return nil }
+            if zeros < available {
+                bitOffset &+= zeros &+ 1
+                return count
+            }
+            bitOffset &+= available
+        }
     }
 
     /// The byte after the last bit read; the padding bits before it must be zero.

@@ -134,10 +134,11 @@ extension HyperLogLog {
             var high: UInt64 = 0
             let highLimit = UInt64((1 << keyBits) >> l)
             for i in 0..<n {
-                while try bits.bit() == 0 {
-                    high += 1
-                    guard high < highLimit else { throw .invalidField(field: "key[\(i)]", detail: "over 28 bits") }
+                // The zeros before the next one raise the high part; it stays below highLimit.
+                guard let zeros = try bits.zerosBeforeOne(limit: Int(highLimit - 1 - high)) else {
+                    throw .invalidField(field: "key[\(i)]", detail: "over 28 bits")
                 }
+                high += UInt64(zeros)
                 keys[i] |= high << UInt64(l)
                 guard i == 0 || keys[i] > keys[i - 1] else {
                     throw .invalidField(field: "key[\(i)]", detail: "not increasing")

@@ -287,44 +287,54 @@ extension TDigest {
         var stream = BitReader(raw, from: reader.offset)
         let keyLimit: UInt64 = 1 << UInt64(bits)
         var key = try stream.read(bits: bits)
-        // K is the writer's word: reserve at most 4,096 ahead, grow with what the bits hold.
-        let reserve = Int(Swift.min(k, 4_096))
-        var means: [Double] = []
-        means.reserveCapacity(reserve)
-        for i in 0..<Int(k) {
-            if i > 0 {
-                let quotient = try stream.unary(limit: Int(keyLimit >> UInt64(b)))
-                let difference = UInt64(quotient) << UInt64(b) | (try stream.read(bits: b))
-                key += difference
-                guard key < keyLimit else { throw .invalidField(field: "mean[\(i)]", detail: "key wider than \(bits) bits") }
+        let n = Int(k)
+        // The means first (as the digest keeps them, 32-bit), then the weights straight into
+        // the centroids: no array append (a uniqueness check a call) and no conversion call a
+        // centroid. Both are sized by K up front, and K ≤ 8 × the bytes left (above): at most
+        // 12 bytes a bit of input, whatever K claims (the arrays grown a centroid at a time
+        // before held up to 16 bytes a centroid).
+        try withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { (means) throws(SketchError) in
+            for i in 0..<n {
+                if i > 0 {
+                    let quotient = try stream.unary(limit: Int(keyLimit >> UInt64(b)))
+                    let difference = UInt64(quotient) << UInt64(b) | (try stream.read(bits: b))
+                    key += difference
+                    guard key < keyLimit else { throw .invalidField(field: "mean[\(i)]", detail: "key wider than \(bits) bits") }
+                }
+                let mean = TDigest.mean(fromKey: key, bits: bits)
+                guard mean.isFinite else { throw .invalidField(field: "mean[\(i)]", detail: "not finite") }
+                means[i] = TDigest.buffered(Swift.min(Swift.max(mean, digest.min), digest.max))
             }
-            let mean = TDigest.mean(fromKey: key, bits: bits)
-            guard mean.isFinite else { throw .invalidField(field: "mean[\(i)]", detail: "not finite") }
-            means.append(Swift.min(Swift.max(mean, digest.min), digest.max))
-        }
-        var total: UInt64 = 0
-        var previous: Int64 = 1
-        digest.centroids.reserveCapacity(reserve)
-        for i in 0..<Int(k) {
-            var zeros = 0
-            while try stream.bit() == 0 {
-                zeros += 1
-                // zigzag(±(2^32 − 2)) + 1 < 2^33: more zeros cannot make a weight in range.
-                guard zeros <= 33 else { throw .invalidField(field: "weight[\(i)]", detail: "difference over 2^33") }
+            var failure: SketchError?
+            let count = digest.count
+            digest.centroids = [Centroid](unsafeUninitializedCapacity: n) { centroids, initialized in
+                var total: UInt64 = 0
+                var previous: Int64 = 1
+                do throws(SketchError) {
+                    for i in 0..<n {
+                        // zigzag(±(2^32 − 2)) + 1 < 2^33: more zeros cannot make a weight in range.
+                        guard let zeros = try stream.zerosBeforeOne(limit: 33) else {
+                            throw .invalidField(field: "weight[\(i)]", detail: "difference over 2^33")
+                        }
+                        let coded = UInt64(1) << UInt64(zeros) | (try stream.read(bits: zeros))
+                        let w = previous + TDigest.unzigzag(coded - 1)
+                        guard w >= 1, w <= Int64(UInt32.max) else {
+                            throw .invalidField(field: "weight[\(i)]", detail: "\(w) not in 1 … 2^32 − 1")
+                        }
+                        previous = w
+                        total += UInt64(w)
+                        guard total <= count else { throw .invalidField(field: "weight[\(i)]", detail: "weights exceed count \(count)") }
+                        (centroids.baseAddress.unsafelyUnwrapped + i).initialize(to: Centroid(rounded: means[i], weight: UInt32(w)))
+                        initialized = i + 1
+                    }
+                    guard total == count else {
+                        throw .invalidField(field: "weights", detail: "sum \(total) ≠ count \(count)")
+                    }
+                } catch {
+                    failure = error
+                }
             }
-            let coded = UInt64(1) << UInt64(zeros) | (try stream.read(bits: zeros))
-            let w = previous + TDigest.unzigzag(coded - 1)
-            guard w >= 1, w <= Int64(UInt32.max) else {
-                throw .invalidField(field: "weight[\(i)]", detail: "\(w) not in 1 … 2^32 − 1")
-            }
-            previous = w
-            let weight = UInt64(w)
-            total += weight
-            guard total <= digest.count else { throw .invalidField(field: "weight[\(i)]", detail: "weights exceed count \(digest.count)") }
-            digest.centroids.append(Centroid(mean: means[i], weight: Double(weight)))
-        }
-        guard total == digest.count else {
-            throw .invalidField(field: "weights", detail: "sum \(total) ≠ count \(digest.count)")
+            if let failure { throw failure }
         }
         let end = try stream.finish()
         guard end == raw.count else { throw .trailingBytes(raw.count - end) }

@@ -59,6 +59,13 @@ public struct TDigest: Sendable {
             self.mean = TDigest.buffered(mean)
             self.weight = UInt32(weight)
         }
+
+        /// A mean already at 32 bits and a weight of 1 … 2³² − 1, as they are.
+        @usableFromInline @inline(__always)
+        init(rounded mean: Float, weight: UInt32) {
+            self.mean = mean
+            self.weight = weight
+        }
     }
 
     /// The largest weight a centroid may have.

@@ -31,6 +31,34 @@ import TallyWire
         #expect(merged.requests == 2_500)
     }
 
+    /// Tally writes a series' categories in id order and the reader takes them as they are;
+    /// entries in another order, or an id given twice (the last count stands), still read as
+    /// the dictionary they describe (SNAPSHOT.md, "categories").
+    @Test func categoriesReadInAnyOrder() throws {
+        var frames: [TraceFrame] = []
+        for category: UInt16 in [5, 3, 5] {
+            var frame = fleet(1, seed: 17)[0]
+            frame.categoryID = category
+            frames.append(frame)
+        }
+        let bytes = SnapshotCodec.encode(try snapshot(of: frames, collector: "c", sequence: 1))
+        // count 2, (3, 1), (5, 2), other 0: as written.
+        let written: [UInt8] = [2, 3, 1, 5, 2, 0]
+        let at = (0...(bytes.count - written.count)).filter { Array(bytes[$0..<($0 + written.count)]) == written }
+        try #require(at.count == 1, "the categories' bytes at \(at)")
+        #expect(try SnapshotCodec.decode(bytes).series[0].aggregate.categories == [3: 1, 5: 2])
+
+        var swapped = bytes
+        swapped.replaceSubrange(at[0]..<(at[0] + written.count), with: [2, 5, 2, 3, 1, 0])
+        let read = try SnapshotCodec.decode(swapped)
+        #expect(read.series[0].aggregate.categories == [3: 1, 5: 2])
+        #expect(SnapshotCodec.encode(read) == bytes, "re-encoded in id order")
+
+        var repeated = bytes
+        repeated.replaceSubrange(at[0]..<(at[0] + written.count), with: [2, 3, 1, 3, 2, 0])
+        #expect(try SnapshotCodec.decode(repeated).series[0].aggregate.categories == [3: 2])
+    }
+
     /// Issue 4's size goals: ≤ 256 B for a series that saw one frame.
     @Test func oneFrameSeriesIsSmall() throws {
         let one = try snapshot(of: Array(fleet(1, seed: 13)), collector: "c", sequence: 1)
