@@ -16,7 +16,8 @@ import TallySynthetic
             at = start * 8
         }
 
-        enum Outcome: Equatable { case value(UInt64), truncated, overLimit }
+        /// `other`: an error the reader should never throw (the reference never answers it).
+        enum Outcome: Equatable { case value(UInt64), truncated, overLimit, other(SketchError) }
 
         mutating func read(_ count: Int) -> Outcome {
             guard count <= bits.count - at else { return .truncated }
@@ -47,7 +48,7 @@ import TallySynthetic
         } catch {
             if case .truncated = error { return .truncated }
             if case .invalidField = error { return .overLimit }
-            return .truncated
+            return .other(error)
         }
     }
 
