@@ -54,16 +54,21 @@ import TallyTestSupport
         return Page(dom: String(decoding: dom, as: UTF8.self), console: console)
     }
 
-    /// The `<tr …>` element of the DOM whose opening tag contains `marker`, up to `</tr>`.
     /// The action of `scope`'s first red KPI in the index API's document (nil: none).
     static func redAction(port: Int, scope: String) -> String? {
         guard let document = (try? HTTPGet.get(port: port, "/api/v1/index"))?.json,
               let scopes = document["scopes"] as? [[String: Any]],
               let report = scopes.first(where: { $0["scope"] as? String == scope }) else { return nil }
+        return redAction(in: report)
+    }
+
+    /// The action of the first red KPI of one scope's report in the index API's document.
+    static func redAction(in report: [String: Any]) -> String? {
         let kpis = report["kpis"] as? [[String: Any]] ?? []
         return kpis.first { $0["light"] as? String == "red" && $0["action"] is String }?["action"] as? String
     }
 
+    /// The `<tr …>` element of the DOM whose opening tag contains `marker`, up to `</tr>`.
     static func row(_ dom: String, _ marker: String) -> String? {
         guard let start = dom.range(of: marker), let end = dom.range(of: "</tr>", range: start.upperBound..<dom.endIndex) else { return nil }
         return String(dom[start.lowerBound..<end.upperBound])
@@ -123,8 +128,7 @@ import TallyTestSupport
                   let scopes = document["scopes"] as? [[String: Any]], let canary = document["canary"] as? [[String: Any]] else { return false }
             guard let report = scopes.first(where: { $0["scope"] as? String == scope && $0["light"] as? String == "red" }),
                   canary.contains(where: { $0["model"] as? String == "m-one" && $0["verdict"] as? String == "roll_back" }) else { return false }
-            let kpis = report["kpis"] as? [[String: Any]] ?? []
-            redAction = kpis.first { $0["light"] as? String == "red" && $0["action"] is String }?["action"] as? String ?? ""
+            redAction = Self.redAction(in: report) ?? ""
             return true
         }
         try #require(judged, "the index never judged \(scope) red with a roll_back verdict")
