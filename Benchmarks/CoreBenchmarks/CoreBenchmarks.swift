@@ -46,7 +46,7 @@ let records: [FrameRecord] = {
         bytes.withUnsafeBytes { raw in
             let view = try! decoder.decode(raw)
             resolver.begin(view)
-            for frame in view.frames { result.append(resolver.record(frame)) }
+            for frame in view.frameReferences { result.append(resolver.record(frame)) }
         }
     }
     return result

@@ -26,7 +26,7 @@ public func benchmarkSnapshot(series: Int, frames: Int) -> Snapshot {
         bytes.withUnsafeBytes { raw in
             let view = try! decoder.decode(raw)
             resolver.begin(view)
-            for frame in view.frames { table.add(resolver.record(frame)) }
+            for frame in view.frameReferences { table.add(resolver.record(frame)) }
         }
     }
     let window = SealedWindow(startMicros: 0, intervalMicros: 10_000_000, tables: [table])

@@ -57,7 +57,8 @@ func encodeKernel(_ count: Int) -> UInt64 {
     return checksum
 }
 
-/// Decodes (and validates) a typical batch until `count` frames were read.
+/// Decodes (and validates) a typical batch until `count` frames were read, reading every
+/// field of each frame in place (``BatchView/frameReferences``, as the ingest path does).
 func decodeKernel(_ count: Int) -> UInt64 {
     let encoder = BatchEncoder(capacity: 65_536, producerID: 1)
     for frame in typicalFrames() { _ = try! encoder.append(frame) }
@@ -68,7 +69,7 @@ func decodeKernel(_ count: Int) -> UInt64 {
         var done = 0
         while done < count {
             let view = try! decoder.decode(bytes)
-            for frame in view.frames { checksum &+= everyField(frame) }
+            for frame in view.frameReferences { checksum &+= everyField(frame) }
             done += view.frameCount
         }
     }
@@ -100,7 +101,7 @@ func ingestKernel(_ count: Int, tags: TagPolicy) -> UInt64 {
             bytes.withUnsafeBytes { bytes in
                 let view = try! decoder.decode(bytes)
                 resolver.begin(view)
-                for frame in view.frames {
+                for frame in view.frameReferences {
                     let record = resolver.record(frame)
                     checksum &+= record.routingHash ^ record.values.userHash ^ UInt64(record.values.totalLatencyMicros)
                 }
@@ -112,9 +113,10 @@ func ingestKernel(_ count: Int, tags: TagPolicy) -> UInt64 {
 }
 
 /// A fold of every field of `frame`, so that the decode kernel pays for reading each one
-/// (a consumer that read only some would let the compiler skip the others).
+/// (a consumer that read only some would let the compiler skip the others), read in place
+/// as the ingest path reads them.
 @inline(__always)
-func everyField(_ f: WireFrame) -> UInt64 {
+func everyField(_ f: FrameReference) -> UInt64 {
     var x = f.eventTimeMicros ^ f.userHash ^ f.sessionHash
     x ^= UInt64(f.queueTimeMicros) ^ UInt64(f.timeToFirstTokenMicros) << 8 ^ UInt64(f.totalLatencyMicros) << 16
     x ^= UInt64(f.inputTokens) ^ UInt64(f.outputTokens) << 8 ^ UInt64(f.cachedInputTokens) << 16
@@ -122,10 +124,7 @@ func everyField(_ f: WireFrame) -> UInt64 {
     x ^= UInt64(f.model) ^ UInt64(f.modelVersion) << 16 ^ UInt64(f.promptVersion) << 32 ^ UInt64(f.route) << 48
     x ^= UInt64(f.errorClass) ^ UInt64(f.categoryID) << 16 ^ UInt64(f.status.rawValue) << 32 ^ UInt64(f.ring.rawValue) << 40
     x ^= UInt64(f.outcome.rawValue) ^ UInt64(f.safetySeverity.rawValue) << 8 ^ UInt64(f.safetyKinds.rawValue) << 16
-    for i in 0..<Int(f.tagCount) {
-        let (key, value) = f.tag(i)
-        x ^= UInt64(key) << 24 ^ UInt64(value) << 40
-    }
+    for (key, value) in f.tags { x ^= UInt64(key) << 24 ^ UInt64(value) << 40 }
     return x
 }
 
@@ -183,7 +182,7 @@ func aggregateKernel(_ count: Int, series: Int, tags: TagPolicy = .legacy, heavy
         while try! encoder.append(fleet.frame(eventTimeMicros: 1_763_700_000_000_000, &rng)) {}
         let view = try! decoder.decode(encoder.finish(sequence: 0))
         resolver.begin(view)
-        for frame in view.frames { records.append(resolver.record(frame)) }
+        for frame in view.frameReferences { records.append(resolver.record(frame)) }
     }
     if series > 0 {
         let keys = records.prefix(series).map(\.key)

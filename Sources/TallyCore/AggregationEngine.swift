@@ -292,7 +292,7 @@ public final class IngestPort: @unchecked Sendable {
         defer { batchesBegunAndEnded.store(batchesBegunAndEnded.load(ordering: .relaxed) &+ 1, ordering: .releasing) }
         resolver.begin(batch, producer: lastProducer.number)
         let shardCount = UInt64(rings.count)
-        for frame in batch.frames {
+        for frame in batch.frameReferences {
             accepted &+= 1
             let record = resolver.record(frame)
             newestEvent = max(newestEvent, record.eventTimeMicros)

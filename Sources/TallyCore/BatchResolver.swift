@@ -137,20 +137,16 @@ public final class BatchResolver {
         return role
     }
 
-    /// The record of `frame`, which must come from the batch passed to ``begin(_:)``.
-    public func record(_ frame: WireFrame) -> FrameRecord {
+    /// The record of `frame`, which must come from the batch passed to ``begin(_:)`` (its
+    /// fields are read in place, from the batch's bytes).
+    public func record(_ frame: FrameReference) -> FrameRecord {
         let symbolOf = tables.pointee.symbolOf!
         var key = SeriesKey(model: symbol(frame.model, symbolOf), modelVersion: symbol(frame.modelVersion, symbolOf),
                             promptVersion: symbol(frame.promptVersion, symbolOf), route: symbol(frame.route, symbolOf),
                             ring: frame.ring)
         var tenant = SymbolTable.none
         if tagPolicy.isLegacy {
-            withUnsafeBytes(of: frame.tags) { tags in
-                for i in 0..<Int(frame.tagCount) {
-                    let (k, v) = WireFrame.tag(i, in: tags)
-                    key.insertTag(key: symbol(k, symbolOf), value: symbol(v, symbolOf))
-                }
-            }
+            for (k, v) in frame.tags { key.insertTag(key: symbol(k, symbolOf), value: symbol(v, symbolOf)) }
             if tagPolicy.heavyHitterKey != nil && frame.tagCount > 0 { tenant = heavyHitterValue(frame, symbolOf) }
         } else if frame.tagCount > 0 {
             tenant = classifyTags(frame, into: &key, symbolOf)
@@ -180,12 +176,9 @@ public final class BatchResolver {
     /// The symbol of `frame`'s value of the heavy-hitter key (``SymbolTable/none`` without
     /// one), for a legacy policy, whose tags are all dimensions.
     @inline(never)
-    private func heavyHitterValue(_ frame: WireFrame, _ symbolOf: UnsafeMutablePointer<UInt32>) -> UInt32 {
+    private func heavyHitterValue(_ frame: FrameReference, _ symbolOf: UnsafeMutablePointer<UInt32>) -> UInt32 {
         let roleOf = tables.pointee.roleOf!
-        for i in 0..<Int(frame.tagCount) {
-            let (k, v) = frame.tag(i)
-            if role(k, roleOf) & BatchResolver.heavyHitterBit != 0 { return symbol(v, symbolOf) }
-        }
+        for (k, v) in frame.tags where role(k, roleOf) & BatchResolver.heavyHitterBit != 0 { return symbol(v, symbolOf) }
         return SymbolTable.none
     }
 
@@ -193,29 +186,28 @@ public final class BatchResolver {
     /// the rest as dropped (a validated batch has no key twice in a frame, FORMAT.md), but for
     /// the heavy-hitter key, whose value's symbol it returns (``SymbolTable/none`` without one).
     @inline(never)
-    private func classifyTags(_ frame: WireFrame, into key: inout SeriesKey,
+    private func classifyTags(_ frame: FrameReference, into key: inout SeriesKey,
                               _ symbolOf: UnsafeMutablePointer<UInt32>) -> UInt32 {
         let roleOf = tables.pointee.roleOf!
         var breakdowns: UInt32 = 0  // bit i: tag i is a breakdown tag
         var dropped: UInt64 = 0
         var tenant = SymbolTable.none
-        withUnsafeBytes(of: frame.tags) { tags in
-            for i in 0..<Int(frame.tagCount) {
-                let (k, v) = WireFrame.tag(i, in: tags)
-                let role = role(k, roleOf)
-                if role & BatchResolver.heavyHitterBit != 0 { tenant = symbol(v, symbolOf) }
-                switch role & BatchResolver.roleMask {
-                case 0: key.insertTag(key: symbol(k, symbolOf), value: symbol(v, symbolOf))
-                case 1: breakdowns |= 1 << UInt32(i)
-                default: if role & BatchResolver.heavyHitterBit == 0 { dropped &+= 1 }
-                }
+        let tags = frame.tags
+        for i in tags.indices {
+            let (k, v) = tags[i]
+            let role = role(k, roleOf)
+            if role & BatchResolver.heavyHitterBit != 0 { tenant = symbol(v, symbolOf) }
+            switch role & BatchResolver.roleMask {
+            case 0: key.insertTag(key: symbol(k, symbolOf), value: symbol(v, symbolOf))
+            case 1: breakdowns |= 1 << UInt32(i)
+            default: if role & BatchResolver.heavyHitterBit == 0 { dropped &+= 1 }
             }
-            while breakdowns != 0 {
-                let i = breakdowns.trailingZeroBitCount
-                breakdowns &= breakdowns &- 1
-                let (k, v) = WireFrame.tag(i, in: tags)
-                key.appendBreakdown(key: symbol(k, symbolOf), value: symbol(v, symbolOf))
-            }
+        }
+        while breakdowns != 0 {
+            let i = breakdowns.trailingZeroBitCount
+            breakdowns &= breakdowns &- 1
+            let (k, v) = tags[i]
+            key.appendBreakdown(key: symbol(k, symbolOf), value: symbol(v, symbolOf))
         }
         tables.pointee.droppedTags &+= dropped
         return tenant

@@ -149,8 +149,10 @@ public final class BatchDecoder {
         // tags passed ``checkTags`` in this batch, and their count (−1: none yet).
         var checkedKeys: (UInt64, UInt64) = (0, 0)
         var checkedTagCount = -1
+        // Offsets and lengths stay within the batch (≤ maxBatchBytes), so the arithmetic
+        // below wraps (`&+`, `&-`) instead of checking for overflow.
         for index in 0..<frameCount {
-            guard end - offset >= frameLength else {
+            guard end &- offset >= frameLength else {
                 throw WireError(.lengthMismatch, offset: offset, frame: index, field: "frame", value: UInt64(end - offset))
             }
             let frame = p + offset
@@ -159,12 +161,12 @@ public final class BatchDecoder {
                 throw WireError(.tooManyTags, offset: offset + FrameLayout.tagCount, frame: index, field: "tag_count",
                                 value: UInt64(tagCount))
             }
-            let length = frameLength + tagCount * WireLimits.tagLength
-            guard end - offset >= length else {
+            let length = frameLength &+ tagCount &* WireLimits.tagLength
+            guard end &- offset >= length else {
                 throw WireError(.lengthMismatch, offset: offset, frame: index, field: "tags", value: UInt64(end - offset))
             }
             guard Self.valuesValid(frame, frameLength: frameLength, strings: strings) else {
-                throw Self.explain(frame, FrameReader.read(frame, frameLength: frameLength), offset: offset, index: index,
+                throw Self.explain(frame, FrameReference(frame, frameLength: frameLength).frame, offset: offset, index: index,
                                    strings: strings)
             }
             let tags = frame + frameLength
@@ -176,7 +178,7 @@ public final class BatchDecoder {
                 checkedKeys = keys
                 checkedTagCount = tagCount
             }
-            offset += length
+            offset &+= length
         }
         guard offset == end else {
             throw WireError(.lengthMismatch, offset: offset, field: "string_table_offset", value: UInt64(end - offset))

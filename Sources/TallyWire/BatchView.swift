@@ -44,6 +44,32 @@ public struct BatchView {
         @inlinable init(batch: BatchView) { self.batch = batch }
 
         @inlinable public func makeIterator() -> Iterator {
+            Iterator(references: FrameReferences(batch: batch).makeIterator())
+        }
+        @inlinable public var underestimatedCount: Int { batch.frameCount }
+
+        public struct Iterator: IteratorProtocol {
+            @usableFromInline var references: FrameReferences.Iterator
+
+            @inlinable init(references: FrameReferences.Iterator) { self.references = references }
+
+            /// Inlined into the caller: the frame's fields are then read straight into the
+            /// caller's registers instead of through a ~110-byte return value.
+            @inlinable @inline(__always)
+            public mutating func next() -> WireFrame? { references.next()?.frame }
+        }
+    }
+
+    /// The frames, in batch order, read in place (``FrameReference``): what the ingest path
+    /// iterates, so a field no consumer reads is never loaded.
+    @inlinable public var frameReferences: FrameReferences { FrameReferences(batch: self) }
+
+    /// The frames of a batch as a sequence of ``FrameReference``s into its bytes.
+    public struct FrameReferences: Sequence {
+        @usableFromInline let batch: BatchView
+        @inlinable init(batch: BatchView) { self.batch = batch }
+
+        @inlinable public func makeIterator() -> Iterator {
             Iterator(base: batch.bytes.baseAddress, offset: batch.framesStart,
                      remaining: batch.frameCount, frameLength: batch.frameLength)
         }
@@ -62,78 +88,15 @@ public struct BatchView {
                 self.frameLength = frameLength
             }
 
-            /// Inlined into the caller (the ingest loop): the frame's fields are then read straight
-            /// into the caller's registers instead of through a ~110-byte return value.
             @inlinable @inline(__always)
-            public mutating func next() -> WireFrame? {
+            public mutating func next() -> FrameReference? {
                 guard remaining > 0, let base else { return nil }
                 remaining &-= 1
-                let frame = FrameReader.read(base + offset, frameLength: frameLength)
-                offset &+= frameLength &+ Int(frame.tagCount) &* WireLimits.tagLength
-                return frame
+                let reference = FrameReference(base + offset, frameLength: frameLength)
+                offset &+= reference.byteLength
+                return reference
             }
         }
-    }
-}
-
-/// Reads the fields of one frame. Enum values must already have been validated
-/// (``BatchDecoder`` does so before it hands out a ``BatchView``).
-@usableFromInline
-enum FrameReader {
-    /// Reads every field; out-of-range enum bytes are mapped to a defined value and
-    /// reported through `valid`, so this never traps on arbitrary bytes.
-    @inlinable @inline(__always)
-    static func read(_ p: UnsafeRawPointer, frameLength: Int, valid: inout Bool) -> WireFrame {
-        var f = WireFrame()
-        f.eventTimeMicros = p.readLE(FrameLayout.eventTime, as: UInt64.self)
-        f.userHash = p.readLE(FrameLayout.userHash, as: UInt64.self)
-        f.sessionHash = p.readLE(FrameLayout.sessionHash, as: UInt64.self)
-        f.queueTimeMicros = p.readLE(FrameLayout.queueTime, as: UInt32.self)
-        f.timeToFirstTokenMicros = p.readLE(FrameLayout.timeToFirstToken, as: UInt32.self)
-        f.totalLatencyMicros = p.readLE(FrameLayout.totalLatency, as: UInt32.self)
-        f.inputTokens = p.readLE(FrameLayout.inputTokens, as: UInt32.self)
-        f.outputTokens = p.readLE(FrameLayout.outputTokens, as: UInt32.self)
-        f.cachedInputTokens = p.readLE(FrameLayout.cachedInputTokens, as: UInt32.self)
-        // Revision 1.1's fields, when the producer wrote them (frame_length is per batch,
-        // so this branch goes the same way for every frame of it).
-        if frameLength >= FrameLayout.reasoningOutputTokens &+ 4 {
-            f.cacheCreationInputTokens = p.readLE(FrameLayout.cacheCreationInputTokens, as: UInt32.self)
-            f.reasoningOutputTokens = p.readLE(FrameLayout.reasoningOutputTokens, as: UInt32.self)
-        } else if frameLength >= FrameLayout.cacheCreationInputTokens &+ 4 {
-            f.cacheCreationInputTokens = p.readLE(FrameLayout.cacheCreationInputTokens, as: UInt32.self)
-        }
-        f.model = p.readLE(FrameLayout.model, as: UInt16.self)
-        f.modelVersion = p.readLE(FrameLayout.modelVersion, as: UInt16.self)
-        f.promptVersion = p.readLE(FrameLayout.promptVersion, as: UInt16.self)
-        f.route = p.readLE(FrameLayout.route, as: UInt16.self)
-        f.errorClass = p.readLE(FrameLayout.errorClass, as: UInt16.self)
-        f.categoryID = p.readLE(FrameLayout.categoryID, as: UInt16.self)
-        let status = RequestStatus(rawValue: p.load(fromByteOffset: FrameLayout.status, as: UInt8.self))
-        let ring = DeploymentRing(rawValue: p.load(fromByteOffset: FrameLayout.ring, as: UInt8.self))
-        let severity = SafetySeverity(rawValue: p.load(fromByteOffset: FrameLayout.severity, as: UInt8.self))
-        valid = status != nil && ring != nil && severity != nil
-        f.status = status ?? .other
-        f.ring = ring ?? .stable
-        f.safetySeverity = severity ?? .none
-        f.outcome = OutcomeBits(rawValue: p.load(fromByteOffset: FrameLayout.outcome, as: UInt8.self))
-        f.safetyKinds = SafetyKinds(rawValue: p.readLE(FrameLayout.safetyKinds, as: UInt16.self))
-        let tagCount = min(p.load(fromByteOffset: FrameLayout.tagCount, as: UInt8.self), UInt8(WireLimits.maxTags))
-        f.tagCount = tagCount
-        withUnsafeMutableBytes(of: &f.tags) { tags in
-            let source = p + frameLength
-            for i in 0..<Int(tagCount) {
-                let key = UInt32(source.readLE(i &* 4, as: UInt16.self))
-                let value = UInt32(source.readLE(i &* 4 &+ 2, as: UInt16.self))
-                tags.storeBytes(of: key << 16 | value, toByteOffset: i &* 4, as: UInt32.self)
-            }
-        }
-        return f
-    }
-
-    @inlinable @inline(__always)
-    static func read(_ p: UnsafeRawPointer, frameLength: Int) -> WireFrame {
-        var valid = true
-        return read(p, frameLength: frameLength, valid: &valid)
     }
 }
 

@@ -25,7 +25,7 @@ func records(_ frames: [TraceFrame], symbols: SymbolTable, prices: PriceTable = 
     func drain() throws {
         let view = try decoder.decode(encoder.finish(sequence: 0))
         resolver.begin(view)
-        for frame in view.frames { out.append(resolver.record(frame)) }
+        for frame in view.frameReferences { out.append(resolver.record(frame)) }
         encoder.reset()
     }
     for frame in frames {

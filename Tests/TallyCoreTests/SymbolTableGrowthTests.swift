@@ -22,7 +22,7 @@ import TallyWire
         resolver.begin(view)
         #expect(symbols.count == before)
         // One frame adds its own four strings (model, version, tag key and value), once.
-        let frames = Array(view.frames)
+        let frames = Array(view.frameReferences)
         let first = resolver.record(frames[0])
         let second = resolver.record(frames[0])
         #expect(symbols.count == before + 4)

@@ -42,7 +42,7 @@ final class JournalReplay {
     func add(_ batch: BatchView, receivedMicros: UInt64) {
         let policy = configuration.window
         resolver.begin(batch, producer: producers.number(of: batch.producerID))
-        for frame in batch.frames {
+        for frame in batch.frameReferences {
             let record = resolver.record(frame)
             switch policy.place(eventTimeMicros: record.eventTimeMicros, nowMicros: receivedMicros) {
             case .future:
