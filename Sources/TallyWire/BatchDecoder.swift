@@ -145,10 +145,11 @@ public final class BatchDecoder {
                                 frameLength: Int, stringCount: Int) throws(WireError) {
         var offset = start
         let strings = UInt16(truncatingIfNeeded: stringCount)
-        // The key refs (16 bits each, in order, zero past the count) of the last frame whose
-        // tags passed ``checkTags`` in this batch, and their count (−1: none yet).
-        var checkedKeys: (UInt64, UInt64) = (0, 0)
+        // The tags of the last frame whose tags passed ``checkTags`` in this batch, and their
+        // count (−1: none yet, and `checkedTags` is not read).
+        var checkedTags = p
         var checkedTagCount = -1
+        let late = LateFields(frameLength: frameLength)
         // Offsets and lengths stay within the batch (≤ maxBatchBytes), so the arithmetic
         // below wraps (`&+`, `&-`) instead of checking for overflow.
         for index in 0..<frameCount {
@@ -165,17 +166,17 @@ public final class BatchDecoder {
             guard end &- offset >= length else {
                 throw WireError(.lengthMismatch, offset: offset, frame: index, field: "tags", value: UInt64(end - offset))
             }
-            guard Self.valuesValid(frame, frameLength: frameLength, strings: strings) else {
-                throw Self.explain(frame, FrameReference(frame, frameLength: frameLength).frame, offset: offset, index: index,
+            guard Self.valuesValid(frame, late, strings: strings) else {
+                throw Self.explain(frame, frameLength: frameLength, offset: offset, index: index,
                                    strings: strings)
             }
             let tags = frame + frameLength
             // Producers write the same keys frame after frame: a frame whose key refs equal, in
             // order, those of the last frame checked in full needs only its values' range check.
-            let (keys, valuesInRange) = Self.keysAndValueCheck(tags, tagCount: tagCount, strings: strings)
-            if !(tagCount == checkedTagCount && keys == checkedKeys && valuesInRange) {
-                try checkTags(tags, tagCount: tagCount, strings: strings, p, offset: offset + frameLength, index: index)
-                checkedKeys = keys
+            if !(tagCount == checkedTagCount
+                    && Self.sameKeysAndValuesInRange(tags, as: checkedTags, tagCount: tagCount, strings: strings)) {
+                try checkTags(tags, tagCount: tagCount, strings: strings, p, offset: offset &+ frameLength, index: index)
+                checkedTags = tags
                 checkedTagCount = tagCount
             }
             offset &+= length
@@ -185,37 +186,37 @@ public final class BatchDecoder {
         }
     }
 
-    /// A frame's tag key refs packed in order (16 bits each, zero past `tagCount`), and
-    /// whether every value ref is below `strings`; reads two tags (8 bytes) a load and checks
-    /// both values at once, never reading past the frame's `tagCount × 4` tag bytes.
+    /// Whether the `tagCount` tags at `tags` have the key refs of the `tagCount` tags at
+    /// `checked` (an earlier frame's, checked in full), in order, and every value ref below
+    /// `strings`. Reads two tags (8 bytes) a load from each, never past their
+    /// `tagCount × 4` bytes.
     ///
     /// The value check is a SWAR compare: with each value alone in a 32-bit lane,
     /// `value + (0x10000 − strings)` reaches bit 16 of its lane exactly when `value ≥ strings`
     /// (at most 0x1FFFF, so no lane carries into the next).
     @inline(__always)
-    static func keysAndValueCheck(_ tags: UnsafeRawPointer, tagCount: Int,
-                                  strings: UInt16) -> (keys: (UInt64, UInt64), valuesInRange: Bool) {
-        let lowHalves: UInt64 = 0x0000_FFFF_0000_FFFF
-        let bias = UInt64(0x1_0000 &- UInt32(strings)) &* 0x0000_0001_0000_0001
-        var packed: (UInt64, UInt64) = (0, 0)
-        var overflow: UInt64 = 0
-        var pair = 0
-        while pair &* 2 < tagCount {
-            // Tags 2·pair and 2·pair + 1, little-endian: key | value << 16 in each 32-bit half.
-            let two = pair &* 2 &+ 1 < tagCount
-                ? UInt64(littleEndian: tags.loadUnaligned(fromByteOffset: pair &* 8, as: UInt64.self))
-                : UInt64(UInt32(littleEndian: tags.loadUnaligned(fromByteOffset: pair &* 8, as: UInt32.self)))
-            let keys = two & lowHalves
-            overflow |= ((two &>> 16) & lowHalves) &+ bias
-            let keyPair = (keys | keys &>> 16) & 0xFFFF_FFFF  // key 2·pair, key 2·pair + 1 above it
-            if pair < 2 {
-                packed.0 |= keyPair &<< (UInt64(pair) &* 32)
-            } else {
-                packed.1 |= keyPair &<< (UInt64(pair &- 2) &* 32)
-            }
-            pair &+= 1
+    static func sameKeysAndValuesInRange(_ tags: UnsafeRawPointer, as checked: UnsafeRawPointer, tagCount: Int,
+                                         strings: UInt16) -> Bool {
+        let keys: UInt64 = 0x0000_FFFF_0000_FFFF  // a tag is key | value << 16, little-endian
+        let laneBias = UInt64(0x1_0000 &- UInt32(strings))
+        let bias = laneBias &* 0x0000_0001_0000_0001
+        var differ: UInt64 = 0, overflow: UInt64 = 0
+        let pairBytes = (tagCount & ~1) &* WireLimits.tagLength
+        var at = 0
+        while at < pairBytes {
+            let two = UInt64(littleEndian: tags.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+            let before = UInt64(littleEndian: checked.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+            differ |= (two ^ before) & keys
+            overflow |= ((two &>> 16) & keys) &+ bias
+            at &+= 8
         }
-        return (packed, overflow & 0x0001_0000_0001_0000 == 0)
+        if tagCount & 1 != 0 {
+            let one = UInt64(UInt32(littleEndian: tags.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+            let before = UInt64(UInt32(littleEndian: checked.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+            differ |= (one ^ before) & 0xFFFF
+            overflow |= (one &>> 16) &+ laneBias
+        }
+        return differ == 0 && overflow & 0x0001_0000_0001_0000 == 0
     }
 
     /// Checks one frame's tags in full: every ref within the string table, and the keys
@@ -290,31 +291,44 @@ public final class BatchDecoder {
     /// bytes (no ``WireFrame`` built, nothing called: the hot path of every batch);
     /// ``explain`` names the rule that failed.
     @inline(__always)
-    private static func valuesValid(_ frame: UnsafeRawPointer, frameLength: Int, strings: UInt16) -> Bool {
-        let status = frame.load(fromByteOffset: FrameLayout.status, as: UInt8.self)
-        let ring = frame.load(fromByteOffset: FrameLayout.ring, as: UInt8.self)
-        let outcome = frame.load(fromByteOffset: FrameLayout.outcome, as: UInt8.self)
-        let severity = frame.load(fromByteOffset: FrameLayout.severity, as: UInt8.self)
-        let kinds = frame.readLE(FrameLayout.safetyKinds, as: UInt16.self)
-        let reserved = frame.load(fromByteOffset: FrameLayout.reserved, as: UInt8.self)
-        // The vocabulary's own initialisers (inlined switches): one definition of what is valid.
-        let enums = (RequestStatus(rawValue: status) != nil) && (DeploymentRing(rawValue: ring) != nil)
-            && (SafetySeverity(rawValue: severity) != nil) && OutcomeBits(rawValue: outcome).isValid
-            && (kinds & ~SafetyKinds.defined.rawValue == 0) && (reserved == 0) && ((severity == 0) == (kinds == 0))
+    private static func valuesValid(_ frame: UnsafeRawPointer, _ late: LateFields, strings: UInt16) -> Bool {
+        // Bytes 60–63 (status, ring, outcome, severity) and 64–67 (safety_kinds, tag_count,
+        // reserved), one little-endian load each.
+        let enumBytes = frame.readLE(FrameLayout.status, as: UInt32.self)
+        let kindsAndReserved = frame.readLE(FrameLayout.safetyKinds, as: UInt32.self)
+        let severityAndKinds = (enumBytes &>> 24 == 0) == (kindsAndReserved & 0xFFFF == 0)
+        let enums = Self.enumBytesValid(enumBytes) && severityAndKinds
+            && kindsAndReserved & (0xFF00_0000 | UInt32(~SafetyKinds.defined.rawValue)) == 0
         let references = referencesValid(frame, strings: strings)
         let latency = frame.readLE(FrameLayout.totalLatency, as: UInt32.self)
         let ttft = frame.readLE(FrameLayout.timeToFirstToken, as: UInt32.self)
-        let times = (ttft == WireLimits.absent32 || ttft <= latency)
+        // TTFT absent (0xFFFFFFFF) or ≤ latency: plus one, absent wraps to 0 and the order holds.
+        let times = UInt64(ttft &+ 1) <= UInt64(latency) &+ 1
             && (frame.readLE(FrameLayout.queueTime, as: UInt32.self) <= latency)
-        // Revision 1.1's fields count as 0 when the batch's frames are shorter.
-        let creation = frameLength >= FrameLayout.cacheCreationInputTokens &+ 4
-            ? UInt64(frame.readLE(FrameLayout.cacheCreationInputTokens, as: UInt32.self)) : 0
-        let reasoning = frameLength >= FrameLayout.reasoningOutputTokens &+ 4
-            ? frame.readLE(FrameLayout.reasoningOutputTokens, as: UInt32.self) : 0
+        let creation = UInt64(late.cacheCreationInputTokens(frame))
+        let reasoning = late.reasoningOutputTokens(frame)
         let tokens = (UInt64(frame.readLE(FrameLayout.cachedInputTokens, as: UInt32.self)) + creation
                         <= UInt64(frame.readLE(FrameLayout.inputTokens, as: UInt32.self)))
             && (reasoning <= frame.readLE(FrameLayout.outputTokens, as: UInt32.self))
         return enums && references && times && tokens
+    }
+
+    /// Whether bytes 60–63 of a frame (status, ring, outcome, severity; little-endian, so
+    /// status in the low byte) hold defined values, as SWAR compares: with every byte below
+    /// 0x80 (bit 7 is reserved in outcome and beyond every enum), `byte + (0x80 − count)`
+    /// reaches bit 7 exactly when `byte ≥ count` (at most 0xFC: no carry between bytes); and
+    /// outcome's two-bit fields (task, bits 3–4; feedback, bits 5–6) are not 3, that is
+    /// `outcome & outcome >> 1` has neither bit 3 nor bit 5. The counts are those of
+    /// ``RequestStatus``, ``DeploymentRing`` and ``SafetySeverity``, whose raw values run
+    /// from 0 without a gap; `FrameRulesTests` holds this to the vocabulary's initialisers
+    /// and ``OutcomeBits/isValid`` for every value of every byte.
+    @inline(__always)
+    static func enumBytesValid(_ bytes: UInt32) -> Bool {
+        let highBits: UInt32 = 0x8080_8080
+        // 0x80 − 5 severities (lane 3), outcome's own rule (lane 2), 0x80 − 3 rings, 0x80 − 6 statuses.
+        let bias: UInt32 = 0x7B00_7D7A
+        let taskOrFeedbackThree: UInt32 = 0x0028_0000
+        return (bytes | (bytes &+ bias)) & highBits == 0 && bytes & (bytes &>> 1) & taskOrFeedbackThree == 0
     }
 
     /// Whether `model` < `strings` and each optional ref (model_version, prompt_version,
@@ -344,7 +358,9 @@ public final class BatchDecoder {
     }
 
     /// Names the first fault of a frame that failed the combined check (cold path).
-    private static func explain(_ frame: UnsafeRawPointer, _ f: WireFrame, offset: Int, index: Int, strings: UInt16) -> WireError {
+    private static func explain(_ frame: UnsafeRawPointer, frameLength: Int, offset: Int, index: Int,
+                                strings: UInt16) -> WireError {
+        let f = FrameReference(frame, frameLength: frameLength, late: LateFields(frameLength: frameLength)).frame
         func fault(_ reason: WireRejectReason, _ at: Int, _ field: String, _ value: some FixedWidthInteger) -> WireError {
             WireError(reason, offset: offset + at, frame: index, field: field, value: UInt64(truncatingIfNeeded: value))
         }

@@ -80,19 +80,21 @@ public struct BatchView {
             @usableFromInline var offset: Int
             @usableFromInline var remaining: Int
             @usableFromInline let frameLength: Int
+            @usableFromInline let late: LateFields
 
             @inlinable init(base: UnsafeRawPointer?, offset: Int, remaining: Int, frameLength: Int) {
                 self.base = base
                 self.offset = offset
                 self.remaining = remaining
                 self.frameLength = frameLength
+                late = LateFields(frameLength: frameLength)
             }
 
             @inlinable @inline(__always)
             public mutating func next() -> FrameReference? {
                 guard remaining > 0, let base else { return nil }
                 remaining &-= 1
-                let reference = FrameReference(base + offset, frameLength: frameLength)
+                let reference = FrameReference(base + offset, frameLength: frameLength, late: late)
                 offset &+= reference.byteLength
                 return reference
             }

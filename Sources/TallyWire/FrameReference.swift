@@ -13,11 +13,14 @@ public struct FrameReference {
     @usableFromInline let base: UnsafeRawPointer
     /// The batch's frame_length (bytes of a frame before its tags, ≥ 68).
     @usableFromInline let frameLength: Int
+    /// Where the batch's frames hold revision 1.1's fields (from frame_length).
+    @usableFromInline let late: LateFields
 
     @inlinable @inline(__always)
-    init(_ base: UnsafeRawPointer, frameLength: Int) {
+    init(_ base: UnsafeRawPointer, frameLength: Int, late: LateFields) {
         self.base = base
         self.frameLength = frameLength
+        self.late = late
     }
 
     @inlinable @inline(__always)
@@ -41,16 +44,10 @@ public struct FrameReference {
     public var cachedInputTokens: UInt32 { base.readLE(FrameLayout.cachedInputTokens, as: UInt32.self) }
     /// Revision 1.1; 0 when the batch's frames are shorter (frame_length < 72).
     @inlinable @inline(__always)
-    public var cacheCreationInputTokens: UInt32 {
-        frameLength >= FrameLayout.cacheCreationInputTokens &+ 4
-            ? base.readLE(FrameLayout.cacheCreationInputTokens, as: UInt32.self) : 0
-    }
+    public var cacheCreationInputTokens: UInt32 { late.cacheCreationInputTokens(base) }
     /// Revision 1.1; 0 when the batch's frames are shorter (frame_length < 76).
     @inlinable @inline(__always)
-    public var reasoningOutputTokens: UInt32 {
-        frameLength >= FrameLayout.reasoningOutputTokens &+ 4
-            ? base.readLE(FrameLayout.reasoningOutputTokens, as: UInt32.self) : 0
-    }
+    public var reasoningOutputTokens: UInt32 { late.reasoningOutputTokens(base) }
     @inlinable @inline(__always)
     public var model: UInt16 { base.readLE(FrameLayout.model, as: UInt16.self) }
     /// ``WireLimits/noString`` when absent; likewise the other optional references.
