@@ -126,12 +126,12 @@ public struct FrameReference {
         f.safetySeverity = safetySeverity
         f.outcome = outcome
         f.safetyKinds = safetyKinds
-        let count = tagCount
-        f.tagCount = count
-        withUnsafeMutableBytes(of: &f.tags) { tags in
-            for i in 0..<Int(count) {
-                let (key, value) = tag(i)
-                tags.storeBytes(of: UInt32(key) << 16 | UInt32(value), toByteOffset: i &* 4, as: UInt32.self)
+        let tags = self.tags
+        f.tagCount = UInt8(truncatingIfNeeded: tags.count)
+        withUnsafeMutableBytes(of: &f.tags) { slots in
+            for i in tags.indices {
+                let (key, value) = tags[i]
+                slots.storeBytes(of: UInt32(key) << 16 | UInt32(value), toByteOffset: i &* 4, as: UInt32.self)
             }
         }
         return f
