@@ -57,7 +57,11 @@ import TallyWire
                 #expect(Int(reference.tagCount) == expected.tags.count && reference.tags.count == expected.tags.count)
                 let tags = reference.tags.map { CohortTag(view.string($0.key) ?? "", view.string($0.value) ?? "") }
                 #expect(tags == expected.tags)
-                #expect(reference.tags.indices.allSatisfy { reference.tag($0) == reference.tags[$0] })
+                let byIndex = (0..<Int(reference.tagCount)).map { i in
+                    let (key, value) = reference.tag(i)
+                    return CohortTag(view.string(key) ?? "", view.string(value) ?? "")
+                }
+                #expect(byIndex == expected.tags)
                 // The copy agrees with the reference it was made from.
                 #expect(view.traceFrame(reference.frame) == expected)
             }

@@ -11,7 +11,7 @@ import Testing
     @Test(arguments: [(60, "status"), (61, "ring"), (62, "outcome"), (63, "safety_severity")])
     func everyEnumByteAgreesWithTheVocabulary(at: Int, field: String) throws {
         let frameLength = Int(MalformedBatchTests.valid[20]) | Int(MalformedBatchTests.valid[21]) << 8
-        let secondFrame = MalformedBatchTests.firstFrame + frameLength + 4 * 4  // fullFrame has 4 tags
+        let secondFrame = MalformedBatchTests.firstFrame + frameLength + WireLimits.tagLength * fullFrame.tags.count
         for frame in [MalformedBatchTests.firstFrame, secondFrame] {
             for byte in 0...UInt8.max {
                 let defined = switch at {
